@@ -1,0 +1,23 @@
+package dev.gale.backends.interp;
+
+import dev.gale.backends.Backend;
+import dev.gale.backends.Session;
+import dev.gale.ir.Model;
+
+import java.util.List;
+import java.util.Map;
+
+/** The reference interpreter as a backend named {@code interp}. */
+public final class InterpreterBackend implements Backend {
+    @Override
+    public String name() { return "interp"; }
+
+    @Override
+    public Session open(Model model) {
+        Interpreter interp = new Interpreter(model);
+        return new Session() {
+            @Override
+            public List<Object> run(Map<String, Object> feeds) { return interp.run(feeds); }
+        };
+    }
+}
