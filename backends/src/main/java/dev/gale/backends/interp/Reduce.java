@@ -33,14 +33,13 @@ final class Reduce {
 
     /** The shape left after folding the masked axes: size 1 with {@code keepdims}, else dropped. */
     static long[] shape(long[] shape, boolean[] mask, boolean keepdims) {
-        return Arrays.stream(range(shape.length)).filter(k -> keepdims || !mask[k])
-                .mapToLong(k -> mask[k] ? 1 : shape[k]).toArray();
-    }
-
-    private static int[] range(int n) {
-        int[] r = new int[n];
-        for (int i = 0; i < n; i++) r[i] = i;
-        return r;
+        long[] out = new long[shape.length];
+        int r = 0;
+        for (int k = 0; k < shape.length; k++) {
+            if (!mask[k]) out[r++] = shape[k];
+            else if (keepdims) out[r++] = 1;
+        }
+        return Arrays.copyOf(out, r);
     }
 
     /** For each element of a tensor of {@code shape} (row-major), the flat index of the output slot it folds into. */
