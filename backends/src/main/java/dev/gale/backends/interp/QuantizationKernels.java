@@ -63,9 +63,12 @@ final class QuantizationKernels {
             throw c.error(name + " must be uint8 or int8, got " + t.dtype());
     }
 
-    /** Rounds half to even and clamps to the range of {@code t}. */
-    static long saturate(KernelCall c, double v, DType t) {
-        double r = Math.rint(v);
+    /**
+     * {@code rint(v) + zeroPoint} clamped to the range of {@code t}. The rounding (half to even) comes before the
+     * zero point is added: {@code rint(0.5) + 1 = 1}, where {@code rint(0.5 + 1) = 2}.
+     */
+    static long saturate(KernelCall c, double v, long zeroPoint, DType t) {
+        double r = Math.rint(v) + zeroPoint;
         if (Double.isNaN(r)) return 0;
         return (long) Math.max(minOf(c, t), Math.min(maxOf(c, t), r));
     }
@@ -102,7 +105,7 @@ final class QuantizationKernels {
         Tensor y = Tensor.zeros(out, x.shape());
         for (int i = 0; i < y.numel(); i++) {
             float q = (float) x.getDouble(i) / (float) scale.getDouble(p[i]);
-            y.setLong(i, saturate(c, (double) q + (zp == null ? 0 : zp.getLong(p[i])), out));
+            y.setLong(i, saturate(c, q, zp == null ? 0 : zp.getLong(p[i]), out));
         }
         return y;
     }
@@ -132,10 +135,10 @@ final class QuantizationKernels {
             hi = Math.max(hi, v);
         }
         float scale = (hi - lo) / 255f;
-        long zp = scale == 0 ? 0 : saturate(c, (0f - lo) / scale, DType.UINT8);
+        long zp = scale == 0 ? 0 : saturate(c, (0f - lo) / scale, 0, DType.UINT8);
         Tensor y = Tensor.zeros(DType.UINT8, x.shape());
         if (scale != 0)
-            for (int i = 0; i < y.numel(); i++) y.setLong(i, saturate(c, Math.rint((float) x.getDouble(i) / scale) + zp,
+            for (int i = 0; i < y.numel(); i++) y.setLong(i, saturate(c, (float) x.getDouble(i) / scale, zp,
                     DType.UINT8));
         return List.of(y, Tensor.scalar(DType.FLOAT32, scale), Tensor.scalarLong(DType.UINT8, zp));
     }
@@ -211,7 +214,7 @@ final class QuantizationKernels {
         Tensor out = Tensor.zeros(yzp.dtype(), mm.shape());
         for (int i = 0; i < out.numel(); i++) {
             float multiplier = (float) rowScale.getDouble(ra[i]) * (float) colScale.getDouble(cb[i]) / y;
-            out.setLong(i, saturate(c, (double) ((float) mm.acc()[i] * multiplier) + z, yzp.dtype()));
+            out.setLong(i, saturate(c, (float) mm.acc()[i] * multiplier, z, yzp.dtype()));
         }
         return out;
     }
@@ -238,7 +241,7 @@ final class QuantizationKernels {
         for (int i = 0; i < y.numel(); i++) {
             int ch = (int) ((i / perChannel) % m);
             float multiplier = xs * (float) ws[ch] / ys;
-            y.setLong(i, saturate(c, (double) ((float) conv.acc()[i] * multiplier) + z, yzp.dtype()));
+            y.setLong(i, saturate(c, (float) conv.acc()[i] * multiplier, z, yzp.dtype()));
         }
         return y;
     }
