@@ -144,6 +144,7 @@ final class ElementwiseKernels {
             });
         }));
         register("Mod", Kernel.single(c -> {
+            // Floats should come with fmod=1 (C's fmod); fmod=0 on floats is read as numpy's np.mod (divisor's sign).
             boolean fmod = c.attrInt("fmod") != 0, u64 = c.required(0).dtype() == DType.UINT64;
             return zip(c, fmod ? (a, b) -> a % b : ElementwiseKernels::flooredMod, (a, b) -> {
                 if (b == 0) throw c.error("integer modulo by zero");
