@@ -2,14 +2,15 @@ package dev.gale.ir.op;
 
 /**
  * Output sizes of Resize and Upsample, shared by type inference and the interpreter so both round the same way:
- * a scale gives {@code floor(size * scale)} (computed in float64); a size under an aspect-ratio policy gives
+ * a scale gives {@code floor(size * scale)}, computed in float32 as ONNX's shape inference and ONNX Runtime do (so
+ * a scale of {@code 1.3f} turns 10 into 13, where float64 would give 12); a size under an aspect-ratio policy gives
  * {@code round_half_up(size * s)} where {@code s} is the smallest ({@code not_larger}) or largest
  * ({@code not_smaller}) of the requested ratios.
  */
 public final class ResizeMath {
     private ResizeMath() {}
 
-    public static long scaledSize(long size, double scale) { return (long) Math.floor(scale * size); }
+    public static long scaledSize(long size, double scale) { return (long) Math.floor((float) size * (float) scale); }
 
     /** The single scale that the policy applies to every resized axis. */
     public static double aspectScale(long[] dims, long[] sizes, String policy) {
