@@ -208,6 +208,11 @@ public final class OnnxExporter {
         return b.build();
     }
 
+    /** Converts one attribute outside any model. */
+    static AttributeProto attributeProto(String name, Attr a) {
+        return new OnnxExporter(Options.DEFAULT, null).attribute(name, a);
+    }
+
     private AttributeProto attribute(String name, Attr a) {
         AttributeProto.Builder b = AttributeProto.newBuilder().setName(name);
         switch (a) {

@@ -119,7 +119,7 @@ public final class OnnxImporter {
             String why = e.getMessage() == null ? "" : e.getMessage();
             if (why.contains("ended unexpectedly") || why.contains("truncated")) why = "the data ends in the middle of a field";
             else if (why.contains("recursion limit")) why = "messages are nested too deeply";
-            else why = oneLine(why.split("\\.\\s")[0]);
+            else why = oneLine(why.split("\\.\\s")[0]).replaceAll("\\.$", "");
             throw new GaleException(where + ": not a valid ONNX model (" + why + "); is the file truncated or of "
                     + "another format?");
         } catch (RuntimeException e) {
@@ -262,9 +262,12 @@ public final class OnnxImporter {
         }
         List<Value> outputs = new ArrayList<>();
         for (ValueInfoProto vi : gp.getOutputList()) {
-            String reason = dropped.get(vi.getName());
-            if (reason != null && !scope.visible.contains(vi.getName()))
-                throw new GaleException("graph '" + gname + "' output '" + vi.getName() + "': " + reason);
+            if (!scope.visible.contains(vi.getName())) {
+                String reason = dropped.get(vi.getName());
+                throw new GaleException("graph '" + gname + "': output '" + vi.getName() + "' "
+                        + (reason != null ? "does not exist: " + reason : "is not produced by any node, input or "
+                        + "initializer"));
+            }
             outputs.add(new Value(vi.getName(), declared.get(vi.getName())));
         }
         return new Graph(gp.getName(), inputs, outputs, nodes, init);
@@ -318,6 +321,12 @@ public final class OnnxImporter {
                 throw new GaleException(where + ": attribute '" + ap.getName() + "' is given twice");
         }
         return new Node(np.getName(), domain, np.getOpType(), in, out, attrs);
+    }
+
+    /** Converts one attribute outside any model (no external data, no enclosing graph). */
+    static Attr attribute(AttributeProto ap) {
+        OnnxImporter imp = new OnnxImporter(null, Map.of("", OpsetInfo.MAX_DEFAULT_OPSET));
+        return imp.attr(ap, "attribute", imp.new GraphScope(null));
     }
 
     private Attr attr(AttributeProto ap, String where, GraphScope scope) {
