@@ -221,6 +221,7 @@ public final class OnnxExporter {
             case Attr.StringAttr s -> b.setType(AttributeProto.AttributeType.STRING).setS(utf8(s.value()));
             case Attr.TensorAttr t -> b.setType(AttributeProto.AttributeType.TENSOR).setT(OnnxTensors.toProto(t.value(), ""));
             case Attr.GraphAttr g -> b.setType(AttributeProto.AttributeType.GRAPH).setG(graph(g.value(), false));
+            case Attr.TypeAttr t -> b.setType(AttributeProto.AttributeType.TYPE_PROTO).setTp(typeProto(t.value()));
             case Attr.FloatsAttr fs -> {
                 b.setType(AttributeProto.AttributeType.FLOATS);
                 for (float f : fs.values()) b.addFloats(f);

@@ -355,6 +355,7 @@ public final class OnnxImporter {
                         .map(x -> OnnxTensors.fromProto(x, external)).toList());
                 case GRAPHS -> new Attr.GraphsAttr(ap.getGraphsList().stream().map(x -> graph(x, scope)).toList());
                 case SPARSE_TENSOR -> Attr.of(SparseTensors.toDense(ap.getSparseTensor(), external));
+                case TYPE_PROTO -> new Attr.TypeAttr(type(ap.getTp(), ap.getName()));
                 default -> throw new GaleException("has unsupported kind " + t);
             };
         } catch (GaleException e) {
@@ -371,6 +372,7 @@ public final class OnnxImporter {
         if (ap.hasT()) return AttributeProto.AttributeType.TENSOR;
         if (ap.hasG()) return AttributeProto.AttributeType.GRAPH;
         if (ap.hasSparseTensor()) return AttributeProto.AttributeType.SPARSE_TENSOR;
+        if (ap.hasTp()) return AttributeProto.AttributeType.TYPE_PROTO;
         if (ap.getFloatsCount() > 0) return AttributeProto.AttributeType.FLOATS;
         if (ap.getIntsCount() > 0) return AttributeProto.AttributeType.INTS;
         if (ap.getStringsCount() > 0) return AttributeProto.AttributeType.STRINGS;
