@@ -10,6 +10,7 @@ final class GradientCases {
 
     static List<GradientRulesTest.Case> all(Random r) {
         List<GradientRulesTest.Case> c = new ArrayList<>();
+        c.addAll(GradientCasesReduction.cases(r));
         return c;
     }
 }
