@@ -31,7 +31,8 @@ public final class GaleOps {
         for (String op : List.of("SoftmaxCrossEntropyLossGrad", "NegativeLogLikelihoodLossGrad"))
             define(DOMAIN, op).inputs(3, 4).outputs(1).optional("ignore_index", dev.gale.ir.Attr.Kind.INT)
                     .attr("reduction", "mean").category(OPAQUE).infer(c -> {
-                        if (!c.dtype(1).isFloat()) throw c.error("the scores must be floating-point, got " + c.dtype(1));
+                        if (!c.dtype(1).isFloat())
+                            throw c.error("the scores must be floating-point, got " + c.dtype(1));
                         if (c.dtype(0) != c.dtype(1))
                             throw c.error("the loss gradient must have the scores' element type " + c.dtype(1)
                                     + ", got " + c.dtype(0));

@@ -7,7 +7,6 @@ import dev.gale.ir.Tensor;
 import dev.gale.ir.Value;
 
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -30,29 +29,31 @@ final class ReductionGradients {
 
     static void attach() {
         // y = sum(x, axes)  /  dx = expand(dy)
-        rule("ReduceSum", c -> list(expand(c, c.dOut(0)), null));
+        reduction("ReduceSum", c -> list(expand(c, c.dOut(0)), null));
         // y = sum(x, axes) / n  /  dx = expand(dy) / n, n = numel(x) / numel(y)
-        rule("ReduceMean", c -> list(c.op("Div", NONE, expand(c, c.dOut(0)), count(c)), null));
+        reduction("ReduceMean", c -> list(c.op("Div", NONE, expand(c, c.dOut(0)), count(c)), null));
         // y = sum(x^2)  /  dx = 2 x dy
-        rule("ReduceSumSquare", c -> list(mul(c, mul(c, c.scalar(2, c.in(0)), c.in(0)), unreduce(c, c.dOut(0))), null));
+        reduction("ReduceSumSquare", c ->
+                list(mul(c, mul(c, c.scalar(2, c.in(0)), c.in(0)), unreduce(c, c.dOut(0))), null));
         // y = sum(|x|)  /  dx = sign(x) dy (0 at x = 0, as torch)
-        rule("ReduceL1", c -> list(mul(c, c.op("Sign", NONE, c.in(0)), unreduce(c, c.dOut(0))), null));
+        reduction("ReduceL1", c -> list(mul(c, c.op("Sign", NONE, c.in(0)), unreduce(c, c.dOut(0))), null));
         // y = sqrt(sum(x^2))  /  dx = x dy / y, and 0 where y = 0 (torch's norm masks the zero norm)
-        rule("ReduceL2", c -> {
+        reduction("ReduceL2", c -> {
             Value y = c.out(0), zero = c.scalar(0, y);
             Value q = c.op("Where", NONE, c.op("Equal", NONE, y, zero), zero, c.op("Div", NONE, c.dOut(0), y));
             return list(mul(c, c.in(0), unreduce(c, q)), null);
         });
         // y = log(sum(x))  /  dx = dy / sum(x) = dy / exp(y)
-        rule("ReduceLogSum", c -> list(expand(c, c.op("Div", NONE, c.dOut(0), c.op("Exp", NONE, c.out(0)))), null));
+        reduction("ReduceLogSum", c ->
+                list(expand(c, c.op("Div", NONE, c.dOut(0), c.op("Exp", NONE, c.out(0)))), null));
         // y = log(sum(exp(x)))  /  dx = dy exp(x - y)
-        rule("ReduceLogSumExp", c -> list(mul(c, unreduce(c, c.dOut(0)),
+        reduction("ReduceLogSumExp", c -> list(mul(c, unreduce(c, c.dOut(0)),
                 c.op("Exp", NONE, c.op("Sub", NONE, c.in(0), unreduce(c, c.out(0))))), null));
         // y = max(x)  /  dx = dy / k at the k elements equal to y, 0 elsewhere (ties split evenly, as torch.amax)
-        rule("ReduceMax", ReductionGradients::extremum);
-        rule("ReduceMin", ReductionGradients::extremum);
+        reduction("ReduceMax", ReductionGradients::extremum);
+        reduction("ReduceMin", ReductionGradients::extremum);
         // y = prod(x)  /  dx = dy y / x (for nonzero x)
-        rule("ReduceProd", c -> list(c.op("Div", NONE, unreduce(c, mul(c, c.dOut(0), c.out(0))), c.in(0)), null));
+        reduction("ReduceProd", c -> list(c.op("Div", NONE, unreduce(c, mul(c, c.dOut(0), c.out(0))), c.in(0)), null));
 
         // y = softmax(x, axis)  /  dx = y (dy - sum(dy y, axis))
         rule("Softmax", c -> {
@@ -70,8 +71,8 @@ final class ReductionGradients {
         // (v, i) = topk(x, k, axis)  /  dx = zeros like x with dv scattered back to i along axis; i has no gradient
         rule("TopK", c -> {
             Value x = c.in(0);
-            Value zeros = c.op("ConstantOfShape", Map.of("value", Attr.of(Tensor.zeros(c.dtypeOf(x), 1))), shapeOf(c, x));
-            return list(c.op("ScatterElements", Map.of("axis", Attr.of(c.attrInt("axis"))), zeros, c.out(1), c.dOut(0)),
+            Value zero = c.op("ConstantOfShape", Map.of("value", Attr.of(Tensor.zeros(c.dtypeOf(x), 1))), shapeOf(c, x));
+            return list(c.op("ScatterElements", Map.of("axis", Attr.of(c.attrInt("axis"))), zero, c.out(1), c.dOut(0)),
                     null);
         });
 
@@ -90,6 +91,24 @@ final class ReductionGradients {
         rule("NegativeLogLikelihoodLoss", c -> list(lossGrad(c, "NegativeLogLikelihoodLossGrad"), null, null));
     }
 
+    /**
+     * Attaches a reduction's rule. Gale's kernels (the opset-18 text) make a reduction with empty axes and
+     * noop_with_empty_axes = 1 an identity, for every Reduce op, so its gradient is then dy.
+     */
+    private static void reduction(String op, GradientRule rule) {
+        rule(op, c -> isIdentity(c) ? list(c.dOut(0), null) : rule.apply(c));
+    }
+
+    private static boolean isIdentity(GradContext c) {
+        if (c.attrInt("noop_with_empty_axes") == 0) return false;
+        if (!c.node().hasInput(1)) return true;
+        Shape axes = c.typeOf(c.in(1)).shape();
+        if (axes == null || axes.rank() != 1 || !axes.dim(0).isFixed())
+            throw c.error("with noop_with_empty_axes = 1 the axes need a known length, to tell whether the reduction"
+                    + " is an identity; give the axes as a constant");
+        return axes.dim(0).equals(Dim.of(0));
+    }
+
     private static Value mul(GradContext c, Value a, Value b) { return c.op("Mul", NONE, a, b); }
 
     /** dx of y = max/min(x): the share dy / k of each of the k elements equal to y. */
@@ -98,22 +117,19 @@ final class ReductionGradients {
         Value hit = c.op("Cast", Map.of("to", Attr.of((long) c.dtypeOf(x).onnxCode())),
                 c.op("Equal", NONE, x, unreduce(c, c.out(0))));
         Value k = c.node().hasInput(1)
-                ? c.op("ReduceSum", reduceAttrs(c), hit, c.in(1)) : c.op("ReduceSum", reduceAttrs(c), hit);
+                ? c.op("ReduceSum", keepdims(c), hit, c.in(1)) : c.op("ReduceSum", keepdims(c), hit);
         return list(mul(c, hit, unreduce(c, c.op("Div", NONE, c.dOut(0), k))), null);
     }
 
-    /** The forward reduction's keepdims and noop_with_empty_axes, for a ReduceSum over the same axes. */
-    private static Map<String, Attr> reduceAttrs(GradContext c) {
-        Map<String, Attr> a = new HashMap<>();
-        a.put("keepdims", Attr.of(c.attrInt("keepdims")));
-        a.put("noop_with_empty_axes", Attr.of(c.attrInt("noop_with_empty_axes")));
-        return a;
+    /** The forward reduction's keepdims, for a ReduceSum over the same axes (never a no-op here). */
+    private static Map<String, Attr> keepdims(GradContext c) {
+        return Map.of("keepdims", Attr.of(c.attrInt("keepdims")));
     }
 
     /**
      * {@code v} (shaped like the reduction's output) with the reduced axes back as size 1, so it broadcasts against
      * x. Only keepdims = 0 with a non-empty axes input dropped axes; reducing everything leaves a scalar, which
-     * broadcasts as it is, and the no-op reduction left x's shape.
+     * broadcasts as it is.
      */
     private static Value unreduce(GradContext c, Value v) {
         if (c.attrInt("keepdims") != 0 || !c.node().hasInput(1)) return v;
@@ -139,7 +155,8 @@ final class ReductionGradients {
             return c.scalar(ny == 0 ? 1 : (double) nx / ny, x);
         }
         Map<String, Attr> toFloat = Map.of("to", Attr.of((long) c.dtypeOf(x).onnxCode()));
-        return c.op("Div", NONE, c.op("Cast", toFloat, c.op("Size", NONE, x)), c.op("Cast", toFloat, c.op("Size", NONE, y)));
+        Value nx = c.op("Cast", toFloat, c.op("Size", NONE, x)), ny = c.op("Cast", toFloat, c.op("Size", NONE, y));
+        return c.op("Div", NONE, nx, ny);
     }
 
     /** v's shape as an int64 vector: a constant when static, else a Shape node. */
