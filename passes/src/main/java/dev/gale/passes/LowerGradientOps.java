@@ -64,7 +64,8 @@ public final class LowerGradientOps {
             }
             if (next == null)
                 throw new GaleException(pending.get(0).describe() + ": the Gradient nodes depend on each other in a"
-                        + " cycle through their 'y' values; each 'y' must be computable without the node's own outputs");
+                        + " cycle through their 'y' values; each 'y' must be computable without the node's own"
+                        + " outputs");
             g = lowerOne(g, next);
         }
     }

@@ -81,7 +81,8 @@ class LowerGradientOpsTest {
         }
         // the forward Add and Mul are reused, not copied
         Graph lowered = LowerGradientOps.apply(graph);
-        assertEquals(1, lowered.nodes().stream().filter(n -> n.op().equals("Add") && n.inputs().get(0).name().equals("a")).count());
+        assertEquals(1, lowered.nodes().stream()
+                .filter(n -> n.op().equals("Add") && n.inputs().get(0).name().equals("a")).count());
     }
 
     @Test
