@@ -11,6 +11,9 @@ public interface Session extends AutoCloseable {
     /** Runs the graph on {@code feeds} (by input name) and returns the graph outputs in declaration order. */
     List<Object> run(Map<String, Object> feeds);
 
+    /** Seeds the random ops (Dropout in training mode, RandomNormal, ...) for the next runs. */
+    default void seed(long seed) {}
+
     @Override
     default void close() {}
 }

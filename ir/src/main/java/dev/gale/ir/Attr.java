@@ -4,7 +4,7 @@ import java.util.List;
 
 /** A node attribute. The family is closed so {@code switch} over it is exhaustive. */
 public sealed interface Attr {
-    enum Kind { FLOAT, INT, STRING, TENSOR, GRAPH, FLOATS, INTS, STRINGS, TENSORS, GRAPHS }
+    enum Kind { FLOAT, INT, STRING, TENSOR, GRAPH, FLOATS, INTS, STRINGS, TENSORS, GRAPHS, TYPE }
 
     Kind kind();
 
@@ -74,6 +74,11 @@ public sealed interface Attr {
         public GraphsAttr { values = List.copyOf(values); }
 
         public Kind kind() { return Kind.GRAPHS; }
+    }
+
+    /** A type as an attribute value (ONNX TYPE_PROTO), e.g. the element type of an empty {@code Optional}. */
+    record TypeAttr(Type value) implements Attr {
+        public Kind kind() { return Kind.TYPE; }
     }
 
     static Attr of(float v) { return new FloatAttr(v); }

@@ -31,9 +31,77 @@ public final class GraphBuilder {
     private final List<Value> outputs = new ArrayList<>();
     private final Map<String, Type> types = new HashMap<>();
     private final Map<String, Tensor> constants = new HashMap<>();
+    private final java.util.Set<String> used = new java.util.HashSet<>();
     private int counter;
 
     GraphBuilder(String name) { this.name = name; }
+
+    /** Continues an existing graph: its inputs, initializers, nodes and outputs are kept; new nodes go after them. */
+    public static GraphBuilder from(Graph g) {
+        GraphBuilder b = new GraphBuilder(g.name());
+        b.inputs.addAll(g.inputs());
+        b.initializers.putAll(g.initializers());
+        b.nodes.addAll(g.nodes());
+        b.outputs.addAll(g.outputs());
+        b.types.putAll(g.valueTypes());
+        b.constants.putAll(g.initializers());
+        for (Node n : g.nodes())
+            if (n.op().equals("Constant") && n.domain().isEmpty() && n.attr("value") instanceof Attr.TensorAttr t)
+                b.constants.put(n.output(0).name(), t.value());
+        collectNames(g, b.used);
+        return b;
+    }
+
+    private static void collectNames(Graph g, java.util.Set<String> names) {
+        for (Value v : g.inputs()) names.add(v.name());
+        names.addAll(g.initializers().keySet());
+        for (Node n : g.nodes()) {
+            for (Value v : n.outputs()) names.add(v.name());
+            for (Attr a : n.attrs().values()) {
+                if (a instanceof Attr.GraphAttr ga) collectNames(ga.value(), names);
+                if (a instanceof Attr.GraphsAttr gs) gs.values().forEach(x -> collectNames(x, names));
+            }
+        }
+    }
+
+    /** Turns initializer {@code initName} into a graph input of the same type (a value fed at run time). */
+    public Value promoteToInput(String initName) {
+        Tensor t = initializers.remove(initName);
+        if (t == null) throw new GaleException("'" + initName + "' is not an initializer of graph '" + name + "'");
+        constants.remove(initName);
+        inputs.removeIf(v -> v.name().equals(initName));
+        Value v = new Value(initName, t.type());
+        inputs.add(v);
+        return v;
+    }
+
+    /** Removes every graph output; add new ones with {@link #output}. */
+    public void clearOutputs() { outputs.clear(); }
+
+    /** The type recorded for a value name, or null. */
+    public Type typeOf(String valueName) { return types.get(valueName); }
+
+    /**
+     * Adds a node with one output whose type is known by construction ({@code declared}); inference refines it.
+     * {@code hint} seeds the fresh output name.
+     */
+    public Value opTyped(String hint, String domain, String op, List<Value> in, Map<String, Attr> attrs, Type declared) {
+        String n = fresh(hint);
+        OpTable.require(domain, op, "graph builder");
+        Node node = ShapeInference.inferNode(new Node(n, domain, op, in, List.of(new Value(n, declared)), attrs),
+                types, constants);
+        nodes.add(node);
+        types.put(n, node.output(0).type());
+        return node.output(0);
+    }
+
+    /** Adds a node whose outputs get fresh names derived from {@code hint}. */
+    public List<Value> opNamed(String hint, String domain, String op, List<Value> in, Map<String, Attr> attrs,
+                               int numOutputs) {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < numOutputs; i++) names.add(fresh(hint));
+        return add(domain, op, in, attrs, names);
+    }
 
     /** Declares a graph input; each dimension is a {@code Number} (fixed) or a {@code String} (symbolic). */
     public Value input(String inputName, DType dtype, Object... dims) {
@@ -160,11 +228,13 @@ public final class GraphBuilder {
     public Model buildModel() { return Model.of(build()); }
 
     private String fresh(String hint) {
-        if (hint != null && !hint.isEmpty() && !types.containsKey(hint)) return hint;
-        String n;
-        do {
-            n = (hint == null || hint.isEmpty() ? "t" : hint + "_") + counter++;
-        } while (types.containsKey(n));
+        String n = hint;
+        if (n == null || n.isEmpty() || used.contains(n) || types.containsKey(n)) {
+            do {
+                n = (hint == null || hint.isEmpty() ? "t" : hint + "_") + counter++;
+            } while (used.contains(n) || types.containsKey(n));
+        }
+        used.add(n);
         return n;
     }
 }

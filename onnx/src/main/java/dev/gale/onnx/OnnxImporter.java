@@ -209,6 +209,7 @@ public final class OnnxImporter {
                     .map(x -> OnnxTensors.fromProto(x, external)).toList());
             case GRAPHS -> new Attr.GraphsAttr(ap.getGraphsList().stream().map(x -> graph(x, scope)).toList());
             case SPARSE_TENSOR -> Attr.of(SparseTensors.toDense(ap.getSparseTensor(), external));
+            case TYPE_PROTO -> new Attr.TypeAttr(type(ap.getTp(), ap.getName()));
             default -> throw new GaleException(where + ": attribute '" + ap.getName() + "' has unsupported kind " + t);
         };
     }

@@ -57,6 +57,7 @@ final class OpsetUpgrader {
     /** The node in the op table's form, preceded by any Constant nodes the rewrite needs. */
     List<Node> upgrade(Node n) {
         if (!n.domain().isEmpty()) return List.of(n);
+        if (n.op().equals("Scan") && version(n) < 9) return List.of(Scan8Upgrade.upgrade(n));
         Move m = MOVES.get(n.op());
         if (m == null || version(n) >= m.since()) return List.of(n);
         return attrsToInputs(n, m.moves());

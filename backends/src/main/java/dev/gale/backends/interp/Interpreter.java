@@ -21,7 +21,18 @@ import java.util.Random;
  */
 public final class Interpreter {
     private final Model model;
-    private final Random rng = new Random(0);
+    private Random rng = new Random(0);
+    private NodeListener listener;
+
+    /** Sees every node's outputs as they are computed (used to find where a NaN first appears). */
+    @FunctionalInterface
+    public interface NodeListener {
+        void computed(Node node, List<Object> outputs);
+    }
+
+    public void setListener(NodeListener l) { listener = l; }
+
+    public void seed(long seed) { rng = new Random(seed); }
 
     public Interpreter(Model model) {
         this.model = model;
@@ -96,6 +107,7 @@ public final class Interpreter {
                 Value v = n.outputs().get(i);
                 if (!v.isNone() && i < out.size()) env.put(v.name(), out.get(i));
             }
+            if (listener != null) listener.computed(n, out);
         }
         List<Object> result = new ArrayList<>(g.outputs().size());
         for (Value v : g.outputs()) {

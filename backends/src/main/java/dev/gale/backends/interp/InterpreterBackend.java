@@ -18,6 +18,9 @@ public final class InterpreterBackend implements Backend {
         return new Session() {
             @Override
             public List<Object> run(Map<String, Object> feeds) { return interp.run(feeds); }
+
+            @Override
+            public void seed(long seed) { interp.seed(seed); }
         };
     }
 }

@@ -27,6 +27,7 @@ public final class Kernels {
         TextKernels.registerAll();
         RandomKernels.registerAll();
         TrainingKernels.registerAll();
+        GaleKernels.registerAll();
     }
 
     private Kernels() {}

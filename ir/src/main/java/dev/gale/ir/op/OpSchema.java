@@ -24,6 +24,7 @@ public final class OpSchema {
     private FusionCategory category = FusionCategory.OPAQUE;
     private TypeInference inference;
     private String doc = "";
+    private GradientRule gradient;
 
     private OpSchema(String domain, String name) {
         this.domain = domain;
@@ -85,6 +86,12 @@ public final class OpSchema {
         return this;
     }
 
+    /** The backward rule; ops without one are not differentiable (autodiff names them in its error). */
+    public OpSchema gradient(GradientRule g) {
+        gradient = g;
+        return this;
+    }
+
     public OpSchema doc(String d) {
         doc = d;
         return this;
@@ -117,4 +124,6 @@ public final class OpSchema {
     public TypeInference inference() { return inference; }
 
     public String doc() { return doc; }
+
+    public GradientRule gradient() { return gradient; }
 }

@@ -31,9 +31,18 @@ public final class OpTable {
         TextOps.register();
         RandomOps.register();
         TrainingOps.register();
+        GaleOps.register();
+        Gradients.attach();
     }
 
     private OpTable() {}
+
+    /** The entry for an op that must exist (used by companion files that attach gradient rules). */
+    static OpSchema entry(String domain, String op) {
+        OpSchema s = TABLE.get(key(domain, op));
+        if (s == null) throw new IllegalStateException("no op table entry for " + key(domain, op));
+        return s;
+    }
 
     public static String key(String domain, String op) {
         return domain == null || domain.isEmpty() || domain.equals("ai.onnx") ? op : domain + "::" + op;

@@ -1,12 +1,62 @@
 package dev.gale.ir.op;
 
+import dev.gale.ir.Attr;
+import dev.gale.ir.OpsetInfo;
+import dev.gale.ir.Type;
+
+import java.util.ArrayList;
+import java.util.List;
+
 import static dev.gale.ir.op.FusionCategory.*;
 import static dev.gale.ir.op.OpSchema.define;
 
-/** Op table entries: Training ops. */
+/**
+ * Op table entries: the optimizers of the ai.onnx.preview.training domain. Each takes a learning rate R and a step
+ * count T, then n tensors of each group (X..., G..., then the optimizer state), and returns the updated X and state
+ * groups, each output typed like the input it replaces. They are opaque: several outputs from one update.
+ */
 final class TrainingOps {
     private TrainingOps() {}
 
     static void register() {
+        // inputs R, T, X..., G..., V..., H...; outputs X_new..., V_new..., H_new...
+        define(OpsetInfo.TRAINING_DOMAIN, "Adam").inputs(2, OpSchema.VARIADIC).outputs(1, OpSchema.VARIADIC)
+                .attr("alpha", 0.9f).attr("beta", 0.999f).attr("epsilon", 1e-6f).attr("norm_coefficient", 0.0f)
+                .attr("norm_coefficient_post", 0.0f).category(OPAQUE).infer(optimizer(4, 0, 2, 3)).register();
+        // inputs R, T, X..., G..., H...; outputs X_new..., H_new...
+        define(OpsetInfo.TRAINING_DOMAIN, "Adagrad").inputs(2, OpSchema.VARIADIC).outputs(1, OpSchema.VARIADIC)
+                .attr("decay_factor", 0.0f).attr("epsilon", 1e-6f).attr("norm_coefficient", 0.0f).category(OPAQUE)
+                .infer(optimizer(3, 0, 2)).register();
+        // inputs R, T, X..., G..., V...; outputs X_new..., V_new...
+        define(OpsetInfo.TRAINING_DOMAIN, "Momentum").inputs(2, OpSchema.VARIADIC).outputs(1, OpSchema.VARIADIC)
+                .required("alpha", Attr.Kind.FLOAT).required("beta", Attr.Kind.FLOAT)
+                .required("mode", Attr.Kind.STRING).required("norm_coefficient", Attr.Kind.FLOAT).category(OPAQUE)
+                .infer(optimizer(3, 0, 2)).register();
+    }
+
+    /**
+     * Inference for an optimizer with {@code groups} input groups after R and T; output group k copies the types of
+     * input group {@code outputGroups[k]}.
+     */
+    private static TypeInference optimizer(int groups, int... outputGroups) {
+        return c -> {
+            int n = tensorsPerGroup(c, groups, outputGroups.length);
+            List<Type> out = new ArrayList<>();
+            for (int g : outputGroups)
+                for (int i = 0; i < n; i++) out.add(c.inputType(2 + g * n + i));
+            return out;
+        };
+    }
+
+    /** Checks the variadic layout: 2 + groups * n inputs and outputs.length * n outputs, n >= 1. */
+    static int tensorsPerGroup(InferContext c, int groups, int outputGroups) {
+        int rest = c.numInputs() - 2;
+        if (rest < groups || rest % groups != 0)
+            throw c.error("expects R, T and " + groups + " groups of n >= 1 tensors, got " + c.numInputs() + " inputs");
+        int n = rest / groups;
+        if (c.numOutputs() != outputGroups * n)
+            throw c.error("with " + n + " tensor(s) per group expects " + outputGroups * n + " outputs, got "
+                    + c.numOutputs());
+        return n;
     }
 }

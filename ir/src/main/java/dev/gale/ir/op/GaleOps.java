@@ -1,0 +1,43 @@
+package dev.gale.ir.op;
+
+import dev.gale.ir.Dim;
+import dev.gale.ir.Shape;
+import dev.gale.ir.Tensor;
+import dev.gale.ir.Type;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.gale.ir.op.FusionCategory.*;
+import static dev.gale.ir.op.OpSchema.define;
+
+/**
+ * Op table entries of Gale's internal {@code gale} domain: the backward helpers that automatic differentiation emits
+ * where a gradient is not a short composition of ONNX ops. They never appear in imported or exported ONNX.
+ */
+public final class GaleOps {
+    public static final String DOMAIN = "gale";
+
+    private GaleOps() {}
+
+    static void register() {
+        // ReduceSumToShape(x, shape): sums x over the axes along which a tensor of `shape` was broadcast to x's shape.
+        define(DOMAIN, "ReduceSumToShape").inputs(2).outputs(1).category(REDUCTION)
+                .infer(c -> List.of(Type.tensor(c.dtype(0), shapeFromConstant(c, 1)))).register();
+    }
+
+    /** The shape held by constant input {@code i}, or a shape of unknown dims when only its length is known. */
+    static Shape shapeFromConstant(InferContext c, int i) {
+        Tensor t = c.constant(i);
+        if (t != null) {
+            List<Dim> d = new ArrayList<>();
+            for (long v : t.toLongArray()) d.add(Dim.of(v));
+            return new Shape(d);
+        }
+        Shape s = c.shape(i);
+        if (s == null || s.rank() != 1 || !s.dim(0).isFixed()) return null;
+        List<Dim> d = new ArrayList<>();
+        for (int k = 0; k < s.dim(0).sizeOr(0); k++) d.add(Dim.UNKNOWN);
+        return new Shape(d);
+    }
+}

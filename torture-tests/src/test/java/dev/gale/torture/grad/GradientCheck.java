@@ -1,0 +1,116 @@
+package dev.gale.torture.grad;
+
+import dev.gale.backends.interp.Interpreter;
+import dev.gale.ir.Attr;
+import dev.gale.ir.DType;
+import dev.gale.ir.Graph;
+import dev.gale.ir.GraphBuilder;
+import dev.gale.ir.Model;
+import dev.gale.ir.Tensor;
+import dev.gale.ir.Type;
+import dev.gale.ir.Value;
+import dev.gale.passes.Autodiff;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Checks an op's gradient rule against central finite differences in float64.
+ *
+ * <p>The graph is {@code loss = ReduceSum(op(inputs) * R)} with a random weight tensor R, so every output element
+ * contributes with its own weight. Trainable inputs are float64 initializers; the analytic gradient comes from
+ * {@link Autodiff} run on the interpreter, the numeric one from {@code (loss(x+h) - loss(x-h)) / 2h} per element.
+ */
+public final class GradientCheck {
+    /** One operand: a fixed tensor, trainable when {@code trainable} (and floating point). */
+    public record Operand(Tensor value, boolean trainable) {}
+
+    private GradientCheck() {}
+
+    public static Operand param(Random r, long... shape) {
+        return new Operand(random(r, -1, 1, shape), true);
+    }
+
+    /** A trainable operand kept away from zero (for Log, Sqrt, Div denominators, Pow bases). */
+    public static Operand positive(Random r, long... shape) {
+        return new Operand(random(r, 0.5, 2, shape), true);
+    }
+
+    public static Operand fixed(Tensor t) { return new Operand(t, false); }
+
+    public static Tensor random(Random r, double lo, double hi, long... shape) {
+        Tensor t = Tensor.zeros(DType.FLOAT64, shape);
+        for (int i = 0; i < t.numel(); i++) t.setDouble(i, lo + (hi - lo) * r.nextDouble());
+        return t;
+    }
+
+    /**
+     * Returns null when analytic and numeric gradients agree within {@code tol} (relative to the larger magnitude,
+     * with an absolute floor), else a message naming the input and element.
+     */
+    public static String check(String op, Map<String, Attr> attrs, List<Operand> operands, int outputs, double tol) {
+        Random r = new Random(42);
+        GraphBuilder g = Graph.builder("check_" + op);
+        List<Value> in = new ArrayList<>();
+        List<String> params = new ArrayList<>();
+        for (int i = 0; i < operands.size(); i++) {
+            Operand o = operands.get(i);
+            if (o == null) {
+                in.add(Value.NONE);
+                continue;
+            }
+            Value v = g.initializer("in" + i, o.value());
+            in.add(v);
+            if (o.trainable()) params.add(v.name());
+        }
+        List<Value> ys = g.op("", op, in, attrs, outputs);
+        Value loss = null;
+        for (Value y : ys) {
+            if (!(y.type() instanceof Type.TensorType t) || !t.dtype().isFloat() || t.shape() == null || !t.shape().isStatic())
+                continue;
+            Value w = g.initializer("w_" + y.name(), random(r, -1, 1, t.shape().sizes()));
+            Value term = g.op("ReduceSum", List.of(g.mul(y, w)), Map.of("keepdims", Attr.of(0L)));
+            loss = loss == null ? term : g.add(loss, term);
+        }
+        if (loss == null) return op + ": no floating-point output of static shape to check";
+        g.output(loss);
+        Graph forward = g.build();
+        Autodiff.Result train = Autodiff.differentiate(forward, loss.name(), params, List.of());
+        Map<String, Object> feeds = new HashMap<>();
+        for (String p : params) feeds.put(p, forward.initializers().get(p));
+        List<Object> results = Interpreter.run(Model.of(train.graph()), feeds);
+        int k = 1;
+        for (String p : params) {
+            if (!train.gradients().containsKey(p)) return op + ": no gradient reached input " + p;
+            Tensor analytic = (Tensor) results.get(k++);
+            Tensor x = forward.initializers().get(p);
+            for (int e = 0; e < x.numel(); e++) {
+                double numeric = numeric(forward, p, e);
+                double a = analytic.getDouble(e);
+                double scale = Math.max(1.0, Math.max(Math.abs(a), Math.abs(numeric)));
+                if (Math.abs(a - numeric) > tol * scale)
+                    return op + ": d loss / d " + p + "[" + e + "]: rule gives " + a + ", finite differences " + numeric;
+            }
+        }
+        return null;
+    }
+
+    private static double numeric(Graph forward, String p, int e) {
+        double h = 1e-6;
+        Tensor x = forward.initializers().get(p);
+        return (lossWith(forward, p, x, e, x.getDouble(e) + h) - lossWith(forward, p, x, e, x.getDouble(e) - h)) / (2 * h);
+    }
+
+    private static double lossWith(Graph forward, String p, Tensor x, int e, double v) {
+        Tensor moved = Tensor.zeros(x.dtype(), x.shape());
+        for (int i = 0; i < x.numel(); i++) moved.setDouble(i, x.getDouble(i));
+        moved.setDouble(e, v);
+        Map<String, Tensor> init = new java.util.LinkedHashMap<>(forward.initializers());
+        init.put(p, moved);
+        Graph g = forward.withInitializers(init);
+        return ((Tensor) Interpreter.run(Model.of(g), Map.of()).get(0)).getDouble(0);
+    }
+}

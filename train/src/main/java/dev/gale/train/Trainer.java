@@ -1,0 +1,285 @@
+package dev.gale.train;
+
+import dev.gale.backends.Backends;
+import dev.gale.backends.Session;
+import dev.gale.backends.interp.Interpreter;
+import dev.gale.ir.DType;
+import dev.gale.ir.GaleException;
+import dev.gale.ir.Graph;
+import dev.gale.ir.Model;
+import dev.gale.ir.Node;
+import dev.gale.ir.Tensor;
+import dev.gale.ir.Type;
+import dev.gale.ir.Value;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs training steps: feed a batch and the current parameters to the training program, read back the loss and the
+ * gradients into the flat {@link TrainingState}, clip, and let the optimizer update it. Checkpoints and the loss log
+ * are written as it goes. A non-finite loss stops the run with the step and the first tensor that went non-finite;
+ * the last good checkpoint is kept.
+ */
+public final class Trainer {
+    /** Receives progress after each step: step, loss, learning rate. */
+    public interface Progress {
+        void step(long step, long steps, double loss, double lr);
+    }
+
+    private final TrainingProgram program;
+    private final TrainConfig config;
+    private final String modelHash;
+    private final TrainingState state;
+    private final Map<String, Tensor> modelState = new LinkedHashMap<>();
+    private final BatchSampler sampler;
+    private final Map<String, String> feedToArray;
+    private final String labelsArray;
+
+    /**
+     * @param data the arrays of the data set by name; {@code feeds} maps graph input name to array name, and
+     *             {@code labels} names the labels array
+     */
+    public Trainer(Model model, String modelHash, TrainConfig config, Map<String, Tensor> data,
+                   Map<String, String> feeds, String labels) {
+        this.config = config;
+        this.modelHash = modelHash;
+        Graph g = model.graph();
+        this.program = TrainingProgram.build(g, config.output(), config.loss(), config.trainable(), config.ignoreIndex());
+        List<long[]> shapes = new ArrayList<>();
+        for (String p : program.params()) shapes.add(g.initializers().get(p).shape());
+        this.state = new TrainingState(ParameterLayout.of(program.params(), shapes));
+        for (String p : program.params()) state.setParam(p, g.initializers().get(p));
+        for (String s : program.stateUpdates().keySet()) modelState.put(s, g.initializers().get(s));
+        this.feedToArray = new LinkedHashMap<>(feeds);
+        this.labelsArray = labels;
+        Map<String, Tensor> used = new LinkedHashMap<>();
+        validateFeeds(g, data, feeds, labels, used);
+        this.sampler = new BatchSampler(used, config.batchSize(), config.shuffle(), config.seed());
+    }
+
+    private void validateFeeds(Graph g, Map<String, Tensor> data, Map<String, String> feeds, String labels,
+                               Map<String, Tensor> used) {
+        List<String> inputs = g.runtimeInputs().stream().map(Value::name).toList();
+        for (Map.Entry<String, String> e : feeds.entrySet()) {
+            if (!inputs.contains(e.getKey()))
+                throw new GaleException("--feed " + e.getKey() + "=" + e.getValue() + ": '" + e.getKey()
+                        + "' is not an input of the model; its inputs are " + inputs);
+            Tensor t = data.get(e.getValue());
+            if (t == null) throw new GaleException("--feed: array '" + e.getValue() + "' is not in the data; it has "
+                    + data.keySet());
+            checkFits(g.inputs().stream().filter(v -> v.name().equals(e.getKey())).findFirst().orElseThrow(), t);
+            used.put(e.getValue(), t);
+        }
+        for (String in : inputs)
+            if (!feeds.containsKey(in))
+                throw new GaleException("model input '" + in + "' has no --feed; add --feed " + in + "=ARRAY");
+        Tensor y = data.get(labels);
+        if (y == null) throw new GaleException("--labels: array '" + labels + "' is not in the data; it has " + data.keySet());
+        if (config.loss() == LossKind.CROSS_ENTROPY) {
+            if (y.dtype().isFloat()) throw new GaleException("--labels '" + labels + "' holds " + y.dtype()
+                    + " values; cross-entropy needs integer class indices");
+            y = toInt64(y);
+            checkLabelRange(y, labels);
+        } else if (y.dtype() != DType.FLOAT32) {
+            y = toFloat32(y);
+        }
+        used.put(labels, y);
+    }
+
+    private void checkFits(Value input, Tensor array) {
+        if (!(input.type() instanceof Type.TensorType t) || t.shape() == null) return;
+        long[] a = array.shape();
+        if (a.length != t.shape().rank())
+            throw new GaleException("input '" + input.name() + "' expects rank " + t.shape().rank() + " " + t.shape()
+                    + " but the array has shape " + java.util.Arrays.toString(a));
+        for (int k = 1; k < a.length; k++) {
+            long want = t.shape().dim(k).sizeOr(-1);
+            if (want >= 0 && want != a[k])
+                throw new GaleException("input '" + input.name() + "' expects " + t.shape() + " but the array's rows"
+                        + " have shape " + java.util.Arrays.toString(java.util.Arrays.copyOfRange(a, 1, a.length)));
+        }
+        long batch = t.shape().dim(0).sizeOr(-1);
+        if (batch >= 0 && batch != config.batchSize())
+            throw new GaleException("input '" + input.name() + "' has a fixed batch of " + batch + " but --batch-size is "
+                    + config.batchSize() + "; use --batch-size " + batch + " or export the model with a dynamic batch");
+        if (t.dtype() != array.dtype())
+            throw new GaleException("input '" + input.name() + "' expects " + t.dtype() + " but the array holds "
+                    + array.dtype());
+    }
+
+    private void checkLabelRange(Tensor y, String name) {
+        Type.TensorType out = program.forward().valueTypes().get(config.output()) instanceof Type.TensorType t ? t : null;
+        if (out == null || out.shape() == null || out.shape().rank() < 2) return;
+        long classes = out.shape().dim(1).sizeOr(-1);
+        if (classes < 0) return;
+        for (int i = 0; i < y.numel(); i++) {
+            long v = y.getLong(i);
+            if ((v < 0 || v >= classes) && v != config.ignoreIndex())
+                throw new GaleException("label " + v + " at row " + i + " of '" + name + "' is outside [0, " + classes
+                        + ") (the model has " + classes + " classes)");
+        }
+    }
+
+    private static Tensor toInt64(Tensor t) {
+        if (t.dtype() == DType.INT64) return t;
+        Tensor r = Tensor.zeros(DType.INT64, t.shape());
+        for (int i = 0; i < t.numel(); i++) r.setLong(i, t.getLong(i));
+        return r;
+    }
+
+    private static Tensor toFloat32(Tensor t) {
+        Tensor r = Tensor.zeros(DType.FLOAT32, t.shape());
+        for (int i = 0; i < t.numel(); i++) r.setDouble(i, t.getDouble(i));
+        return r;
+    }
+
+    public TrainingProgram program() { return program; }
+
+    public TrainingState state() { return state; }
+
+    /** The current values of every initializer training changes (parameters and model state). */
+    public Map<String, Tensor> trainedInitializers() {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        for (String p : program.params()) m.put(p, state.param(p));
+        m.putAll(modelState);
+        return m;
+    }
+
+    /** Trains until {@code config.steps()}, resuming from the newest checkpoint when asked. Returns the losses. */
+    public List<Double> run(Progress progress) {
+        long start = 0;
+        if (config.resume()) start = restore(Checkpoint.latest(config.checkpointDir()));
+        List<Double> losses = new ArrayList<>();
+        LossLog log = config.lossLog() == null ? null : LossLog.create(config.lossLog(), start);
+        try (Session session = Backends.get(config.backend()).open(Model.of(program.graph()))) {
+            for (long step = start + 1; step <= config.steps(); step++) {
+                double loss = step(session, step);
+                losses.add(loss);
+                if (log != null) log.append(step, loss);
+                if (progress != null) progress.step(step, config.steps(), loss, config.schedule().at(step));
+                if (config.checkpointDir() != null && config.checkpointEvery() > 0
+                        && (step % config.checkpointEvery() == 0 || step == config.steps()))
+                    checkpoint(step).write(config.checkpointDir());
+            }
+        } finally {
+            if (log != null) log.close();
+        }
+        return losses;
+    }
+
+    private Map<String, Object> feeds(long step) {
+        Map<String, Tensor> batch = sampler.batch(step - 1);
+        Map<String, Object> feeds = new HashMap<>();
+        for (Map.Entry<String, String> e : feedToArray.entrySet()) feeds.put(e.getKey(), batch.get(e.getValue()));
+        feeds.put(TrainingProgram.LABELS, batch.get(labelsArray));
+        for (String p : program.params()) feeds.put(p, state.param(p));
+        feeds.putAll(modelState);
+        return feeds;
+    }
+
+    /** One optimizer step (1-based); returns the batch loss before the update. */
+    double step(Session session, long step) {
+        Map<String, Object> feeds = feeds(step);
+        session.seed(config.seed() * 1_000_003L + step);
+        List<Object> out = session.run(feeds);
+        double loss = ((Tensor) out.get(0)).getDouble(0);
+        if (!Double.isFinite(loss)) throw nonFinite(step, feeds, loss);
+        int k = 2;
+        java.util.Arrays.fill(state.grads(), 0f);
+        for (String p : program.gradients()) state.setGrad(p, (Tensor) out.get(k++));
+        for (String s : program.stateUpdates().keySet()) modelState.put(s, (Tensor) out.get(k++));
+        ParameterLayout layout = state.layout();
+        if (config.clipNorm() > 0) dev.gale.train.optim.GradClip.clip(state.grads(), 0, layout.size(), config.clipNorm());
+        double lr = config.schedule().at(step);
+        for (String p : program.gradients()) {
+            ParameterLayout.Slot s = layout.slot(p);
+            config.optimizer().update(state, s.offset(), s.offset() + s.numel(), step, lr);
+        }
+        state.setStep(step);
+        return loss;
+    }
+
+    /** Re-runs the failing step on the interpreter to name the first node whose output is not finite. */
+    private GaleException nonFinite(long step, Map<String, Object> feeds, double loss) {
+        String where = "";
+        try {
+            Interpreter probe = new Interpreter(Model.of(program.graph()));
+            probe.seed(config.seed() * 1_000_003L + step);
+            String[] first = {null};
+            probe.setListener((Node n, List<Object> outs) -> {
+                if (first[0] != null) return;
+                for (int i = 0; i < outs.size(); i++)
+                    if (outs.get(i) instanceof Tensor t && t.dtype().isFloat() && !allFinite(t))
+                        first[0] = "tensor '" + n.output(i).name() + "' of " + n.describe();
+            });
+            probe.run(feeds);
+            if (first[0] != null) where = "; first non-finite value in " + first[0];
+        } catch (RuntimeException ignored) {
+            // the diagnosis is best effort; the step number is reported regardless
+        }
+        String kept = config.checkpointDir() == null ? "" : "; the last good checkpoint in " + config.checkpointDir()
+                + " is kept";
+        return new GaleException("step " + step + ": the loss is " + loss + where
+                + " (try a lower --lr or --clip-grad-norm)" + kept);
+    }
+
+    private static boolean allFinite(Tensor t) {
+        for (int i = 0; i < t.numel(); i++) if (!Double.isFinite(t.getDouble(i))) return false;
+        return true;
+    }
+
+    private Checkpoint checkpoint(long step) {
+        Map<String, String> h = new LinkedHashMap<>();
+        h.put("step", Long.toString(step));
+        h.put("model_sha256", modelHash);
+        h.put("layout", state.layout().signature());
+        h.put("optimizer", config.optimizer().name() + config.optimizer().hyperParameters());
+        h.put("loss", config.loss().cliName());
+        h.put("batch_size", Integer.toString(config.batchSize()));
+        h.put("shuffle", Boolean.toString(config.shuffle()));
+        h.put("seed", Long.toString(config.seed()));
+        Map<String, float[]> buffers = new LinkedHashMap<>();
+        buffers.put("params", state.params());
+        buffers.putAll(state.moments());
+        return new Checkpoint(h, buffers, modelState);
+    }
+
+    private long restore(Checkpoint c) {
+        Map<String, String> h = c.header();
+        expect(h, "model_sha256", modelHash, "the checkpoint belongs to another model file");
+        expect(h, "layout", state.layout().signature(), "the trained parameters differ (check --freeze)");
+        expect(h, "optimizer", config.optimizer().name() + config.optimizer().hyperParameters(),
+                "the optimizer or its hyper-parameters differ");
+        expect(h, "loss", config.loss().cliName(), "the loss differs");
+        expect(h, "batch_size", Integer.toString(config.batchSize()), "--batch-size differs");
+        expect(h, "shuffle", Boolean.toString(config.shuffle()), "--no-shuffle differs");
+        expect(h, "seed", Long.toString(config.seed()), "--seed differs");
+        float[] p = c.buffers().get("params");
+        if (p == null || p.length != state.params().length) throw new GaleException("checkpoint has no matching parameters");
+        System.arraycopy(p, 0, state.params(), 0, p.length);
+        for (Map.Entry<String, float[]> e : c.buffers().entrySet()) {
+            if (e.getKey().equals("params")) continue;
+            System.arraycopy(e.getValue(), 0, state.moment(e.getKey()), 0, e.getValue().length);
+        }
+        for (String s : modelState.keySet()) {
+            Tensor t = c.tensors().get(s);
+            if (t == null) throw new GaleException("checkpoint lacks model state '" + s + "'");
+            modelState.put(s, t);
+        }
+        state.setStep(c.step());
+        if (c.step() > config.steps())
+            throw new GaleException("checkpoint is at step " + c.step() + ", beyond --steps " + config.steps());
+        return c.step();
+    }
+
+    private static void expect(Map<String, String> h, String key, String want, String why) {
+        if (!want.equals(h.get(key)))
+            throw new GaleException("cannot resume: " + why + " (checkpoint " + key + " = " + h.get(key) + ", this run "
+                    + want + ")");
+    }
+
+}
