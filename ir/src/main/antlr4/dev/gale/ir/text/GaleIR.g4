@@ -28,8 +28,8 @@
  *
  * Nodes: `results = [domain::]Op(operands) {attributes} @"node name"`; the results, attributes and name are optional.
  * Attribute values: `1` (int), `1.0`, `1.0E-5`, `inf`, `-inf`, `nan` (float: printed with Float.toString, so the
- * text reads back to the same bits), `"text"` (string, escapes \" \\ \n \r \t \uXXXX), a tensor literal, a graph, or
- * a list `[1, 2]`, `[1.0]`, `["a"]`, `[tensor..., ...]`, `[graph ..., ...]`. An empty list names its kind:
+ * text reads back to the same bits), `"text"` (string, escapes \" \\ \n \r \t \uXXXX), a tensor literal, a graph, a
+ * type (`tensor<*,f32>`, ONNX's TYPE_PROTO attributes), or a list `[1, 2]`, `[1.0]`, `["a"]`, `[tensor..., ...]`, `[graph ..., ...]`. An empty list names its kind:
  * `ints[]`, `floats[]`, `strings[]`, `tensors[]`, `graphs[]`.
  *
  * Tensor literals: a static tensor type, then the data in one of three forms:
@@ -64,6 +64,7 @@ attrValue   : scalar                                   # scalarAttr
             | tensorLit                                # tensorAttr
             | graph                                    # graphAttr
             | kind=ID? '[' (attrValue (',' attrValue)*)? ']'  # listAttr
+            | type                                     # typeAttr
             ;
 
 tensorLit   : type tensorData ;

@@ -149,6 +149,7 @@ final class GraphReader {
             case GaleIRParser.TensorAttrContext t -> Attr.of(tensor(t.tensorLit(), "tensor attribute"));
             case GaleIRParser.GraphAttrContext g -> Attr.of(graph(g.graph(), visible));
             case GaleIRParser.ListAttrContext l -> list(l, visible);
+            case GaleIRParser.TypeAttrContext t -> new Attr.TypeAttr(type(t.type()));
             default -> throw new IllegalStateException(ctx.getClass().getName());
         };
     }
@@ -171,6 +172,7 @@ final class GraphReader {
         List<Attr> items = new ArrayList<>();
         for (GaleIRParser.AttrValueContext v : ctx.attrValue()) {
             if (v instanceof GaleIRParser.ListAttrContext) throw error(v.start, "lists cannot be nested");
+            if (v instanceof GaleIRParser.TypeAttrContext) throw error(v.start, "a list cannot hold types");
             items.add(attr(v, visible));
         }
         if (kind == null) {

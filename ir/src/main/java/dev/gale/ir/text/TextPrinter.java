@@ -45,8 +45,8 @@ import java.util.Map;
  *       rank), {@code tensor<[],f32>} (scalar), {@code seq<T>}, {@code opt<T>}, {@code ?} (unknown).</li>
  *   <li>Nodes: {@code %a: T, %b: T = domain::Op(%x, _, %z) {attrs} @"node name"}; domain and name only when set.</li>
  *   <li>Attribute values: ints ({@code 1}), floats ({@code 1.0}, {@code 1.0E-5}, {@code inf}, {@code nan}; printed by
- *       {@link Float#toString} so they read back bit-exactly), strings ({@code "a\"b"}), tensor literals, graphs, and
- *       lists {@code [1, 2]}; empty lists name their kind ({@code ints[]}, {@code floats[]}, ...).</li>
+ *       {@link Float#toString} so they read back bit-exactly), strings ({@code "a\"b"}), tensor literals, graphs,
+ *       types ({@code tensor<*,f32>}), and lists {@code [1, 2]}; empty lists name their kind ({@code ints[]}, {@code floats[]}, ...).</li>
  *   <li>Tensor literals: type then data: {@code tensor<[2],i64> [-1, 784]} (exact decimals),
  *       {@code tensor<[3],f32> 0x0000803f...} (raw little-endian bytes) or {@code tensor<...> elided {...}}
  *       (a summary). See {@link PrintOptions} for which is chosen: by default large tensors are summarized, and
@@ -218,6 +218,7 @@ public final class TextPrinter {
                 }
                 sb.append(']');
             }
+            case Attr.TypeAttr t -> appendType(sb, t.value());
             case Attr.GraphsAttr gs -> {
                 list("graphs", gs.values().size());
                 for (int i = 0; i < gs.values().size(); i++) {

@@ -79,6 +79,8 @@ class TextRoundTripTest {
         attrs.put("e_ss", new Attr.StringsAttr(List.of()));
         attrs.put("e_ts", new Attr.TensorsAttr(List.of()));
         attrs.put("e_gs", new Attr.GraphsAttr(List.of()));
+        attrs.put("type", new Attr.TypeAttr(new Type.OptionalType(Type.unranked(DType.FLOAT32))));
+        attrs.put("type_unknown", new Attr.TypeAttr(null));
         attrs.put("odd key", Attr.of(1L));
         attrs.put("graph", Attr.of(2L));
         Node n = new Node("everything", "com.example.custom", "Kitchen Sink", List.of(v("x", F), Value.NONE),
