@@ -7,7 +7,7 @@
  *   graph @main(%x: tensor<[batch,784],f32>) -> (%y: tensor<[batch,10],f32>) {
  *     init %w = tensor<[10,784],f32> 0x0000803f...            // raw little-endian bytes, all of them
  *     init %b = tensor<[10],f32> [0.1, -0.25, ...]              // exact decimals, row-major
- *     %h: tensor<[batch,10],f32> = Gemm(%x, %w, %b) {transB = 1} @"/fc1/Gemm"
+ *     %h: tensor<[batch,10],f32> = Gemm(%x, %w, %b) {transB = 1} @/fc1/Gemm
  *     %y: tensor<[batch,10],f32> = Relu(%h)
  *   }
  *
@@ -18,15 +18,15 @@
  * order. Nested graphs (If/Loop/Scan bodies) are attribute values written inline, and may use values of the graphs
  * around them.
  *
- * Values: `%name`, or `%"any name"` when the name has characters other than letters, digits, `_` and `.`. Each value is
- * defined once; its type is written where it is defined (node results, graph inputs and outputs) and is optional
- * where unknown. `_` is an omitted optional input or output.
+ * Values: `%name`, or `%"any name"` when the name has characters other than letters, digits and `_ . $ / -`. Each
+ * value is defined once; its type is written where it is defined (node results, graph inputs and outputs) and is
+ * optional where unknown. `_` is an omitted optional input or output.
  *
  * Types: `tensor<[d0,d1,...],DTYPE>` where each dim is a size (`784`), a symbol (`batch`, or `"2*n"` quoted) or `?`
  * (unknown); `tensor<*,DTYPE>` has unknown rank; `tensor<[],f32>` is a scalar; `seq<T>`, `opt<T>`; `?` is an unknown
  * type. DTYPE is one of f32 f64 f16 bf16 i8 i16 i32 i64 u8 u16 u32 u64 bool str c64 c128.
  *
- * Nodes: `results = [domain::]Op(operands) {attributes} @"node name"`; the results, attributes and name are optional.
+ * Nodes: `results = [domain::]Op(operands) {attributes} @node_name`; the results, attributes and name are optional.
  * Attribute values: `1` (int), `1.0`, `1.0E-5`, `inf`, `-inf`, `nan` (float: printed with Float.toString, so the
  * text reads back to the same bits), `"text"` (string, escapes \" \\ \n \r \t \uXXXX), a tensor literal, a graph, a
  * type (`tensor<*,f32>`, ONNX's TYPE_PROTO attributes), or a list `[1, 2]`, `[1.0]`, `["a"]`, `[tensor..., ...]`, `[graph ..., ...]`. An empty list names its kind:
@@ -96,7 +96,7 @@ STRING      : QUOTED ;
 LINE_COMMENT : '//' ~[\r\n]* -> skip ;
 WS          : [ \t\r\n\u000C\uFEFF]+ -> skip ;
 
-fragment BARE     : [A-Za-z0-9_.]+ ;
+fragment BARE     : [A-Za-z0-9_.$/\-]+ ;
 fragment QUOTED   : '"' (ESCAPE | ~["\\\r\n])* '"' ;
 fragment ESCAPE   : '\\' (["\\nrt] | 'u' HEXDIGIT HEXDIGIT HEXDIGIT HEXDIGIT) ;
 fragment HEXDIGIT : [0-9a-fA-F] ;

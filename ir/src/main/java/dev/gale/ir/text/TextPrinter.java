@@ -21,7 +21,7 @@ import java.util.Map;
  * graph &#64;main(%x: tensor&lt;[batch,784],f32&gt;) -&gt; (%y: tensor&lt;[batch,10],f32&gt;) {
  *   init %w = tensor&lt;[10,784],f32&gt; elided {min = -0.0357, max = 0.0357, mean = 1.2E-5, first = [...]}
  *   init %b = tensor&lt;[10],f32&gt; [0.1, -0.25, 0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
- *   %h: tensor&lt;[batch,10],f32&gt; = Gemm(%x, %w, %b) {transB = 1} &#64;"/fc1/Gemm"
+ *   %h: tensor&lt;[batch,10],f32&gt; = Gemm(%x, %w, %b) {transB = 1} &#64;/fc1/Gemm
  *   %y: tensor&lt;[batch,10],f32&gt; = Relu(%h)
  *   %r: tensor&lt;[5],f32&gt; = If(%c) {
  *     else_branch = graph &#64;else_body() -&gt; (%e: tensor&lt;[5],f32&gt;) {
@@ -43,7 +43,7 @@ import java.util.Map;
  *   <li>Values are {@code %name} ({@code %"odd name"} when needed), {@code _} is an omitted optional input or output.
  *       Types: {@code tensor<[batch,?,3],f32>} (symbolic, unknown and fixed dims), {@code tensor<*,f32>} (unknown
  *       rank), {@code tensor<[],f32>} (scalar), {@code seq<T>}, {@code opt<T>}, {@code ?} (unknown).</li>
- *   <li>Nodes: {@code %a: T, %b: T = domain::Op(%x, _, %z) {attrs} @"node name"}; domain and name only when set.</li>
+ *   <li>Nodes: {@code %a: T, %b: T = domain::Op(%x, _, %z) {attrs} @name}; domain and name only when set.</li>
  *   <li>Attribute values: ints ({@code 1}), floats ({@code 1.0}, {@code 1.0E-5}, {@code inf}, {@code nan}; printed by
  *       {@link Float#toString} so they read back bit-exactly), strings ({@code "a\"b"}), tensor literals, graphs,
  *       types ({@code tensor<*,f32>}), and lists {@code [1, 2]}; empty lists name their kind ({@code ints[]}, {@code floats[]}, ...).</li>

@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
 final class TextSyntax {
     private TextSyntax() {}
 
-    private static final Pattern VALUE_BARE = Pattern.compile("[A-Za-z0-9_.]+");
+    private static final Pattern VALUE_BARE = Pattern.compile("[A-Za-z0-9_.$/\\-]+");
     private static final Pattern NAME_BARE = Pattern.compile("[A-Za-z_][A-Za-z0-9_.]*");
 
     /** {@code %name}, or {@code %"name"} when the name has other characters. */

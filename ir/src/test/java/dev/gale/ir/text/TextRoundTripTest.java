@@ -138,7 +138,7 @@ class TextRoundTripTest {
         assertEquals("""
                 graph @main(%x: tensor<[batch,3],f32>) -> (%y: tensor<[batch,2],f32>) {
                   init %w = tensor<[2,3],f32> [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
-                  %y: tensor<[batch,2],f32> = Gemm(%x, %w, _) {alpha = 0.5, transB = 1} @"/fc1/Gemm"
+                  %y: tensor<[batch,2],f32> = Gemm(%x, %w, _) {alpha = 0.5, transB = 1} @/fc1/Gemm
                 }
                 """, TextPrinter.print(Model.of(g)));
     }
