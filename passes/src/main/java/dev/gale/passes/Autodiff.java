@@ -49,6 +49,26 @@ public final class Autodiff {
     public record Result(Graph graph, Value loss, List<Value> kept, Map<String, Value> gradients) {}
 
     public static Result differentiate(Graph forward, String loss, List<String> params, List<String> keep) {
+        Type lossType = forward.valueTypes().get(loss);
+        if (lossType == null) throw new GaleException("loss '" + loss + "' is not a value of the graph");
+        if (!(lossType instanceof Type.TensorType lt) || lt.shape() == null || lt.shape().rank() != 0
+                || !lt.dtype().isFloat())
+            throw new GaleException("loss '" + loss + "' must be a floating-point scalar, is " + lossType);
+        return differentiate(forward, loss, Map.of(), params, keep);
+    }
+
+    /**
+     * Vector-Jacobian products: gradients of {@code sum_k <output_k, seed_k>} where {@code seeds} maps forward values
+     * to values of the same shape holding their incoming gradients (used by gradient checks; the seeds must not depend
+     * on the parameters). Outputs: the first seeded value, {@code keep}, then the gradients.
+     */
+    public static Result vjp(Graph forward, Map<String, String> seeds, List<String> params, List<String> keep) {
+        if (seeds.isEmpty()) throw new GaleException("vjp needs at least one seeded output");
+        return differentiate(forward, seeds.keySet().iterator().next(), seeds, params, keep);
+    }
+
+    private static Result differentiate(Graph forward, String loss, Map<String, String> seeds, List<String> params,
+                                        List<String> keep) {
         GraphBuilder b = GraphBuilder.from(forward);
         Map<String, Value> paramInputs = new LinkedHashMap<>();
         for (String p : params) {
@@ -60,16 +80,19 @@ public final class Autodiff {
         }
         Map<String, Type> types = forward.valueTypes();
         Type lossType = types.get(loss);
-        if (lossType == null) throw new GaleException("loss '" + loss + "' is not a value of the graph");
-        if (!(lossType instanceof Type.TensorType lt) || lt.shape() == null || lt.shape().rank() != 0
-                || !lt.dtype().isFloat())
-            throw new GaleException("loss '" + loss + "' must be a floating-point scalar, is " + lossType);
 
         Set<String> needs = forwardReach(forward, paramInputs.keySet());
-        Set<Node> relevant = backwardReach(forward, loss);
-
+        Set<Node> relevant = new HashSet<>();
         Map<String, Value> grads = new HashMap<>();
-        grads.put(loss, b.constant(Tensor.scalar(lt.dtype(), 1.0)));
+        if (seeds.isEmpty()) {
+            relevant.addAll(backwardReach(forward, loss));
+            grads.put(loss, b.constant(Tensor.scalar(((Type.TensorType) lossType).dtype(), 1.0)));
+        } else {
+            for (Map.Entry<String, String> e : seeds.entrySet()) {
+                relevant.addAll(backwardReach(forward, e.getKey()));
+                grads.put(e.getKey(), new Value(e.getValue(), types.get(e.getValue())));
+            }
+        }
         List<Node> order = new ArrayList<>(forward.nodes());
         for (int k = order.size() - 1; k >= 0; k--) {
             Node n = order.get(k);

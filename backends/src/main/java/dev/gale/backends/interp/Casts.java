@@ -20,7 +20,8 @@ import java.util.Locale;
  *   <li>integer to float rounds to nearest even (exact for magnitudes below 2^53);</li>
  *   <li>numbers to strings are numpy's {@code str()}: the shortest decimal that reads back as the same value of the
  *       source type, positional between 1e-4 and 1e16 ({@code 0.039187793}, {@code 1.0}), else scientific
- *       ({@code 1e-05}, {@code 3.4e+38}); {@code nan}, {@code inf}, {@code -inf}; bools are {@code True}/{@code False};</li>
+ *       ({@code 1e-05}, {@code 3.4e+38}); {@code nan}, {@code inf}, {@code -inf}; bools are {@code True} and
+ *       {@code False};</li>
  *   <li>strings to numbers parse decimal and scientific notation and, in any letter case, {@code NaN}, {@code INF},
  *       {@code +INF}, {@code -INF}; a string that is not a number is an error.</li>
  * </ul>

@@ -12,7 +12,8 @@ import java.util.function.LongUnaryOperator;
 
 /**
  * Loops shared by elementwise kernels: map one tensor, zip two or fold many with numpy broadcasting, select with a
- * condition. Floating-point types compute in float64 and round once to the output type; integer types compute exactly
+ * condition. Floating-point types compute in float64 and round once to the output type (float16 and bfloat16
+ * included, see {@link Casts#storeDouble}); integer types compute exactly
  * in 64 bits and wrap to the type's width ({@code uint64} values travel as their raw 64 bits, so operations that
  * depend on the sign, such as division and comparison, must use the unsigned {@code Long} methods for it).
  */
@@ -22,7 +23,7 @@ public final class Elementwise {
     /** {@code f} applied to every element, computed in float64 and stored in {@code x}'s element type. */
     public static Tensor map(Tensor x, DoubleUnaryOperator f) {
         Tensor y = Tensor.zeros(x.dtype(), x.shape());
-        for (int i = 0; i < x.numel(); i++) y.setDouble(i, f.applyAsDouble(x.getDouble(i)));
+        for (int i = 0; i < x.numel(); i++) Casts.storeDouble(y, i, f.applyAsDouble(x.getDouble(i)));
         return y;
     }
 
@@ -52,7 +53,7 @@ public final class Elementwise {
         boolean integer = !a.dtype().isFloat() && fi != null;
         for (int i = 0; i < y.numel(); i++) {
             if (integer) y.setLong(i, fi.applyAsLong(a.getLong(ia[i]), b.getLong(ib[i])));
-            else y.setDouble(i, ff.applyAsDouble(a.getDouble(ia[i]), b.getDouble(ib[i])));
+            else Casts.storeDouble(y, i, ff.applyAsDouble(a.getDouble(ia[i]), b.getDouble(ib[i])));
         }
         return y;
     }
@@ -90,7 +91,7 @@ public final class Elementwise {
             } else {
                 double acc = first.getDouble(maps[0][i]);
                 for (int k = 1; k < xs.size(); k++) acc = ff.applyAsDouble(acc, xs.get(k).getDouble(maps[k][i]));
-                y.setDouble(i, finish.applyAsDouble(acc));
+                Casts.storeDouble(y, i, finish.applyAsDouble(acc));
             }
         }
         return y;

@@ -60,9 +60,11 @@ final class ElementwiseKernels {
             return Elementwise.map(x, Math::signum, x.dtype().isSigned() ? Long::signum : v -> v != 0 ? 1 : 0);
         }));
         register("Not", Kernel.single(c -> Elementwise.map(c.required(0), x -> x == 0 ? 1 : 0, x -> x == 0 ? 1 : 0)));
-        register("BitwiseNot", Kernel.single(c -> Elementwise.map(c.required(0), x -> {
-            throw c.error("BitwiseNot needs an integer input");
-        }, x -> ~x)));
+        register("BitwiseNot", Kernel.single(c -> {
+            Tensor x = c.required(0);
+            if (!x.dtype().isInteger()) throw c.error("needs an integer input, got " + x.dtype());
+            return Elementwise.map(x, v -> v, v -> ~v);
+        }));
 
         registerActivations();
         registerBinary();
@@ -142,6 +144,7 @@ final class ElementwiseKernels {
             });
         }));
         register("Mod", Kernel.single(c -> {
+            // Floats should come with fmod=1 (C's fmod); fmod=0 on floats is read as numpy's np.mod (divisor's sign).
             boolean fmod = c.attrInt("fmod") != 0, u64 = c.required(0).dtype() == DType.UINT64;
             return zip(c, fmod ? (a, b) -> a % b : ElementwiseKernels::flooredMod, (a, b) -> {
                 if (b == 0) throw c.error("integer modulo by zero");
@@ -226,7 +229,8 @@ final class ElementwiseKernels {
         Tensor a = c.required(0), b = c.required(1);
         checkSameType(c, a, b);
         boolean u64 = a.dtype() == DType.UINT64;
-        return Elementwise.compare(a, b, (x, y) -> !Double.isNaN(x) && !Double.isNaN(y) && holds.test(x < y ? -1 : x > y ? 1 : 0),
+        return Elementwise.compare(a, b,
+                (x, y) -> !Double.isNaN(x) && !Double.isNaN(y) && holds.test(x < y ? -1 : x > y ? 1 : 0),
                 (x, y) -> holds.test(u64 ? Long.compareUnsigned(x, y) : Long.compare(x, y)));
     }
 
@@ -270,7 +274,7 @@ final class ElementwiseKernels {
         boolean unsignedExp = !e.dtype().isSigned();
         for (int i = 0; i < y.numel(); i++) {
             if (exact) y.setLong(i, integerPow(c, x.getLong(ix[i]), e.getLong(ie[i]), unsignedExp));
-            else y.setDouble(i, Math.pow(x.getDouble(ix[i]), e.getDouble(ie[i])));
+            else Casts.storeDouble(y, i, Math.pow(x.getDouble(ix[i]), e.getDouble(ie[i])));
         }
         return y;
     }

@@ -13,6 +13,9 @@ final class GaleKernels {
 
     static void registerAll() {
         gale("ReduceSumToShape", c -> List.of(reduceSumToShape(c.required(0), c.required(1).toLongArray(), c)));
+        // --- reduction family ---
+        gale("SoftmaxCrossEntropyLossGrad", Kernel.single(c -> SoftmaxKernels.lossGrad(c, true)));
+        gale("NegativeLogLikelihoodLossGrad", Kernel.single(c -> SoftmaxKernels.lossGrad(c, false)));
     }
 
     /** Sums {@code x} over the axes along which a tensor of {@code target} shape was broadcast to x's shape. */

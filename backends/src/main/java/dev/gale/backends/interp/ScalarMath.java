@@ -11,8 +11,9 @@ public final class ScalarMath {
     private static final double TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 
     /**
-     * The error function. Below |x| = 3 it sums {@code erf(x) = 2x/sqrt(pi) e^(-x^2) sum_n (2x^2)^n / (1*3*...*(2n+1))},
-     * whose terms are all positive (no cancellation); above, {@code 1 - erfc(x)} with erfc from its continued fraction.
+     * The error function. Below |x| = 3 it sums
+     * {@code erf(x) = 2x/sqrt(pi) e^(-x^2) sum_n (2x^2)^n / (1*3*...*(2n+1))}, whose terms are all positive (no
+     * cancellation); above, {@code 1 - erfc(x)} with erfc from its continued fraction.
      */
     public static double erf(double x) {
         if (Double.isNaN(x)) return x;

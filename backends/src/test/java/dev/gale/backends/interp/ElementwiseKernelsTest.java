@@ -131,7 +131,8 @@ class ElementwiseKernelsTest {
         assertArrayEquals(new long[] {254, 0, 0}, run("BitShift", attrs("direction", "LEFT"), x,
                 typed(DType.UINT8, 1, 8, 200)).toLongArray());
         Tensor u64 = typed(DType.UINT64, -1L);
-        assertEquals(Long.MAX_VALUE, run("BitShift", attrs("direction", "RIGHT"), u64, typed(DType.UINT64, 1)).getLong(0));
+        Tensor right = run("BitShift", attrs("direction", "RIGHT"), u64, typed(DType.UINT64, 1));
+        assertEquals(Long.MAX_VALUE, right.getLong(0));
         assertThrows(GaleException.class, () -> run("BitShift", attrs("direction", "UP"), x, x));
     }
 
@@ -235,13 +236,15 @@ class ElementwiseKernelsTest {
 
     @Test
     void floatToStringMatchesNumpyStr() {
-        Tensor x = f32(0.039187793f, 1, 1e-5f, 1e-4f, 1.5e16f, 123456f, -0.0f, Float.NaN, Float.NEGATIVE_INFINITY, 0.1f);
+        Tensor x = f32(0.039187793f, 1, 1e-5f, 1e-4f, 1.5e16f, 123456f, -0.0f, Float.NaN, Float.NEGATIVE_INFINITY,
+                0.1f);
         assertArrayEquals(new String[] {"0.039187793", "1.0", "1e-05", "1e-04", "1.5e+16", "123456.0", "-0.0", "nan",
                 "-inf", "0.1"}, stringsOf(Casts.cast(x, DType.STRING)));
         assertArrayEquals(new String[] {"0.1", "1e+100", "0.30000000000000004"},
                 stringsOf(Casts.cast(f64(0.1, 1e100, 0.1 + 0.2), DType.STRING)));
         Tensor half = Casts.cast(f32(0.1f, 1e-4f, 65504, 2049, 0.333f), DType.FLOAT16);
-        assertArrayEquals(new String[] {"0.1", "0.0001", "65500.0", "2048.0", "0.333"}, stringsOf(Casts.cast(half, DType.STRING)));
+        assertArrayEquals(new String[] {"0.1", "0.0001", "65500.0", "2048.0", "0.333"},
+                stringsOf(Casts.cast(half, DType.STRING)));
         assertArrayEquals(new String[] {"True", "False"},
                 stringsOf(Casts.cast(Tensor.ofBools(s(2), true, false), DType.STRING)));
         assertArrayEquals(new String[] {"18446744073709551615"},

@@ -34,7 +34,8 @@ class ElementwiseOpsTest {
         assertEquals("tensor<[batch,3,4],f32>", type(b.add(x, y)));
         assertEquals("tensor<[batch,3,4],bool>", type(b.op("Less", List.of(x, y), Map.of())));
         Value z = b.input("z", DType.FLOAT32, 2);
-        assertEquals("tensor<[batch,3,4],f32>", type(b.op("Max", List.of(x, y, b.input("w", DType.FLOAT32)), Map.of())));
+        Value w = b.input("w", DType.FLOAT32);
+        assertEquals("tensor<[batch,3,4],f32>", type(b.op("Max", List.of(x, y, w), Map.of())));
         assertError("do not broadcast", () -> b.op("Sum", List.of(x, y, z), Map.of()));
     }
 

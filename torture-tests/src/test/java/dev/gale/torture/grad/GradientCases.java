@@ -10,6 +10,8 @@ final class GradientCases {
 
     static List<GradientRulesTest.Case> all(Random r) {
         List<GradientRulesTest.Case> c = new ArrayList<>();
+        c.addAll(GradientCasesElementwise.cases(r));
+        c.addAll(GradientCasesReduction.cases(r));
         return c;
     }
 }

@@ -20,9 +20,10 @@ import java.util.Random;
 /**
  * Checks an op's gradient rule against central finite differences in float64.
  *
- * <p>The graph is {@code loss = ReduceSum(op(inputs) * R)} with a random weight tensor R, so every output element
- * contributes with its own weight. Trainable inputs are float64 initializers; the analytic gradient comes from
- * {@link Autodiff} run on the interpreter, the numeric one from {@code (loss(x+h) - loss(x-h)) / 2h} per element.
+ * <p>The scalar checked is {@code loss = sum_k <y_k, R_k>} over the op's outputs with random weights R, so every
+ * output element contributes with its own weight. Trainable inputs are float64 initializers; the analytic gradient
+ * is the vector-Jacobian product {@link Autodiff#vjp} with seeds R run on the interpreter (only the op's own rule is
+ * exercised), the numeric one {@code (loss(x+h) - loss(x-h)) / 2h} per element.
  */
 public final class GradientCheck {
     /** One operand: a fixed tensor, trainable when {@code trainable} (and floating point). */
@@ -67,18 +68,19 @@ public final class GradientCheck {
             if (o.trainable()) params.add(v.name());
         }
         List<Value> ys = g.op("", op, in, attrs, outputs);
-        Value loss = null;
+        Map<String, String> seeds = new java.util.LinkedHashMap<>();
+        Map<String, Tensor> weights = new java.util.LinkedHashMap<>();
         for (Value y : ys) {
             if (!(y.type() instanceof Type.TensorType t) || !t.dtype().isFloat() || t.shape() == null || !t.shape().isStatic())
                 continue;
-            Value w = g.initializer("w_" + y.name(), random(r, -1, 1, t.shape().sizes()));
-            Value term = g.op("ReduceSum", List.of(g.mul(y, w)), Map.of("keepdims", Attr.of(0L)));
-            loss = loss == null ? term : g.add(loss, term);
+            Tensor w = random(r, -1, 1, t.shape().sizes());
+            seeds.put(y.name(), g.initializer("w_" + y.name(), w).name());
+            weights.put(y.name(), w);
+            g.output(y);
         }
-        if (loss == null) return op + ": no floating-point output of static shape to check";
-        g.output(loss);
+        if (seeds.isEmpty()) return op + ": no floating-point output of static shape to check";
         Graph forward = g.build();
-        Autodiff.Result train = Autodiff.differentiate(forward, loss.name(), params, List.of());
+        Autodiff.Result train = Autodiff.vjp(forward, seeds, params, List.of());
         Map<String, Object> feeds = new HashMap<>();
         for (String p : params) feeds.put(p, forward.initializers().get(p));
         List<Object> results = Interpreter.run(Model.of(train.graph()), feeds);
@@ -88,7 +90,7 @@ public final class GradientCheck {
             Tensor analytic = (Tensor) results.get(k++);
             Tensor x = forward.initializers().get(p);
             for (int e = 0; e < x.numel(); e++) {
-                double numeric = numeric(forward, p, e);
+                double numeric = numeric(forward, weights, p, e);
                 double a = analytic.getDouble(e);
                 double scale = Math.max(1.0, Math.max(Math.abs(a), Math.abs(numeric)));
                 if (Math.abs(a - numeric) > tol * scale)
@@ -98,19 +100,28 @@ public final class GradientCheck {
         return null;
     }
 
-    private static double numeric(Graph forward, String p, int e) {
+    private static double numeric(Graph forward, Map<String, Tensor> weights, String p, int e) {
         double h = 1e-6;
         Tensor x = forward.initializers().get(p);
-        return (lossWith(forward, p, x, e, x.getDouble(e) + h) - lossWith(forward, p, x, e, x.getDouble(e) - h)) / (2 * h);
+        return (lossWith(forward, weights, p, x, e, x.getDouble(e) + h)
+                - lossWith(forward, weights, p, x, e, x.getDouble(e) - h)) / (2 * h);
     }
 
-    private static double lossWith(Graph forward, String p, Tensor x, int e, double v) {
+    /** {@code sum_k <y_k, w_k>} with element {@code e} of parameter {@code p} set to {@code v}. */
+    private static double lossWith(Graph forward, Map<String, Tensor> weights, String p, Tensor x, int e, double v) {
         Tensor moved = Tensor.zeros(x.dtype(), x.shape());
         for (int i = 0; i < x.numel(); i++) moved.setDouble(i, x.getDouble(i));
         moved.setDouble(e, v);
         Map<String, Tensor> init = new java.util.LinkedHashMap<>(forward.initializers());
         init.put(p, moved);
         Graph g = forward.withInitializers(init);
-        return ((Tensor) Interpreter.run(Model.of(g), Map.of()).get(0)).getDouble(0);
+        List<Object> ys = Interpreter.run(Model.of(g), Map.of());
+        double loss = 0;
+        int k = 0;
+        for (Tensor w : weights.values()) {
+            Tensor y = (Tensor) ys.get(k++);
+            for (int i = 0; i < y.numel(); i++) loss += y.getDouble(i) * w.getDouble(i);
+        }
+        return loss;
     }
 }
