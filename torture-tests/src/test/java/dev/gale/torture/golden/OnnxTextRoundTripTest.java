@@ -59,6 +59,14 @@ class OnnxTextRoundTripTest {
                 + " models do not round-trip through text, first: " + failures.get(0));
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"mlp", "cnn", "transformer"})
+    void pytorchModelsRoundTrip(String name) throws Exception {
+        Path file = Path.of(OnnxTextRoundTripTest.class.getResource("/models/" + name + "/model.onnx").toURI());
+        String problem = roundTrip(OnnxImporter.load(file), name);
+        assertTrue(problem == null, () -> name + ": " + problem);
+    }
+
     /** Null when {@code m} round-trips, else what differs. */
     static String roundTrip(Model m, String name) {
         try {
