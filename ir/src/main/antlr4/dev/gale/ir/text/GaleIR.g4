@@ -29,8 +29,8 @@
  * Nodes: `results = [domain::]Op(operands) {attributes} @node_name`; the results, attributes and name are optional.
  * Attribute values: `1` (int), `1.0`, `1.0E-5`, `inf`, `-inf`, `nan` (float: printed with Float.toString, so the
  * text reads back to the same bits), `"text"` (string, escapes \" \\ \n \r \t \uXXXX), a tensor literal, a graph, a
- * type (`tensor<*,f32>`, ONNX's TYPE_PROTO attributes), or a list `[1, 2]`, `[1.0]`, `["a"]`, `[tensor..., ...]`, `[graph ..., ...]`. An empty list names its kind:
- * `ints[]`, `floats[]`, `strings[]`, `tensors[]`, `graphs[]`.
+ * type (`tensor<*,f32>`, ONNX's TYPE_PROTO attributes), or a list `[1, 2]`, `[1.0]`, `["a"]`, `[tensor..., ...]`,
+ * `[graph ..., ...]`. An empty list names its kind: `ints[]`, `floats[]`, `strings[]`, `tensors[]`, `graphs[]`.
  *
  * Tensor literals: a static tensor type, then the data in one of three forms:
  *   `tensor<[2],i64> [-1, 784]`   every element in row-major order (complex: re, im pairs; bool: true/false)

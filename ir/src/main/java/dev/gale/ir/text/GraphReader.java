@@ -28,6 +28,8 @@ import java.util.Set;
  * inference and the verifier can point at the node too.
  */
 final class GraphReader {
+    private static final String KINDS = "ints, floats, strings, tensors or graphs";
+
     private final String source;
     private final boolean checkOps;
     private final List<Map.Entry<String, Token>> locations = new ArrayList<>();
@@ -78,7 +80,7 @@ final class GraphReader {
             for (GaleIRParser.ParamContext p : ctx.outputs.param()) {
                 String n = valueName(p.VALUE_ID());
                 if (!visible.contains(n))
-                    throw error(p.VALUE_ID().getSymbol(), "graph output " + p.VALUE_ID().getText() + " is never defined");
+                    throw error(p.start, "graph output " + p.VALUE_ID().getText() + " is never defined");
                 outputs.add(new Value(n, type(p.type())));
                 locations.add(Map.entry("graph output '" + n + "'", p.start));
             }
@@ -168,7 +170,7 @@ final class GraphReader {
     private Attr list(GaleIRParser.ListAttrContext ctx, Set<String> visible) {
         String kind = ctx.kind == null ? null : ctx.kind.getText();
         if (kind != null && !List.of("ints", "floats", "strings", "tensors", "graphs").contains(kind))
-            throw error(ctx.kind, "unknown list kind '" + kind + "'; expected ints, floats, strings, tensors or graphs");
+            throw error(ctx.kind, "unknown list kind '" + kind + "'; expected " + KINDS);
         List<Attr> items = new ArrayList<>();
         for (GaleIRParser.AttrValueContext v : ctx.attrValue()) {
             if (v instanceof GaleIRParser.ListAttrContext) throw error(v.start, "lists cannot be nested");
@@ -177,7 +179,8 @@ final class GraphReader {
         }
         if (kind == null) {
             if (items.isEmpty())
-                throw error(ctx.start, "an empty list names its kind: ints[], floats[], strings[], tensors[] or graphs[]");
+                throw error(ctx.start, "an empty list names its kind: ints[], floats[], strings[], tensors[] or "
+                        + "graphs[]");
             kind = listKind(items.get(0));
             if (kind.equals("ints") && items.stream().anyMatch(a -> a instanceof Attr.FloatAttr)) kind = "floats";
         }
@@ -192,7 +195,8 @@ final class GraphReader {
             case "floats" -> {
                 float[] f = new float[items.size()];
                 for (int i = 0; i < f.length; i++)
-                    f[i] = items.get(i) instanceof Attr.FloatAttr x ? x.value() : (float) ((Attr.IntAttr) items.get(i)).value();
+                    f[i] = items.get(i) instanceof Attr.FloatAttr x ? x.value()
+                            : (float) ((Attr.IntAttr) items.get(i)).value();
                 yield new Attr.FloatsAttr(f);
             }
             case "strings" -> new Attr.StringsAttr(items.stream().map(a -> ((Attr.StringAttr) a).value()).toList());
@@ -219,7 +223,8 @@ final class GraphReader {
             return switch (ctx.tensorData()) {
                 case GaleIRParser.DecimalDataContext d -> {
                     try {
-                        yield TensorText.fromDecimals(tt.dtype(), shape, d.scalar().stream().map(x -> x.getText()).toList());
+                        List<String> elems = d.scalar().stream().map(x -> x.getText()).toList();
+                        yield TensorText.fromDecimals(tt.dtype(), shape, elems);
                     } catch (TensorText.ElementError e) {
                         throw error(e.index >= 0 ? d.scalar(e.index).start : d.start, e.getMessage());
                     }

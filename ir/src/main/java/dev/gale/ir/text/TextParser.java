@@ -124,7 +124,8 @@ public final class TextParser {
                     metadata = new HashMap<>();
                     for (GaleIRParser.MapEntryContext e : entries(f, r, "metadata = {\"key\" = \"value\"}")) {
                         if (e.STRING().size() != 2) throw r.error(e.start, "a metadata value is a string");
-                        metadata.put(TextSyntax.unquote(e.STRING(0).getText()), TextSyntax.unquote(e.STRING(1).getText()));
+                        metadata.put(TextSyntax.unquote(e.STRING(0).getText()),
+                                TextSyntax.unquote(e.STRING(1).getText()));
                     }
                 }
                 default -> throw r.error(f.start, "unknown model field '" + field

@@ -46,7 +46,8 @@ import java.util.Map;
  *   <li>Nodes: {@code %a: T, %b: T = domain::Op(%x, _, %z) {attrs} @name}; domain and name only when set.</li>
  *   <li>Attribute values: ints ({@code 1}), floats ({@code 1.0}, {@code 1.0E-5}, {@code inf}, {@code nan}; printed by
  *       {@link Float#toString} so they read back bit-exactly), strings ({@code "a\"b"}), tensor literals, graphs,
- *       types ({@code tensor<*,f32>}), and lists {@code [1, 2]}; empty lists name their kind ({@code ints[]}, {@code floats[]}, ...).</li>
+ *       types ({@code tensor<*,f32>}), and lists {@code [1, 2]}; empty lists name their kind ({@code ints[]},
+ *       {@code floats[]}, ...).</li>
  *   <li>Tensor literals: type then data: {@code tensor<[2],i64> [-1, 784]} (exact decimals),
  *       {@code tensor<[3],f32> 0x0000803f...} (raw little-endian bytes) or {@code tensor<...> elided {...}}
  *       (a summary). See {@link PrintOptions} for which is chosen: by default large tensors are summarized, and

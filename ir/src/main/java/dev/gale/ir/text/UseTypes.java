@@ -33,12 +33,14 @@ public final class UseTypes {
         List<Node> nodes = new ArrayList<>(g.nodes().size());
         for (Node n : g.nodes()) {
             List<Value> in = new ArrayList<>(n.inputs().size());
-            for (Value v : n.inputs()) in.add(v.isNone() || !scope.containsKey(v.name()) ? v : v.withType(scope.get(v.name())));
+            for (Value v : n.inputs())
+                in.add(v.isNone() || !scope.containsKey(v.name()) ? v : v.withType(scope.get(v.name())));
             Map<String, Attr> attrs = new LinkedHashMap<>();
             for (Map.Entry<String, Attr> e : n.attrs().entrySet()) {
                 Attr a = switch (e.getValue()) {
                     case Attr.GraphAttr ga -> Attr.of(refresh(ga.value(), scope));
-                    case Attr.GraphsAttr gs -> new Attr.GraphsAttr(gs.values().stream().map(s -> refresh(s, scope)).toList());
+                    case Attr.GraphsAttr gs ->
+                            new Attr.GraphsAttr(gs.values().stream().map(s -> refresh(s, scope)).toList());
                     default -> e.getValue();
                 };
                 attrs.put(e.getKey(), a);

@@ -19,7 +19,8 @@ class TextParserErrorTest {
     void syntaxErrors() {
         assertEquals("bad.gir:3:1: mismatched input '}', expecting ',' or ')'", error(HEAD + "  %y = Relu(%x\n}"));
         assertEquals("bad.gir:2:17: token recognition error at: '$'", error(HEAD + "  %y = Relu(%x) $\n}"));
-        assertEquals("bad.gir:3:3: extraneous input 'extra', expecting end of file", error(HEAD + "  %y = Relu(%x)\n} extra"));
+        assertEquals("bad.gir:3:3: extraneous input 'extra', expecting end of file",
+                error(HEAD + "  %y = Relu(%x)\n} extra"));
         assertEquals("bad.gir:2:17: unterminated string (a string ends with \" on the same line)",
                 error(HEAD + "  %y = Relu(%x) @\"abc\n}"));
         assertEquals("bad.gir:2:18: unexpected end of file", error(HEAD + "  %y = Relu(%x) {"));
@@ -38,7 +39,8 @@ class TextParserErrorTest {
     void typeAndLiteralErrors() {
         assertTrue(error("graph @g(%x: tensor<[2],f33>) -> () {}")
                 .startsWith("bad.gir:1:25: unknown element type 'f33'; expected one of f32"));
-        assertEquals("bad.gir:1:22: a dimension cannot be negative: -2", error("graph @g(%x: tensor<[-2],f32>) -> () {}"));
+        assertEquals("bad.gir:1:22: a dimension cannot be negative: -2",
+                error("graph @g(%x: tensor<[-2],f32>) -> () {}"));
         assertEquals("bad.gir:2:26: an empty list names its kind: ints[], floats[], strings[], tensors[] or graphs[]",
                 error(HEAD + "  %y = Relu(%x) {alpha = []}\n}"));
         assertEquals("bad.gir:2:30: list elements must all be of one kind (here: numbers)",

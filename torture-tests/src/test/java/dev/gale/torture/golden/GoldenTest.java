@@ -71,9 +71,9 @@ class GoldenTest {
         Path expectedFile = file.resolveSibling(name + ".expected");
         String actualText = String.join("\n" + SEPARATOR + "\n", actual);
         if (bless) Files.writeString(expectedFile, actualText, StandardCharsets.UTF_8);
-        List<String> expected = Files.exists(expectedFile)
-                ? split(Files.readString(expectedFile, StandardCharsets.UTF_8)).stream().map(c -> c.text().strip()).toList()
-                : List.of();
+        List<String> expected = new ArrayList<>();
+        if (Files.exists(expectedFile))
+            for (Case c : split(Files.readString(expectedFile, StandardCharsets.UTF_8))) expected.add(c.text().strip());
         List<DynamicTest> tests = new ArrayList<>();
         for (Case c : cases) {
             String label = name + " case " + (c.index() + 1) + " (line " + c.firstLine() + ")";
@@ -113,7 +113,8 @@ class GoldenTest {
             assertTrue(m.find(), "error without a line: " + message);
             ExpectedError want = errors.get(0);
             assertEquals(want.line(), Integer.parseInt(m.group(1)), "error on another line: " + message);
-            assertTrue(message.contains(want.substring()), "error should mention '" + want.substring() + "': " + message);
+            assertTrue(message.contains(want.substring()),
+                    "error should mention '" + want.substring() + "': " + message);
             return;
         }
         assertTrue(errors.isEmpty(), "expected an error on line " + (errors.isEmpty() ? 0 : errors.get(0).line())
