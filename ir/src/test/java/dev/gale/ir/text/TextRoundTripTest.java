@@ -115,6 +115,22 @@ class TextRoundTripTest {
     }
 
     @Test
+    void nodesWithoutOutputsOrWithOnlyOmittedOnes() {
+        Node none = new Node("sink", "x.y", "Sink", List.of(v("x", F)), List.of(), Map.of());
+        Node omitted = new Node("", "x.y", "Maybe", List.of(Value.NONE, v("x", F)), List.of(Value.NONE), Map.of());
+        Graph g = new Graph("", List.of(v("x", F)), List.of(), List.of(none, omitted), Map.of());
+        String text = TextPrinter.print(roundTrip(Model.of(g)), PrintOptions.INLINE);
+        assertTrue(text.contains("  x.y::Sink(%x) @sink\n  _ = x.y::Maybe(_, %x)\n"), text);
+    }
+
+    @Test
+    void aFileWithoutHeaderHasTheDefaults() {
+        Model m = TextParser.parse("graph @g(%x: tensor<[2],f32>) -> (%y: tensor<[2],f32>) { %y = Relu(%x) }");
+        assertEquals(Model.of(m.graph()), m);
+        assertEquals(Type.tensor(DType.FLOAT32, 2), m.graph().nodes().get(0).inputs().get(0).type());
+    }
+
+    @Test
     void summaryIsReadableAndRefusedByTheParser() {
         Tensor big = Tensor.zeros(DType.FLOAT32, 100);
         for (int i = 0; i < 100; i++) big.setDouble(i, i);
