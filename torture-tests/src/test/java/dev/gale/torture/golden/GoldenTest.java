@@ -32,8 +32,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * this line); its expected output is the message, {@code // error: NAME.gir:LINE:COL: ...}. Every case that parses
  * must also read back from its fully inlined print to an equal model.
  *
- * <p>Bless: {@code mvn -o -pl torture-tests -am test -Dtest=GoldenTest -Dsurefire.failIfNoSpecifiedTests=false
- * -Dgale.bless=true} rewrites the {@code .expected} files from what the code prints now; review the diff.
+ * <p>Bless: {@code scripts/bless-golden.sh} (that is, this test with {@code -Dgale.bless=true}) rewrites the
+ * {@code .expected} files from what the code prints now; review the diff.
  */
 class GoldenTest {
     static final String SEPARATOR = "// -----";
