@@ -55,6 +55,10 @@ final class ReductionGradients {
         // y = prod(x)  /  dx = dy y / x (for nonzero x)
         reduction("ReduceProd", c -> list(c.op("Div", NONE, unreduce(c, mul(c, c.dOut(0), c.out(0))), c.in(0)), null));
 
+        // i = argmax(x, axis): integer indices carry no gradient; said here so that no op is left without a rule
+        rule("ArgMax", c -> list((Value) null));
+        rule("ArgMin", c -> list((Value) null));
+
         // y = softmax(x, axis)  /  dx = y (dy - sum(dy y, axis))
         rule("Softmax", c -> {
             Value y = c.out(0), dy = c.dOut(0);
@@ -79,6 +83,7 @@ final class ReductionGradients {
         // (loss, log_prob) = nll(log_softmax(s, 1), t, w)  /  ds = gale SoftmaxCrossEntropyLossGrad(dloss, s, t, w)
         //   = coef (softmax(s) - onehot(t)) per target, plus log_prob's own gradient dlp - exp(lp) sum(dlp, 1)
         rule("SoftmaxCrossEntropyLoss", c -> {
+            if (!c.needs(0)) return list(null, null, null); // a trained weight: no rule for it
             Value ds = c.dOut(0) == null ? null : lossGrad(c, "SoftmaxCrossEntropyLossGrad");
             Value dlp = c.dOut(1);
             if (dlp != null) {
@@ -88,7 +93,8 @@ final class ReductionGradients {
             return list(ds, null, null);
         });
         // loss = -w[t] x[n, t, ...] (reduced)  /  dx = gale NegativeLogLikelihoodLossGrad(dloss, x, t, w): -coef at t
-        rule("NegativeLogLikelihoodLoss", c -> list(lossGrad(c, "NegativeLogLikelihoodLossGrad"), null, null));
+        rule("NegativeLogLikelihoodLoss", c ->
+                list(c.needs(0) ? lossGrad(c, "NegativeLogLikelihoodLossGrad") : null, null, null));
     }
 
     /**

@@ -13,6 +13,7 @@ final class GradientCases {
         c.addAll(GradientCasesElementwise.cases(r));
         c.addAll(GradientCasesReduction.cases(r));
         c.addAll(GradientCasesShape.cases(r));
+        c.addAll(GradientCasesNn.cases(r));
         return c;
     }
 }
