@@ -12,6 +12,9 @@ final class GaleKernels {
     private static void gale(String op, Kernel k) { Kernels.register(GaleOps.DOMAIN, op, k); }
 
     static void registerAll() {
+        // --- nn family ---
+        NnGradKernels.registerAll();
+
         gale("ReduceSumToShape", c -> List.of(reduceSumToShape(c.required(0), c.required(1).toLongArray(), c)));
         // --- reduction family ---
         gale("SoftmaxCrossEntropyLossGrad", Kernel.single(c -> SoftmaxKernels.lossGrad(c, true)));

@@ -21,6 +21,9 @@ public final class GaleOps {
     private GaleOps() {}
 
     static void register() {
+        // --- nn family ---
+        NnGradOps.register();
+
         // ReduceSumToShape(x, shape): sums x over the axes along which a tensor of `shape` was broadcast to x's shape.
         define(DOMAIN, "ReduceSumToShape").inputs(2).outputs(1).category(REDUCTION)
                 .infer(c -> List.of(Type.tensor(c.dtype(0), shapeFromConstant(c, 1)))).register();
