@@ -183,10 +183,7 @@ final class NnGradients {
         boolean trainingInput = c.node().hasInput(2);
         if (!trainingInput) return list(dy); // inference: identity
         boolean hasMask = c.node().outputs().size() > 1 && !c.out(1).isNone();
-        if (!hasMask) {
-            List<Value> in = new ArrayList<>(List.of(dy, c.in(1), c.in(2)));
-            return list(c.gale("DropoutGrad", NONE, in.toArray(Value[]::new)));
-        }
+        if (!hasMask) return list(c.gale("DropoutGrad", NONE, dy, c.in(1), c.in(2)));
         // scale = 1 / (1 - ratio) when training_mode holds, else 1 (the mask is then all ones)
         DType t = c.dtypeOf(dy);
         Value ratio = c.node().hasInput(1) ? c.in(1) : c.scalar(0.5, dy);
