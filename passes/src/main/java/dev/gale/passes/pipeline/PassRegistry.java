@@ -17,6 +17,7 @@ public final class PassRegistry {
 
     static {
         register("lower-gradient", dev.gale.passes.LowerGradientOps::pass);
+        register("fuse-patterns", dev.gale.passes.fuse.FusePatterns::new);
     }
 
     private PassRegistry() {}
