@@ -10,7 +10,6 @@ import dev.gale.passes.simplify.Match;
 import dev.gale.passes.simplify.Pattern;
 import dev.gale.passes.simplify.RewriteRule;
 import dev.gale.passes.simplify.Rewriter;
-import dev.gale.passes.simplify.ShapeFacts;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -95,7 +94,7 @@ final class AttentionFusion {
         if (f.mask()) {
             Node scaledScores = m.node(f.scores() == Scale.NONE ? "qk" : "sscale");
             Type.TensorType mask = m.tensorType("mask"), in = m.tensorType(scaledScores.output(0));
-            if (mask == null || in == null || !ShapeFacts.broadcastsInto(mask, in)) return false;
+            if (mask == null || in == null || !FusionFacts.broadcastsInto(mask, in)) return false;
             inner.add(heavy(m.node("masked"), 1));
         }
         return FusionFacts.intermediatesOk(m, inner);

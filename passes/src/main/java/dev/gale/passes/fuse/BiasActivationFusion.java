@@ -11,7 +11,6 @@ import dev.gale.passes.simplify.Match;
 import dev.gale.passes.simplify.Pattern;
 import dev.gale.passes.simplify.RewriteRule;
 import dev.gale.passes.simplify.Rewriter;
-import dev.gale.passes.simplify.ShapeFacts;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -82,7 +81,7 @@ final class BiasActivationFusion {
     /** The product p is read only here and c fits into it: same element type, not widening it, rank <= maxRank. */
     private static boolean addend(Match m, int maxRank) {
         Type.TensorType p = FusionFacts.floatTensor(m, m.node("p").output(0)), c = m.tensorType("c");
-        if (p == null || c == null || !ShapeFacts.broadcastsInto(c, p)) return false;
+        if (p == null || c == null || !FusionFacts.broadcastsInto(c, p)) return false;
         if (maxRank >= 0 && (c.shape() == null || c.shape().rank() > maxRank)) return false;
         return FusionFacts.intermediatesOk(m, List.of(heavy(m.node("p"), 1)));
     }

@@ -2,7 +2,9 @@ package dev.gale.passes.fuse;
 
 import dev.gale.ir.Attr;
 import dev.gale.ir.DType;
+import dev.gale.ir.Dim;
 import dev.gale.ir.Node;
+import dev.gale.ir.Shape;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
 import dev.gale.ir.Value;
@@ -60,7 +62,25 @@ final class FusionFacts {
      */
     static boolean scalarInto(Match m, String name, Type.TensorType into) {
         Tensor t = m.constant(name);
-        return t != null && t.numel() == 1 && into != null && ShapeFacts.broadcastsInto(m.tensorType(name), into);
+        return t != null && t.numel() == 1 && into != null && broadcastsInto(m.tensorType(name), into);
+    }
+
+    /**
+     * Whether broadcasting {@code small} against {@code big} provably gives {@code big}'s shape and element type:
+     * same element type, no more dims, and each dim 1 or the same as big's aligned dim (the same fixed size, or the
+     * same symbol: one symbol names one size throughout a graph).
+     */
+    static boolean broadcastsInto(Type.TensorType small, Type.TensorType big) {
+        if (small == null || big == null || small.dtype() != big.dtype() || small.shape() == null) return false;
+        Shape s = small.shape();
+        if (s.rank() == 0) return true;
+        if (big.shape() == null || s.rank() > big.shape().rank()) return false;
+        int off = big.shape().rank() - s.rank();
+        for (int k = 0; k < s.rank(); k++) {
+            Dim a = s.dim(k), b = big.shape().dim(off + k);
+            if (!a.equals(Dim.of(1)) && (a instanceof Dim.Unknown || !a.equals(b))) return false;
+        }
+        return true;
     }
 
     /** Whether the single number in {@code t} is exactly {@code v}. */

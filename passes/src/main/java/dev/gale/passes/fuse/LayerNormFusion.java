@@ -11,7 +11,6 @@ import dev.gale.passes.simplify.Match;
 import dev.gale.passes.simplify.Pattern;
 import dev.gale.passes.simplify.RewriteRule;
 import dev.gale.passes.simplify.Rewriter;
-import dev.gale.passes.simplify.ShapeFacts;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -159,7 +158,7 @@ final class LayerNormFusion {
      */
     private static boolean scalesNormalizedAxes(Match m, String name, Type.TensorType x, int axis) {
         Type.TensorType t = m.tensorType(name);
-        if (!ShapeFacts.broadcastsInto(t, x)) return false;
+        if (!FusionFacts.broadcastsInto(t, x)) return false;
         int rank = x.shape().rank(), r = t.shape().rank();
         for (int k = 0; k < r; k++)
             if (k + rank - r < axis && !t.shape().dim(k).equals(Dim.of(1))) return false;
