@@ -182,24 +182,31 @@ public final class RewriteDriver {
         private void commit(Node root, List<Value> repl, Rewriter r, Deque<Node> pending) {
             Set<String> created = new HashSet<>();
             for (Node c : r.created()) for (Value v : c.outputs()) created.add(v.name());
+            // A new node that replaces a root output takes over its name: names stay stable and readable, and
+            // what was known about the old value (declared dims, symbols) still holds for its replacement.
+            Map<String, String> takeOver = new HashMap<>();
             for (int i = 0; i < repl.size(); i++) {
                 Value old = root.output(i), nv = repl.get(i);
                 if (old.isNone() || nv == null) continue;
-                if (created.contains(nv.name())) {
-                    // What was known about the old value (declared dims, symbols) still holds for its replacement.
+                if (created.contains(nv.name()) && !takeOver.containsKey(nv.name())) {
                     Type merged = ShapeInference.merge(old.type(), typeOf(nv, r), root.describe());
                     r.retype(nv.name(), merged);
-                    types.put(nv.name(), merged);
-                    nv = nv.withType(merged);
+                    takeOver.put(nv.name(), old.name());
+                    types.put(old.name(), merged);
+                    continue;
                 }
-                subst.put(old.name(), nv);
-                uses.merge(nv.name(), uses.getOrDefault(old.name(), 0), Integer::sum);
-                if (pinned.contains(old.name())) pinned.add(nv.name());
+                Value target = takeOver.containsKey(nv.name()) ? root.output(repl.indexOf(nv)) : nv;
+                subst.put(old.name(), target);
+                uses.merge(target.name(), uses.getOrDefault(old.name(), 0), Integer::sum);
+                if (pinned.contains(old.name())) pinned.add(target.name());
             }
             List<Node> made = r.created();
             for (int i = made.size() - 1; i >= 0; i--) {
-                ValueRefs.forEachRead(made.get(i), name -> uses.merge(name, 1, Integer::sum));
-                pending.addFirst(made.get(i));
+                Node n = ValueRefs.renameOutputs(made.get(i), takeOver);
+                n = ValueRefs.substitute(n, v -> takeOver.containsKey(v.name())
+                        ? new Value(takeOver.get(v.name()), v.type()) : v);
+                ValueRefs.forEachRead(n, name -> uses.merge(name, 1, Integer::sum));
+                pending.addFirst(n);
             }
         }
 
