@@ -48,6 +48,7 @@ public final class RewriteDriver {
             Sweep s = new Sweep(g, rules, ctx);
             if (!s.run()) return g;
             g = s.result();
+            if (s.budget == 0) return g;
         }
         ctx.count("simplify.driver.sweep-limit", 1);
         return g;
@@ -70,6 +71,8 @@ public final class RewriteDriver {
         private final Set<String> names = new HashSet<>();
         private final Map<OpFacts.Key, Node> seen = new HashMap<>();
         private int counter;
+        /** Firings left in this sweep. */
+        long budget;
 
         Sweep(Graph g, List<RewriteRule> rules, PassContext ctx) {
             this.g = g;
@@ -94,7 +97,7 @@ public final class RewriteDriver {
             Deque<Node> pending = new ArrayDeque<>(g.nodes());
             boolean changed = false;
             // A rule pair that undoes each other would loop inside one sweep; no honest rule set comes near this.
-            long budget = 16L * g.nodes().size() + 10_000;
+            budget = 16L * g.nodes().size() + 10_000;
             while (!pending.isEmpty()) {
                 Node n = pending.poll();
                 if (!subst.isEmpty()) n = ValueRefs.substitute(n, this::resolve);

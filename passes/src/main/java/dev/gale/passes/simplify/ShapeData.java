@@ -2,6 +2,7 @@ package dev.gale.passes.simplify;
 
 import dev.gale.ir.Attr;
 import dev.gale.ir.DType;
+import dev.gale.ir.Dim;
 import dev.gale.ir.Node;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
@@ -13,7 +14,8 @@ import java.util.List;
 
 /**
  * The partly known contents of a small integer tensor computed from shapes: a scalar or a vector whose elements are
- * each known or unknown ({@code null}). PyTorch exports {@code x.view(b, -1, d)} as
+ * each known or unknown ({@code null} in {@code elems}); an unknown element may still be known to be the run-time
+ * size of a symbolic dim (its name in {@code syms}). PyTorch exports {@code x.view(b, -1, d)} as
  * {@code Concat(Unsqueeze(Gather(Shape(x), 0)), ...)}; when {@code x}'s type fixes some dims, those elements are
  * known even though no input is a constant, which is what shape folding exploits.
  *
@@ -21,7 +23,9 @@ import java.util.List;
  * Add/Sub/Mul/Div; anything else is unknown. Every rule here is exact: an element is known only when its value at
  * run time is certain (an out-of-range index or a negative division makes the result unknown, not guessed).
  */
-record ShapeData(boolean scalar, Long[] elems) {
+record ShapeData(boolean scalar, Long[] elems, String[] syms) {
+    ShapeData(boolean scalar, Long[] elems) { this(scalar, elems, new String[elems.length]); }
+
     /** Longer vectors are not shapes; leave them to constant folding. */
     private static final int MAX_LENGTH = 64;
     private static final int MAX_DEPTH = 32;
@@ -85,11 +89,13 @@ record ShapeData(boolean scalar, Long[] elems) {
         start = Math.clamp(start < 0 ? start + rank : start, 0, rank);
         end = Math.clamp(end < 0 ? end + rank : end, 0, rank);
         List<Long> e = new ArrayList<>();
+        List<String> syms = new ArrayList<>();
         for (long k = start; k < end; k++) {
-            long d = t.shape().dim((int) k).sizeOr(-1);
-            e.add(d < 0 ? null : d);
+            Dim d = t.shape().dim((int) k);
+            e.add(d.isFixed() ? d.sizeOr(-1) : null);
+            syms.add(d instanceof Dim.Sym sym ? sym.name() : null);
         }
-        return new ShapeData(false, e.toArray(Long[]::new));
+        return new ShapeData(false, e.toArray(Long[]::new), syms.toArray(String[]::new));
     }
 
     private static ShapeData size(Node n, GraphView view) {
@@ -104,7 +110,9 @@ record ShapeData(boolean scalar, Long[] elems) {
         DType t = DType.fromOnnx((int) to.value());
         Long[] e = new Long[in.elems.length];
         for (int i = 0; i < e.length; i++) e[i] = in.elems[i] != null && fits(in.elems[i], t) ? in.elems[i] : null;
-        return new ShapeData(in.scalar, e);
+        // A symbolic size is a tensor dim: it fits the 64- and 32-bit integer types shapes are kept in.
+        boolean keepSyms = t == DType.INT64 || t == DType.INT32;
+        return new ShapeData(in.scalar, e, keepSyms ? in.syms : new String[e.length]);
     }
 
     /** Whether {@code x} converts to element type {@code t} and back unchanged (so the value stays known). */
@@ -126,25 +134,28 @@ record ShapeData(boolean scalar, Long[] elems) {
     private static ShapeData unsqueeze(ShapeData in, Tensor axes) {
         if (in == null || !in.scalar || axes == null || axes.numel() != 1) return null;
         long a = axes.getLong(0);
-        return a == 0 || a == -1 ? new ShapeData(false, in.elems) : null;
+        return a == 0 || a == -1 ? new ShapeData(false, in.elems, in.syms) : null;
     }
 
     private static ShapeData squeeze(ShapeData in, Tensor axes, boolean hasAxes) {
         if (in == null || in.scalar || in.elems.length != 1) return null;
         if (hasAxes && (axes == null || axes.numel() != 1 || (axes.getLong(0) != 0 && axes.getLong(0) != -1)))
             return null;
-        return new ShapeData(true, in.elems);
+        return new ShapeData(true, in.elems, in.syms);
     }
 
     private static ShapeData concat(Node n, GraphView view, int depth) {
         if (!(n.attr("axis") instanceof Attr.IntAttr axis) || (axis.value() != 0 && axis.value() != -1)) return null;
         List<Long> e = new ArrayList<>();
+        List<String> syms = new ArrayList<>();
         for (Value v : n.inputs()) {
             ShapeData d = of(v, view, depth);
             if (d == null || d.scalar) return null;
             e.addAll(Arrays.asList(d.elems));
+            syms.addAll(Arrays.asList(d.syms));
         }
-        return e.size() > MAX_LENGTH ? null : new ShapeData(false, e.toArray(Long[]::new));
+        return e.size() > MAX_LENGTH ? null
+                : new ShapeData(false, e.toArray(Long[]::new), syms.toArray(String[]::new));
     }
 
     private static ShapeData gather(Node n, ShapeData data, Tensor idx) {
@@ -154,12 +165,15 @@ record ShapeData(boolean scalar, Long[] elems) {
             return null;
         int len = data.elems.length;
         Long[] e = new Long[idx.numel()];
+        String[] syms = new String[e.length];
         for (int i = 0; i < e.length; i++) {
             long k = idx.getLong(i);
             if (k < -len || k >= len) return null;
-            e[i] = data.elems[(int) (k < 0 ? k + len : k)];
+            int j = (int) (k < 0 ? k + len : k);
+            e[i] = data.elems[j];
+            syms[i] = data.syms[j];
         }
-        return new ShapeData(idx.rank() == 0, e);
+        return new ShapeData(idx.rank() == 0, e, syms);
     }
 
     private static ShapeData slice(Node n, ShapeData data, GraphView view) {
@@ -176,24 +190,30 @@ record ShapeData(boolean scalar, Long[] elems) {
         long s = starts.getLong(0), e = ends.getLong(0);
         if (s < 0) s += len;
         if (e < 0) e += len;
-        List<Long> r = new ArrayList<>();
+        List<Integer> picked = new ArrayList<>();
         if (step > 0) {
             s = Math.clamp(s, 0, len);
             e = Math.clamp(e, 0, len);
-            for (long k = s; k < e; k += step) r.add(data.elems[(int) k]);
+            for (long k = s; k < e; k += step) picked.add((int) k);
         } else {
             s = Math.clamp(s, 0, len - 1);
             e = Math.clamp(e, -1, len - 1);
-            for (long k = s; k > e; k += step) r.add(data.elems[(int) k]);
+            for (long k = s; k > e; k += step) picked.add((int) k);
         }
-        return new ShapeData(false, r.toArray(Long[]::new));
+        Long[] r = new Long[picked.size()];
+        String[] syms = new String[r.length];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = data.elems[picked.get(i)];
+            syms[i] = data.syms[picked.get(i)];
+        }
+        return new ShapeData(false, r, syms);
     }
 
     private static ShapeData reshape(ShapeData data, Tensor shape) {
         if (data == null || shape == null || shape.numel() > 1) return null;
         long[] s = shape.toLongArray();
-        if (s.length == 0) return data.elems.length == 1 ? new ShapeData(true, data.elems) : null;
-        return s[0] == -1 || s[0] == data.elems.length ? new ShapeData(false, data.elems) : null;
+        if (s.length == 0) return data.elems.length == 1 ? new ShapeData(true, data.elems, data.syms) : null;
+        return s[0] == -1 || s[0] == data.elems.length ? new ShapeData(false, data.elems, data.syms) : null;
     }
 
     private static ShapeData arith(String op, ShapeData a, ShapeData b) {

@@ -115,6 +115,30 @@ class ShapeFoldingTest {
     }
 
     @Test
+    void flatteningASymbolicBatchCancelsTheBatchAgainstTheInputDims() {
+        // x.view(x.size(0), -1) with x: [batch, 2, 3] is x.view(-1, 6)
+        var b = Graph.builder();
+        Value x = b.input("x", DType.FLOAT32, "batch", 2, 3);
+        Value target = b.op("Concat", List.of(unsqueeze0(b, gather(b, shape(b, x), 0)), b.constant(Tensor.vector(-1))),
+                Map.of("axis", Attr.of(0L)));
+        b.output(b.relu(b.op("Reshape", List.of(x, target), Map.of())));
+        Graph g = folded(b);
+        assertEquals(List.of("Constant", "Reshape", "Relu"), ops(g));
+        assertEquals(Tensor.vector(-1, 6), ValueRefs.constantValue(g.nodes().get(0)));
+    }
+
+    @Test
+    void aSymbolThatIsNotAmongTheInputDimsDoesNotCancel() {
+        var b = Graph.builder();
+        Value x = b.input("x", DType.FLOAT32, "batch", 2, 3);
+        Value y = b.input("y", DType.FLOAT32, "other", 6);
+        Value target = b.op("Concat", List.of(unsqueeze0(b, gather(b, shape(b, y), 0)), b.constant(Tensor.vector(-1))),
+                Map.of("axis", Attr.of(0L)));
+        b.output(b.relu(b.op("Reshape", List.of(x, target), Map.of())));
+        assertEquals(1, folded(b).nodes().stream().filter(n -> n.op().equals("Concat")).count());
+    }
+
+    @Test
     void twoUnknownElementsOrAZeroKeepTheComputedTarget() {
         var b = Graph.builder();
         Value x = b.input("x", DType.FLOAT32, "a", "b", 4);
