@@ -2,7 +2,6 @@ package dev.gale.passes.simplify;
 
 import dev.gale.ir.Attr;
 import dev.gale.ir.Node;
-import dev.gale.ir.ShapeInference;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
 import dev.gale.ir.Value;
@@ -63,9 +62,5 @@ public final class Rewriter {
                 }
             if (hit) created.set(i, n.withOutputs(outs));
         }
-    }
-
-    static Node inferWith(Node n, Map<String, Type> types, Map<String, Tensor> constants) {
-        return ShapeInference.inferNode(n, types, constants);
     }
 }
