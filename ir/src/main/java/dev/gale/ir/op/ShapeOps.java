@@ -140,36 +140,57 @@ final class ShapeOps {
     private static List<Type> reshape(InferContext c) {
         DType t = c.dtype(0);
         Shape in = c.shape(0);
-        long[] spec = longs(c, 1);
+        List<SymInt> spec = c.shapeValue(1);
         if (spec == null) return List.of(Type.tensor(t, unknownOfLength(c, 1, 0)));
         boolean allowZero = c.attrInt("allowzero") != 0;
-        if (in != null && in.isStatic())
-            return List.of(Type.tensor(t, Shape.of(ShapeMath.reshape(in.sizes(), spec, allowZero, c::error))));
+        long[] known = longs(c, 1);
+        if (known != null && in != null && in.isStatic())
+            return List.of(Type.tensor(t, Shape.of(ShapeMath.reshape(in.sizes(), known, allowZero, c::error))));
         List<Dim> out = new ArrayList<>();
         int infer = -1;
-        for (int i = 0; i < spec.length; i++) {
-            long v = spec[i];
+        boolean unknownEntry = false;
+        for (int i = 0; i < spec.size(); i++) {
+            SymInt e = spec.get(i);
+            if (!e.isKnown()) {
+                // A symbol is a dimension size; an unknown entry could even be 0 or -1.
+                unknownEntry |= !e.isSymbol();
+                out.add(e.asDim());
+                continue;
+            }
+            long v = e.value();
             if (v == -1) {
-                if (infer >= 0) throw c.error("shape " + Arrays.toString(spec) + " has more than one -1");
+                if (infer >= 0) throw c.error("shape " + spec + " has more than one -1");
                 infer = i;
                 out.add(Dim.UNKNOWN);
             } else if (v < -1) {
-                throw c.error("shape " + Arrays.toString(spec) + " has invalid dimension " + v);
+                throw c.error("shape " + spec + " has invalid dimension " + v);
             } else if (v == 0 && !allowZero) {
                 if (in != null && i >= in.rank())
-                    throw c.error("shape " + Arrays.toString(spec) + " copies dimension " + i + " but the input "
-                            + in + " has rank " + in.rank());
+                    throw c.error("shape " + spec + " copies dimension " + i + " but the input " + in + " has rank "
+                            + in.rank());
                 out.add(in == null ? Dim.UNKNOWN : in.dim(i));
             } else {
                 out.add(Dim.of(v));
             }
         }
-        if (infer >= 0 && in != null) {
+        if (infer >= 0 && in != null && !unknownEntry) {
             List<Dim> others = new ArrayList<>(out);
             others.remove(infer);
             out.set(infer, quotient(in.dims(), others, c));
         }
         return List.of(Type.tensor(t, new Shape(out)));
+    }
+
+    /** The dims a shape operand describes (symbols kept), or null when nothing is known about it. */
+    static List<Dim> shapeOperand(InferContext c, int i) {
+        List<SymInt> v = c.shapeValue(i);
+        if (v == null) return null;
+        List<Dim> dims = new ArrayList<>(v.size());
+        for (SymInt e : v) {
+            if (e.isKnown() && e.value() < 0) throw c.error("shape " + v + " has a negative dimension");
+            dims.add(e.asDim());
+        }
+        return dims;
     }
 
     /**
@@ -415,20 +436,15 @@ final class ShapeOps {
             if (v.numel() != 1) throw c.error("value must hold exactly one element, has " + v.numel());
             t = v.dtype();
         }
-        long[] shape = longs(c, 0);
-        if (shape == null) return List.of(Type.tensor(t, unknownOfLength(c, 0, 0)));
-        for (long d : shape) if (d < 0) throw c.error("shape " + Arrays.toString(shape) + " has a negative dimension");
-        return List.of(Type.tensor(t, shape));
+        List<Dim> shape = shapeOperand(c, 0);
+        return List.of(Type.tensor(t, shape == null ? unknownOfLength(c, 0, 0) : new Shape(shape)));
     }
 
     private static List<Type> expand(InferContext c) {
         DType t = c.dtype(0);
         Shape in = c.shape(0);
-        long[] shape = longs(c, 1);
-        if (shape != null) {
-            for (long d : shape) if (d < 0) throw c.error("shape " + Arrays.toString(shape) + " has a negative dimension");
-            return List.of(Type.tensor(t, in == null ? null : Infer.broadcast(in, Shape.of(shape), c)));
-        }
+        List<Dim> shape = shapeOperand(c, 1);
+        if (shape != null) return List.of(Type.tensor(t, in == null ? null : Infer.broadcast(in, new Shape(shape), c)));
         Shape len = unknownOfLength(c, 1, 0);
         if (in == null || len == null) return List.of(Type.unranked(t));
         // A fixed input dimension other than 1 is the output dimension whatever the shape operand holds.
@@ -487,7 +503,14 @@ final class ShapeOps {
                 throw c.error("input " + i + " must be a scalar, has shape " + s);
         }
         Tensor start = c.constant(0), limit = c.constant(1), delta = c.constant(2);
-        if (start == null || limit == null || delta == null) return List.of(Type.tensor(t, Shape.of(Dim.UNKNOWN)));
+        if (start == null || limit == null || delta == null) {
+            // Range(0, n, 1) has n elements, also when n is a symbolic size.
+            List<SymInt> s0 = c.shapeValue(0), n = c.shapeValue(1), d = c.shapeValue(2);
+            boolean counts = s0 != null && d != null && n != null && s0.size() == 1 && d.size() == 1 && n.size() == 1
+                    && n.get(0).isSymbol()
+                    && s0.getFirst().equals(SymInt.of(0)) && d.getFirst().equals(SymInt.of(1));
+            return List.of(Type.tensor(t, Shape.of(counts ? n.get(0).asDim() : Dim.UNKNOWN)));
+        }
         long n = t.isFloat()
                 ? ShapeMath.rangeCount(start.getDouble(0), limit.getDouble(0), delta.getDouble(0), c::error)
                 : ShapeMath.rangeCount(start.getLong(0), limit.getLong(0), delta.getLong(0), c::error);
