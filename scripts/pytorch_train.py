@@ -95,15 +95,30 @@ FLAGS = {"sgd": "--momentum 0.9", "adam": "", "adamw": "--weight-decay 0.01", "a
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--optimizer", required=True)
+    ap.add_argument("--model", help="mlp, cnn or transformer")
+    ap.add_argument("--optimizer", help="sgd, adam, adamw or adagrad")
+    ap.add_argument("--all", action="store_true",
+                    help="every model with sgd, adam and adamw (and the MLP with adagrad), in OUT/MODEL-OPTIMIZER")
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--rows", type=int, default=48)
     ap.add_argument("--lr", type=float, default=None)
     args = ap.parse_args()
-    lr = args.lr if args.lr is not None else (0.05 if args.optimizer == "sgd" else 1e-3)
     torch.set_num_threads(1)
+    if args.all:
+        for m in ("mlp", "cnn", "transformer"):
+            for o in ("sgd", "adam", "adamw"):
+                run(os.path.join(args.out, f"{m}-{o}"), m, o, args)
+        run(os.path.join(args.out, "mlp-adagrad"), "mlp", "adagrad", args)
+    else:
+        if not args.model or not args.optimizer:
+            raise SystemExit("give --model and --optimizer, or --all")
+        run(args.out, args.model, args.optimizer, args)
+
+
+def run(out, model_name, optimizer_name, args):
+    args = argparse.Namespace(**{**vars(args), "out": out, "model": model_name, "optimizer": optimizer_name})
+    lr = args.lr if args.lr is not None else (0.01 if args.optimizer == "sgd" else 1e-3)
     model, x, input_name = build(args.model, args.rows)
     y = torch.randint(0, 10, (args.rows,), generator=torch.Generator().manual_seed(321))
     os.makedirs(args.out, exist_ok=True)

@@ -18,7 +18,21 @@ import java.nio.file.StandardOpenOption;
 public final class AtomicFiles {
     private AtomicFiles() {}
 
+    /** Produces a file's content into an open channel. */
+    @FunctionalInterface
+    public interface Content {
+        void writeTo(FileChannel ch) throws IOException;
+    }
+
     public static void write(Path target, byte[] content) {
+        write(target, ch -> {
+            ByteBuffer b = ByteBuffer.wrap(content);
+            while (b.hasRemaining()) ch.write(b);
+        });
+    }
+
+    /** Writes whatever {@code content} produces, atomically; on failure the previous file, if any, is unchanged. */
+    public static void write(Path target, Content content) {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         Path tmp = null;
@@ -26,8 +40,7 @@ public final class AtomicFiles {
             if (dir != null) Files.createDirectories(dir);
             tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer b = ByteBuffer.wrap(content);
-                while (b.hasRemaining()) ch.write(b);
+                content.writeTo(ch);
                 ch.force(true);
             }
             try {

@@ -2,10 +2,11 @@ package dev.gale.onnx;
 
 import ai.onnx.proto.OnnxMl.StringStringEntryProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
+import dev.gale.ir.DType;
 import dev.gale.ir.GaleException;
+import dev.gale.ir.Tensor;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -22,7 +23,8 @@ public final class ExternalData {
 
     public ExternalData(Path baseDir) { this.baseDir = baseDir.toAbsolutePath().normalize(); }
 
-    ByteBuffer read(TensorProto p, long expectedBytes) {
+    /** Reads a tensor of the given type and shape from its external file, after checking the byte range. */
+    Tensor read(TensorProto p, DType type, long[] shape, long expectedBytes) {
         String what = "tensor '" + p.getName() + "'";
         String location = null;
         long offset = 0, length = -1;
@@ -36,23 +38,19 @@ public final class ExternalData {
         }
         if (location == null || location.isEmpty())
             throw new GaleException(what + ": external data without a 'location'");
+        if (offset < 0) throw new GaleException(what + ": external data offset " + offset + " is negative");
         Path file = resolve(location, what);
         if (length >= 0 && length != expectedBytes)
-            throw new GaleException(what + ": external data length " + length + " does not match the declared shape ("
-                    + expectedBytes + " bytes)");
+            throw new GaleException(what + ": external data length " + length + " does not match the declared shape "
+                    + java.util.Arrays.toString(shape) + " of " + type + " (" + expectedBytes + " bytes)");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
-            if (offset < 0 || offset + expectedBytes > size)
-                throw new GaleException(what + ": external file '" + location + "' has " + size + " bytes, but the tensor"
-                        + " needs bytes " + offset + " to " + (offset + expectedBytes));
-            ByteBuffer buf = ByteBuffer.allocate((int) expectedBytes);
-            long pos = offset;
-            while (buf.hasRemaining()) {
-                int n = ch.read(buf, pos);
-                if (n < 0) throw new GaleException(what + ": external file '" + location + "' ended early");
-                pos += n;
-            }
-            return buf.flip();
+            if (offset > size || expectedBytes > size - offset)
+                throw new GaleException(what + ": external file '" + location + "' has " + size + " bytes, but the "
+                        + "tensor needs bytes " + offset + " to " + (offset + expectedBytes) + "; is the file truncated?");
+            Tensor t = Tensor.zeros(type, shape);
+            RawData.read(ch, offset, t, what);
+            return t;
         } catch (IOException e) {
             throw new GaleException(what + ": cannot read external file '" + location + "' (" + e.getMessage() + ")");
         }

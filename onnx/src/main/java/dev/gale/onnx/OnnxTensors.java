@@ -4,6 +4,7 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.UnsafeByteOperations;
 import com.google.protobuf.WireFormat;
 import dev.gale.ir.DType;
 import dev.gale.ir.GaleException;
@@ -14,7 +15,6 @@ import dev.gale.ir.Type;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -58,8 +58,7 @@ public final class OnnxTensors {
         if (p.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
             if (external == null) throw new GaleException(what + ": stored in an external file, which is not allowed here");
             if (t == DType.STRING) throw new GaleException(what + ": string tensors cannot use external data");
-            ByteBuffer bytes = external.read(p, (long) numel * elementBytes(t));
-            return fromRaw(t, shape, numel, bytes, what);
+            return external.read(p, t, shape, (long) numel * elementBytes(t));
         }
         if (p.hasRawData() && t != DType.STRING) {
             ByteString raw = p.getRawData();
@@ -77,18 +76,10 @@ public final class OnnxTensors {
     }
 
     private static Tensor fromRaw(DType t, long[] shape, int numel, ByteBuffer raw, String what) {
-        ByteBuffer b = raw.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        Object data = Tensor.allocate(t, numel);
-        switch (data) {
-            case float[] a -> b.asFloatBuffer().get(a);
-            case double[] a -> b.asDoubleBuffer().get(a);
-            case short[] a -> b.asShortBuffer().get(a);
-            case byte[] a -> b.get(a);
-            case int[] a -> b.asIntBuffer().get(a);
-            case long[] a -> b.asLongBuffer().get(a);
-            default -> throw new GaleException(what + ": raw data is not supported for " + t);
-        }
-        return new Tensor(t, shape, data);
+        if (t == DType.STRING) throw new GaleException(what + ": raw data is not supported for " + t);
+        Tensor r = new Tensor(t, shape, Tensor.allocate(t, numel));
+        RawData.fill(r, raw);
+        return r;
     }
 
     private static void expectCount(int have, int want, String field, String what, long[] shape) {
@@ -151,42 +142,25 @@ public final class OnnxTensors {
 
     /** Converts a Gale tensor to a TensorProto, using raw_data for numeric types. */
     public static TensorProto toProto(Tensor t, String name) {
-        TensorProto.Builder b = TensorProto.newBuilder().setName(name == null ? "" : name)
-                .setDataType(t.dtype().onnxCode());
-        for (long d : t.shape()) b.addDims(d);
+        TensorProto.Builder b = header(t, name);
         if (t.dtype() == DType.STRING) {
             for (int i = 0; i < t.numel(); i++) b.addStringData(ByteString.copyFrom(t.getString(i), StandardCharsets.UTF_8));
             return b.build();
         }
-        b.setRawData(ByteString.copyFrom(rawBytes(t)));
+        b.setRawData(UnsafeByteOperations.unsafeWrap(RawData.bytes(t)));
         return b.build();
     }
 
-    /** Little-endian bytes of a numeric tensor, as ONNX raw_data stores them. */
-    public static byte[] rawBytes(Tensor t) {
-        Object data = t.data();
-        int len = java.lang.reflect.Array.getLength(data);
-        int width = switch (data) {
-            case float[] a -> 4;
-            case double[] a -> 8;
-            case short[] a -> 2;
-            case byte[] a -> 1;
-            case int[] a -> 4;
-            case long[] a -> 8;
-            default -> throw new GaleException("no raw form for " + t.dtype());
-        };
-        ByteBuffer buf = ByteBuffer.allocate(len * width).order(ByteOrder.LITTLE_ENDIAN);
-        switch (data) {
-            case float[] a -> buf.asFloatBuffer().put(a);
-            case double[] a -> buf.asDoubleBuffer().put(a);
-            case short[] a -> buf.asShortBuffer().put(a);
-            case byte[] a -> buf.put(a);
-            case int[] a -> buf.asIntBuffer().put(a);
-            case long[] a -> buf.asLongBuffer().put(a);
-            default -> throw new IllegalStateException();
-        }
-        return buf.array();
+    /** A TensorProto with name, element type and dimensions, and no data yet. */
+    static TensorProto.Builder header(Tensor t, String name) {
+        TensorProto.Builder b = TensorProto.newBuilder().setName(name == null ? "" : name)
+                .setDataType(t.dtype().onnxCode());
+        for (long d : t.shape()) b.addDims(d);
+        return b;
     }
+
+    /** Little-endian bytes of a numeric tensor, as ONNX raw_data stores them. */
+    public static byte[] rawBytes(Tensor t) { return RawData.bytes(t); }
 
     /** Reads a TensorProto file such as {@code input_0.pb}. */
     public static Tensor readTensor(Path file) {

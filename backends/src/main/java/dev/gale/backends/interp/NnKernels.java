@@ -62,22 +62,31 @@ final class NnKernels {
         int p = batch.length;
         if (a.rank() > 1) outShape[p++] = m;
         if (b.rank() > 1) outShape[p] = n;
-        Tensor y = Tensor.zeros(a.dtype(), outShape);
         boolean integer = !a.dtype().isFloat();
         double[] ad = integer ? null : a.toDoubleArray(), bd = integer ? null : b.toDoubleArray();
+        long[] al = integer ? a.toLongArray() : null, bl = integer ? b.toLongArray() : null;
+        Tensor y = Tensor.zeros(a.dtype(), outShape);
+        // Row by row, so B is read along its rows; each sum still adds its k terms in order.
+        double[] row = new double[n];
+        long[] irow = new long[n];
         for (int bi = 0; bi < ia.length; bi++) {
             int aOff = ia[bi] * m * k, bOff = ib[bi] * k * n, yOff = bi * m * n;
             for (int i = 0; i < m; i++) {
-                for (int j = 0; j < n; j++) {
+                Arrays.fill(row, 0);
+                Arrays.fill(irow, 0);
+                for (int q = 0; q < k; q++) {
+                    int bRow = bOff + q * n;
                     if (integer) {
-                        long s = 0;
-                        for (int q = 0; q < k; q++) s += a.getLong(aOff + i * k + q) * b.getLong(bOff + q * n + j);
-                        y.setLong(yOff + i * n + j, s);
+                        long av = al[aOff + i * k + q];
+                        for (int j = 0; j < n; j++) irow[j] += av * bl[bRow + j];
                     } else {
-                        double s = 0;
-                        for (int q = 0; q < k; q++) s += ad[aOff + i * k + q] * bd[bOff + q * n + j];
-                        y.setDouble(yOff + i * n + j, s);
+                        double av = ad[aOff + i * k + q];
+                        for (int j = 0; j < n; j++) row[j] += av * bd[bRow + j];
                     }
+                }
+                for (int j = 0; j < n; j++) {
+                    if (integer) y.setLong(yOff + i * n + j, irow[j]);
+                    else y.setDouble(yOff + i * n + j, row[j]);
                 }
             }
         }

@@ -1,0 +1,212 @@
+package dev.gale.onnx;
+
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import dev.gale.backends.interp.Interpreter;
+import dev.gale.ir.DType;
+import dev.gale.ir.GaleException;
+import dev.gale.ir.Model;
+import dev.gale.ir.Tensor;
+import dev.gale.ir.Type;
+import dev.gale.ir.Value;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * ONNX Runtime loads what the exporter writes and computes the same thing: on the conformance models Gale imports
+ * (many written at old opsets, so this also checks the opset upgrades against the expected outputs, independently of
+ * Gale's kernels), and on built models against Gale's reference interpreter.
+ */
+class OrtExportTest {
+    private static OrtEnvironment env;
+
+    @BeforeAll
+    static void loadOrt() {
+        try {
+            env = OrtEnvironment.getEnvironment();
+        } catch (Throwable t) {
+            Assumptions.abort("ONNX Runtime is not available here: " + t);
+        }
+    }
+
+    /** Runs an exported model on ONNX Runtime. */
+    static List<Tensor> runOrt(Model m, Map<String, Tensor> feeds) throws OrtException {
+        byte[] bytes = OnnxExporter.toProto(m).toByteArray();
+        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+            opts.setIntraOpNumThreads(1);
+            opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
+            try (OrtSession s = env.createSession(bytes, opts)) {
+                Map<String, OnnxTensor> in = new LinkedHashMap<>();
+                try {
+                    for (Map.Entry<String, Tensor> e : feeds.entrySet()) in.put(e.getKey(), toOrt(e.getValue()));
+                    try (OrtSession.Result r = s.run(in)) {
+                        List<Tensor> out = new ArrayList<>();
+                        for (Map.Entry<String, OnnxValue> e : r) out.add(fromOrt((OnnxTensor) e.getValue()));
+                        return out;
+                    }
+                } finally {
+                    for (OnnxTensor t : in.values()) t.close();
+                }
+            }
+        }
+    }
+
+    static OnnxTensor toOrt(Tensor t) throws OrtException {
+        long[] shape = t.shape();
+        if (t.dtype() == DType.STRING) {
+            String[] s = new String[t.numel()];
+            for (int i = 0; i < s.length; i++) s[i] = t.getString(i);
+            return OnnxTensor.createTensor(env, s, shape);
+        }
+        ByteBuffer b = ByteBuffer.allocateDirect((int) RawData.byteSize(t)).order(ByteOrder.nativeOrder());
+        b.put(ByteBuffer.wrap(RawData.bytes(t)).order(ByteOrder.LITTLE_ENDIAN));
+        b.rewind();
+        OnnxJavaType jt = switch (t.dtype()) {
+            case FLOAT32 -> OnnxJavaType.FLOAT;
+            case FLOAT64 -> OnnxJavaType.DOUBLE;
+            case INT64 -> OnnxJavaType.INT64;
+            case INT32 -> OnnxJavaType.INT32;
+            case INT16 -> OnnxJavaType.INT16;
+            case INT8 -> OnnxJavaType.INT8;
+            case UINT8 -> OnnxJavaType.UINT8;
+            case BOOL -> OnnxJavaType.BOOL;
+            case FLOAT16 -> OnnxJavaType.FLOAT16;
+            case BFLOAT16 -> OnnxJavaType.BFLOAT16;
+            default -> throw new IllegalArgumentException("no ORT Java type for " + t.dtype());
+        };
+        return OnnxTensor.createTensor(env, b, shape, jt);
+    }
+
+    static Tensor fromOrt(OnnxTensor o) throws OrtException {
+        TensorInfo info = o.getInfo();
+        long[] shape = info.getShape();
+        DType d = switch (info.type) {
+            case FLOAT -> DType.FLOAT32;
+            case DOUBLE -> DType.FLOAT64;
+            case INT64 -> DType.INT64;
+            case INT32 -> DType.INT32;
+            case INT16 -> DType.INT16;
+            case INT8 -> DType.INT8;
+            case UINT8 -> DType.UINT8;
+            case BOOL -> DType.BOOL;
+            case FLOAT16 -> DType.FLOAT16;
+            case BFLOAT16 -> DType.BFLOAT16;
+            case STRING -> DType.STRING;
+            default -> throw new IllegalArgumentException("unsupported ORT output type " + info.type);
+        };
+        if (d == DType.STRING) return Tensor.ofStrings(shape, (String[]) flatten(o.getValue(), shape));
+        Tensor t = Tensor.zeros(d, shape);
+        RawData.fill(t, o.getByteBuffer().order(ByteOrder.nativeOrder()).order(ByteOrder.LITTLE_ENDIAN));
+        return t;
+    }
+
+    private static Object flatten(Object nested, long[] shape) {
+        List<String> out = new ArrayList<>();
+        flattenInto(nested, out);
+        return out.toArray(String[]::new);
+    }
+
+    private static void flattenInto(Object o, List<String> out) {
+        if (o instanceof String s) out.add(s);
+        else if (o instanceof Object[] a) for (Object x : a) flattenInto(x, out);
+    }
+
+    /** Same dtype and shape, values within rtol 1e-3 / atol 1e-5 (NaN equals NaN). */
+    static String mismatch(Tensor want, Tensor got) {
+        if (want.dtype() != got.dtype()) return "dtype " + got.dtype() + ", expected " + want.dtype();
+        if (!java.util.Arrays.equals(want.shape(), got.shape()))
+            return "shape " + java.util.Arrays.toString(got.shape()) + ", expected " + java.util.Arrays.toString(want.shape());
+        for (int i = 0; i < want.numel(); i++) {
+            if (want.dtype() == DType.STRING) {
+                if (!want.getString(i).equals(got.getString(i))) return "element " + i + " differs";
+                continue;
+            }
+            double a = want.getDouble(i), b = got.getDouble(i);
+            if (Double.isNaN(a) && Double.isNaN(b)) continue;
+            if (a == b) continue;
+            if (!(Math.abs(a - b) <= 1e-5 + 1e-3 * Math.abs(a)))
+                return "element " + i + " is " + b + ", expected " + a;
+        }
+        return null;
+    }
+
+    @Test
+    void builtModelMatchesTheInterpreter() throws Exception {
+        Model m = RoundTripTest.smallModel();
+        Random rnd = new Random(1);
+        float[] x = new float[3 * 4];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        Tensor xt = Tensor.ofFloats(new long[] {3, 4}, x);
+        Tensor ort = runOrt(m, Map.of("x", xt)).get(0);
+        Tensor interp = (Tensor) Interpreter.run(m, Map.of("x", xt)).get(0);
+        assertNull(mismatch(interp, ort));
+    }
+
+    @Test
+    void exportedConformanceModelsGiveTheExpectedOutputsOnOrt() throws IOException {
+        Assumptions.assumeTrue(Files.isDirectory(RoundTripTest.TESTDATA), "ONNX test data not installed");
+        List<Path> dirs;
+        try (Stream<Path> s = Files.walk(RoundTripTest.TESTDATA, 2)) {
+            dirs = s.filter(p -> Files.exists(p.resolve("model.onnx"))).sorted().toList();
+        }
+        int checked = 0;
+        List<String> failures = new ArrayList<>();
+        for (Path dir : dirs) {
+            Model m;
+            try {
+                m = OnnxImporter.load(dir.resolve("model.onnx"));
+            } catch (GaleException e) {
+                continue;
+            }
+            if (!allTensors(m)) continue;
+            Path data = dir.resolve("test_data_set_0");
+            try {
+                Map<String, Tensor> feeds = new HashMap<>();
+                List<Value> ins = m.graph().runtimeInputs();
+                for (int i = 0; i < ins.size(); i++)
+                    feeds.put(ins.get(i).name(), OnnxTensors.readTensor(data.resolve("input_" + i + ".pb")));
+                List<Tensor> got = runOrt(m, feeds);
+                for (int k = 0; k < got.size(); k++) {
+                    Tensor want = OnnxTensors.readTensor(data.resolve("output_" + k + ".pb"));
+                    String why = mismatch(want, got.get(k));
+                    if (why != null) failures.add(dir.getFileName() + " output " + k + ": " + why);
+                }
+                checked++;
+            } catch (OrtException | GaleException | IllegalArgumentException e) {
+                if (String.valueOf(e.getMessage()).contains("NOT_IMPLEMENTED")) continue;
+                failures.add(dir.getFileName() + ": " + OnnxImporter.oneLine(String.valueOf(e.getMessage())));
+            }
+        }
+        System.out.println("ORT ran " + checked + " exported conformance models");
+        assertTrue(failures.isEmpty(), failures.size() + " exported models failed on ORT:\n"
+                + String.join("\n", failures.subList(0, Math.min(15, failures.size()))));
+    }
+
+    /** Only models whose inputs and outputs are all tensors (no sequences or optionals) are run here. */
+    private static boolean allTensors(Model m) {
+        for (Value v : m.graph().inputs()) if (!(v.type() instanceof Type.TensorType)) return false;
+        for (Value v : m.graph().outputs()) if (!(v.type() instanceof Type.TensorType)) return false;
+        return true;
+    }
+}
