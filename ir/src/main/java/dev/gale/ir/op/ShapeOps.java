@@ -331,34 +331,40 @@ final class ShapeOps {
         Shape in = c.shape(0);
         if (in == null) return List.of(Type.unranked(t));
         int r = in.rank();
-        long[] starts = longs(c, 1), ends = longs(c, 2);
+        List<SymInt> starts = c.shapeValue(1), ends = c.shapeValue(2);
+        List<SymInt> steps = c.hasInput(4) ? c.shapeValue(4) : null;
         long[] axesIn = c.hasInput(3) ? longs(c, 3) : null;
-        long[] steps = c.hasInput(4) ? longs(c, 4) : null;
         if (c.hasInput(3) && axesIn == null) return List.of(Type.tensor(t, new Shape(unknownDims(r))));
-        int n = starts != null ? starts.length : ends != null ? ends.length : axesIn != null ? axesIn.length : -1;
+        int n = starts != null ? starts.size() : ends != null ? ends.size() : axesIn != null ? axesIn.length : -1;
         if (n < 0) return List.of(Type.tensor(t, new Shape(unknownDims(r))));
         int[] axes = axesIn == null ? allAxes(n) : ShapeMath.axes(axesIn, r, c::error);
         if (axesIn == null && n > r) throw c.error("Slice has " + n + " starts for rank " + r);
-        boolean known = starts != null && ends != null && (steps != null || !c.hasInput(4));
-        if (!known) return List.of(Type.tensor(t, unknownAt(in, axes)));
-        if (ends.length != n || starts.length != n || axes.length != n || steps != null && steps.length != n)
+        if (starts == null || ends == null || steps == null && c.hasInput(4))
+            return List.of(Type.tensor(t, unknownAt(in, axes)));
+        if (ends.size() != n || starts.size() != n || axes.length != n || steps != null && steps.size() != n)
             throw c.error("starts, ends, axes and steps must have the same length");
         List<Dim> out = new ArrayList<>(in.dims());
         for (int i = 0; i < n; i++) {
-            long step = steps == null ? 1 : steps[i];
-            if (step == 0) throw c.error("slice step must not be 0");
-            Dim d = in.dim(axes[i]);
-            if (d.isFixed()) {
-                out.set(axes[i], Dim.of(ShapeMath.slice(d.sizeOr(0), starts[i], ends[i], step, c::error).count()));
-            } else {
-                // Only the whole-axis slices a dynamic dimension keeps are provably its size ([0:] and [::-1]).
-                boolean whole = step == 1 && starts[i] == 0 && ends[i] >= Integer.MAX_VALUE
-                        || step == -1 && (starts[i] == -1 || starts[i] >= Integer.MAX_VALUE)
-                        && ends[i] <= -(long) Integer.MAX_VALUE;
-                out.set(axes[i], whole ? d : Dim.UNKNOWN);
-            }
+            SymInt step = steps == null ? SymInt.of(1) : steps.get(i), start = starts.get(i), end = ends.get(i);
+            if (step.equals(SymInt.of(0))) throw c.error("slice step must not be 0");
+            out.set(axes[i], sliced(in.dim(axes[i]), start, end, step, c));
         }
         return List.of(Type.tensor(t, new Shape(out)));
+    }
+
+    /** The length of one sliced axis; a dynamic axis keeps its size only for provably whole slices. */
+    private static Dim sliced(Dim d, SymInt start, SymInt end, SymInt step, InferContext c) {
+        boolean known = start.isKnown() && end.isKnown() && step.isKnown();
+        if (known && d.isFixed())
+            return Dim.of(ShapeMath.slice(d.sizeOr(0), start.value(), end.value(), step.value(), c::error).count());
+        if (d.isFixed() || !step.isKnown()) return Dim.UNKNOWN;
+        long s = step.value();
+        // [0:] or [0:n] of an axis of size n, and [::-1].
+        boolean whole = s == 1 && start.equals(SymInt.of(0))
+                && (end.isKnown() && end.value() >= Integer.MAX_VALUE || end.isSymbol() && end.asDim().equals(d))
+                || s == -1 && start.isKnown() && (start.value() == -1 || start.value() >= Integer.MAX_VALUE)
+                && end.isKnown() && end.value() <= -(long) Integer.MAX_VALUE;
+        return whole ? d : Dim.UNKNOWN;
     }
 
     private static List<Type> squeeze(InferContext c) {

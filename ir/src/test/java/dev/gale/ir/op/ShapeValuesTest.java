@@ -80,5 +80,11 @@ class ShapeValuesTest {
         assertEquals("tensor<[?],i64>", type(op(b, "Range", scalar(b, 1), seq, scalar(b, 1))));
         Value zeros = b.op("ConstantOfShape", List.of(op(b, "Shape", x)), Map.of());
         assertEquals("tensor<[batch,seq,8],f32>", type(zeros));
+        // mask[:, :seq] of a [batch, seq] mask is the whole mask; of a [1, 512] table it is min(seq, 512): unknown.
+        Value end = unsqueeze0(b, seq), zero = b.constant(Tensor.vector(0)), one = b.constant(Tensor.vector(1));
+        Value mask = b.input("mask", DType.BOOL, "batch", "seq");
+        assertEquals("tensor<[batch,seq],bool>", type(op(b, "Slice", mask, zero, end, one)));
+        Value table = b.input("table", DType.FLOAT32, 1, 512);
+        assertEquals("tensor<[1,?],f32>", type(op(b, "Slice", table, zero, end, one)));
     }
 }
