@@ -599,6 +599,14 @@ final class ShapeOps {
         String mode = c.attrString("mode");
         if (!List.of("nearest", "linear", "cubic").contains(mode))
             throw c.error("unknown mode '" + mode + "' (expected nearest, linear or cubic)");
+        String coord = c.attrString("coordinate_transformation_mode");
+        if (!List.of("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric",
+                "tf_crop_and_resize").contains(coord))
+            throw c.error("unknown coordinate_transformation_mode '" + coord + "'");
+        if (!List.of("round_prefer_floor", "round_prefer_ceil", "floor", "ceil").contains(c.attrString("nearest_mode")))
+            throw c.error("unknown nearest_mode '" + c.attrString("nearest_mode") + "'");
+        if (c.attrInt("antialias") != 0 && mode.equals("nearest"))
+            throw c.error("antialias is defined for linear and cubic modes only");
         String policy = c.attrString("keep_aspect_ratio_policy");
         if (!List.of("stretch", "not_larger", "not_smaller").contains(policy))
             throw c.error("unknown keep_aspect_ratio_policy '" + policy + "'");
