@@ -54,10 +54,14 @@ public final class ShapeInference {
      */
     public static Node inferNode(Node n, Map<String, Type> types, Map<String, Tensor> constants,
                                  Map<String, List<SymInt>> shapeValues) {
+        // Input values carry the types inference settled on for them, not what the model declared at import.
+        List<Value> ins = new ArrayList<>(n.inputs().size());
+        for (Value v : n.inputs()) ins.add(v.isNone() ? v : v.withType(types.getOrDefault(v.name(), v.type())));
+        if (!ins.equals(n.inputs())) n = n.withInputs(ins);
         OpSchema schema = OpTable.lookup(n.domain(), n.op());
         if (schema == null || schema.inference() == null) return n;
         List<Type> inTypes = new ArrayList<>();
-        for (Value v : n.inputs()) inTypes.add(v.isNone() ? null : types.getOrDefault(v.name(), v.type()));
+        for (Value v : n.inputs()) inTypes.add(v.isNone() ? null : v.type());
         List<Type> inferred;
         InferContext ctx = new InferContext(n, schema, inTypes, constants::get, types, shapeValues::get);
         try {
