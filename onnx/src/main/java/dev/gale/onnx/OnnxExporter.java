@@ -164,8 +164,9 @@ public final class OnnxExporter {
 
     private GraphProto graph(Graph g, boolean top) {
         GraphProto.Builder b = GraphProto.newBuilder().setName(g.name());
-        for (Value v : g.inputs()) b.addInput(valueInfo(v, "graph '" + g.name() + "' input"));
-        for (Value v : g.outputs()) b.addOutput(valueInfo(v, "graph '" + g.name() + "' output"));
+        // Subgraph inputs and outputs may go untyped (ONNX infers them from the node that holds the subgraph).
+        for (Value v : g.inputs()) b.addInput(valueInfo(v, top ? "graph '" + g.name() + "' input" : null));
+        for (Value v : g.outputs()) b.addOutput(valueInfo(v, top ? "graph '" + g.name() + "' output" : null));
         for (Map.Entry<String, Tensor> e : g.initializers().entrySet())
             b.addInitializer(initializer(e.getValue(), e.getKey(), top));
         Set<String> declared = new HashSet<>();

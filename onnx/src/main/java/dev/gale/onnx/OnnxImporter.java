@@ -198,6 +198,8 @@ public final class OnnxImporter {
 
         @Override public Type typeOf(String value) { return types.get(value); }
 
+        @Override public Map<String, Type> types() { return types; }
+
         @Override public Tensor constantOf(String value) { return constants.get(value); }
 
         @Override

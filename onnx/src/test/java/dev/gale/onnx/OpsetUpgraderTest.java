@@ -36,6 +36,8 @@ class OpsetUpgraderTest {
 
         @Override public Type typeOf(String value) { return types.get(value); }
 
+        @Override public Map<String, Type> types() { return types; }
+
         @Override public Tensor constantOf(String value) { return constants.get(value); }
 
         @Override
@@ -254,6 +256,18 @@ class OpsetUpgraderTest {
         assertEquals(Attr.of("ceil"), r.get(3).attr("nearest_mode"));
         assertArrayEquals(new float[] {1, 1, 1, 2}, constantInput(r, r.get(1).input(2)).floats());
         assertArrayEquals(new float[] {1, 1, 0.5f, 1}, constantInput(r, r.get(3).input(2)).floats());
+    }
+
+    @Test
+    void tfHalfPixelForNearestIsHalfPixelWithAnotherRounding() {
+        Node n = node("Resize", List.of("x", "roi", "scales", "sizes"), List.of("y"),
+                Map.of("coordinate_transformation_mode", Attr.of("tf_half_pixel_for_nn"), "mode", Attr.of("nearest")));
+        Node r = upgrade(11, n, new FakeScope()).get(0);
+        assertEquals(Attr.of("half_pixel"), r.attr("coordinate_transformation_mode"));
+        assertEquals(Attr.of("ceil"), r.attr("nearest_mode"));
+        Node linear = n.withAttrs(Map.of("coordinate_transformation_mode", Attr.of("tf_half_pixel_for_nn"),
+                "mode", Attr.of("linear")));
+        assertThrows(UnsupportedException.class, () -> upgrade(11, linear, new FakeScope()));
     }
 
     @Test

@@ -93,7 +93,7 @@ class OrtExportTest {
             case BOOL -> OnnxJavaType.BOOL;
             case FLOAT16 -> OnnxJavaType.FLOAT16;
             case BFLOAT16 -> OnnxJavaType.BFLOAT16;
-            default -> throw new IllegalArgumentException("no ORT Java type for " + t.dtype());
+            default -> throw new UnsupportedOperationException("no ORT Java type for " + t.dtype());
         };
         return OnnxTensor.createTensor(env, b, shape, jt);
     }
@@ -113,7 +113,7 @@ class OrtExportTest {
             case FLOAT16 -> DType.FLOAT16;
             case BFLOAT16 -> DType.BFLOAT16;
             case STRING -> DType.STRING;
-            default -> throw new IllegalArgumentException("unsupported ORT output type " + info.type);
+            default -> throw new UnsupportedOperationException("unsupported ORT output type " + info.type);
         };
         if (d == DType.STRING) return Tensor.ofStrings(shape, (String[]) flatten(o.getValue(), shape));
         Tensor t = Tensor.zeros(d, shape);
@@ -134,6 +134,8 @@ class OrtExportTest {
 
     /** Same dtype and shape, values within rtol 1e-3 / atol 1e-5 (NaN equals NaN). */
     static String mismatch(Tensor want, Tensor got) {
+        // The test data stores bfloat16 as its uint16 bits (numpy has no bfloat16).
+        if (want.dtype() == DType.UINT16 && got.dtype() == DType.BFLOAT16) want = new Tensor(DType.BFLOAT16, want.shape(), want.data());
         if (want.dtype() != got.dtype()) return "dtype " + got.dtype() + ", expected " + want.dtype();
         if (!java.util.Arrays.equals(want.shape(), got.shape()))
             return "shape " + java.util.Arrays.toString(got.shape()) + ", expected " + java.util.Arrays.toString(want.shape());
@@ -179,7 +181,7 @@ class OrtExportTest {
             } catch (GaleException e) {
                 continue;
             }
-            if (!allTensors(m)) continue;
+            if (!allTensors(m) || usesRandomOrTrainingOps(m.graph()) || ortDiffers(dir.getFileName().toString())) continue;
             Path data = dir.resolve("test_data_set_0");
             try {
                 Map<String, Tensor> feeds = new HashMap<>();
@@ -193,14 +195,43 @@ class OrtExportTest {
                     if (why != null) failures.add(dir.getFileName() + " output " + k + ": " + why);
                 }
                 checked++;
-            } catch (OrtException | GaleException | IllegalArgumentException e) {
+            } catch (UnsupportedOperationException e) {
+                continue; // a type ORT's Java API cannot hold (unsigned 16-64 bit)
+            } catch (OrtException | GaleException e) {
                 if (String.valueOf(e.getMessage()).contains("NOT_IMPLEMENTED")) continue;
                 failures.add(dir.getFileName() + ": " + OnnxImporter.oneLine(String.valueOf(e.getMessage())));
             }
         }
         System.out.println("ORT ran " + checked + " exported conformance models");
         assertTrue(failures.isEmpty(), failures.size() + " exported models failed on ORT:\n"
-                + String.join("\n", failures.subList(0, Math.min(15, failures.size()))));
+                + String.join("\n", failures));
+    }
+
+    /** Conformance tests on which ONNX Runtime itself disagrees with the ONNX expected outputs, with the reason. */
+    private static final Map<String, String> ORT_DIFFERS = Map.of(
+            "test_dft", "ORT's FFT is off by more than atol 1e-5 where the expected value is 0",
+            "test_stft", "ORT's FFT is off by more than atol 1e-5 where the expected value is 0",
+            "_batchwise", "ORT's CPU RNNs support only layout=0",
+            "strn", "this ORT build has no locales for StringNormalizer",
+            "_to_STRING", "ORT formats floats as strings differently",
+            "FLOAT_to_BFLOAT16", "ORT rounds to nearest where the ONNX reference truncates",
+            "test_training_dropout", "random masks",
+            "test_maxunpool_export_with_output_shape", "ORT pads the output differently from the ONNX reference");
+
+    private static boolean ortDiffers(String test) {
+        for (String k : ORT_DIFFERS.keySet()) if (test.contains(k)) return true;
+        return false;
+    }
+
+    /** Random ops give other numbers on ORT; ORT's standard build has no training ops. */
+    private static boolean usesRandomOrTrainingOps(dev.gale.ir.Graph g) {
+        for (dev.gale.ir.Node n : g.nodes()) {
+            if (n.op().startsWith("Random") || n.op().equals("Bernoulli") || n.op().equals("Multinomial")
+                    || n.domain().equals(dev.gale.ir.OpsetInfo.TRAINING_DOMAIN)) return true;
+            for (dev.gale.ir.Attr a : n.attrs().values())
+                if (a instanceof dev.gale.ir.Attr.GraphAttr ga && usesRandomOrTrainingOps(ga.value())) return true;
+        }
+        return false;
     }
 
     /** Only models whose inputs and outputs are all tensors (no sequences or optionals) are run here. */
