@@ -43,7 +43,13 @@ final class LegacyRewrites {
                 if (v < 14) batchNorm(n, v, e);
                 else e.add(n);
             }
-            case "Dropout" -> e.add(v < 7 ? without(n, "is_test") : n);
+            case "Dropout" -> dropout(n, v, e);
+            case "Constant" -> {
+                // Gale holds sparse constants densely; ONNX's sparse_value would need a sparse tensor on export.
+                if (n.attr("sparse_value") != null)
+                    e.add(n.withAttrs(Map.of("value", n.attr("sparse_value"))));
+                else e.add(n);
+            }
             case "Upsample" -> resizeAsymmetric(n, e);
             case "Resize" -> {
                 if (v < 11) resizeAsymmetric(n, e);
@@ -220,6 +226,23 @@ final class LegacyRewrites {
         Value norm = e.op("Div", List.of(e.op("Sub", List.of(x, mean), Map.of(), "centered"), sd), Map.of(), "norm");
         Value scaled = e.op("Mul", List.of(norm, scale), Map.of(), "scaled");
         e.add(new Node(n.name(), "", "Add", List.of(scaled, bias), List.of(n.output(0)), Map.of()));
+    }
+
+    /**
+     * Dropout before opset 7 had {@code is_test}, which inference ignores; before opset 10 its mask had the data's
+     * element type, since then bool: {@code mask = Cast{to=T}(mask_bool)}.
+     */
+    private static void dropout(Node n, int v, OpsetUpgrader.Emitter e) {
+        Node d = v < 7 ? without(n, "is_test") : n;
+        if (v >= 10 || d.outputs().size() < 2 || d.output(1).isNone()) {
+            e.add(d);
+            return;
+        }
+        DType t = e.dtypeOf(d.input(0));
+        Value mask = d.output(1), boolMask = new Value(e.fresh("bool_mask"), null);
+        e.add(d.withOutputs(List.of(d.output(0), boolMask)));
+        e.add(new Node(mask.name(), "", "Cast", List.of(boolMask), List.of(mask),
+                Map.of("to", Attr.of((long) (t == null ? DType.FLOAT32 : t).onnxCode()))));
     }
 
     /**

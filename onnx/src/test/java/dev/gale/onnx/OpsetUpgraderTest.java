@@ -220,6 +220,16 @@ class OpsetUpgraderTest {
     }
 
     @Test
+    void dropoutBefore10GivesTheMaskTheDataType() {
+        FakeScope s = new FakeScope().type("x", DType.FLOAT64, 3);
+        List<Node> r = upgrade(7, node("Dropout", List.of("x"), List.of("y", "mask"), Map.of()), s);
+        assertEquals(List.of("Dropout", "Cast"), ops(r));
+        assertEquals(Attr.of((long) DType.FLOAT64.onnxCode()), r.get(1).attr("to"));
+        assertEquals("mask", r.get(1).output(0).name());
+        assertEquals(r.get(0).output(1), r.get(1).input(0));
+    }
+
+    @Test
     void upsampleBecomesAsymmetricResize() {
         Node n = node("Upsample", List.of("x"), List.of("y"), Map.of("scales", Attr.of(1f, 1f, 2f, 3f)));
         List<Node> r = upgrade(7, n, new FakeScope());
