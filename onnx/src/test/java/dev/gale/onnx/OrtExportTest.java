@@ -77,7 +77,7 @@ class OrtExportTest {
         if (t.dtype() == DType.STRING) {
             String[] s = new String[t.numel()];
             for (int i = 0; i < s.length; i++) s[i] = t.getString(i);
-            return OnnxTensor.createTensor(env, s, shape);
+            return OnnxTensor.createTensor(OrtEnvironment.getEnvironment(), s, shape);
         }
         ByteBuffer b = ByteBuffer.allocateDirect((int) RawData.byteSize(t)).order(ByteOrder.nativeOrder());
         b.put(ByteBuffer.wrap(RawData.bytes(t)).order(ByteOrder.LITTLE_ENDIAN));
@@ -95,7 +95,7 @@ class OrtExportTest {
             case BFLOAT16 -> OnnxJavaType.BFLOAT16;
             default -> throw new UnsupportedOperationException("no ORT Java type for " + t.dtype());
         };
-        return OnnxTensor.createTensor(env, b, shape, jt);
+        return OnnxTensor.createTensor(OrtEnvironment.getEnvironment(), b, shape, jt);
     }
 
     static Tensor fromOrt(OnnxTensor o) throws OrtException {
