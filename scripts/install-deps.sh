@@ -4,6 +4,7 @@ set -euo pipefail
 PKGS="maven libonnx-testdata python3-onnx python3-numpy python3-torch"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   echo "installing:$missing" >&2

@@ -97,7 +97,8 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--model", help="mlp, cnn or transformer")
     ap.add_argument("--optimizer", help="sgd, adam, adamw or adagrad")
-    ap.add_argument("--all", action="store_true", help="every model with sgd, adam and adamw, in OUT/MODEL-OPTIMIZER")
+    ap.add_argument("--all", action="store_true",
+                    help="every model with sgd, adam and adamw (and the MLP with adagrad), in OUT/MODEL-OPTIMIZER")
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--rows", type=int, default=48)
@@ -108,6 +109,7 @@ def main():
         for m in ("mlp", "cnn", "transformer"):
             for o in ("sgd", "adam", "adamw"):
                 run(os.path.join(args.out, f"{m}-{o}"), m, o, args)
+        run(os.path.join(args.out, "mlp-adagrad"), "mlp", "adagrad", args)
     else:
         if not args.model or not args.optimizer:
             raise SystemExit("give --model and --optimizer, or --all")

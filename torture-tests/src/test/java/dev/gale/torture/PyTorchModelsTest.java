@@ -15,8 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * The PyTorch-exported MLP, CNN and transformer (made by {@code scripts/export_pytorch_models.py}) run on the
  * interpreter and reproduce PyTorch's outputs within the conformance tolerance.
  */
-class PyTorchModelsTest {
-    static Path model(String name) {
+public class PyTorchModelsTest {
+    public static Path model(String name) {
         try {
             return Path.of(PyTorchModelsTest.class.getResource("/models/" + name).toURI());
         } catch (URISyntaxException e) {

@@ -38,7 +38,8 @@ final class SequenceKernels {
         register("SequenceMap", SequenceKernels::sequenceMap);
 
         register("Optional", Kernel.single(c -> {
-            Type element = c.attr("type") instanceof Attr.TypeAttr t ? t.value() : typeOf(c.value(0));
+            Type element = c.node().output(0).type() instanceof Type.OptionalType o ? o.element()
+                    : c.attr("type") instanceof Attr.TypeAttr t ? t.value() : typeOf(c.value(0));
             return new OptionalValue(element, c.value(0));
         }));
         register("OptionalGetElement", Kernel.single(c -> {

@@ -27,14 +27,15 @@ final class SignalKernels {
     }
 
     /**
-     * One complex DFT of {@code re/im} (length {@code n} after zero padding or truncation), returning the first
-     * {@code outLen} bins; the inverse transform uses the opposite sign and scales by {@code 1/n}.
+     * One complex DFT of length {@code n} whose first {@code re.length} samples are {@code re/im} and the rest zero
+     * padding, returning the first {@code outLen} bins; the inverse transform uses the opposite sign and scales by
+     * {@code 1/n}.
      */
     static void transform(double[] re, double[] im, int n, boolean inverse, int outLen, double[] outRe, double[] outIm) {
         double sign = inverse ? 1 : -1;
         for (int k = 0; k < outLen; k++) {
             double sr = 0, si = 0;
-            for (int j = 0; j < n; j++) {
+            for (int j = 0; j < re.length; j++) {
                 double angle = sign * 2 * Math.PI * (((long) j * k) % n) / n;
                 double cos = Math.cos(angle), sin = Math.sin(angle);
                 sr += re[j] * cos - im[j] * sin;
@@ -78,15 +79,14 @@ final class SignalKernels {
         outShape[axis] = outLen;
         outShape[rank - 1] = 2;
         Tensor y = Tensor.zeros(x.dtype(), outShape);
-        double[] re = new double[n], im = new double[n], outRe = new double[outLen], outIm = new double[outLen];
+        int used = Math.min(n, len); // samples past dft_length are dropped, missing ones are zeros
+        double[] re = new double[used], im = new double[used], outRe = new double[outLen], outIm = new double[outLen];
         for (long o = 0; o < outer; o++) {
             for (long in = 0; in < inner; in++) {
-                Arrays.fill(re, 0);
-                Arrays.fill(im, 0);
-                for (int j = 0; j < Math.min(n, len); j++) {
+                for (int j = 0; j < used; j++) {
                     long base = ((o * len + j) * inner + in) * comps;
                     re[j] = x.getDouble((int) base);
-                    if (comps == 2) im[j] = x.getDouble((int) base + 1);
+                    im[j] = comps == 2 ? x.getDouble((int) base + 1) : 0;
                 }
                 transform(re, im, n, inverse, outLen, outRe, outIm);
                 for (int k = 0; k < outLen; k++) {
@@ -198,16 +198,18 @@ final class SignalKernels {
             if (center == left) {
                 set(w, center, i, m, 1);
             } else {
-                for (long j = left; j <= center; j++) set(w, j, i, m, (double) (j - left) / (center - left));
+                for (long j = Math.max(left, 0); j <= Math.min(center, spectrogramBins - 1); j++)
+                    set(w, j, i, m, (double) (j - left) / (center - left));
             }
-            for (long j = center; j < right; j++) set(w, j, i, m, (double) (right - j) / (right - center));
+            for (long j = Math.max(center, 0); j < Math.min(right, spectrogramBins); j++)
+                set(w, j, i, m, (double) (right - j) / (right - center));
         }
         Tensor y = Tensor.zeros(outputType(c), spectrogramBins, m);
         for (int i = 0; i < w.length; i++) y.setDouble(i, w[i]);
         return y;
     }
 
-    /** Filter points beyond the last spectrogram bin (an upper edge above the Nyquist frequency) are dropped. */
+    /** Filter points outside the spectrogram (an upper edge above the Nyquist frequency) are dropped. */
     private static void set(double[] w, long bin, int filter, int m, double v) {
         long i = bin * m + filter;
         if (bin >= 0 && i < w.length) w[(int) i] = v;

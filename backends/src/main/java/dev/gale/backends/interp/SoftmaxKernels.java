@@ -75,38 +75,65 @@ final class SoftmaxKernels {
     }
 
     /**
+     * The targets of a loss over scores {@code (N, C, d1..dk)} and targets {@code (N, d1..dk)}, flattened to
+     * {@code n * d} slots: {@code cls[s]} is the class of slot s, or -1 when it equals ignore_index; {@code w[s]} its
+     * weight (0 when ignored) and {@code weightSum} the sum over the counted slots. Element (b, class, j) of the scores
+     * is at {@code (b * classes + class) * d + j}.
+     */
+    record Targets(int classes, int d, int[] cls, double[] w, double weightSum) {
+        int at(int slot, int k) { return (slot / d * classes + k) * d + slot % d; }
+
+        static Targets of(KernelCall c, Tensor input, Tensor target, Tensor weight) {
+            if (!input.dtype().isFloat()) throw c.error("the input must be floating-point, got " + input.dtype());
+            if (target.dtype() != DType.INT32 && target.dtype() != DType.INT64)
+                throw c.error("the target must be int32 or int64, got " + target.dtype());
+            if (input.rank() < 2) throw c.error("the input needs shape (N, C, ...), got " + input.type());
+            boolean shapesMatch = target.rank() == input.rank() - 1 && target.dim(0) == input.dim(0);
+            for (int k = 1; shapesMatch && k < target.rank(); k++) shapesMatch = target.dim(k) == input.dim(k + 1);
+            if (!shapesMatch)
+                throw c.error("the target shape " + target.type() + " does not match the input " + input.type());
+            int n = (int) input.dim(0), classes = (int) input.dim(1), d = n == 0 ? 1 : target.numel() / n;
+            if (weight != null && (weight.rank() != 1 || weight.dim(0) != classes))
+                throw c.error("the weight must have shape [" + classes + "], got " + weight.type());
+            boolean hasIgnore = c.hasAttr("ignore_index");
+            long ignore = hasIgnore ? c.attrInt("ignore_index") : 0;
+            int[] cls = new int[target.numel()];
+            double[] w = new double[target.numel()];
+            double weightSum = 0;
+            for (int s = 0; s < cls.length; s++) {
+                long t = target.getLong(s);
+                cls[s] = -1;
+                if (hasIgnore && t == ignore) continue;
+                if (t < 0 || t >= classes) throw c.error("target value " + t + " is out of range [0, " + classes + ")");
+                cls[s] = (int) t;
+                w[s] = weight == null ? 1 : weight.getDouble((int) t);
+                weightSum += w[s];
+            }
+            return new Targets(classes, d, cls, w, weightSum);
+        }
+    }
+
+    private static String reduction(KernelCall c) {
+        String r = c.attrString("reduction");
+        if (!List.of("none", "sum", "mean").contains(r))
+            throw c.error("reduction must be 'none', 'sum' or 'mean', got '" + r + "'");
+        return r;
+    }
+
+    /**
      * Negative log-likelihood of {@code input (N, C, d1..dk)} (log-probabilities) at the classes {@code target
      * (N, d1..dk)}: loss = -weight[t] * input[n, t, d]; targets equal to ignore_index contribute nothing and weigh 0.
      * "mean" divides the summed loss by the summed weights of the counted targets.
      */
     static Tensor nll(KernelCall c, Tensor input, Tensor target, Tensor weight) {
-        if (!input.dtype().isFloat()) throw c.error("the input must be floating-point, got " + input.dtype());
-        if (target.dtype() != DType.INT32 && target.dtype() != DType.INT64)
-            throw c.error("the target must be int32 or int64, got " + target.dtype());
-        if (input.rank() < 2) throw c.error("the input needs shape (N, C, ...), got " + input.type());
-        boolean shapesMatch = target.rank() == input.rank() - 1 && target.dim(0) == input.dim(0);
-        for (int k = 1; shapesMatch && k < target.rank(); k++) shapesMatch = target.dim(k) == input.dim(k + 1);
-        if (!shapesMatch)
-            throw c.error("the target shape " + target.type() + " does not match the input " + input.type());
-        int n = (int) input.dim(0), classes = (int) input.dim(1), d = n == 0 ? 0 : target.numel() / n;
-        if (weight != null && (weight.rank() != 1 || weight.dim(0) != classes))
-            throw c.error("the weight must have shape [" + classes + "], got " + weight.type());
-        boolean hasIgnore = c.hasAttr("ignore_index");
-        long ignore = hasIgnore ? c.attrInt("ignore_index") : 0;
-        String reduction = c.attrString("reduction");
-        double[] loss = new double[target.numel()];
-        double lossSum = 0, weightSum = 0;
-        for (int b = 0; b < n; b++) {
-            for (int j = 0; j < d; j++) {
-                long t = target.getLong(b * d + j);
-                if (hasIgnore && t == ignore) continue;
-                if (t < 0 || t >= classes)
-                    throw c.error("target value " + t + " is out of range [0, " + classes + ")");
-                double w = weight == null ? 1 : weight.getDouble((int) t);
-                loss[b * d + j] = -w * input.getDouble((b * classes + (int) t) * d + j);
-                lossSum += loss[b * d + j];
-                weightSum += w;
-            }
+        Targets ts = Targets.of(c, input, target, weight);
+        String reduction = reduction(c);
+        double[] loss = new double[ts.cls().length];
+        double lossSum = 0;
+        for (int s = 0; s < loss.length; s++) {
+            if (ts.cls()[s] < 0) continue;
+            loss[s] = -ts.w()[s] * input.getDouble(ts.at(s, ts.cls()[s]));
+            lossSum += loss[s];
         }
         return switch (reduction) {
             case "none" -> {
@@ -115,8 +142,39 @@ final class SoftmaxKernels {
                 yield y;
             }
             case "sum" -> Tensor.scalar(input.dtype(), lossSum);
-            case "mean" -> Tensor.scalar(input.dtype(), lossSum / weightSum);
-            default -> throw c.error("reduction must be 'none', 'sum' or 'mean', got '" + reduction + "'");
+            default -> Tensor.scalar(input.dtype(), lossSum / ts.weightSum());
         };
+    }
+
+    /**
+     * The gale-domain backward of NegativeLogLikelihoodLoss ({@code softmax} false) or SoftmaxCrossEntropyLoss
+     * (true): inputs (dloss, scores, target[, weight]), attributes as on the forward node; returns d loss / d scores.
+     * A counted target slot s weighs coef = w[t] * g, g being dloss (sum), dloss / summed weights (mean) or
+     * dloss[s] (none); NLL's gradient is -coef at the target class, the cross entropy's coef * (softmax - onehot(t)).
+     * Ignored slots get 0, as in PyTorch.
+     */
+    static Tensor lossGrad(KernelCall c, boolean softmax) {
+        Tensor dLoss = c.required(0), x = c.required(1), target = c.required(2);
+        Targets ts = Targets.of(c, x, target, c.in(3));
+        String reduction = reduction(c);
+        boolean perSlot = reduction.equals("none");
+        if (perSlot ? !java.util.Arrays.equals(dLoss.shape(), target.shape()) : dLoss.numel() != 1)
+            throw c.error("the loss gradient has shape " + dLoss.type() + ", expected "
+                    + (perSlot ? "the target's shape " + target.type() : "a scalar"));
+        Tensor p = softmax ? softmax(c, x, 1, false) : null;
+        Tensor dx = Tensor.zeros(x.dtype(), x.shape());
+        for (int s = 0; s < ts.cls().length; s++) {
+            int t = ts.cls()[s];
+            if (t < 0) continue;
+            double g = perSlot ? dLoss.getDouble(s) : dLoss.getDouble(0);
+            double coef = ts.w()[s] * (reduction.equals("mean") ? g / ts.weightSum() : g);
+            if (!softmax) {
+                dx.setDouble(ts.at(s, t), -coef);
+                continue;
+            }
+            for (int k = 0; k < ts.classes(); k++)
+                dx.setDouble(ts.at(s, k), coef * (p.getDouble(ts.at(s, k)) - (k == t ? 1 : 0)));
+        }
+        return dx;
     }
 }

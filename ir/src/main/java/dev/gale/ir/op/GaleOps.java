@@ -21,9 +21,26 @@ public final class GaleOps {
     private GaleOps() {}
 
     static void register() {
+        // --- nn family ---
+        NnGradOps.register();
+
         // ReduceSumToShape(x, shape): sums x over the axes along which a tensor of `shape` was broadcast to x's shape.
         define(DOMAIN, "ReduceSumToShape").inputs(2).outputs(1).category(REDUCTION)
                 .infer(c -> List.of(Type.tensor(c.dtype(0), shapeFromConstant(c, 1)))).register();
+
+        // --- reduction family ---
+        // <Loss>Grad(dloss, scores, target[, weight]), attributes as on the forward node: d loss / d scores of
+        // SoftmaxCrossEntropyLoss (through its log-softmax) or of NegativeLogLikelihoodLoss; the scores' type.
+        for (String op : List.of("SoftmaxCrossEntropyLossGrad", "NegativeLogLikelihoodLossGrad"))
+            define(DOMAIN, op).inputs(3, 4).outputs(1).optional("ignore_index", dev.gale.ir.Attr.Kind.INT)
+                    .attr("reduction", "mean").category(OPAQUE).infer(c -> {
+                        if (!c.dtype(1).isFloat())
+                            throw c.error("the scores must be floating-point, got " + c.dtype(1));
+                        if (c.dtype(0) != c.dtype(1))
+                            throw c.error("the loss gradient must have the scores' element type " + c.dtype(1)
+                                    + ", got " + c.dtype(0));
+                        return List.of(c.inputType(1));
+                    }).register();
     }
 
     /** The shape held by constant input {@code i}, or a shape of unknown dims when only its length is known. */

@@ -33,6 +33,9 @@ final class NestedGraphs {
             Type bound = i < inputTypes.size() ? inputTypes.get(i) : null;
             inputs.add(v.withType(refine(v.type(), bound)));
         }
+        // A body input of unknown type would make its users' inference fail although the model may be fine: keep
+        // what the body declares instead.
+        if (inputs.stream().anyMatch(v -> v.type() == null)) return body.outputs().stream().map(Value::type).toList();
         Graph typed = new Graph(body.name(), inputs, body.outputs(), body.nodes(), body.initializers());
         try {
             Graph inferred = ShapeInference.run(typed, c.outerTypes());

@@ -85,6 +85,8 @@ final class QuantizationOps {
         long[] dilations = ints(c, "dilations", spatial, 1);
         long[] pads = ints(c, "pads", 2 * spatial, 0);
         String autoPad = c.attrString("auto_pad");
+        if (!List.of("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER").contains(autoPad))
+            throw c.error("auto_pad must be NOTSET, VALID, SAME_UPPER or SAME_LOWER, got '" + autoPad + "'");
         List<Dim> out = new ArrayList<>();
         out.add(xs.dim(0));
         out.add(ws == null ? Dim.UNKNOWN : ws.dim(0));

@@ -101,7 +101,9 @@ final class ReductionOps {
             if (a.rank() > 1) throw c.error("axes must be a 1-D tensor, got rank " + a.rank());
             axes = a.toLongArray();
         }
-        if (s == null) return List.of(Type.unranked(t));
+        // Reducing every axis without keepdims leaves a scalar, whatever the input's rank.
+        if (s == null)
+            return List.of(axes.length == 0 && !noop && !keepdims ? Type.tensor(t, Shape.SCALAR) : Type.unranked(t));
         if (axes.length == 0 && noop) return List.of(Type.tensor(t, s));
         boolean[] mask = new boolean[s.rank()];
         if (axes.length == 0) Arrays.fill(mask, true);

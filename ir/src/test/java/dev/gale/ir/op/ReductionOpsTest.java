@@ -42,6 +42,10 @@ class ReductionOpsTest {
         assertEquals("tensor<[?,1,?],i64>", type(b.op("ReduceProd", List.of(x, axes), Map.of())));
         assertEquals("tensor<*,i64>",
                 type(b.op("ReduceProd", List.of(x, axes), Map.of("keepdims", Attr.of(0L)))));
+        // Reducing every axis of a tensor of unknown rank still leaves a scalar.
+        Value unranked = b.op("ReduceProd", List.of(x, axes), Map.of("keepdims", Attr.of(0L)));
+        assertEquals("tensor<[],i64>", type(b.op("ReduceSum", List.of(unranked), Map.of("keepdims", Attr.of(0L)))));
+        assertEquals("tensor<*,i64>", type(b.op("ReduceSum", List.of(unranked), Map.of())));
     }
 
     @Test
@@ -84,6 +88,11 @@ class ReductionOpsTest {
                 List.of(scores, b.input("bad", DType.INT64, "n")), Map.of()));
         assertThrows(GaleException.class, () -> b.op("NegativeLogLikelihoodLoss", List.of(scores, labels),
                 Map.of("reduction", Attr.of("avg"))));
+        Value dLoss = b.input("dloss", DType.FLOAT32);
+        assertEquals("tensor<[n,10,?],f32>", type(b.op(GaleOps.DOMAIN, "SoftmaxCrossEntropyLossGrad",
+                List.of(dLoss, scores, labels), Map.of("ignore_index", Attr.of(0L)), 1).get(0)));
+        assertThrows(GaleException.class, () -> b.op(GaleOps.DOMAIN, "NegativeLogLikelihoodLossGrad",
+                List.of(b.input("d64", DType.FLOAT64), scores, labels), Map.of(), 1));
         assertEquals(Type.tensor(DType.FLOAT32, 2, 3), b.op("CumSum",
                 List.of(b.input("c", DType.FLOAT32, 2, 3), b.constant(Tensor.vector(1))), Map.of()).type());
     }

@@ -11,6 +11,8 @@ final class GradientCases {
     static List<GradientRulesTest.Case> all(Random r) {
         List<GradientRulesTest.Case> c = new ArrayList<>();
         c.addAll(GradientCasesElementwise.cases(r));
+        c.addAll(GradientCasesReduction.cases(r));
+        c.addAll(GradientCasesNn.cases(r));
         return c;
     }
 }

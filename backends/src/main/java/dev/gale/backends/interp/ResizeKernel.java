@@ -1,0 +1,256 @@
+package dev.gale.backends.interp;
+
+import dev.gale.ir.Tensor;
+import dev.gale.ir.op.ResizeMath;
+import dev.gale.ir.op.ShapeMath;
+
+import java.util.Arrays;
+
+/**
+ * Resize (opset 18) and the deprecated Upsample.
+ *
+ * <p>Interpolation is separable: for each resized axis and each output coordinate {@code x}, the coordinate is mapped
+ * back to a real input coordinate {@code x_ori} by the {@code coordinate_transformation_mode}; the 1-D filter
+ * (nearest, linear or cubic, widened by {@code 1/scale} when antialiasing a downscale) gives weights for the input
+ * indices around it. Indices past the edges read the edge element, or are dropped and the weights renormalized under
+ * {@code exclude_outside}. An output element is the weighted sum over the product of the per-axis neighbourhoods,
+ * in float64. With {@code tf_crop_and_resize}, a coordinate outside the input gives {@code extrapolation_value}.
+ */
+final class ResizeKernel {
+    private ResizeKernel() {}
+
+    /** For one axis: per output coordinate the input indices read and their weights (null entry: extrapolate). */
+    private record AxisFilter(int[][] index, double[][] weight) {}
+
+    private record Settings(String mode, String coordMode, String nearestMode, double cubicA, boolean antialias,
+                            boolean excludeOutside, double extrapolation) {}
+
+    static Tensor resize(KernelCall c) {
+        Tensor x = c.required(0);
+        int r = x.rank();
+        long[] in = x.shape();
+        int[] axes = c.hasAttr("axes") ? ShapeMath.axes(c.attrInts("axes"), r, c::error) : ShapeKernels.range(r);
+        Tensor roiT = nonEmpty(c.in(1)), scalesT = nonEmpty(c.in(2)), sizesT = nonEmpty(c.in(3));
+        if ((scalesT == null) == (sizesT == null)) throw c.error("exactly one of scales and sizes must be given");
+        long[] out = x.shape();
+        double[] scale = new double[r];
+        Arrays.fill(scale, 1);
+        if (sizesT != null) {
+            long[] sizes = sizesT.toLongArray();
+            if (sizes.length != axes.length)
+                throw c.error("sizes has " + sizes.length + " entries for " + axes.length + " axes");
+            String policy = c.attrString("keep_aspect_ratio_policy");
+            if (policy.equals("stretch")) {
+                for (int i = 0; i < axes.length; i++) {
+                    out[axes[i]] = sizes[i];
+                    scale[axes[i]] = (double) sizes[i] / in[axes[i]];
+                }
+            } else if (policy.equals("not_larger") || policy.equals("not_smaller")) {
+                long[] dims = new long[axes.length];
+                for (int i = 0; i < axes.length; i++) dims[i] = in[axes[i]];
+                double s = ResizeMath.aspectScale(dims, sizes, policy);
+                long[] o = ResizeMath.aspectSizes(dims, sizes, policy);
+                for (int i = 0; i < axes.length; i++) {
+                    out[axes[i]] = o[i];
+                    scale[axes[i]] = s;
+                }
+            } else {
+                throw c.error("unknown keep_aspect_ratio_policy '" + policy + "'");
+            }
+            for (long s : out) if (s < 0) throw c.error("sizes must not be negative");
+        } else {
+            if (scalesT.numel() != axes.length)
+                throw c.error("scales has " + scalesT.numel() + " entries for " + axes.length + " axes");
+            for (int i = 0; i < axes.length; i++) {
+                double s = scalesT.getDouble(i);
+                if (!(s > 0)) throw c.error("scales must be positive, got " + s);
+                scale[axes[i]] = s;
+                out[axes[i]] = ResizeMath.scaledSize(in[axes[i]], s);
+            }
+        }
+        double[] roi = null;
+        if (roiT != null) {
+            if (roiT.numel() != 2 * axes.length)
+                throw c.error("roi has " + roiT.numel() + " entries, expected " + 2 * axes.length);
+            roi = new double[2 * r];
+            for (int k = 0; k < r; k++) roi[r + k] = 1;
+            for (int i = 0; i < axes.length; i++) {
+                roi[axes[i]] = roiT.getDouble(i);
+                roi[r + axes[i]] = roiT.getDouble(i + axes.length);
+            }
+        }
+        Settings s = new Settings(c.attrString("mode"), c.attrString("coordinate_transformation_mode"),
+                c.attrString("nearest_mode"), c.attrFloat("cubic_coeff_a"), c.attrInt("antialias") != 0,
+                c.attrInt("exclude_outside") != 0, c.attrFloat("extrapolation_value"));
+        if (s.antialias && s.mode.equals("nearest")) throw c.error("antialias is not defined for mode 'nearest'");
+        if (s.coordMode.equals("tf_crop_and_resize") && roi == null)
+            throw c.error("coordinate_transformation_mode tf_crop_and_resize needs the roi input");
+        boolean[] resized = new boolean[r];
+        for (int a : axes) resized[a] = true;
+        AxisFilter[] filters = new AxisFilter[r];
+        for (int k = 0; k < r; k++)
+            filters[k] = resized[k] ? filter(in[k], out[k], scale[k], roi == null ? 0 : roi[k],
+                    roi == null ? 1 : roi[r + k], s, c) : identity(in[k]);
+        return apply(x, out, filters, s);
+    }
+
+    static Tensor upsample(KernelCall c) {
+        Tensor x = c.required(0);
+        Tensor scales = c.required(1);
+        int r = x.rank();
+        if (scales.numel() != r) throw c.error("scales has " + scales.numel() + " entries for rank " + r);
+        String mode = c.attrString("mode");
+        if (!mode.equals("nearest") && !mode.equals("linear"))
+            throw c.error("unknown mode '" + mode + "' (expected nearest or linear)");
+        Settings s = new Settings(mode, "asymmetric", "floor", -0.75, false, false, 0);
+        long[] out = new long[r];
+        AxisFilter[] filters = new AxisFilter[r];
+        for (int k = 0; k < r; k++) {
+            double sc = scales.getDouble(k);
+            if (!(sc >= 1)) throw c.error("Upsample scales must be >= 1, got " + sc);
+            out[k] = ResizeMath.scaledSize(x.dim(k), sc);
+            filters[k] = filter(x.dim(k), out[k], sc, 0, 1, s, c);
+        }
+        return apply(x, out, filters, s);
+    }
+
+    private static Tensor nonEmpty(Tensor t) { return t == null || t.numel() == 0 ? null : t; }
+
+    private static AxisFilter identity(long n) {
+        int[][] idx = new int[(int) n][];
+        double[][] w = new double[(int) n][];
+        for (int i = 0; i < n; i++) {
+            idx[i] = new int[] {i};
+            w[i] = new double[] {1};
+        }
+        return new AxisFilter(idx, w);
+    }
+
+    private static AxisFilter filter(long in, long out, double scale, double roiStart, double roiEnd, Settings s,
+                                     KernelCall c) {
+        if (in == 0 && out > 0) throw c.error("cannot resize an empty axis to " + out);
+        int[][] idx = new int[(int) out][];
+        double[][] w = new double[(int) out][];
+        double outWidth = scale * in;
+        for (int x = 0; x < out; x++) {
+            double xo = switch (s.coordMode) {
+                case "half_pixel" -> (x + 0.5) / scale - 0.5;
+                case "half_pixel_symmetric" -> in / 2.0 * (1 - out / outWidth) + (x + 0.5) / scale - 0.5;
+                case "pytorch_half_pixel" -> outWidth == 1 ? -0.5 : (x + 0.5) / scale - 0.5;
+                case "align_corners" -> outWidth == 1 ? 0 : x * (in - 1) / (outWidth - 1);
+                case "asymmetric" -> x / scale;
+                case "tf_half_pixel_for_nn" -> (x + 0.5) / scale;
+                case "tf_crop_and_resize" -> (outWidth == 1 ? (roiEnd - roiStart) * (in - 1) / 2
+                        : x * (roiEnd - roiStart) * (in - 1) / (outWidth - 1)) + roiStart * (in - 1);
+                default -> throw c.error("unknown coordinate_transformation_mode '" + s.coordMode + "'");
+            };
+            if (s.coordMode.equals("tf_crop_and_resize") && (xo < 0 || xo > in - 1)) continue;
+            double fl = Math.floor(xo);
+            // ratio is in (0, 1]: an exact input coordinate is taken as the right neighbour of the one before it.
+            double ratio = xo == fl ? 1 : xo - fl;
+            long base = (long) fl - (xo == fl ? 1 : 0);
+            double[] coeffs = coefficients(ratio, scale, s, c);
+            int n = coeffs.length;
+            long first = base - (n / 2 - 1);
+            int[] ix = new int[n];
+            double sum = 0;
+            for (int j = 0; j < n; j++) {
+                long p = first + j;
+                if (s.excludeOutside && (p < 0 || p >= in)) coeffs[j] = 0;
+                ix[j] = (int) Math.clamp(p, 0, in - 1);
+                sum += coeffs[j];
+            }
+            if (s.excludeOutside && sum != 0) for (int j = 0; j < n; j++) coeffs[j] /= sum;
+            idx[x] = ix;
+            w[x] = coeffs;
+        }
+        return new AxisFilter(idx, w);
+    }
+
+    private static double[] coefficients(double ratio, double scale, Settings s, KernelCall c) {
+        switch (s.mode) {
+            case "nearest" -> {
+                if (ratio == 1) return new double[] {0, 1};
+                boolean up = switch (s.nearestMode) {
+                    case "round_prefer_floor" -> ratio > 0.5;
+                    case "round_prefer_ceil" -> ratio >= 0.5;
+                    case "floor" -> false;
+                    case "ceil" -> true;
+                    default -> throw c.error("unknown nearest_mode '" + s.nearestMode + "'");
+                };
+                return up ? new double[] {0, 1} : new double[] {1, 0};
+            }
+            case "linear" -> {
+                if (!s.antialias) return new double[] {1 - ratio, ratio};
+                double sc = Math.min(scale, 1);
+                int start = (int) Math.floor(-1 / sc) + 1, n = 2 - 2 * start;
+                double[] w = new double[n];
+                for (int j = 0; j < n; j++) w[j] = Math.max(0, 1 - Math.abs((start + j - ratio) * sc));
+                return normalized(w);
+            }
+            case "cubic" -> {
+                double a = s.cubicA;
+                if (!s.antialias)
+                    return new double[] {cubic(ratio + 1, a), cubic(ratio, a), cubic(1 - ratio, a), cubic(2 - ratio, a)};
+                double sc = Math.min(scale, 1);
+                int start = (int) Math.floor(-2 / sc) + 1, n = 2 - 2 * start;
+                double[] w = new double[n];
+                for (int j = 0; j < n; j++) w[j] = cubic(sc * (start + j - ratio), a);
+                return normalized(w);
+            }
+            default -> throw c.error("unknown mode '" + s.mode + "' (expected nearest, linear or cubic)");
+        }
+    }
+
+    /** Keys' cubic convolution kernel with parameter {@code a}. */
+    private static double cubic(double x, double a) {
+        x = Math.abs(x);
+        if (x <= 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+        if (x < 2) return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
+        return 0;
+    }
+
+    private static double[] normalized(double[] w) {
+        double sum = 0;
+        for (double v : w) sum += v;
+        for (int j = 0; j < w.length; j++) w[j] /= sum;
+        return w;
+    }
+
+    private static Tensor apply(Tensor x, long[] outShape, AxisFilter[] filters, Settings s) {
+        Tensor out = Tensor.zeros(x.dtype(), outShape);
+        int r = outShape.length;
+        long[] st = Tensor.strides(x.shape()), idx = new long[r];
+        boolean nearest = s.mode.equals("nearest");
+        for (int i = 0; i < out.numel(); i++) {
+            boolean extrapolate = false;
+            for (int k = 0; k < r; k++) extrapolate |= filters[k].index()[(int) idx[k]] == null;
+            if (extrapolate) {
+                out.setDouble(i, s.extrapolation);
+            } else if (nearest) {
+                long src = 0;
+                for (int k = 0; k < r; k++) {
+                    int p = (int) idx[k];
+                    double[] w = filters[k].weight()[p];
+                    src += filters[k].index()[p][w.length > 1 && w[1] != 0 ? 1 : 0] * st[k];
+                }
+                out.copyElement(i, x, (int) src);
+            } else {
+                out.setDouble(i, sum(x, filters, idx, st, 0, 0));
+            }
+            Strided.next(idx, outShape);
+        }
+        return out;
+    }
+
+    private static double sum(Tensor x, AxisFilter[] filters, long[] idx, long[] st, int axis, long base) {
+        if (axis == idx.length) return x.getDouble((int) base);
+        int p = (int) idx[axis];
+        int[] ix = filters[axis].index()[p];
+        double[] w = filters[axis].weight()[p];
+        double acc = 0;
+        for (int j = 0; j < ix.length; j++)
+            if (w[j] != 0) acc += w[j] * sum(x, filters, idx, st, axis + 1, base + ix[j] * st[axis]);
+        return acc;
+    }
+}

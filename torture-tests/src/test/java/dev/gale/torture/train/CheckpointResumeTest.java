@@ -1,0 +1,106 @@
+package dev.gale.torture.train;
+
+import dev.gale.cli.Gale;
+import dev.gale.ir.DType;
+import dev.gale.ir.Tensor;
+import dev.gale.ir.io.Npz;
+import dev.gale.torture.PyTorchModelsTest;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.RandomAccessFile;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Checkpoints: an interrupted-and-resumed run logs exactly the uninterrupted losses; bad checkpoints are refused. */
+class CheckpointResumeTest {
+    @TempDir
+    static Path tmp;
+    static Path model, data;
+
+    record Run(int code, String out, String err) {}
+
+    @BeforeAll
+    static void setUp() throws IOException {
+        model = PyTorchModelsTest.model("mlp").resolve("model.onnx");
+        Random r = new Random(5);
+        Tensor x = Tensor.zeros(DType.FLOAT32, 40, 784);
+        for (int i = 0; i < x.numel(); i++) x.setDouble(i, r.nextGaussian());
+        Tensor y = Tensor.zeros(DType.INT64, 40);
+        for (int i = 0; i < 40; i++) y.setLong(i, r.nextInt(10));
+        Map<String, Tensor> arrays = new LinkedHashMap<>();
+        arrays.put("x", x);
+        arrays.put("y", y);
+        data = tmp.resolve("data.npz");
+        Files.write(data, Npz.write(arrays));
+    }
+
+    static Run train(String... extra) {
+        List<String> args = new ArrayList<>(List.of("train", model.toString(), "--data", data.toString(), "--feed", "x=x",
+                "--labels", "y", "--loss", "cross-entropy", "--optimizer", "adam", "--batch-size", "8", "--seed", "3"));
+        args.addAll(List.of(extra));
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Gale.execute(args.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void resumedRunLogsTheSameLossesAsAnUninterruptedOne() throws IOException {
+        Path full = tmp.resolve("full.csv"), part = tmp.resolve("part.csv"), ck = tmp.resolve("ck");
+        Run a = train("--steps", "12", "--loss-log", full.toString(), "--out", tmp.resolve("a.onnx").toString());
+        assertEquals(0, a.code(), a.err());
+        Run b = train("--steps", "9", "--loss-log", part.toString(), "--checkpoint-dir", ck.toString(),
+                "--checkpoint-every", "4", "--out", tmp.resolve("b.onnx").toString());
+        assertEquals(0, b.code(), b.err());
+        // the run "crashed" after step 9, before its final checkpoint was durable: resume from step 8
+        Files.delete(ck.resolve("ckpt-000000009.gale"));
+        Run c = train("--steps", "12", "--loss-log", part.toString(), "--resume", ck.toString(),
+                "--checkpoint-every", "4", "--out", tmp.resolve("c.onnx").toString());
+        assertEquals(0, c.code(), c.err());
+        assertEquals(Files.readString(full), Files.readString(part));
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("a.onnx")), Files.readAllBytes(tmp.resolve("c.onnx")));
+    }
+
+    @Test
+    void corruptAndMismatchedCheckpointsAreRefused() throws IOException {
+        Path ck = tmp.resolve("ck2");
+        Run b = train("--steps", "2", "--checkpoint-dir", ck.toString(), "--checkpoint-every", "1",
+                "--out", tmp.resolve("d.onnx").toString());
+        assertEquals(0, b.code(), b.err());
+        Run other = train("--steps", "4", "--resume", ck.toString(), "--optimizer", "sgd",
+                "--out", tmp.resolve("e.onnx").toString());
+        assertNotEquals(0, other.code());
+        assertTrue(other.err().contains("cannot resume"), other.err());
+        Path newest = ck.resolve("ckpt-000000002.gale");
+        try (RandomAccessFile f = new RandomAccessFile(newest.toFile(), "rw")) {
+            f.seek(f.length() / 2);
+            int v = f.read();
+            f.seek(f.length() / 2);
+            f.write(v ^ 0xff);
+        }
+        Run corrupt = train("--steps", "4", "--resume", ck.toString(), "--out", tmp.resolve("f.onnx").toString());
+        assertNotEquals(0, corrupt.code());
+        assertTrue(corrupt.err().contains("corrupt"), corrupt.err());
+        assertTrue(Files.exists(ck.resolve("ckpt-000000001.gale")), "the older good checkpoint is kept");
+    }
+
+    @Test
+    void badFeedsAndLabelsGetClearErrors() {
+        Run wrongInput = train("--steps", "1", "--feed", "nope=x", "--out", tmp.resolve("g.onnx").toString());
+        assertNotEquals(0, wrongInput.code());
+        assertTrue(wrongInput.err().contains("'nope' is not an input"), wrongInput.err());
+        Run wrongArray = train("--steps", "1", "--labels", "zz", "--out", tmp.resolve("h.onnx").toString());
+        assertTrue(wrongArray.err().contains("'zz' is not in the data"), wrongArray.err());
+    }
+}
