@@ -57,6 +57,12 @@ final class LegacyRewrites {
                         && s.value().equals("tf_half_pixel_for_nn")) e.add(tfHalfPixelForNearest(n));
                 else e.add(n);
             }
+            case "Split" -> {
+                // Opset 18 asks for num_outputs when no split sizes are given.
+                if (v < 18 && !n.hasInput(1) && n.attr("num_outputs") == null)
+                    e.add(with(n, "num_outputs", Attr.of((long) n.outputs().size())));
+                else e.add(n);
+            }
             case "Scatter" -> e.add(new Node(n.name(), "", "ScatterElements", n.inputs(), n.outputs(), n.attrs()));
             case "Scan" -> {
                 if (v < 9) scanWithBatchAxis(n, e);
@@ -124,7 +130,7 @@ final class LegacyRewrites {
             shape = e.op("Shape", List.of(like), Map.of(), "shape");
             attrs = Map.of("allowzero", Attr.of(1L));
         }
-        e.add(new Node(out.name(), "", "Reshape", List.of(y, shape), List.of(out), attrs));
+        e.add(new Node(e.fresh("reshape"), "", "Reshape", List.of(y, shape), List.of(out), attrs));
     }
 
     /**
@@ -241,7 +247,7 @@ final class LegacyRewrites {
         DType t = e.dtypeOf(d.input(0));
         Value mask = d.output(1), boolMask = new Value(e.fresh("bool_mask"), null);
         e.add(d.withOutputs(List.of(d.output(0), boolMask)));
-        e.add(new Node(mask.name(), "", "Cast", List.of(boolMask), List.of(mask),
+        e.add(new Node(e.fresh("mask_cast"), "", "Cast", List.of(boolMask), List.of(mask),
                 Map.of("to", Attr.of((long) (t == null ? DType.FLOAT32 : t).onnxCode()))));
     }
 

@@ -254,7 +254,10 @@ public final class OnnxImporter {
             for (Node u : upgrader.upgrade(n, scope)) {
                 OpTable.require(u.domain(), u.op(), u.op().equals(n.op()) ? GraphOrder.where(gp, index)
                         : u.describe() + " (made from " + GraphOrder.where(gp, index) + ")");
-                Node typed = ShapeInference.inferNode(u, scope.types, scope.constants);
+                // Values made by the upgrade get the types inferred for them, as values read from the file do.
+                List<Value> ins = new ArrayList<>(u.inputs().size());
+                for (Value v : u.inputs()) ins.add(v.isNone() ? v : new Value(v.name(), scope.typeOf(v.name())));
+                Node typed = ShapeInference.inferNode(u.withInputs(ins), scope.types, scope.constants);
                 nodes.add(typed);
                 for (Value v : typed.outputs()) if (!v.isNone()) scope.define(v.name(), v.type());
                 if (typed.op().equals("Constant") && typed.domain().isEmpty()

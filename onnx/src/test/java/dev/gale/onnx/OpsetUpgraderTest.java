@@ -289,6 +289,24 @@ class OpsetUpgraderTest {
     }
 
     @Test
+    void splitBefore18WithoutSizesNamesItsOutputCount() {
+        Node r = upgrade(13, node("Split", List.of("x"), List.of("a", "b", "c"), Map.of()), new FakeScope()).get(0);
+        assertEquals(Attr.of(3L), r.attr("num_outputs"));
+        List<Node> sized = upgrade(11, node("Split", List.of("x"), List.of("a", "b"), Map.of("split", Attr.of(1L, 2L))),
+                new FakeScope());
+        assertNull(last(sized).attr("num_outputs"));
+    }
+
+    @Test
+    void nodeNamesStayUnique() {
+        FakeScope s = new FakeScope().type("x", DType.FLOAT32, 2, 3, 4);
+        Node n = new Node("y", "", "Softmax", List.of(new Value("x", null)), List.of(new Value("y", null)), Map.of());
+        s.names.addAll(List.of("x", "y"));
+        List<String> names = upgrade(6, n, s).stream().map(Node::name).toList();
+        assertEquals(names.size(), new HashSet<>(names).size(), names.toString());
+    }
+
+    @Test
     void scatterIsScatterElements() {
         Node r = upgrade(10, node("Scatter", List.of("d", "i", "u"), List.of("y"), Map.of("axis", Attr.of(1L))),
                 new FakeScope()).get(0);

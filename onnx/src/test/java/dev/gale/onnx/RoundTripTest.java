@@ -11,6 +11,7 @@ import dev.gale.ir.Model;
 import dev.gale.ir.Node;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
+import dev.gale.ir.Value;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,6 +63,17 @@ class RoundTripTest {
         // every intermediate value is typed: the two Adds, the Relu and the Constant
         assertEquals(4, p.getGraph().getValueInfoCount());
         assertTrue(p.getGraph().getInitializer(0).hasRawData());
+    }
+
+    @Test
+    void repeatedNodeNamesAreMadeUniqueForOnnxRuntime() {
+        Type t = Type.tensor(DType.FLOAT32, 2);
+        Value x = new Value("x", t), a = new Value("a", t), b = new Value("b", t);
+        Graph g = new Graph("g", List.of(x), List.of(b), List.of(
+                new Node("r", "", "Relu", List.of(x), List.of(a), Map.of()),
+                new Node("r", "", "Relu", List.of(a), List.of(b), Map.of())), Map.of());
+        ModelProto p = OnnxExporter.toProto(Model.of(g));
+        assertEquals(List.of("r", "r_1"), p.getGraph().getNodeList().stream().map(n -> n.getName()).toList());
     }
 
     @Test
