@@ -118,7 +118,7 @@ public final class OnnxImporter {
         } catch (IOException e) {
             String why = e.getMessage() == null ? "" : e.getMessage();
             if (why.contains("ended unexpectedly") || why.contains("truncated")) why = "the data ends in the middle of a field";
-            else if (why.contains("recursion limit")) why = "messages are nested too deeply";
+            else if (why.contains("levels of nesting")) why = "its graphs are nested too deeply (over 200 protobuf levels)";
             else why = oneLine(why.split("\\.\\s")[0]).replaceAll("\\.$", "");
             throw new GaleException(where + ": not a valid ONNX model (" + why + "); is the file truncated or of "
                     + "another format?");
