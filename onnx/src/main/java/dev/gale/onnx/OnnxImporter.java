@@ -117,8 +117,10 @@ public final class OnnxImporter {
             m = ModelProto.parseFrom(in, ExtensionRegistryLite.getEmptyRegistry());
         } catch (IOException e) {
             String why = e.getMessage() == null ? "" : e.getMessage();
+            if (why.contains("levels of nesting"))
+                throw new GaleException(where + ": cannot read the model: its graphs are nested more than 200 protobuf "
+                        + "levels deep");
             if (why.contains("ended unexpectedly") || why.contains("truncated")) why = "the data ends in the middle of a field";
-            else if (why.contains("levels of nesting")) why = "its graphs are nested too deeply (over 200 protobuf levels)";
             else why = oneLine(why.split("\\.\\s")[0]).replaceAll("\\.$", "");
             throw new GaleException(where + ": not a valid ONNX model (" + why + "); is the file truncated or of "
                     + "another format?");

@@ -180,7 +180,7 @@ final class BadModelCorpus {
                 .setName("then").addOutput(vi("p", FLOAT, 2, 3))
                 .addNode(node("Add", List.of("x", "q"), List.of("p")))
                 .addNode(node("Relu", List.of("p"), List.of("q"))).build()))));
-        c.add(new Case("nested-too-deep", "nested too deeply", graph(ifGraph(deeplyNested(100)))));
+        c.add(new Case("nested-too-deep", "nested more than 200", graph(ifGraph(deeplyNested(100)))));
         c.add(new Case("output-never-defined", "output 'z'", graph(reluGraph().addOutput(vi("z", FLOAT, 2, 3)))));
         return c;
     }
