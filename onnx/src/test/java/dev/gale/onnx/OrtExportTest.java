@@ -165,6 +165,41 @@ class OrtExportTest {
         assertNull(mismatch(interp, ort));
     }
 
+    /** Layers PyTorch models are made of, in current and old (upgraded) forms. */
+    private static final List<String> LAYER_MODELS = List.of(
+            "node/test_gemm_all_attributes", "node/test_conv_with_strides_padding", "node/test_relu",
+            "node/test_softmax_axis_1", "node/test_softmax_default_axis", "node/test_maxpool_2d_pads",
+            "node/test_averagepool_2d_pads", "node/test_batchnorm_example", "node/test_matmul_2d",
+            "node/test_lstm_defaults", "node/test_layer_normalization_2d_axis0", "node/test_transpose_default",
+            "node/test_reshape_reordered_all_dims", "pytorch-converted/test_Conv2d", "pytorch-converted/test_Linear",
+            "pytorch-converted/test_Softmax", "pytorch-converted/test_LogSoftmax", "pytorch-converted/test_BatchNorm2d_eval",
+            "pytorch-converted/test_PReLU_2d_multiparam", "pytorch-operator/test_operator_add_broadcast");
+
+    @Test
+    void exportedLayersMatchTheInterpreterOnOrt() throws Exception {
+        Assumptions.assumeTrue(Files.isDirectory(RoundTripTest.TESTDATA), "ONNX test data not installed");
+        int checked = 0;
+        for (String name : LAYER_MODELS) {
+            Path dir = RoundTripTest.TESTDATA.resolve(name);
+            Model m;
+            try {
+                m = OnnxImporter.load(dir.resolve("model.onnx"));
+            } catch (dev.gale.ir.UnsupportedException e) {
+                continue; // not in the op table yet
+            }
+            Map<String, Tensor> feeds = new LinkedHashMap<>();
+            List<Value> ins = m.graph().runtimeInputs();
+            for (int i = 0; i < ins.size(); i++)
+                feeds.put(ins.get(i).name(), OnnxTensors.readTensor(dir.resolve("test_data_set_0/input_" + i + ".pb")));
+            List<Tensor> ort = runOrt(m, feeds);
+            List<Object> interp = Interpreter.run(m, new HashMap<>(feeds));
+            for (int k = 0; k < ort.size(); k++)
+                assertNull(mismatch((Tensor) interp.get(k), ort.get(k)), name + " output " + k);
+            checked++;
+        }
+        System.out.println("ORT and the interpreter agree on " + checked + " of " + LAYER_MODELS.size() + " layer models");
+    }
+
     @Test
     void exportedConformanceModelsGiveTheExpectedOutputsOnOrt() throws IOException {
         Assumptions.assumeTrue(Files.isDirectory(RoundTripTest.TESTDATA), "ONNX test data not installed");
