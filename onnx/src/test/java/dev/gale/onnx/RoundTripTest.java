@@ -28,6 +28,20 @@ import static org.junit.jupiter.api.Assertions.*;
 /** import -> export -> import gives a structurally equal graph; files, external data and attributes survive. */
 class RoundTripTest {
     static final Path TESTDATA = Path.of("/usr/share/libonnx-testdata/data");
+    /** PyTorch-exported MLP, CNN and transformer kept with the torture tests (run from the module folder). */
+    static final Path PYTORCH_MODELS = Path.of("..", "torture-tests", "src", "test", "resources", "models");
+
+    /** Every folder holding a model.onnx with test data: the ONNX suites and the PyTorch models. */
+    static List<Path> modelDirs() throws IOException {
+        List<Path> dirs = new ArrayList<>();
+        for (Path root : List.of(TESTDATA, PYTORCH_MODELS)) {
+            if (!Files.isDirectory(root)) continue;
+            try (Stream<Path> s = Files.walk(root, 2)) {
+                s.filter(p -> Files.exists(p.resolve("model.onnx"))).sorted().forEach(dirs::add);
+            }
+        }
+        return dirs;
+    }
 
     @TempDir
     Path tmp;
@@ -157,10 +171,7 @@ class RoundTripTest {
     @Test
     void conformanceModelsRoundTrip() throws IOException {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(TESTDATA), "ONNX test data not installed");
-        List<Path> models;
-        try (Stream<Path> s = Files.walk(TESTDATA, 3)) {
-            models = s.filter(p -> p.getFileName().toString().equals("model.onnx")).sorted().toList();
-        }
+        List<Path> models = modelDirs().stream().map(d -> d.resolve("model.onnx")).toList();
         int checked = 0;
         List<String> failures = new ArrayList<>();
         for (Path f : models) {
