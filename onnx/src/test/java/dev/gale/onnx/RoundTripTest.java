@@ -161,6 +161,20 @@ class RoundTripTest {
     }
 
     @Test
+    void externalTensorsLargerThanOneChunkRoundTrip() {
+        int n = 5_000_000; // 20 MB: more than one 16 MiB chunk of RawData
+        float[] big = new float[n];
+        for (int i = 0; i < n; i++) big[i] = i % 977 - 0.5f;
+        var g = Graph.builder("big");
+        var w = g.initializer("w", Tensor.ofFloats(new long[] {n}, big));
+        g.output(g.op("Identity", List.of(w), Map.of()));
+        Model m = g.buildModel();
+        Path file = tmp.resolve("big.onnx");
+        OnnxExporter.save(m, file, OnnxExporter.Options.DEFAULT.withExternalData(true));
+        assertEquals(m.graph(), OnnxImporter.load(file).graph());
+    }
+
+    @Test
     void saveReplacesAnExistingFile() throws IOException {
         Path file = tmp.resolve("m.onnx");
         Files.writeString(file, "old");
