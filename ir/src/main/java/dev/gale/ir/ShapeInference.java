@@ -40,7 +40,8 @@ public final class ShapeInference {
             Type t = finalTypes.get(v.name());
             outputs.add(v.withType(merge(v.type(), t, "graph output '" + v.name() + "'")));
         }
-        return new Graph(g.name(), g.inputs(), outputs, out, g.initializers());
+        // Canonical form: every use of a value carries its definition's type (what the text IR reads back).
+        return dev.gale.ir.text.UseTypes.refresh(new Graph(g.name(), g.inputs(), outputs, out, g.initializers()), outer);
     }
 
     /** Infers the output types of one node given the types (and constant values) visible to it. */

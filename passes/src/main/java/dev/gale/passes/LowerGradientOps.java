@@ -44,6 +44,17 @@ public final class LowerGradientOps {
 
     private LowerGradientOps() {}
 
+    /** This lowering as a pipeline pass named {@code lower-gradient}. */
+    public static dev.gale.passes.pipeline.Pass pass() {
+        return new dev.gale.passes.pipeline.Pass() {
+            @Override
+            public String name() { return "lower-gradient"; }
+
+            @Override
+            public Graph run(Graph g, dev.gale.passes.pipeline.PassContext ctx) { return apply(g); }
+        };
+    }
+
     public static Model apply(Model m) {
         Graph g = apply(m.graph());
         return g == m.graph() ? m : m.withGraph(g);
