@@ -101,6 +101,18 @@ public final class ShapeValues {
         if (v == null || v.size() > MAX_LENGTH) return;
         boolean scalar = s.rank() == 0;
         if (scalar ? v.size() != 1 : s.dim(0).isFixed() && s.dim(0).sizeOr(0) != v.size()) return;
+        // Known elements wrap to the element type's width as the op's arithmetic would (int32 Add, bool Equal).
+        Tensor cell = Tensor.zeros(t.dtype());
+        List<SymInt> wrapped = new ArrayList<>(v.size());
+        for (SymInt e : v) {
+            if (!e.isKnown()) {
+                wrapped.add(e);
+                continue;
+            }
+            cell.setLong(0, e.value());
+            wrapped.add(SymInt.of(cell.getLong(0)));
+        }
+        v = wrapped;
         String name = typed.output(0).name();
         values.put(name, List.copyOf(v));
         for (SymInt e : v) if (!e.isKnown()) return;
