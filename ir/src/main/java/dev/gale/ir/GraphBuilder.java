@@ -1,6 +1,7 @@
 package dev.gale.ir;
 
 import dev.gale.ir.op.OpTable;
+import dev.gale.ir.op.SymInt;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -31,7 +32,7 @@ public final class GraphBuilder {
     private final List<Value> outputs = new ArrayList<>();
     private final Map<String, Type> types = new HashMap<>();
     private final Map<String, Tensor> constants = new HashMap<>();
-    private final Map<String, List<dev.gale.ir.op.SymInt>> shapeValues = new HashMap<>();
+    private final Map<String, List<SymInt>> shapeValues = new HashMap<>();
     private final java.util.Set<String> used = new java.util.HashSet<>();
     private int counter;
 
