@@ -12,7 +12,8 @@ import java.util.Properties;
 /** The {@code gale} command: compiles, runs and trains models. User errors print one line and exit non-zero. */
 @Command(name = "gale", mixinStandardHelpOptions = true, versionProvider = Gale.Version.class,
         description = "Gale: a graph-compiling training accelerator for the JVM.",
-        subcommands = {RunCommand.class, TrainCommand.class, EvalCommand.class, ConformanceCommand.class, OpsCommand.class,
+        subcommands = {RunCommand.class, PrintCommand.class, TrainCommand.class, EvalCommand.class,
+                ConformanceCommand.class, OpsCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Gale implements Runnable {
     @CommandLine.Spec

@@ -18,6 +18,7 @@ import dev.gale.ir.op.OpTable;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -81,39 +82,14 @@ public final class Autodiff {
         Map<String, Type> types = forward.valueTypes();
         Type lossType = types.get(loss);
 
-        Set<String> needs = forwardReach(forward, paramInputs.keySet());
-        Set<Node> relevant = new HashSet<>();
-        Map<String, Value> grads = new HashMap<>();
+        Map<String, Value> seedGrads = new LinkedHashMap<>();
         if (seeds.isEmpty()) {
-            relevant.addAll(backwardReach(forward, loss));
-            grads.put(loss, b.constant(Tensor.scalar(((Type.TensorType) lossType).dtype(), 1.0)));
+            seedGrads.put(loss, b.constant(Tensor.scalar(((Type.TensorType) lossType).dtype(), 1.0)));
         } else {
-            for (Map.Entry<String, String> e : seeds.entrySet()) {
-                relevant.addAll(backwardReach(forward, e.getKey()));
-                grads.put(e.getKey(), new Value(e.getValue(), types.get(e.getValue())));
-            }
+            for (Map.Entry<String, String> e : seeds.entrySet())
+                seedGrads.put(e.getKey(), new Value(e.getValue(), types.get(e.getValue())));
         }
-        List<Node> order = new ArrayList<>(forward.nodes());
-        for (int k = order.size() - 1; k >= 0; k--) {
-            Node n = order.get(k);
-            if (!relevant.contains(n)) continue;
-            boolean anyOut = n.outputs().stream().anyMatch(v -> !v.isNone() && grads.containsKey(v.name()));
-            boolean anyIn = n.inputs().stream().anyMatch(v -> !v.isNone() && needs.contains(v.name()));
-            if (!anyOut || !anyIn) continue;
-            OpSchema s = OpTable.require(n.domain(), n.op(), n.describe());
-            GradientRule rule = s.gradient();
-            if (rule == null)
-                throw new GaleException(n.describe() + ": no gradient rule for op '" + n.qualifiedOp()
-                        + "', which lies between a trained parameter and the loss; freeze the parameters before it"
-                        + " (--freeze) or report the missing rule");
-            Context c = new Context(b, n, s, grads, needs);
-            List<Value> inGrads = rule.apply(c);
-            for (int i = 0; i < n.inputs().size(); i++) {
-                Value in = n.inputs().get(i);
-                if (in.isNone() || !needs.contains(in.name()) || i >= inGrads.size() || inGrads.get(i) == null) continue;
-                accumulate(b, grads, in, inGrads.get(i));
-            }
-        }
+        Map<String, Value> grads = backward(b, forward, seedGrads, paramInputs.keySet());
 
         b.clearOutputs();
         Value lossValue = new Value(loss, lossType);
@@ -135,6 +111,45 @@ public final class Autodiff {
         Graph g = b.build();
         Verifier.verify(g);
         return new Result(g, lossValue, kept, result);
+    }
+
+    /**
+     * The reverse sweep on its own: emits into {@code b} (a builder continuing {@code forward}) the backward nodes of
+     * {@code sum_k <value_k, seed_k>} for the seeded forward values ({@code seeds}: value name to its incoming
+     * gradient) and returns the gradients of the values named in {@code wrt} (graph inputs, initializers or
+     * intermediate values), each absent when no gradient reaches it. Everything not depending on {@code wrt} is held
+     * fixed; gradients reaching a value from several uses are summed.
+     */
+    public static Map<String, Value> backward(GraphBuilder b, Graph forward, Map<String, Value> seeds,
+                                              Collection<String> wrt) {
+        Set<String> needs = forwardReach(forward, new HashSet<>(wrt));
+        Set<Node> relevant = new HashSet<>();
+        Map<String, Value> grads = new HashMap<>(seeds);
+        for (String seeded : seeds.keySet()) relevant.addAll(backwardReach(forward, seeded));
+        List<Node> order = new ArrayList<>(forward.nodes());
+        for (int k = order.size() - 1; k >= 0; k--) {
+            Node n = order.get(k);
+            if (!relevant.contains(n)) continue;
+            boolean anyOut = n.outputs().stream().anyMatch(v -> !v.isNone() && grads.containsKey(v.name()));
+            boolean anyIn = n.inputs().stream().anyMatch(v -> !v.isNone() && needs.contains(v.name()));
+            if (!anyOut || !anyIn) continue;
+            OpSchema s = OpTable.require(n.domain(), n.op(), n.describe());
+            GradientRule rule = s.gradient();
+            if (rule == null)
+                throw new GaleException(n.describe() + ": no gradient rule for op '" + n.qualifiedOp()
+                        + "', which lies between a trained parameter and the loss; freeze the parameters before it"
+                        + " (--freeze) or report the missing rule");
+            Context c = new Context(b, n, s, grads, needs);
+            List<Value> inGrads = rule.apply(c);
+            for (int i = 0; i < n.inputs().size(); i++) {
+                Value in = n.inputs().get(i);
+                if (in.isNone() || !needs.contains(in.name()) || i >= inGrads.size() || inGrads.get(i) == null) continue;
+                accumulate(b, grads, in, inGrads.get(i));
+            }
+        }
+        Map<String, Value> result = new LinkedHashMap<>();
+        for (String w : wrt) if (grads.containsKey(w)) result.put(w, grads.get(w));
+        return result;
     }
 
     private static void accumulate(GraphBuilder b, Map<String, Value> grads, Value target, Value g) {
@@ -242,7 +257,9 @@ public final class Autodiff {
         @Override
         public Value sumToShapeOf(Value grad, Value like) {
             Type.TensorType gt = typeOf(grad), lt = typeOf(like);
-            if (gt.shape() != null && gt.shape().equals(lt.shape())) return grad;
+            // Equal types prove equal run-time shapes only without unknown dims ([?, 5] may be [4, 5] and [1, 5]).
+            if (gt.shape() != null && gt.shape().equals(lt.shape())
+                    && gt.shape().dims().stream().noneMatch(d -> d instanceof dev.gale.ir.Dim.Unknown)) return grad;
             if (gt.shape() != null && lt.shape() != null && gt.shape().isStatic() && lt.shape().isStatic()) {
                 long[] gs = gt.shape().sizes(), ls = lt.shape().sizes();
                 if (Arrays.equals(gs, ls)) return grad;

@@ -99,22 +99,7 @@ final class ConvKernels {
         System.arraycopy(g.out(), 0, outShape, 2, r);
         int inSize = Tensor.checkedNumel(op.in), ks = Tensor.checkedNumel(op.kernel);
         int os = Tensor.checkedNumel(g.out());
-        long[] outStrides = Tensor.strides(g.out());
-        // target[i * ks + k]: the output offset input position i reaches through kernel position k, or -1.
-        int[] target = new int[Math.multiplyExact(inSize, ks)];
-        long[] ii = new long[r], kk = new long[r];
-        for (int i = 0; i < inSize; i++) {
-            SlidingWindow.unravel(i, op.in, ii);
-            for (int k = 0; k < ks; k++) {
-                SlidingWindow.unravel(k, op.kernel, kk);
-                long off = 0;
-                for (int a = 0; a < r && off >= 0; a++) {
-                    long p = ii[a] * g.strides()[a] + kk[a] * g.dilations()[a] - g.padsBegin()[a];
-                    off = p >= 0 && p < g.out()[a] ? off + p * outStrides[a] : -1;
-                }
-                target[i * ks + k] = (int) off;
-            }
-        }
+        int[] target = transposedTargets(op.in, g);
         double[] x = op.x.toDoubleArray(), w = op.w.toDoubleArray();
         double[] y = new double[Tensor.checkedNumel(outShape)];
         for (int n = 0; n < op.n; n++) {
@@ -136,5 +121,29 @@ final class ConvKernels {
             }
         }
         return NnKernels.fromDoubles(op.x.dtype(), outShape, y);
+    }
+
+    /**
+     * For ConvTranspose: {@code target[i * ks + k]} is the flat output offset (within one spatial plane) that input
+     * position {@code i} reaches through kernel position {@code k}, or -1 when it falls outside the output.
+     */
+    static int[] transposedTargets(long[] in, ConvGeometry g) {
+        int r = g.rank(), inSize = Tensor.checkedNumel(in), ks = Tensor.checkedNumel(g.kernel());
+        long[] outStrides = Tensor.strides(g.out());
+        int[] target = new int[Math.multiplyExact(inSize, ks)];
+        long[] ii = new long[r], kk = new long[r];
+        for (int i = 0; i < inSize; i++) {
+            SlidingWindow.unravel(i, in, ii);
+            for (int k = 0; k < ks; k++) {
+                SlidingWindow.unravel(k, g.kernel(), kk);
+                long off = 0;
+                for (int a = 0; a < r && off >= 0; a++) {
+                    long p = ii[a] * g.strides()[a] + kk[a] * g.dilations()[a] - g.padsBegin()[a];
+                    off = p >= 0 && p < g.out()[a] ? off + p * outStrides[a] : -1;
+                }
+                target[i * ks + k] = (int) off;
+            }
+        }
+        return target;
     }
 }

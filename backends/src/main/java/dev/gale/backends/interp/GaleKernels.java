@@ -12,10 +12,17 @@ final class GaleKernels {
     private static void gale(String op, Kernel k) { Kernels.register(GaleOps.DOMAIN, op, k); }
 
     static void registerAll() {
+        // --- nn family ---
+        NnGradKernels.registerAll();
+
         gale("ReduceSumToShape", c -> List.of(reduceSumToShape(c.required(0), c.required(1).toLongArray(), c)));
         // --- reduction family ---
         gale("SoftmaxCrossEntropyLossGrad", Kernel.single(c -> SoftmaxKernels.lossGrad(c, true)));
         gale("NegativeLogLikelihoodLossGrad", Kernel.single(c -> SoftmaxKernels.lossGrad(c, false)));
+        // --- shape family ---
+        gale("SliceGrad", Kernel.single(ShapeGradKernels::sliceGrad));
+        gale("GatherGrad", Kernel.single(ShapeGradKernels::gatherGrad));
+        gale("PadGrad", Kernel.single(ShapeGradKernels::padGrad));
     }
 
     /** Sums {@code x} over the axes along which a tensor of {@code target} shape was broadcast to x's shape. */

@@ -72,17 +72,20 @@ final class PoolKernels {
         double apply(double[] x, int base, int n);
     }
 
-    private record Pooled(long[] outShape, SlidingWindow win, int planes) {}
+    record Pooled(long[] outShape, SlidingWindow win, int planes) {}
 
-    private static Pooled geometry(KernelCall c, Tensor x) {
-        if (x.rank() < 3) throw c.error("X must have rank at least 3 (N, C, spatial...), got " + Arrays.toString(x.shape()));
-        long[] in = Arrays.copyOfRange(x.shape(), 2, x.rank());
+    static Pooled geometry(KernelCall c, Tensor x) { return geometry(c, x.shape()); }
+
+    /** Output shape and windows of a pooling op with {@code c}'s attributes over an input of shape {@code xs}. */
+    static Pooled geometry(KernelCall c, long[] xs) {
+        if (xs.length < 3) throw c.error("X must have rank at least 3 (N, C, spatial...), got " + Arrays.toString(xs));
+        long[] in = Arrays.copyOfRange(xs, 2, xs.length);
         ConvGeometry g = ConvGeometry.forward(in, c.attrInts("kernel_shape"), c.attrInts("strides"),
                 c.attrInts("dilations"), c.attrInts("pads"), ConvGeometry.autoPad(c.attrString("auto_pad"), c::error),
                 c.attrInt("ceil_mode") != 0, c::error);
-        long[] outShape = x.shape();
+        long[] outShape = xs.clone();
         System.arraycopy(g.out(), 0, outShape, 2, g.rank());
-        return new Pooled(outShape, SlidingWindow.of(in, g), (int) (x.dim(0) * x.dim(1)));
+        return new Pooled(outShape, SlidingWindow.of(in, g), Math.toIntExact(xs[0] * xs[1]));
     }
 
     private static Tensor pool(KernelCall c, WindowReduce f) {

@@ -62,6 +62,13 @@ final class TrainingKernels {
                 return new double[] {nesterov ? x - r * (gr + alpha * v) : x - r * v, v};
             });
         });
+        // --- Gradient (control helper) ---
+        // Gradient is a graph-level op: the passes module lowers it to explicit backward nodes before execution.
+        register(OpsetInfo.TRAINING_DOMAIN, "Gradient", c -> {
+            throw c.error("Gradient nodes must be lowered before execution: apply"
+                    + " dev.gale.passes.LowerGradientOps.apply(model) first (gale run and gale conformance do;"
+                    + " Gradient inside If/Loop/Scan bodies is not lowered)");
+        });
     }
 
     private static double rate(KernelCall c) {

@@ -11,6 +11,7 @@ import dev.gale.ir.UnsupportedException;
 import dev.gale.ir.Value;
 import dev.gale.onnx.OnnxImporter;
 import dev.gale.onnx.OnnxTensors;
+import dev.gale.passes.LowerGradientOps;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -107,6 +108,7 @@ public final class ConformanceRunner {
         try {
             Model model = OnnxImporter.load(dir.resolve("model.onnx"));
             ops = opsOf(model.graph());
+            model = LowerGradientOps.apply(model); // training Gradient nodes become explicit backward nodes
             List<Path> sets;
             try (Stream<Path> s = Files.list(dir)) {
                 sets = s.filter(p -> p.getFileName().toString().startsWith("test_data_set_")).sorted().toList();

@@ -32,6 +32,40 @@ final class TrainingOps {
                 .required("alpha", Attr.Kind.FLOAT).required("beta", Attr.Kind.FLOAT)
                 .required("mode", Attr.Kind.STRING).required("norm_coefficient", Attr.Kind.FLOAT).category(OPAQUE)
                 .infer(optimizer(3, 0, 2)).register();
+        registerGradient();
+    }
+
+    // --- Gradient (control helper) ---
+
+    /**
+     * {@code Gradient(xs..., zs...)}: the gradients of the value named by {@code y} with respect to the values named
+     * by {@code xs}, the graph between them evaluated at the node's inputs ({@code zs} held fixed). Gale does not run
+     * it directly: {@code dev.gale.passes.LowerGradientOps} replaces it by explicit backward nodes before execution.
+     * Output i is typed like input i (the point at which {@code xs[i]} is evaluated); trailing outputs may be omitted.
+     */
+    private static void registerGradient() {
+        define(OpsetInfo.TRAINING_DOMAIN, "Gradient").inputs(1, OpSchema.VARIADIC).outputs(1, OpSchema.VARIADIC)
+                .required("xs", Attr.Kind.STRINGS).required("y", Attr.Kind.STRING).optional("zs", Attr.Kind.STRINGS)
+                .category(OPAQUE).infer(TrainingOps::inferGradient).register();
+    }
+
+    private static List<Type> inferGradient(InferContext c) {
+        List<String> xs = Attrs.asStrings(c.attr("xs"), c.node(), "xs");
+        List<String> zs = c.attr("zs") == null ? List.of() : Attrs.asStrings(c.attr("zs"), c.node(), "zs");
+        if (xs.isEmpty()) throw c.error("attribute 'xs' must name at least one value to differentiate against");
+        if (c.numInputs() != xs.size() + zs.size())
+            throw c.error("expects one input per name in 'xs' then 'zs' (" + (xs.size() + zs.size()) + "), got "
+                    + c.numInputs());
+        if (c.numOutputs() > xs.size())
+            throw c.error("expects at most one output per name in 'xs' (" + xs.size() + "), got " + c.numOutputs());
+        List<Type> out = new ArrayList<>();
+        for (int i = 0; i < c.numOutputs(); i++) {
+            if (!c.hasInput(i)) throw c.error("input " + i + " (the value of '" + xs.get(i) + "') is missing");
+            if (c.inputType(i) instanceof Type.TensorType t && !t.dtype().isFloat())
+                throw c.error("cannot differentiate with respect to '" + xs.get(i) + "' of element type " + t.dtype());
+            out.add(c.inputType(i));
+        }
+        return out;
     }
 
     /**
