@@ -7,6 +7,7 @@ import dev.gale.ir.ShapeInference;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
 import dev.gale.ir.Value;
+import dev.gale.ir.op.SymInt;
 import dev.gale.passes.pipeline.PassContext;
 
 import java.util.ArrayDeque;
@@ -63,6 +64,9 @@ public final class RewriteDriver {
         private final List<Node> out = new ArrayList<>();
         private final Map<String, Node> producer = new HashMap<>();
         private final Map<String, Tensor> constants = new HashMap<>();
+        /** What type inference knows: the constants, plus shape values it proved fully known. */
+        private final Map<String, Tensor> inferConstants = new HashMap<>();
+        private final Map<String, List<SymInt>> shapeValues = new HashMap<>();
         private final Map<String, Type> types;
         private final Map<String, Value> subst = new HashMap<>();
         private final Map<String, Integer> uses = new HashMap<>();
@@ -88,6 +92,7 @@ public final class RewriteDriver {
                 if (!inputNames.contains(e.getKey()) && !params.contains(e.getKey()))
                     constants.put(e.getKey(), e.getValue());
             }
+            inferConstants.putAll(constants);
             for (Node n : g.nodes()) ValueRefs.forEachRead(n, name -> uses.merge(name, 1, Integer::sum));
             for (Value v : g.outputs()) pinned.add(v.name());
         }
@@ -101,6 +106,9 @@ public final class RewriteDriver {
             while (!pending.isEmpty()) {
                 Node n = pending.poll();
                 if (!subst.isEmpty()) n = ValueRefs.substitute(n, this::resolve);
+                // Inference again, as the node's inputs may have changed or be better known now; this also
+                // records the shape value of its output, which rules read.
+                n = infer(n);
                 if (budget > 0 && tryRules(n, pending)) {
                     changed = true;
                     if (--budget == 0) ctx.count("simplify.driver.firing-limit", 1);
@@ -143,7 +151,7 @@ public final class RewriteDriver {
             for (RewriteRule rule : rulesFor(n)) {
                 Match m = rule.match(n, this);
                 if (m == null) continue;
-                Rewriter r = new Rewriter(n, this::fresh, this::inferCreated);
+                Rewriter r = new Rewriter(n, this::fresh, this::infer);
                 List<Value> repl = rule.rewrite().apply(m, r);
                 if (repl == null || !acceptable(rule, n, repl, r)) continue;
                 commit(n, repl, r, pending);
@@ -221,7 +229,10 @@ public final class RewriteDriver {
                 if (v.type() != null) types.put(v.name(), v.type());
             }
             Tensor c = ValueRefs.constantValue(n);
-            if (c != null) constants.put(n.output(0).name(), c);
+            if (c != null) {
+                constants.put(n.output(0).name(), c);
+                inferConstants.put(n.output(0).name(), c);
+            }
             OpFacts.Key k = OpFacts.key(n);
             if (k != null) seen.putIfAbsent(k, n);
         }
@@ -242,8 +253,8 @@ public final class RewriteDriver {
             return n;
         }
 
-        private Node inferCreated(Node n) {
-            Node typed = ShapeInference.inferNode(n, types, constants);
+        private Node infer(Node n) {
+            Node typed = ShapeInference.inferNode(n, types, inferConstants, shapeValues);
             for (Value v : typed.outputs()) if (!v.isNone() && v.type() != null) types.put(v.name(), v.type());
             return typed;
         }
@@ -292,6 +303,18 @@ public final class RewriteDriver {
 
         @Override
         public String option(String key, String fallback) { return ctx.option(key, fallback); }
+
+        @Override
+        public List<SymInt> shapeValue(Value v) {
+            if (v.isNone()) return null;
+            List<SymInt> known = shapeValues.get(v.name());
+            if (known != null) return known;
+            Tensor t = constant(v);
+            if (t == null || t.rank() > 1 || t.numel() > 64 || !t.dtype().isInteger()) return null;
+            List<SymInt> r = new ArrayList<>();
+            for (int i = 0; i < t.numel(); i++) r.add(SymInt.of(t.getLong(i)));
+            return r;
+        }
 
         @Override
         public Node equivalent(Node n) {

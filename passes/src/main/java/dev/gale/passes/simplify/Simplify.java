@@ -34,9 +34,16 @@ public final class Simplify implements Pass {
     }
 
     /** The passes that make up {@code simplify}, for pipelines that want them one by one. */
-    public static List<dev.gale.passes.pipeline.Pass> steps() {
+    public static List<Pass> steps() {
         return List.of(new AlgebraicSimplification(), new ShapeFolding(), new ConstantFolding(),
                 new CommonSubexpressions(), new DeadCodeElimination());
+    }
+
+    /** Every pass of this family, {@code simplify} included (they are stateless: one instance each will do). */
+    public static List<Pass> passes() {
+        List<Pass> all = new ArrayList<>(steps());
+        all.add(new Simplify());
+        return all;
     }
 
     @Override
