@@ -12,7 +12,6 @@ import dev.gale.passes.pipeline.PassContext;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -35,11 +34,19 @@ import java.util.Set;
  * is possible only when the replacement is a node output that stands for no other graph output, so a rewrite that
  * would need anything else (an output replaced by a graph input, say) does not fire; (4) a replacement must have the
  * type of what it replaces (element type, rank, fixed dims); a rule that breaks this is a bug and fails loudly;
- * (5) firings are counted as {@code simplify.<rule>} in the pass context.
+ * (5) firings are counted as {@code simplify.<rule>} in the pass context; (6) each visited node is typed again
+ * from its (possibly replaced) inputs, which also records the shape values rules read
+ * ({@link GraphView#shapeValue}), so types only get more precise.
+ *
+ * <p>Option {@value #TRAIN_PARAMS}: comma-separated initializers that are trainable parameters, which no rule may
+ * treat as constants (their values change as training goes).
  */
 public final class RewriteDriver {
     /** A rule set that keeps rewriting after this many sweeps is cycling; stop rather than loop. */
     static final int MAX_SWEEPS = 32;
+
+    /** The pass option naming trainable initializers (see the class comment). */
+    public static final String TRAIN_PARAMS = "train.params";
 
     private RewriteDriver() {}
 
@@ -84,7 +91,8 @@ public final class RewriteDriver {
             this.ctx = ctx;
             this.types = new HashMap<>(g.valueTypes());
             ValueRefs.collectDefined(g, names);
-            Set<String> params = new HashSet<>(Arrays.asList(ctx.option("train.params", "").split(",")));
+            Set<String> params = new HashSet<>();
+            for (String p : ctx.option(TRAIN_PARAMS, "").split(",")) params.add(p.strip());
             for (Value v : g.inputs()) graphDefined.add(v.name());
             Set<String> inputNames = new HashSet<>(graphDefined);
             for (Map.Entry<String, Tensor> e : g.initializers().entrySet()) {
