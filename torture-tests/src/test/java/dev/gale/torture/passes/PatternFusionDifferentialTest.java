@@ -159,7 +159,7 @@ class PatternFusionDifferentialTest {
     @CsvSource(delimiter = ';', value = {
             "mlp; {fuse.gelu=1}",
             "cnn; {}",
-            "transformer; {fuse.matmul-bias=6, fuse.shape-of-matmul=5}"})
+            "transformer; {fuse.gemm-bias=1, fuse.matmul-bias=8}"})
     void pyTorchModelsTraining(String name, String expectedFirings) {
         Path dir = PyTorchModelsTest.model(name);
         Graph forward = OnnxImporter.load(dir.resolve("model.onnx")).graph();
