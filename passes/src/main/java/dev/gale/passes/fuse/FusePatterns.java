@@ -41,26 +41,46 @@ import java.util.TreeMap;
  * counters.
  *
  * <p>In a training pipeline this pass runs after autodiff: the fused ops have no gradient rules, and the backward
- * graph has patterns of its own (gradient sums that join a MatMul). Before it, {@code simplify} (CSE in particular:
- * the layer norm pattern wants the one {@code x - mean} that both the numerator and the variance read).
+ * graph has patterns of its own (gradient sums that join a MatMul or Gemm). Before it, {@code simplify} (CSE in
+ * particular: the layer norm pattern wants the one {@code x - mean} that both the numerator and the variance
+ * read). {@link #decomposedOnly() fuse-decomposed}, the first three stages alone, may also run before autodiff.
  */
 public final class FusePatterns implements Pass {
     private static final int MAX_ROUNDS = 8;
+
+    /** The stages that make ONNX ops with gradient rules: LayerNormalization, Gelu, Softmax, LogSoftmax. */
+    static final List<List<RewriteRule>> DECOMPOSED;
 
     /** The rule lists in the order the pass applies them. */
     static final List<List<RewriteRule>> STAGES;
 
     static {
-        List<RewriteRule> decomposed = new ArrayList<>(LayerNormFusion.WITH_SHIFT);
-        decomposed.addAll(GeluFusion.RULES);
-        decomposed.addAll(SoftmaxFusion.RULES);
-        STAGES = List.of(decomposed, LayerNormFusion.WITH_SCALE, LayerNormFusion.BARE, AttentionFusion.RULES,
-                ConvBatchNormFolding.RULES, ShapeOfProduct.RULES, BiasActivationFusion.BIAS,
-                BiasActivationFusion.ACTIVATION);
+        List<RewriteRule> first = new ArrayList<>(LayerNormFusion.WITH_SHIFT);
+        first.addAll(GeluFusion.RULES);
+        first.addAll(SoftmaxFusion.RULES);
+        DECOMPOSED = List.of(first, LayerNormFusion.WITH_SCALE, LayerNormFusion.BARE);
+        List<List<RewriteRule>> all = new ArrayList<>(DECOMPOSED);
+        all.addAll(List.of(AttentionFusion.RULES, ConvBatchNormFolding.RULES, ShapeOfProduct.RULES,
+                BiasActivationFusion.BIAS, BiasActivationFusion.ACTIVATION));
+        STAGES = List.copyOf(all);
     }
 
+    private final boolean decomposedOnly;
+
+    /** Every fusion: {@code fuse-patterns}. */
+    public FusePatterns() { this(false); }
+
+    private FusePatterns(boolean decomposedOnly) { this.decomposedOnly = decomposedOnly; }
+
+    /**
+     * {@code fuse-decomposed}: only the fusions whose results are ONNX ops with gradient rules (LayerNormalization,
+     * Gelu, Softmax, LogSoftmax), so it may also run on a forward graph before autodiff, which then differentiates
+     * the fused op instead of its pieces (a smaller backward whose intermediates die with the forward ones).
+     */
+    public static FusePatterns decomposedOnly() { return new FusePatterns(true); }
+
     @Override
-    public String name() { return "fuse-patterns"; }
+    public String name() { return decomposedOnly ? "fuse-decomposed" : "fuse-patterns"; }
 
     @Override
     public Set<Property> establishes() { return Set.of(Property.PATTERNS_FUSED); }
@@ -68,7 +88,7 @@ public final class FusePatterns implements Pass {
     @Override
     public Graph run(Graph graph, PassContext ctx) {
         DeadCodeElimination dce = new DeadCodeElimination();
-        for (List<RewriteRule> stage : STAGES) {
+        for (List<RewriteRule> stage : decomposedOnly ? DECOMPOSED : STAGES) {
             for (int round = 0; round < MAX_ROUNDS; round++) {
                 Graph next = dce.run(RewriteDriver.apply(graph, stage, ctx), ctx);
                 if (next == graph) break;

@@ -19,6 +19,7 @@ public final class PassRegistry {
         register("lower-gradient", dev.gale.passes.LowerGradientOps::pass);
         for (Pass p : dev.gale.passes.simplify.Simplify.passes()) register(p.name(), () -> p);
         register("fuse-patterns", dev.gale.passes.fuse.FusePatterns::new);
+        register("fuse-decomposed", dev.gale.passes.fuse.FusePatterns::decomposedOnly);
     }
 
     private PassRegistry() {}

@@ -163,25 +163,60 @@ class PatternFusionDifferentialTest {
     void pyTorchModelsTraining(String name, String expectedFirings) {
         Path dir = PyTorchModelsTest.model(name);
         Graph forward = OnnxImporter.load(dir.resolve("model.onnx")).graph();
-        Map<String, Object> feeds = feeds(forward, dir.resolve("test_data_set_0"));
         TrainingProgram p = TrainingProgram.build(forward, "logits", LossKind.CROSS_ENTROPY, n -> true, Long.MIN_VALUE);
-        Graph g = p.graph();
-        Tensor first = (Tensor) feeds.values().iterator().next();
-        long batch = first.dim(0);
-        long[] labels = new long[(int) batch];
-        for (int i = 0; i < batch; i++) labels[i] = (3L * i + 1) % 10;
-        feeds.put(TrainingProgram.LABELS, Tensor.ofLongs(new long[] {batch}, labels));
-        for (String param : p.params()) feeds.put(param, forward.initializers().get(param));
-        for (Value v : g.inputs()) if (!feeds.containsKey(v.name()) && forward.initializers().containsKey(v.name()))
-            feeds.put(v.name(), forward.initializers().get(v.name()));
+        Map<String, Object> feeds = trainingFeeds(forward, p, dir);
         PassContext ctx = new PassContext(Map.of("train.params", String.join(",", p.params())));
-        Graph simple = apply(g, ctx, new Simplify());
+        Graph simple = apply(p.graph(), ctx, new Simplify());
         PassContext fctx = new PassContext(Map.of("train.params", String.join(",", p.params())));
         Graph fused = apply(simple, fctx, new FusePatterns());
         System.out.println("fuse-patterns " + name + " training step: " + simple.nodes().size() + " -> "
                 + fused.nodes().size() + " nodes, fired " + FusePatterns.fired(fctx) + ", fused ops " + fusedOps(fused));
         assertSameOutputs(run(simple, feeds), run(fused, feeds), name + " training step");
         assertEquals(expectedFirings, FusePatterns.fired(fctx).toString(), name + ": fusions fired");
+    }
+
+    /**
+     * fuse-decomposed before autodiff: the training step of the fused forward graph (autodiff then uses the gradient
+     * rules of Gelu, LayerNormalization, ...) has the loss, logits and gradients of the unfused one.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = ';', value = {"mlp; {fuse.gelu=1}", "cnn; {}", "transformer; {}"})
+    void fuseDecomposedBeforeAutodiff(String name, String expectedFirings) {
+        Path dir = PyTorchModelsTest.model(name);
+        Graph forward = OnnxImporter.load(dir.resolve("model.onnx")).graph();
+        PassContext ctx = PassContext.defaults();
+        Graph fusedForward = apply(forward, ctx, FusePatterns.decomposedOnly());
+        assertEquals(expectedFirings, FusePatterns.fired(ctx).toString(), name + ": fusions fired");
+        TrainingProgram plain = TrainingProgram.build(forward, "logits", LossKind.CROSS_ENTROPY, n -> true,
+                Long.MIN_VALUE);
+        TrainingProgram fused = TrainingProgram.build(fusedForward, "logits", LossKind.CROSS_ENTROPY, n -> true,
+                Long.MIN_VALUE);
+        Map<String, Object> feeds = trainingFeeds(forward, plain, dir);
+        System.out.println("fuse-decomposed " + name + " before autodiff: training step " + plain.graph().nodes().size()
+                + " -> " + fused.graph().nodes().size() + " nodes");
+        Map<String, Object> a = byName(plain.graph(), feeds), b = byName(fused.graph(), feeds);
+        assertEquals(a.keySet(), b.keySet(), name + ": outputs");
+        for (String k : a.keySet()) assertSameOutputs(List.of(a.get(k)), List.of(b.get(k)), name + " " + k);
+    }
+
+    /** The inputs of one training step: the test inputs, labels (3i + 1) mod 10, the parameters' initial values. */
+    static Map<String, Object> trainingFeeds(Graph forward, TrainingProgram p, Path dir) {
+        Map<String, Object> feeds = feeds(forward, dir.resolve("test_data_set_0"));
+        long batch = ((Tensor) feeds.values().iterator().next()).dim(0);
+        long[] labels = new long[(int) batch];
+        for (int i = 0; i < batch; i++) labels[i] = (3L * i + 1) % 10;
+        feeds.put(TrainingProgram.LABELS, Tensor.ofLongs(new long[] {batch}, labels));
+        for (Value v : p.graph().inputs())
+            if (!feeds.containsKey(v.name()) && forward.initializers().containsKey(v.name()))
+                feeds.put(v.name(), forward.initializers().get(v.name()));
+        return feeds;
+    }
+
+    static Map<String, Object> byName(Graph g, Map<String, Object> feeds) {
+        List<Object> out = run(g, feeds);
+        Map<String, Object> m = new TreeMap<>();
+        for (int i = 0; i < out.size(); i++) m.put(g.outputs().get(i).name(), out.get(i));
+        return m;
     }
 
     static Map<String, Integer> fusedOps(Graph g) {
