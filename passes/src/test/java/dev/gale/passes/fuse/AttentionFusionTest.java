@@ -89,6 +89,12 @@ class AttentionFusionTest {
     }
 
     @Test
+    void aVectorOperandDoesNotFuse() {
+        // MatMul(p, v) with a 1-D v drops a dim: not attention's [.., Lq, dv]
+        assertNoFusion(HF.replace("%v: tensor<[2,3,6,4],f32>", "%v: tensor<[6],f32>"));
+    }
+
+    @Test
     void probabilitiesReadElsewhereDoNotFuse() {
         // the probabilities are an output (a training graph's backward reads them): recomputing them would repeat
         // the MatMul, so nothing fuses, whatever the recompute policy

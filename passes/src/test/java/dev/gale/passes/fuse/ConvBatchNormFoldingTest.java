@@ -52,6 +52,11 @@ class ConvBatchNormFoldingTest {
     }
 
     @Test
+    void aNonPositiveVarianceDoesNotFold() {
+        assertNoFusion(CONV_BN.replace("[0.9, 1.1, 0.25]", "[0.9, -1.0, 0.25]"));
+    }
+
+    @Test
     void aConvReadElsewhereDoesNotFold() {
         assertNoFusion(CONV_BN.replace("-> (%y)", "-> (%y, %c)"));
     }

@@ -187,4 +187,11 @@ class LayerNormFusionTest {
         assertEquals(Map.of("LayerNormalization", 1, "ReduceMean", 1), f.ops());
         assertNoFusion(shared, Map.of(FusionFacts.RECOMPUTE, "none"));
     }
+
+    @Test
+    void bareFormNeedsFixedNormalizedDims() {
+        // its scale of ones has the normalized shape, unknown here
+        assertNoFusion(TORCH.replace("%s = Mul(%n, %gamma)\n  %y = Add(%s, %beta)", "%y = Identity(%n)")
+                .replace("%x: tensor<[2,3,4],f32>", "%x: tensor<[2,3,m],f32>"));
+    }
 }

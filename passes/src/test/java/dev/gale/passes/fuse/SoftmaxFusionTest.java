@@ -96,6 +96,20 @@ class SoftmaxFusionTest {
     }
 
     @Test
+    void logOfAnotherTensorsSumDoesNotFuse() {
+        // z - log(sum(exp(x))) with z != x
+        assertNoFusion("""
+                graph @lsm(%x: tensor<[2,4],f32>, %z: tensor<[2,4],f32>) -> (%y) {
+                  init %axes = tensor<[1],i64> [1]
+                  %e = Exp(%x)
+                  %s = ReduceSum(%e, %axes)
+                  %l = Log(%s)
+                  %y = Sub(%z, %l)
+                }
+                """);
+    }
+
+    @Test
     void withoutTheShiftLargeInputsNoLongerOverflow() {
         // exp(100) overflows float32: the written-out form gives inf / inf = NaN, the fused kernel 0.5 each
         var f = FusionTesting.fuse("""
