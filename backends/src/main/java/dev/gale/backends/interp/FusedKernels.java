@@ -31,7 +31,8 @@ final class FusedKernels {
     /** y + bias, bias broadcast into y's shape (never widening it), rounded to y's element type like Add. */
     static Tensor addBias(KernelCall c, Tensor y, Tensor bias) {
         if (bias == null) return y;
-        if (bias.dtype() != y.dtype()) throw c.error("bias has element type " + bias.dtype() + ", expected " + y.dtype());
+        if (bias.dtype() != y.dtype())
+            throw c.error("bias has element type " + bias.dtype() + ", expected " + y.dtype());
         if (!broadcastsInto(bias.shape(), y.shape()))
             throw c.error("bias of shape " + Arrays.toString(bias.shape()) + " does not broadcast into the result "
                     + Arrays.toString(y.shape()));
@@ -58,7 +59,8 @@ final class FusedKernels {
     static Tensor activate(KernelCall c, Tensor y) {
         String a = c.attrString("activation");
         if (a.equals("none")) return y;
-        if (!y.dtype().isFloat()) throw c.error("activation \"" + a + "\" needs a floating-point result, got " + y.dtype());
+        if (!y.dtype().isFloat())
+            throw c.error("activation \"" + a + "\" needs a floating-point result, got " + y.dtype());
         double alpha = c.attrFloat("activation_alpha");
         DoubleUnaryOperator f = switch (a) {
             case "relu" -> x -> x > 0 ? x : 0;

@@ -130,7 +130,8 @@ class FusedKernelsTest {
         // the key given transposed, no mask
         List<Tensor> t = List.of(random(2, 3, 4), random(2, 5, 4), random(2, 5, 6));
         Tensor expected = run(t, (b, v) -> composed(b, v, 0.25f, 1));
-        Tensor kt = run(List.of(t.get(1)), (b, v) -> b.op("Transpose", v, Map.of("perm", Attr.of(new long[] {0, 2, 1}))));
+        Tensor kt = run(List.of(t.get(1)),
+                (b, v) -> b.op("Transpose", v, Map.of("perm", Attr.of(new long[] {0, 2, 1}))));
         Tensor actual = run(List.of(t.get(0), kt, t.get(2)), (b, v) -> gale(b, "Attention", v,
                 Map.of("scale", Attr.of(0.25f), "key_transposed", Attr.of(1L))));
         assertArrayEquals(expected.toDoubleArray(), actual.toDoubleArray(), 1e-5);

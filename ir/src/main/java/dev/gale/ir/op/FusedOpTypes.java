@@ -84,7 +84,8 @@ public final class FusedOpTypes {
     private static void activation(InferContext c) {
         String a = c.attrString("activation");
         if (!ACTIVATIONS.contains(a))
-            throw c.error("activation must be one of " + ACTIVATIONS.stream().sorted().toList() + ", got \"" + a + "\"");
+            throw c.error("activation must be one of " + ACTIVATIONS.stream().sorted().toList() + ", got \"" + a
+                    + "\"");
     }
 
     /**

@@ -88,7 +88,8 @@ final class AttentionFusion {
         long axis = FusionFacts.intAttr(m.node("probs"), "axis", -1);
         if (axis != -1 && axis != rank - 1) return false;
         List<FusionFacts.Inner> inner = new ArrayList<>(List.of(heavy(m.node("qk"), 1), heavy(m.node("probs"), 1)));
-        if (!scaleFits(m, f.q(), "qs", "qscale", q, inner, false) || !scaleFits(m, f.k(), "ks", "kscale", k, inner, false)
+        if (!scaleFits(m, f.q(), "qs", "qscale", q, inner, false)
+                || !scaleFits(m, f.k(), "ks", "kscale", k, inner, false)
                 || !scaleFits(m, f.scores(), "ss", "sscale", scores, inner, true))
             return false;
         if (f.mask()) {

@@ -84,5 +84,7 @@ final class ConvBatchNormFolding {
         return out;
     }
 
-    private static double epsilon(Node bn) { return bn.attr("epsilon") instanceof Attr.FloatAttr e ? e.value() : 1e-5f; }
+    private static double epsilon(Node bn) {
+        return bn.attr("epsilon") instanceof Attr.FloatAttr e ? e.value() : 1e-5f;
+    }
 }

@@ -114,6 +114,7 @@ final class GeluFusion {
 
     private static boolean fitsAsExponent(Match m, Type.TensorType x) {
         Type.TensorType e = m.tensorType("three");
-        return e != null && e.shape() != null && e.shape().rank() <= x.shape().rank() && m.constant("three").numel() == 1;
+        return e != null && e.shape() != null && e.shape().rank() <= x.shape().rank()
+                && m.constant("three").numel() == 1;
     }
 }

@@ -2,9 +2,11 @@ package dev.gale.passes.fuse;
 
 import dev.gale.ir.Attr;
 import dev.gale.ir.Type;
+import dev.gale.ir.Value;
 import dev.gale.passes.simplify.Match;
 import dev.gale.passes.simplify.Pattern;
 import dev.gale.passes.simplify.RewriteRule;
+import dev.gale.passes.simplify.Rewriter;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -47,17 +49,18 @@ final class SoftmaxFusion {
             Pattern.Op sum = op("ReduceSum", op("Exp", in).as("e2"), constant("axes")).as("sum");
             // e / sum(e)
             rules.add(RewriteRule.of("fuse.softmax", op("Div", op("Exp", in).as("e"), sum),
-                    m -> fits(m, shifted, false), (m, r) -> List.of(r.op("Softmax", List.of(m.value("x")), axis(m)))));
+                    m -> fits(m, shifted, false), (m, r) -> fused(m, r, "Softmax")));
             // x - log(sum(e))
             rules.add(RewriteRule.of("fuse.log-softmax", op("Sub", in, op("Log", sum).as("log")),
-                    m -> fits(m, shifted, true), (m, r) -> List.of(r.op("LogSoftmax", List.of(m.value("x")), axis(m)))));
+                    m -> fits(m, shifted, true), (m, r) -> fused(m, r, "LogSoftmax")));
         }
         RULES = List.copyOf(rules);
     }
 
-    private static Map<String, Attr> axis(Match m) {
+    private static List<Value> fused(Match m, Rewriter r, String op) {
         int rank = m.tensorType("x").shape().rank();
-        return Map.of("axis", Attr.of(FusionFacts.axes(m, "axes", rank)[0]));
+        Map<String, Attr> axis = Map.of("axis", Attr.of(FusionFacts.axes(m, "axes", rank)[0]));
+        return List.of(r.op(op, List.of(m.value("x")), axis));
     }
 
     private static boolean fits(Match m, boolean shifted, boolean log) {

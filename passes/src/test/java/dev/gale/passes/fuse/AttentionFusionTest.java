@@ -14,7 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class AttentionFusionTest {
     /** Hugging Face style: scores = Q K^T / sqrt(d) + mask, K^T a Transpose of the last two axes. */
     static final String HF = """
-            graph @attn(%q: tensor<[2,3,5,8],f32>, %k: tensor<[2,3,6,8],f32>, %v: tensor<[2,3,6,4],f32>, %mask: tensor<[2,1,1,6],f32>) -> (%y) {
+            graph @attn(%q: tensor<[2,3,5,8],f32>, %k: tensor<[2,3,6,8],f32>, %v: tensor<[2,3,6,4],f32>,
+                        %mask: tensor<[2,1,1,6],f32>) -> (%y) {
               init %scale = tensor<[],f32> [2.828427]
               %kt = Transpose(%k) {perm = [0, 1, 3, 2]}
               %s = MatMul(%q, %kt)
@@ -57,7 +58,8 @@ class AttentionFusionTest {
     void bothOperandsScaled() {
         // PyTorch's exported scaled_dot_product_attention: Q and K^T each times d^(-1/4)
         var f = assertFuses("""
-                graph @attn(%q: tensor<[n,2,5,16],f32>, %k: tensor<[n,2,5,16],f32>, %v: tensor<[n,2,5,16],f32>) -> (%y) {
+                graph @attn(%q: tensor<[n,2,5,16],f32>, %k: tensor<[n,2,5,16],f32>,
+                            %v: tensor<[n,2,5,16],f32>) -> (%y) {
                   init %c = tensor<[],f32> [0.5]
                   %qs = Mul(%q, %c)
                   %kt = Transpose(%k) {perm = [0, 1, 3, 2]}

@@ -12,7 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class ConvBatchNormFoldingTest {
     static final String CONV_BN = """
             graph @cb(%x: tensor<[2,2,5,5],f32>) -> (%y) {
-              init %w = tensor<[3,2,2,2],f32> [0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8, 0.9, 1.0, -1.1, 1.2, 0.5, 0.4, -0.3, 0.2, 0.1, 0.0, -0.1, 0.2, 0.3, 0.2, 0.1, -0.4]
+              init %w = tensor<[3,2,2,2],f32> [0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8, 0.9, 1.0, -1.1, 1.2,
+                                               0.5, 0.4, -0.3, 0.2, 0.1, 0.0, -0.1, 0.2, 0.3, 0.2, 0.1, -0.4]
               init %b = tensor<[3],f32> [0.5, -0.5, 0.25]
               init %scale = tensor<[3],f32> [1.5, 0.5, -2.0]
               init %shift = tensor<[3],f32> [0.1, 0.2, 0.3]

@@ -37,7 +37,8 @@ final class FusionTesting {
         /** Count of each op (domain::op for non-ONNX domains) in the fused graph. */
         Map<String, Integer> ops() {
             Map<String, Integer> m = new TreeMap<>();
-            for (Node n : after.nodes()) m.merge((n.domain().isEmpty() ? "" : n.domain() + "::") + n.op(), 1, Integer::sum);
+            for (Node n : after.nodes())
+                m.merge((n.domain().isEmpty() ? "" : n.domain() + "::") + n.op(), 1, Integer::sum);
             return m;
         }
 

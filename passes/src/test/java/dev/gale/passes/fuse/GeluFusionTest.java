@@ -28,7 +28,8 @@ class GeluFusionTest {
     }
 
     static final String F32 = "tensor<[2,5],f32>";
-    static final String HALF = "tensor<[],f32> [0.5]", SQRT2 = "tensor<[],f32> [1.4142135]", ONE = "tensor<[],f32> [1.0]";
+    static final String HALF = "tensor<[],f32> [0.5]", SQRT2 = "tensor<[],f32> [1.4142135]";
+    static final String ONE = "tensor<[],f32> [1.0]";
     static final String TORCH = "%p = Mul(%x, %cdf)\n  %y = Mul(%p, %half)";
 
     @Test

@@ -62,8 +62,8 @@ class PatternFusionDifferentialTest {
 
     @AfterAll
     static void report() {
-        FIRED_ON.forEach((k, v) -> System.out.println("fuse-patterns on the node conformance models: " + k + " fired on "
-                + v.size() + ": " + v.stream().sorted().collect(Collectors.joining(" "))));
+        FIRED_ON.forEach((k, v) -> System.out.println("fuse-patterns on the node conformance models: " + k
+                + " fired on " + v.size() + ": " + v.stream().sorted().collect(Collectors.joining(" "))));
     }
 
     static List<Object> run(Graph g, Map<String, Object> feeds) {
@@ -170,7 +170,8 @@ class PatternFusionDifferentialTest {
         PassContext fctx = new PassContext(Map.of("train.params", String.join(",", p.params())));
         Graph fused = apply(simple, fctx, new FusePatterns());
         System.out.println("fuse-patterns " + name + " training step: " + simple.nodes().size() + " -> "
-                + fused.nodes().size() + " nodes, fired " + FusePatterns.fired(fctx) + ", fused ops " + fusedOps(fused));
+                + fused.nodes().size() + " nodes, fired " + FusePatterns.fired(fctx) + ", fused ops "
+                + fusedOps(fused));
         assertSameOutputs(run(simple, feeds), run(fused, feeds), name + " training step");
         assertEquals(expectedFirings, FusePatterns.fired(fctx).toString(), name + ": fusions fired");
     }
