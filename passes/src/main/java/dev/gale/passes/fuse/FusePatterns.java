@@ -36,9 +36,11 @@ import java.util.TreeMap;
  *
  * <p>Invariants: a rule fires only when its conditions prove that the fused op computes what the pattern computed
  * (shapes, axes, constants, element types, broadcasting: see each file's header); the numbers may differ by
- * rounding only (a fused kernel rounds once where the pattern rounded per op). No intermediate that another node
- * reads is recomputed unless it is cheap ({@link FusionFacts#RECOMPUTE}). Rules fire as {@code simplify.fuse.*}
- * counters.
+ * rounding only (a fused kernel rounds once where the pattern rounded per op; FusedMatMul, FusedGemm and FusedConv
+ * round exactly as their pieces did), or where the pattern itself overflowed or cancelled (a softmax without its
+ * max subtracted, a variance by moments), which the fused op avoids. No intermediate that another node reads is
+ * recomputed unless it is cheap ({@link FusionFacts#RECOMPUTE}). Rules fire as {@code simplify.fuse.*} counters
+ * ({@link #fired}).
  *
  * <p>In a training pipeline this pass runs after autodiff: the fused ops have no gradient rules, and the backward
  * graph has patterns of its own (gradient sums that join a MatMul or Gemm). Before it, {@code simplify} (CSE in
