@@ -1,0 +1,55 @@
+package dev.gale.backends.cpu;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.atomic.AtomicIntegerArray;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The pool runs every piece once, reports failures and nested loops, and refuses work once closed. */
+class KernelPoolTest {
+    @Test
+    void everyPieceRunsOnceWithItsThreadsScratch() {
+        try (KernelPool pool = new KernelPool(3)) {
+            for (int count : new int[] {1, 2, 3, 7, 1000}) {
+                AtomicIntegerArray seen = new AtomicIntegerArray(count);
+                pool.parallelFor(count, (i, s) -> {
+                    assertNotNull(s);
+                    seen.incrementAndGet(i);
+                });
+                for (int i = 0; i < count; i++) assertEquals(1, seen.get(i), "piece " + i + " of " + count);
+            }
+            pool.parallelFor(0, (i, s) -> fail("no pieces"));
+        }
+    }
+
+    @Test
+    void failuresReachTheCallerAndThePoolStaysUsable() {
+        try (KernelPool pool = new KernelPool(2)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> pool.parallelFor(8, (i, s) -> {
+                if (i == 5) throw new IllegalArgumentException("piece 5");
+            }));
+            assertEquals("piece 5", e.getMessage());
+            AtomicIntegerArray seen = new AtomicIntegerArray(4);
+            pool.parallelFor(4, (i, s) -> seen.incrementAndGet(i));
+            for (int i = 0; i < 4; i++) assertEquals(1, seen.get(i));
+        }
+    }
+
+    @Test
+    void nestedLoopsAreRejected() {
+        try (KernelPool pool = new KernelPool(2)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> pool.parallelFor(4, (i, s) -> pool.parallelFor(2, (j, t) -> {})));
+            assertTrue(e.getMessage().contains("serial kernel entry points"), e.getMessage());
+        }
+    }
+
+    @Test
+    void closedPoolRefusesWork() {
+        KernelPool pool = new KernelPool(2);
+        pool.close();
+        assertThrows(IllegalStateException.class, () -> pool.parallelFor(2, (i, s) -> {}));
+        assertThrows(IllegalArgumentException.class, () -> new KernelPool(0));
+    }
+}
