@@ -99,6 +99,7 @@ public final class CpuSession implements Session {
         if (seed != null) p.seed(seed);
         p.nativeOps().forEach((k, v) -> nativeOps.merge(k, v, Integer::sum));
         p.fallbackOps().forEach((k, v) -> fallbackOps.merge(k, v, Integer::sum));
+        RuntimeStats.record(p.nativeOps(), p.fallbackOps());
         return p;
     }
 

@@ -64,6 +64,20 @@ final class Vec {
             -0.026866170645131252f, 0.005223977625442188f, -8.548327023450852e-4f, 1.2055332981789664e-4f,
             -1.492565035840625e-5f};
 
+    /** erfc(a) for a >= 0 (the Chebyshev fit alone). */
+    static FloatVector erfc(FloatVector a) {
+        FloatVector t = FloatVector.broadcast(S, 1f).div(a.mul(0.5f).add(1f));
+        FloatVector p = FloatVector.broadcast(S, ERFC[9]);
+        for (int i = 8; i >= 0; i--) p = p.mul(t).add(ERFC[i]);
+        return t.mul(p.sub(a.mul(a)).lanewise(VectorOperators.EXP));
+    }
+
+    static float erfc(float a) {
+        double t = 1 / (1 + 0.5 * a), p = ERFC[9];
+        for (int i = 8; i >= 0; i--) p = p * t + ERFC[i];
+        return (float) (t * Math.exp(p - (double) a * a));
+    }
+
     static FloatVector erf(FloatVector x) {
         FloatVector z = x.mul(x), a = x.abs();
         FloatVector s = FloatVector.broadcast(S, TAYLOR[7]);
