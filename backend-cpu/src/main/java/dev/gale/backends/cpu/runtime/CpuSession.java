@@ -100,6 +100,8 @@ public final class CpuSession implements Session {
         p.nativeOps().forEach((k, v) -> nativeOps.merge(k, v, Integer::sum));
         p.fallbackOps().forEach((k, v) -> fallbackOps.merge(k, v, Integer::sum));
         RuntimeStats.record(p.nativeOps(), p.fallbackOps());
+        if (Boolean.getBoolean("gale.cpu.verbose"))
+            System.err.println("gale cpu: " + p + "; passes " + lastPasses + "; skipped " + r.skipped());
         return p;
     }
 
