@@ -117,4 +117,14 @@ final class EmitContext {
     }
 
     GaleException error(String message) { return new GaleException(node.describe() + ": " + message); }
+
+    /** Makes run-time errors that name the node, without keeping the context alive. */
+    interface Where {
+        GaleException error(String message);
+    }
+
+    Where where() {
+        String d = node.describe();
+        return message -> new GaleException(d + ": " + message);
+    }
 }
