@@ -14,6 +14,7 @@ import dev.gale.ir.op.OpTable;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -140,6 +141,9 @@ final class PlanBuilder {
                     fallbacks.add(f);
                     step = f;
                     fallbackOps.merge(n.qualifiedOp(), 1, Integer::sum);
+                    if (Boolean.getBoolean("gale.cpu.verbose"))
+                        System.err.println("gale cpu: falls back: " + n.describe() + " inputs "
+                                + Arrays.toString(slotsOf(n.inputs())) + " outputs " + Arrays.toString(slotsOf(n.outputs())));
                 }
                 steps.add(step);
             }

@@ -36,7 +36,7 @@ final class ReduceSteps {
 
     private static void reduction(String op, int kind) {
         NativeOps.register(op, c -> {
-            if (!c.allArena() || c.out(0) == null) return null;
+            if (!c.arenaIn(0) || c.out(0) == null || !c.out(0).inArena()) return null;
             long[] axes = new long[0];
             if (c.has(1)) {
                 axes = c.constantLongs(1);
