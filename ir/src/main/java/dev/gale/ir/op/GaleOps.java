@@ -53,6 +53,24 @@ public final class GaleOps {
         // PadGrad(dy, shape, pads[, axes]), mode: each element of x gets the sum of dy over the outputs that read it.
         define(DOMAIN, "PadGrad").inputs(3, 4).outputs(1).attr("mode", "constant").category(OPAQUE)
                 .infer(c -> ShapeGradients.inferBack(c, -1)).register();
+
+        // --- kernel (control helper) ---
+        // Kernel(inputs...) -> outputs...: a group of nodes fused by partitioning. `body` is a closed graph (it reads
+        // only its own inputs) taking the node's inputs and giving its outputs in order; `pattern` says how it was
+        // fused ("elementwise", "reduction", "matmul+epilogue", ...) and `name` names the kernel. The outputs have
+        // the body's output types for the node's input types.
+        define(DOMAIN, "Kernel").inputs(0, OpSchema.VARIADIC).outputs(1, OpSchema.VARIADIC)
+                .required("body", dev.gale.ir.Attr.Kind.GRAPH).attr("pattern", "").attr("name", "").category(OPAQUE)
+                .infer(c -> {
+                    dev.gale.ir.Graph body = c.attrGraph("body");
+                    if (body.inputs().size() != c.numInputs() || body.outputs().size() != c.numOutputs())
+                        throw c.error("the body takes " + body.inputs().size() + " inputs and gives "
+                                + body.outputs().size() + " outputs, but the node has " + c.numInputs()
+                                + " inputs and " + c.numOutputs() + " outputs");
+                    List<Type> in = new ArrayList<>();
+                    for (int i = 0; i < c.numInputs(); i++) in.add(c.inputType(i));
+                    return NestedGraphs.outputTypes(body, in, c, "the kernel body");
+                }).register();
     }
 
     /** The shape held by constant input {@code i}, or a shape of unknown dims when only its length is known. */

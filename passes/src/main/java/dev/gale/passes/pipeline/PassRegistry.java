@@ -17,6 +17,7 @@ public final class PassRegistry {
 
     static {
         register("lower-gradient", dev.gale.passes.LowerGradientOps::pass);
+        register(dev.gale.passes.partition.Partition.NAME, dev.gale.passes.partition.Partition::new);
     }
 
     private PassRegistry() {}
