@@ -43,8 +43,9 @@ import java.util.Set;
  *   <li>one anchor per group; out-elementwise-fusable anchors take no producers;</li>
  *   <li>never fuse across a value another group needs: a value produced and consumed inside a group has no consumer
  *       outside it (it may still be a graph output, which is written once either way);</li>
- *   <li>no cycle between groups: G and H (an edge G to H) merge only when no path leads from G to H through a third
- *       group, a depth-first search over groups pruned by topological position;</li>
+ *   <li>no cycle between groups: groups merge only when no path leaves them and comes back through another group.
+ *       The groups are kept in a topological order, updated at each merge, so the reachability search only visits
+ *       the groups ordered between those merging;</li>
  *   <li>opaque nodes (including nodes with nested graphs and nodes on sequences or optionals) stay alone, and so do
  *       constants, which the kernel builder copies into every kernel that reads them.</li>
  * </ul>
@@ -68,7 +69,6 @@ final class FusionPartitioner {
     private static final class Group {
         final List<Integer> members = new ArrayList<>();
         int anchor = -1;
-        int minPos, maxPos;
     }
 
     private final Graph graph;
@@ -84,6 +84,9 @@ final class FusionPartitioner {
     private final List<Boolean> dead = new ArrayList<>();
     private final List<Integer> parent = new ArrayList<>();
     private final Map<Integer, Group> groups = new HashMap<>();
+    /** Group roots in a topological order of the group graph (-1: a freed slot), and each root's slot. */
+    private final List<Integer> order = new ArrayList<>();
+    private final Map<Integer, Integer> rank = new HashMap<>();
     private final Map<String, Integer> producer = new HashMap<>();
     /** Value name -> the live nodes reading it (directly or from a nested graph), each once. */
     private final Map<String, List<Integer>> consumers = new HashMap<>();
@@ -96,6 +99,10 @@ final class FusionPartitioner {
         names.addAll(types.keySet());
         for (Node n : graph.nodes()) names.addAll(FusionRules.captured(n));
         for (Node n : graph.nodes()) addNode(n, FusionRules.kind(n, types), nodes.size(), nodes.size());
+        for (int i = 0; i < nodes.size(); i++) { // graph order is a topological order of the singleton groups
+            order.add(i);
+            rank.put(i, i);
+        }
     }
 
     /** How many cheap nodes were recomputed (copies made, before copies meeting in one group merge). */
@@ -124,7 +131,6 @@ final class FusionPartitioner {
         Group g = new Group();
         g.members.add(i);
         g.anchor = anchor ? i : -1;
-        g.minPos = g.maxPos = position;
         groups.put(i, g);
         for (Value v : n.outputs()) if (!v.isNone()) producer.put(v.name(), i);
         for (String in : reads(n)) {
@@ -161,8 +167,6 @@ final class FusionPartitioner {
         parent.set(b, a);
         ga.members.addAll(gb.members);
         if (ga.anchor < 0) ga.anchor = gb.anchor;
-        ga.minPos = Math.min(ga.minPos, gb.minPos);
-        ga.maxPos = Math.max(ga.maxPos, gb.maxPos);
         groups.remove(b);
         return a;
     }
@@ -202,11 +206,10 @@ final class FusionPartitioner {
         while (changed && !region.isEmpty())
             changed = dropEscapes(g, region) | dropEnteredFromOutside(g, region) | dropUnreached(g, region);
         if (region.isEmpty()) return true;
-        if (regionMakesCycle(g, region)) return false;
-        for (int c : region) {
-            roles.set(c, Role.EPILOGUE);
-            g = union(g, find(c));
-        }
+        List<Integer> merged = new ArrayList<>(List.of(g));
+        for (int c : region) merged.add(find(c));
+        if (mergeAcyclic(merged) < 0) return false;
+        for (int c : region) roles.set(c, Role.EPILOGUE);
         return true;
     }
 
@@ -299,26 +302,6 @@ final class FusionPartitioner {
         return true;
     }
 
-    /** True when merging group {@code g} with the singleton groups of {@code region} would close a cycle. */
-    private boolean regionMakesCycle(int g, Set<Integer> region) {
-        Set<Integer> merged = new HashSet<>();
-        merged.add(g);
-        for (int c : region) merged.add(find(c));
-        int limit = Math.max(group(g).maxPos, region.stream().mapToInt(pos::get).max().getAsInt());
-        Deque<Integer> stack = new ArrayDeque<>();
-        Set<Integer> seen = new HashSet<>(merged);
-        for (int s : merged) for (int y : successors(s)) if (seen.add(y)) stack.push(y);
-        while (!stack.isEmpty()) {
-            int x = stack.pop();
-            if (group(x).minPos >= limit) continue;
-            for (int y : successors(x)) {
-                if (merged.contains(y)) return true;
-                if (seen.add(y)) stack.push(y);
-            }
-        }
-        return false;
-    }
-
     /** Grows the epilogue one consumer at a time (when the region as a whole would close a cycle). */
     private void growOneByOne(int a, Type anchorType) {
         boolean grown = true;
@@ -363,10 +346,9 @@ final class FusionPartitioner {
                 if (feedsH && (elsewhere || roles.get(m) == Role.PROLOGUE)) return false;
             }
         }
-        if (pathThroughOther(g, h)) return false;
         int c = group(h).members.get(0);
+        if (mergeAcyclic(List.of(g, h)) < 0) return false;
         roles.set(c, Role.EPILOGUE);
-        union(g, h);
         return true;
     }
 
@@ -413,9 +395,9 @@ final class FusionPartitioner {
                 if (prologue && (elsewhere || graphOutputs.contains(v.name()))) return false;
             }
         }
-        if (pathThroughOther(g, h)) return false;
-        if (prologue) for (int m : pg.members) roles.set(m, Role.PROLOGUE);
-        union(h, g);
+        List<Integer> producerMembers = List.copyOf(pg.members);
+        if (mergeAcyclic(List.of(h, g)) < 0) return false;
+        if (prologue) for (int m : producerMembers) roles.set(m, Role.PROLOGUE);
         return true;
     }
 
@@ -485,6 +467,7 @@ final class FusionPartitioner {
             producer.remove(v.name());
             consumers.remove(v.name());
         }
+        order.set(rank.remove(p), -1);
         groups.remove(find(p));
     }
 
@@ -495,24 +478,52 @@ final class FusionPartitioner {
         }
     }
 
-    // ---------------------------------------------------------------- cycle check
+    // ---------------------------------------------------------------- cycle check and group order
 
-    /** True when some path leads from group {@code g} to group {@code h} through a third group. */
-    private boolean pathThroughOther(int g, int h) {
-        int limit = group(h).maxPos;
+    /**
+     * Merges the groups {@code roots} (the first becomes the root) unless that would close a cycle: a path that
+     * leaves them and comes back through another group. The groups are kept in a topological order ({@code order},
+     * with {@code rank} the slot of each root), so that search only looks between the first and the last of them;
+     * after the merge that stretch is reordered: what does not depend on the merged groups, the merged group, what
+     * does. Returns the root, or -1 when refused.
+     */
+    private int mergeAcyclic(List<Integer> roots) {
+        Set<Integer> merging = new HashSet<>(roots);
+        int lo = Integer.MAX_VALUE, hi = -1;
+        for (int r : roots) {
+            lo = Math.min(lo, rank.get(r));
+            hi = Math.max(hi, rank.get(r));
+        }
+        Set<Integer> below = new HashSet<>();
         Deque<Integer> stack = new ArrayDeque<>();
-        Set<Integer> seen = new HashSet<>(List.of(g, h));
-        for (int s : successors(g)) if (seen.add(s)) stack.push(s);
+        for (int s : roots)
+            for (int y : successors(s))
+                if (!merging.contains(y) && rank.get(y) < hi && below.add(y)) stack.push(y);
         while (!stack.isEmpty()) {
-            int x = stack.pop();
-            // A path into h reaches some node of h from an earlier position.
-            if (group(x).minPos >= limit) continue;
-            for (int y : successors(x)) {
-                if (y == h) return true;
-                if (seen.add(y)) stack.push(y);
+            for (int y : successors(stack.pop())) {
+                if (merging.contains(y)) return -1;
+                if (rank.get(y) < hi && below.add(y)) stack.push(y);
             }
         }
-        return false;
+        int root = roots.get(0);
+        for (int r : roots) rank.remove(r);
+        for (int k = 1; k < roots.size(); k++) union(root, roots.get(k));
+        List<Integer> before = new ArrayList<>(), after = new ArrayList<>();
+        for (int k = lo; k <= hi; k++) {
+            int x = order.get(k);
+            if (x >= 0 && !merging.contains(x)) (below.contains(x) ? after : before).add(x);
+        }
+        int k = lo;
+        for (int x : before) place(k++, x);
+        place(k++, root);
+        for (int x : after) place(k++, x);
+        while (k <= hi) order.set(k++, -1);
+        return root;
+    }
+
+    private void place(int slot, int root) {
+        order.set(slot, root);
+        rank.put(root, slot);
     }
 
     private Set<Integer> successors(int g) {

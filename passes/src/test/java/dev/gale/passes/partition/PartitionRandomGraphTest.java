@@ -53,7 +53,9 @@ class PartitionRandomGraphTest {
                 "seed " + seed + ": outputs differ after partitioning\n" + PartitionTest.summary(after));
     }
 
-    private static Graph randomGraph(Random r) {
+    private static Graph randomGraph(Random r) { return randomGraph(r, 4 + r.nextInt(22)); }
+
+    static Graph randomGraph(Random r, int n) {
         GraphBuilder b = Graph.builder("random");
         List<Value> pool = new ArrayList<>();
         int inputs = 1 + r.nextInt(3);
@@ -61,7 +63,6 @@ class PartitionRandomGraphTest {
         Value bias = b.initializer("bias", Tensor.ofFloats(new long[] {4}, 0.5f, -1f, 2f, 0.25f));
         Value axis0 = b.constant(Tensor.scalarLong(DType.INT64, 0));
         Value axes1 = b.constant(Tensor.vector(1));
-        int n = 4 + r.nextInt(22);
         for (int k = 0; k < n; k++) {
             Value a = pick(pool, r), c = pick(pool, r);
             Value v = switch (r.nextInt(14)) {

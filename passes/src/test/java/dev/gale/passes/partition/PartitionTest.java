@@ -178,6 +178,25 @@ class PartitionTest {
     }
 
     @Test
+    void cycleThroughAGroupSpanningTheGraphIsFound() {
+        // Second sweep: {g} may now join {h, k}, but g1 -> x -> y1 sits in {s, y1}, whose s0 -> z -> h closes the
+        // loop. Group {s, y1} spans the whole graph, so a search pruned by node position would miss it.
+        Graph g = partition("""
+                graph @span(%in1: tensor<[4],f32>, %in2: tensor<[4],f32>) -> (%k: tensor<[2],f32>, %y1: tensor<[2],f32>) {
+                  %axis = Constant() {value = tensor<[],i64> [0]}
+                  %s0, %s1 = Split(%in1) {axis = 0, num_outputs = 2}
+                  %z = CumSum(%s0, %axis)
+                  %g0, %g1 = Split(%in2) {axis = 0, num_outputs = 2}
+                  %h = Add(%g0, %z)
+                  %k = Mul(%g0, %h)
+                  %x = CumSum(%g1, %axis)
+                  %y1 = Add(%s1, %x)
+                }""");
+        assertEquals("Constant ; [injective: Split] ; CumSum ; [injective: Split Add] ; CumSum ; [broadcast: Add Mul]",
+                summary(g));
+    }
+
+    @Test
     void diamondsFormOnlyThroughTheirJoin() {
         // Sin and Cos meet only in Mul, which waits for CumSum(Sin): Cos joins Mul, Add stays apart because both Sin
         // and the Cos-Mul kernel read it.
