@@ -46,6 +46,8 @@ import java.util.Set;
  *   <li>no cycle between groups: groups merge only when no path leaves them and comes back through another group.
  *       The groups are kept in a topological order, updated at each merge, so the reachability search only visits
  *       the groups ordered between those merging;</li>
+ *   <li>shape computations (ops that read only what Shape and Size give, and constants) fuse only with each other
+ *       (pattern "shape"): a kernel over tensor data takes the shapes it needs as inputs;</li>
  *   <li>opaque nodes (including nodes with nested graphs and nodes on sequences or optionals) stay alone, and so do
  *       constants, which the kernel builder copies into every kernel that reads them.</li>
  * </ul>
@@ -82,6 +84,8 @@ final class FusionPartitioner {
     private final List<Integer> origin = new ArrayList<>();
     private final List<Role> roles = new ArrayList<>();
     private final List<Boolean> dead = new ArrayList<>();
+    /** Computes shapes: reads only what Shape and Size give (and constants); runs apart from tensor data. */
+    private final List<Boolean> host = new ArrayList<>();
     private final List<Integer> parent = new ArrayList<>();
     private final Map<Integer, Group> groups = new HashMap<>();
     /** Group roots in a topological order of the group graph (-1: a freed slot), and each root's slot. */
@@ -103,6 +107,7 @@ final class FusionPartitioner {
             order.add(i);
             rank.put(i, i);
         }
+        markShapeComputations();
     }
 
     /** How many cheap nodes were recomputed (copies made, before copies meeting in one group merge). */
@@ -127,6 +132,7 @@ final class FusionPartitioner {
         boolean anchor = k == Kind.ANCHOR || k == Kind.REDUCTION;
         roles.add(anchor ? Role.ANCHOR : Role.FREE);
         dead.add(false);
+        host.add(false);
         parent.add(i);
         Group g = new Group();
         g.members.add(i);
@@ -139,6 +145,31 @@ final class FusionPartitioner {
         }
         return i;
     }
+
+    /**
+     * Marks the nodes that compute shapes: elementwise, injective or reduction ops reading only the results of
+     * Shape and Size, of other such nodes, and constants (PyTorch's {@code Shape -> Gather -> Unsqueeze -> Concat ->
+     * Reshape}). They fuse only with each other: a kernel over tensor data takes the shapes it needs as inputs.
+     */
+    private void markShapeComputations() {
+        Set<String> shapes = new HashSet<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            Node n = nodes.get(i);
+            boolean source = n.domain().isEmpty() && (n.op().equals("Shape") || n.op().equals("Size"));
+            boolean reads = false, onlyShapes = true;
+            for (Value v : n.inputs()) {
+                if (v.isNone()) continue;
+                if (shapes.contains(v.name())) reads = true;
+                else if (!isConstant(v.name()) && !graph.initializers().containsKey(v.name())) onlyShapes = false;
+            }
+            Kind k = kinds.get(i);
+            if (!source && !(reads && onlyShapes && (k.free() || k == Kind.REDUCTION))) continue;
+            if (!source) host.set(i, true);
+            for (Value v : n.outputs()) if (!v.isNone()) shapes.add(v.name());
+        }
+    }
+
+    private boolean hostGroup(int root) { return host.get(group(root).members.get(0)); }
 
     /** The value names a node reads: its inputs and what its nested graphs capture. */
     private static Set<String> reads(Node n) {
@@ -201,7 +232,7 @@ final class FusionPartitioner {
      */
     private boolean growRegion(int a, Type anchorType) {
         int g = find(a);
-        Set<Integer> region = reachableCandidates(g, anchorType);
+        Set<Integer> region = reachableCandidates(g, a, anchorType);
         boolean changed = true;
         while (changed && !region.isEmpty())
             changed = dropEscapes(g, region) | dropEnteredFromOutside(g, region) | dropUnreached(g, region);
@@ -214,13 +245,13 @@ final class FusionPartitioner {
     }
 
     /** The epilogue candidates reachable from group {@code g} through candidates. */
-    private Set<Integer> reachableCandidates(int g, Type anchorType) {
+    private Set<Integer> reachableCandidates(int g, int a, Type anchorType) {
         Set<Integer> region = new java.util.LinkedHashSet<>();
         int budget = MAX_GROUP_NODES - group(g).members.size();
         Deque<Integer> work = new ArrayDeque<>(groupConsumers(g, Set.of()));
         while (!work.isEmpty() && region.size() < budget) {
             int c = work.poll();
-            if (region.contains(c) || find(c) == g || !epilogueCandidate(c, anchorType)) continue;
+            if (region.contains(c) || find(c) == g || !epilogueCandidate(c, a, anchorType)) continue;
             region.add(c);
             for (Value v : nodes.get(c).outputs()) if (!v.isNone()) work.addAll(consumersOf(v.name()));
         }
@@ -314,7 +345,7 @@ final class FusionPartitioner {
                 for (Value v : nodes.get(m).outputs()) {
                     if (v.isNone()) continue;
                     for (int c : List.copyOf(consumersOf(v.name()))) {
-                        if (find(c) == g || !epilogueCandidate(c, anchorType)) continue;
+                        if (find(c) == g || !epilogueCandidate(c, a, anchorType)) continue;
                         if (tryEpilogue(g, find(c))) {
                             grown = true;
                             break search;
@@ -325,8 +356,9 @@ final class FusionPartitioner {
         }
     }
 
-    private boolean epilogueCandidate(int c, Type anchorType) {
+    private boolean epilogueCandidate(int c, int anchor, Type anchorType) {
         if (!fusable(c) || !kinds.get(c).elementwiseLike() || group(find(c)).members.size() != 1) return false;
+        if (host.get(c) != host.get(anchor)) return false;
         for (Value v : nodes.get(c).outputs())
             if (!v.isNone() && !FusionRules.sameShape(v.type(), anchorType)) return false;
         return true;
@@ -375,6 +407,7 @@ final class FusionPartitioner {
     private boolean tryMerge(int g, int h) {
         Group pg = group(g), cg = group(h);
         if (pg.anchor >= 0) return false; // anchors took their epilogues in phase 1; they never become a prologue
+        if (hostGroup(g) != hostGroup(h)) return false;
         boolean prologue = cg.anchor >= 0;
         if (prologue && kinds.get(cg.anchor) != Kind.REDUCTION) return false; // MatMul, Conv, ... take no producers
         if (pg.members.size() + cg.members.size() > MAX_GROUP_NODES) return false;
@@ -414,7 +447,7 @@ final class FusionPartitioner {
             boolean hostable = true;
             for (int c : consumersOf(v.name())) {
                 int r = find(c);
-                if (!canHost(c, r)) {
+                if (!canHost(c, r) || host.get(p) != hostGroup(r)) {
                     hostable = false;
                     break;
                 }
@@ -449,6 +482,7 @@ final class FusionPartitioner {
         Value fresh = new Value(freshName(old.name()), old.type());
         int copy = addNode(orig.withOutputs(List.of(fresh)), kinds.get(p), pos.get(p), origin.get(p));
         copies++;
+        host.set(copy, host.get(p));
         roles.set(copy, group(r).anchor >= 0 ? Role.PROLOGUE : Role.FREE);
         for (int c : cs) {
             Node n = nodes.get(c);
@@ -580,6 +614,7 @@ final class FusionPartitioner {
     }
 
     private String pattern(List<Integer> members, Group g) {
+        if (host.get(members.get(0))) return "shape";
         boolean epilogue = members.stream().anyMatch(m -> roles.get(m) == Role.EPILOGUE);
         if (g.anchor >= 0) {
             String base = kinds.get(g.anchor) == Kind.REDUCTION ? "reduction"

@@ -227,6 +227,25 @@ class PartitionTest {
         assertEquals("Constant ; [matmul+epilogue: MatMul Relu Neg] ; CumSum ; [broadcast: Add]", summary(g));
     }
 
+    @Test
+    void shapeComputationsStayOutOfDataKernels() {
+        // PyTorch's dynamic reshape: the new shape comes from Shape, Gather, Unsqueeze and Concat on int64 scalars.
+        // Those fuse into a "shape" kernel; the data kernel (Reshape, Relu) takes the shape as an input.
+        Graph g = partition("""
+                graph @dyn(%x: tensor<[2,6],f32>) -> (%y: tensor<[2,3,2],f32>) {
+                  %zero = Constant() {value = tensor<[],i64> [0]}
+                  %axes = Constant() {value = tensor<[1],i64> [0]}
+                  %rest = Constant() {value = tensor<[2],i64> [3, 2]}
+                  %s = Shape(%x)
+                  %b = Gather(%s, %zero) {axis = 0}
+                  %u = Unsqueeze(%b, %axes)
+                  %shape = Concat(%u, %rest) {axis = 0}
+                  %r = Reshape(%x, %shape)
+                  %y = Relu(%r)
+                }""");
+        assertEquals("Shape ; [shape: Gather Unsqueeze Concat] ; [injective: Reshape Relu]", summary(g));
+    }
+
     // ---------------------------------------------------------------- reductions
 
     @Test
