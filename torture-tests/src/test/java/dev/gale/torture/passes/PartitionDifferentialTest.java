@@ -17,6 +17,7 @@ import dev.gale.onnx.OnnxImporter;
 import dev.gale.onnx.OnnxTensors;
 import dev.gale.passes.LowerGradientOps;
 import dev.gale.passes.partition.Partition;
+import dev.gale.passes.simplify.Simplify;
 import dev.gale.passes.pipeline.PassContext;
 import dev.gale.passes.pipeline.Pipeline;
 import dev.gale.torture.PyTorchModelsTest;
@@ -102,8 +103,6 @@ class PartitionDifferentialTest {
         Model model = OnnxImporter.load(dir.resolve("model.onnx"));
         Map<String, Object> feeds = feeds(model.graph(), dir.resolve("test_data_set_0"));
         Graph after = check(model, feeds, new Interpreter(model).run(feeds), name);
-        if (System.getProperty("gale.partition.dump") != null)
-            System.out.println(TextPrinter.print(model.withGraph(after), PrintOptions.SUMMARY));
         report(name + " forward", model.graph(), after);
     }
 
@@ -122,9 +121,27 @@ class PartitionDifferentialTest {
                 feeds.put(v.name(), forward.graph().initializers().get(v.name()));
         feeds.put(TrainingProgram.LABELS, labels(logits.shape()));
         Graph after = check(model, feeds, new Interpreter(model).run(feeds), name + " training");
-        if (System.getProperty("gale.partition.dump") != null)
-            System.out.println(TextPrinter.print(model.withGraph(after), PrintOptions.SUMMARY));
         report(name + " training", training, after);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"mlp", "cnn", "transformer"})
+    void pytorchTrainingSimplifiedFirst(String name) {
+        // The realistic pipeline: simplify (folding, CSE, dead code) then partition.
+        Path dir = PyTorchModelsTest.model(name);
+        Model forward = OnnxImporter.load(dir.resolve("model.onnx"));
+        Graph training = TrainingProgram.build(forward.graph(), "logits", LossKind.CROSS_ENTROPY, n -> true,
+                Long.MIN_VALUE).graph();
+        Graph simplified = new Simplify().run(training, PassContext.defaults());
+        Model model = forward.withGraph(simplified);
+        Map<String, Object> feeds = feeds(forward.graph(), dir.resolve("test_data_set_0"));
+        Tensor logits = (Tensor) new Interpreter(forward).run(feeds).get(0);
+        for (Value v : simplified.runtimeInputs())
+            if (forward.graph().initializers().containsKey(v.name()))
+                feeds.put(v.name(), forward.graph().initializers().get(v.name()));
+        feeds.put(TrainingProgram.LABELS, labels(logits.shape()));
+        Graph after = check(model, feeds, new Interpreter(model).run(feeds), name + " simplified training");
+        report(name + " training (" + training.nodes().size() + " nodes) simplified", simplified, after);
     }
 
     /** Partitions, checks structure, runs again and compares every output bit for bit; returns the new graph. */
@@ -144,6 +161,8 @@ class PartitionDifferentialTest {
     }
 
     private static void report(String what, Graph before, Graph after) {
+        if (System.getProperty("gale.partition.dump") != null) // -Dgale.partition.dump=1 prints the partitioned graphs
+            System.out.println(TextPrinter.print(after, PrintOptions.SUMMARY));
         long kernels = after.nodes().stream().filter(PartitionDifferentialTest::isKernel).count();
         System.out.println("partition " + what + ": " + before.nodes().size() + " nodes -> " + kernels + " kernels + "
                 + (after.nodes().size() - kernels) + " plain nodes");
