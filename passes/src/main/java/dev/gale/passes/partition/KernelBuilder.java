@@ -34,33 +34,41 @@ final class KernelBuilder {
 
     record Result(Graph graph, int kernels, int fusedNodes, int plainNodes, int inlinedConstants) {}
 
-    private KernelBuilder() {}
+    private final Graph graph;
+    private final List<Unit> units;
+    private final Map<String, Type> types;
+    private final Set<String> graphOutputs = new HashSet<>();
+    /** Constant nodes left alone by the partitioner, by the value they produce. */
+    private final Map<String, Node> constants = new HashMap<>();
+    private final List<List<Value>> externalInputs = new ArrayList<>();
+    /** Value -> the units that read it from outside themselves (a kernel reads its constants inside). */
+    private final Map<String, Set<Integer>> readers = new HashMap<>();
+    private final List<List<Value>> exports = new ArrayList<>();
+    private final Set<String> droppedConstants = new HashSet<>();
 
-    static Result build(Graph g, List<Unit> units) {
-        Map<String, Type> types = g.valueTypes();
-        Set<String> graphOutputs = new HashSet<>();
-        for (Value v : g.outputs()) graphOutputs.add(v.name());
-        Map<String, Node> constants = new HashMap<>();
+    private KernelBuilder(Graph graph, List<Unit> units) {
+        this.graph = graph;
+        this.units = units;
+        this.types = graph.valueTypes();
+        for (Value v : graph.outputs()) graphOutputs.add(v.name());
         for (Unit u : units)
             if (!u.fused() && FusionRules.kind(u.nodes().get(0), types) == FusionRules.Kind.CONSTANT)
                 constants.put(u.nodes().get(0).output(0).name(), u.nodes().get(0));
+    }
 
-        // Which units read each value from outside themselves; a kernel reads its constants inside its body.
-        Map<String, Set<Integer>> readers = new HashMap<>();
-        List<List<Value>> externalInputs = new ArrayList<>();
+    static Result build(Graph g, List<Unit> units) { return new KernelBuilder(g, units).build(); }
+
+    private Result build() {
         for (int u = 0; u < units.size(); u++) {
             Unit unit = units.get(u);
             externalInputs.add(unit.fused() ? externalInputs(unit) : List.of());
-            Set<String> reads = new LinkedHashSet<>();
             if (unit.fused()) {
-                for (Value v : externalInputs.get(u)) if (!constants.containsKey(v.name())) reads.add(v.name());
+                for (Value v : externalInputs.get(u)) if (!constants.containsKey(v.name())) addReader(v.name(), u);
             } else {
-                reads.addAll(plainReads(unit));
+                for (String r : plainReads(unit)) addReader(r, u);
             }
-            for (String r : reads) readers.computeIfAbsent(r, x -> new HashSet<>()).add(u);
         }
         // A kernel's outputs: the values of its group read elsewhere or returned by the graph.
-        List<List<Value>> exports = new ArrayList<>();
         for (Unit unit : units) {
             List<Value> out = new ArrayList<>();
             if (unit.fused())
@@ -71,39 +79,23 @@ final class KernelBuilder {
             exports.add(out);
         }
         // A group whose results nobody reads stays as plain nodes (removing dead code is not this pass's job).
-        boolean[] kernel = new boolean[units.size()];
-        for (int u = 0; u < units.size(); u++) {
-            kernel[u] = units.get(u).fused() && !exports.get(u).isEmpty();
-            if (units.get(u).fused() && !kernel[u])
-                for (String r : plainReads(units.get(u))) readers.computeIfAbsent(r, x -> new HashSet<>()).add(u);
-        }
-        // A constant copied into every kernel that reads it, and needed by nothing else, goes away.
-        Set<String> copiedConstants = new HashSet<>();
         for (int u = 0; u < units.size(); u++)
-            if (kernel[u]) for (Value v : externalInputs.get(u)) if (constants.containsKey(v.name())) copiedConstants.add(v.name());
-        Set<String> dropped = new HashSet<>();
-        for (String c : copiedConstants) if (!graphOutputs.contains(c) && !readers.containsKey(c)) dropped.add(c);
+            if (units.get(u).fused() && !isKernel(u)) for (String r : plainReads(units.get(u))) addReader(r, u);
+        // A constant copied into every kernel that reads it, and needed by nothing else, goes away.
+        for (int u = 0; u < units.size(); u++)
+            if (isKernel(u))
+                for (Value v : externalInputs.get(u))
+                    if (constants.containsKey(v.name()) && !graphOutputs.contains(v.name())
+                            && !readers.containsKey(v.name())) droppedConstants.add(v.name());
 
-        // Names defined in the outer graph once partitioned: bodies must not shadow them.
-        Set<String> outer = new HashSet<>();
-        for (Value v : g.inputs()) outer.add(v.name());
-        outer.addAll(g.initializers().keySet());
-        for (int u = 0; u < units.size(); u++) {
-            if (kernel[u]) {
-                for (Value v : exports.get(u)) outer.add(v.name());
-            } else {
-                for (Node n : units.get(u).nodes())
-                    for (Value v : n.outputs()) if (!v.isNone() && !dropped.contains(v.name())) outer.add(v.name());
-            }
-        }
-
+        Set<String> outer = outerNames();
         List<Node> out = new ArrayList<>();
         int kernels = 0, fusedNodes = 0, plainNodes = 0, inlined = 0;
         for (int u = 0; u < units.size(); u++) {
             Unit unit = units.get(u);
-            if (kernel[u]) {
+            if (isKernel(u)) {
                 String name = kernelName(unit, kernels);
-                Body body = body(unit, name, externalInputs.get(u), exports.get(u), constants, types, outer);
+                Body body = body(unit, name, externalInputs.get(u), exports.get(u), outer);
                 Map<String, Attr> attrs = new LinkedHashMap<>();
                 attrs.put("body", Attr.of(body.graph()));
                 attrs.put("pattern", Attr.of(unit.pattern()));
@@ -112,26 +104,44 @@ final class KernelBuilder {
                 kernels++;
                 fusedNodes += unit.nodes().size();
                 inlined += body.constants();
-            } else if (unit.fused() || !isDropped(unit.nodes().get(0), dropped, types)) {
+            } else if (unit.fused() || !isDroppedConstant(unit.nodes().get(0))) {
                 out.addAll(unit.nodes());
                 plainNodes += unit.nodes().size();
             }
         }
-        Graph result = new Graph(g.name(), g.inputs(), g.outputs(), out, g.initializers());
+        Graph result = new Graph(graph.name(), graph.inputs(), graph.outputs(), out, graph.initializers());
         return new Result(result, kernels, fusedNodes, plainNodes, inlined);
     }
 
-    private static boolean isDropped(Node n, Set<String> dropped, Map<String, Type> types) {
-        return FusionRules.kind(n, types) == FusionRules.Kind.CONSTANT && dropped.contains(n.output(0).name());
+    private void addReader(String value, int unit) { readers.computeIfAbsent(value, x -> new HashSet<>()).add(unit); }
+
+    private boolean isKernel(int u) { return units.get(u).fused() && !exports.get(u).isEmpty(); }
+
+    private boolean isDroppedConstant(Node n) {
+        return FusionRules.kind(n, types) == FusionRules.Kind.CONSTANT && droppedConstants.contains(n.output(0).name());
+    }
+
+    /** Names defined in the outer graph once partitioned: bodies must not shadow them. */
+    private Set<String> outerNames() {
+        Set<String> outer = new HashSet<>();
+        for (Value v : graph.inputs()) outer.add(v.name());
+        outer.addAll(graph.initializers().keySet());
+        for (int u = 0; u < units.size(); u++) {
+            if (isKernel(u)) {
+                for (Value v : exports.get(u)) outer.add(v.name());
+            } else {
+                for (Node n : units.get(u).nodes())
+                    for (Value v : n.outputs())
+                        if (!v.isNone() && !droppedConstants.contains(v.name())) outer.add(v.name());
+            }
+        }
+        return outer;
     }
 
     /** What a unit left as plain nodes reads: node inputs and captures of nested graphs. */
     private static Set<String> plainReads(Unit unit) {
         Set<String> reads = new LinkedHashSet<>();
-        for (Node n : unit.nodes()) {
-            for (Value v : n.inputs()) if (!v.isNone()) reads.add(v.name());
-            reads.addAll(FusionRules.captured(n));
-        }
+        for (Node n : unit.nodes()) reads.addAll(FusionGroups.reads(n));
         return reads;
     }
 
@@ -148,8 +158,8 @@ final class KernelBuilder {
 
     record Body(Graph graph, List<Value> inputs, int constants) {}
 
-    private static Body body(Unit unit, String name, List<Value> ext, List<Value> exports, Map<String, Node> constants,
-                             Map<String, Type> types, Set<String> outer) {
+    /** The kernel's body and inputs: {@code ext} minus the constants copied in. */
+    private Body body(Unit unit, String name, List<Value> ext, List<Value> outputs, Set<String> outer) {
         Set<String> local = new HashSet<>();
         Map<String, String> rename = new HashMap<>();
         List<Node> nodes = new ArrayList<>();
@@ -169,7 +179,7 @@ final class KernelBuilder {
                 kernelInputs.add(new Value(v.name(), types.get(v.name())));
             }
         }
-        for (int j = 0; j < exports.size(); j++) rename.put(exports.get(j).name(), unique("o" + j, outer, local));
+        for (int j = 0; j < outputs.size(); j++) rename.put(outputs.get(j).name(), unique("o" + j, outer, local));
         for (Node n : unit.nodes())
             for (Value v : n.outputs())
                 if (!v.isNone() && !rename.containsKey(v.name())) rename.put(v.name(), unique(v.name(), outer, local));
@@ -198,7 +208,7 @@ final class KernelBuilder {
             nodes.add(new Node(n.name(), n.domain(), n.op(), in, outs, n.attrs()));
         }
         List<Value> bodyOutputs = new ArrayList<>();
-        for (Value v : exports) {
+        for (Value v : outputs) {
             String r = rename.get(v.name());
             bodyOutputs.add(new Value(r, bodyTypes.get(r)));
         }

@@ -151,7 +151,7 @@ class PartitionDifferentialTest {
         assertDoesNotThrow(() -> ShapeInference.run(after), what + ": the partitioned graph does not re-infer");
         Model partitioned = model.withGraph(after);
         Model back = TextParser.parse(TextPrinter.print(partitioned, PrintOptions.INLINE), what + " (printed)");
-        assertEquals(UseTypes.refresh(partitioned), back, what + ": the partitioned graph does not read back from text");
+        assertEquals(UseTypes.refresh(partitioned), back, what + ": the partitioned graph reads back differently");
         List<Object> out = new Interpreter(partitioned).run(feeds);
         assertEquals(before.size(), out.size(), what + ": output count");
         for (int i = 0; i < before.size(); i++)
@@ -161,7 +161,8 @@ class PartitionDifferentialTest {
     }
 
     private static void report(String what, Graph before, Graph after) {
-        if (System.getProperty("gale.partition.dump") != null) // -Dgale.partition.dump=1 prints the partitioned graphs
+        // -Dgale.partition.dump=1 prints the partitioned graphs.
+        if (System.getProperty("gale.partition.dump") != null)
             System.out.println(TextPrinter.print(after, PrintOptions.SUMMARY));
         long kernels = after.nodes().stream().filter(PartitionDifferentialTest::isKernel).count();
         System.out.println("partition " + what + ": " + before.nodes().size() + " nodes -> " + kernels + " kernels + "
