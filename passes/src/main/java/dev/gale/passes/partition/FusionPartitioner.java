@@ -66,8 +66,9 @@ final class FusionPartitioner {
     /**
      * One group in execution order: its nodes, its anchor (or null) and its pattern ("elementwise", "reduction",
      * "matmul+epilogue", ...). {@code fused} is false for a node left alone (opaque ops, constants).
+     * {@code copied} maps the output of each recomputed copy to the name of the value it recomputes.
      */
-    record Unit(List<Node> nodes, Node anchor, String pattern, boolean fused) {}
+    record Unit(List<Node> nodes, Node anchor, String pattern, boolean fused, Map<String, String> copied) {}
 
     private final FusionGroups gs;
 
@@ -335,7 +336,11 @@ final class FusionPartitioner {
             boolean fused = members.size() > 1 || gs.fusable(members.get(0));
             List<Node> ns = fused ? mergeCopies(members) : members.stream().map(gs::node).toList();
             Node anchor = gs.anchor(root) >= 0 ? gs.node(gs.anchor(root)) : null;
-            units.add(new Unit(ns, anchor, fused ? pattern(root, members) : "", fused));
+            Map<String, String> copied = new HashMap<>();
+            for (int m : members)
+                if (gs.origin(m) != m)
+                    copied.put(gs.node(m).output(0).name(), gs.node(gs.origin(m)).output(0).name());
+            units.add(new Unit(ns, anchor, fused ? pattern(root, members) : "", fused, copied));
         }
         checkOrder(units);
         return units;

@@ -182,7 +182,8 @@ final class KernelBuilder {
         for (int j = 0; j < outputs.size(); j++) rename.put(outputs.get(j).name(), unique("o" + j, outer, local));
         for (Node n : unit.nodes())
             for (Value v : n.outputs())
-                if (!v.isNone() && !rename.containsKey(v.name())) rename.put(v.name(), unique(v.name(), outer, local));
+                if (!v.isNone() && !rename.containsKey(v.name())) // a copy takes the recomputed value's name
+                    rename.put(v.name(), unique(unit.copied().getOrDefault(v.name(), v.name()), outer, local));
         Map<String, Type> bodyTypes = new HashMap<>();
         for (Value v : bodyInputs) bodyTypes.put(v.name(), v.type());
         for (Node c : nodes) bodyTypes.put(c.output(0).name(), c.output(0).type());
