@@ -464,6 +464,9 @@ class PartitionTest {
         Graph broken = g.withNodes(List.of(k.withInputs(List.of(k.input(0)))));
         var e = assertThrows(dev.gale.ir.GaleException.class, () -> ShapeInference.run(broken));
         assertTrue(e.getMessage().contains("the body takes 2 inputs"), e.getMessage());
+        Map<String, Object> f = feeds(broken);
+        var run = assertThrows(dev.gale.ir.GaleException.class, () -> Interpreter.run(Model.of(broken), f));
+        assertTrue(run.getMessage().contains("the body takes 2 inputs, the node has 1"), run.getMessage());
     }
 
     // ---------------------------------------------------------------- helpers
