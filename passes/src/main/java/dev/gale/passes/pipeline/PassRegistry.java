@@ -20,6 +20,8 @@ public final class PassRegistry {
         for (Pass p : dev.gale.passes.simplify.Simplify.passes()) register(p.name(), () -> p);
         register("fuse-patterns", dev.gale.passes.fuse.FusePatterns::new);
         register("fuse-decomposed", dev.gale.passes.fuse.FusePatterns::decomposedOnly);
+
+        register(dev.gale.passes.partition.Partition.NAME, dev.gale.passes.partition.Partition::new);
     }
 
     private PassRegistry() {}
