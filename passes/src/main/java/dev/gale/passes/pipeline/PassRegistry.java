@@ -17,6 +17,8 @@ public final class PassRegistry {
 
     static {
         register("lower-gradient", dev.gale.passes.LowerGradientOps::pass);
+        register("schedule", dev.gale.passes.memory.Scheduler::pass);
+        register("plan-memory", dev.gale.passes.memory.MemoryPlanner::pass);
     }
 
     private PassRegistry() {}

@@ -1,0 +1,121 @@
+package dev.gale.passes.memory;
+
+import dev.gale.ir.Graph;
+import dev.gale.ir.Node;
+import dev.gale.ir.Value;
+import dev.gale.passes.pipeline.Pass;
+import dev.gale.passes.pipeline.PassContext;
+import dev.gale.passes.pipeline.Property;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Chooses the execution order of a graph's nodes (pass {@code schedule}): the graph's node order becomes the order
+ * nodes run in, and later passes (memory planning) rely on it.
+ *
+ * <p>Candidates are the current order and a greedy list schedule: among the ready nodes (all producers run) take the
+ * one that adds the fewest live bytes, i.e. its outputs' bytes minus the bytes of the inputs it is the last reader
+ * of, so memory is freed as early as possible; ties go to the node that comes first in the current order. The
+ * candidate with the smaller peak of live bytes ({@link Liveness#lowerBound}) wins, the current order on ties, so
+ * the pass never makes the peak worse and running it twice changes nothing. Sizes come from the {@code batch} /
+ * {@code dim.NAME} options; unbound symbols count as 1 here and dynamic sizes as 0. Deterministic: no hashing order
+ * or randomness decides anything.
+ */
+public final class Scheduler {
+    private Scheduler() {}
+
+    /** This scheduler as a pipeline pass named {@code schedule}. */
+    public static Pass pass() {
+        return new Pass() {
+            @Override
+            public String name() { return "schedule"; }
+
+            @Override
+            public Set<Property> establishes() { return Set.of(Property.SCHEDULED); }
+
+            @Override
+            public Graph run(Graph g, PassContext ctx) {
+                Graph out = schedule(g, TensorSizes.from(ctx, false));
+                if (out != g) ctx.count("schedule.reordered", 1);
+                return out;
+            }
+        };
+    }
+
+    /** The graph with its nodes in the chosen order (the same instance when the current order wins). */
+    public static Graph schedule(Graph g, TensorSizes sizes) {
+        TensorSizes lenient = sizes.lenient();
+        List<Node> greedy = greedy(g, lenient);
+        if (greedy.equals(g.nodes())) return g;
+        Graph candidate = g.withNodes(greedy);
+        return peak(candidate, lenient) < peak(g, lenient) ? candidate : g;
+    }
+
+    static long peak(Graph g, TensorSizes sizes) {
+        return Liveness.of(g, sizes, MemoryPlanner.ALIGNMENT, true).lowerBound();
+    }
+
+    /** The greedy list schedule described in the class comment. */
+    static List<Node> greedy(Graph g, TensorSizes sizes) {
+        List<Node> nodes = g.nodes();
+        int n = nodes.size();
+        Set<String> graphOutputs = new HashSet<>();
+        for (Value v : g.outputs()) graphOutputs.add(v.name());
+        Map<String, Integer> producer = new HashMap<>();
+        Map<String, Long> bytes = new HashMap<>();
+        for (int i = 0; i < n; i++)
+            for (Value v : nodes.get(i).outputs()) {
+                if (v.isNone()) continue;
+                producer.put(v.name(), i);
+                long b = graphOutputs.contains(v.name()) ? 0 : sizes.bytes(v);
+                bytes.put(v.name(), b == TensorSizes.DYNAMIC ? 0 : TensorSizes.align(b, MemoryPlanner.ALIGNMENT));
+            }
+        List<List<String>> reads = new ArrayList<>();
+        List<List<Integer>> succ = new ArrayList<>();
+        int[] waiting = new int[n];
+        Map<String, Integer> readers = new HashMap<>();
+        for (int i = 0; i < n; i++) succ.add(new ArrayList<>());
+        for (int i = 0; i < n; i++) {
+            List<String> r = new ArrayList<>(NodeReads.of(nodes.get(i)));
+            reads.add(r);
+            Set<Integer> preds = new TreeSet<>();
+            for (String v : r) {
+                readers.merge(v, 1, Integer::sum);
+                Integer p = producer.get(v);
+                if (p != null) preds.add(p);
+            }
+            for (int p : preds) succ.get(p).add(i);
+            waiting[i] = preds.size();
+        }
+        TreeSet<Integer> ready = new TreeSet<>();
+        for (int i = 0; i < n; i++) if (waiting[i] == 0) ready.add(i);
+        List<Node> order = new ArrayList<>(n);
+        while (!ready.isEmpty()) {
+            int pick = -1;
+            long bestDelta = Long.MAX_VALUE;
+            for (int i : ready) {
+                long delta = 0;
+                for (Value v : nodes.get(i).outputs())
+                    if (!v.isNone() && readers.getOrDefault(v.name(), 0) > 0) delta += bytes.get(v.name());
+                for (String v : reads.get(i))
+                    if (readers.get(v) == 1 && bytes.containsKey(v)) delta -= bytes.get(v);
+                if (delta < bestDelta) {
+                    bestDelta = delta;
+                    pick = i;
+                }
+            }
+            ready.remove(pick);
+            order.add(nodes.get(pick));
+            for (String v : reads.get(pick)) readers.merge(v, -1, Integer::sum);
+            for (int s : succ.get(pick)) if (--waiting[s] == 0) ready.add(s);
+        }
+        if (order.size() != n) throw new IllegalStateException("graph '" + g.name() + "' has a cycle");
+        return order;
+    }
+}
