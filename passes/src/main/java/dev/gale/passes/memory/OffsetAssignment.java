@@ -35,11 +35,47 @@ final class OffsetAssignment {
         orders.add(Comparator.<Integer>comparingLong(i -> -busiest(items.get(i), liveBytes))
                 .thenComparingLong(i -> -items.get(i).size).thenComparing(birth));
         Result best = null;
+        Integer[] bestOrder = null;
         for (Comparator<Integer> order : orders) {
-            Result r = place(items, order);
-            if (best == null || r.arenaBytes < best.arenaBytes) best = r;
+            Integer[] perm = permutation(items.size(), order);
+            Result r = place(items, perm);
+            if (best == null || r.arenaBytes < best.arenaBytes) {
+                best = r;
+                bestOrder = perm;
+            }
+        }
+        // Repair: the buffers that reach the top of the arena go first next time (those placed late found no gap).
+        Integer[] perm = bestOrder;
+        Result current = best;
+        for (int round = 0; round < REPAIR_ROUNDS && best.arenaBytes > lowerBound(items, liveBytes); round++) {
+            perm = topFirst(items, perm, current);
+            current = place(items, perm);
+            if (current.arenaBytes < best.arenaBytes) best = current;
         }
         return best;
+    }
+
+    static final int REPAIR_ROUNDS = 32;
+
+    private static long lowerBound(List<Item> items, long[] liveBytes) {
+        long m = 0;
+        for (long b : liveBytes) m = Math.max(m, b);
+        return m;
+    }
+
+    private static Integer[] permutation(int n, Comparator<Integer> order) {
+        Integer[] p = new Integer[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        Arrays.sort(p, order);
+        return p;
+    }
+
+    /** {@code perm} with the buffers that end at the arena's top moved to the front, keeping relative order. */
+    private static Integer[] topFirst(List<Item> items, Integer[] perm, Result r) {
+        List<Integer> top = new ArrayList<>(), rest = new ArrayList<>();
+        for (int i : perm) (r.offsets[i] + items.get(i).size == r.arenaBytes ? top : rest).add(i);
+        top.addAll(rest);
+        return top.toArray(Integer[]::new);
     }
 
     private static int span(Item it) { return it.last - it.first + 1; }
@@ -52,10 +88,7 @@ final class OffsetAssignment {
     }
 
     /** Greedy best-fit placement of the items in the given order. */
-    static Result place(List<Item> items, Comparator<Integer> order) {
-        Integer[] byPriority = new Integer[items.size()];
-        for (int i = 0; i < byPriority.length; i++) byPriority[i] = i;
-        Arrays.sort(byPriority, order);
+    static Result place(List<Item> items, Integer[] byPriority) {
         long[] offsets = new long[items.size()];
         List<Integer> placed = new ArrayList<>(); // sorted by offset
         long arena = 0;

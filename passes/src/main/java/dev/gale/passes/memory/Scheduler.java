@@ -52,9 +52,53 @@ public final class Scheduler {
     public static Graph schedule(Graph g, TensorSizes sizes) {
         TensorSizes lenient = sizes.lenient();
         List<Node> greedy = greedy(g, lenient);
-        if (greedy.equals(g.nodes())) return g;
-        Graph candidate = g.withNodes(greedy);
-        return peak(candidate, lenient) < peak(g, lenient) ? candidate : g;
+        List<List<Node>> candidates = List.of(greedy, sink(g, g.nodes()), sink(g, greedy));
+        Graph best = g;
+        long bestPeak = peak(g, lenient);
+        for (List<Node> order : candidates) {
+            if (order.equals(best.nodes())) continue;
+            Graph c = g.withNodes(order);
+            long p = peak(c, lenient);
+            if (p < bestPeak) {
+                best = c;
+                bestPeak = p;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * {@code order} with each node that frees nothing (reads no value for the last time) moved down to just before
+     * the first reader of its outputs, but not past the last reader of any of its inputs: its outputs then live
+     * shorter and its inputs no longer. Visits nodes from the last one up, so chains sink together.
+     */
+    static List<Node> sink(Graph g, List<Node> order) {
+        List<Node> nodes = new ArrayList<>(order);
+        List<Set<String>> reads = new ArrayList<>();
+        for (Node n : nodes) reads.add(NodeReads.of(n));
+        Set<String> graphOutputs = new HashSet<>();
+        for (Value v : g.outputs()) graphOutputs.add(v.name());
+        for (int i = nodes.size() - 1; i >= 0; i--) {
+            Node n = nodes.get(i);
+            Set<String> outs = new HashSet<>();
+            for (Value v : n.outputs()) if (!v.isNone()) outs.add(v.name());
+            if (outs.isEmpty() || outs.stream().anyMatch(graphOutputs::contains)) continue;
+            int target = nodes.size();
+            for (int j = i + 1; j < nodes.size() && target == nodes.size(); j++)
+                for (String r : reads.get(j)) if (outs.contains(r)) target = j;
+            if (target == nodes.size()) continue; // nobody reads it
+            boolean frees = false;
+            for (String x : reads.get(i)) {
+                int last = -1;
+                for (int j = i + 1; j < nodes.size(); j++) if (reads.get(j).contains(x)) last = j;
+                if (last < 0 && !graphOutputs.contains(x)) frees = true;
+                if (last >= 0) target = Math.min(target, last);
+            }
+            if (frees || target - 1 <= i) continue;
+            nodes.add(target - 1, nodes.remove(i));
+            reads.add(target - 1, reads.remove(i));
+        }
+        return nodes;
     }
 
     static long peak(Graph g, TensorSizes sizes) {

@@ -19,6 +19,7 @@ public final class PassRegistry {
         register("lower-gradient", dev.gale.passes.LowerGradientOps::pass);
         register("schedule", dev.gale.passes.memory.Scheduler::pass);
         register("plan-memory", dev.gale.passes.memory.MemoryPlanner::pass);
+        register("remat", dev.gale.passes.memory.Rematerializer::pass);
     }
 
     private PassRegistry() {}
