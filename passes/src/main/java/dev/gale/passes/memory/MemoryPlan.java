@@ -56,13 +56,6 @@ public record MemoryPlan(long alignment, long arenaBytes, long naiveBytes, long 
     /** Arena bytes over the lower bound (1.0 is optimal for this schedule). */
     public double ratio() { return lowerBound == 0 ? 1.0 : (double) arenaBytes / lowerBound; }
 
-    /** Values written by an earlier step that the node at {@code step} still needs or that outlive it. */
-    public List<Allocation> liveAt(int step) {
-        List<Allocation> r = new ArrayList<>();
-        for (Allocation a : allocations) if (a.first <= step && step <= a.last) r.add(a);
-        return r;
-    }
-
     /**
      * Checks the plan's invariants and throws naming the first broken one: offsets aligned, buffers inside the arena,
      * lifetimes ordered, in-place sources known, and no two values live at the same step sharing a byte, except an

@@ -55,13 +55,17 @@ public final class MemoryPlanner {
         };
     }
 
-    /** Stores the plan in the context and counts its numbers. */
+    /** Stores the plan in the context and shows its numbers as counters (a later plan replaces them). */
     static void record(MemoryPlan plan, PassContext ctx) {
         ctx.put(PLAN_KEY, plan);
-        ctx.count("memory.arena_bytes", plan.arenaBytes());
-        ctx.count("memory.naive_bytes", plan.naiveBytes());
-        ctx.count("memory.lower_bound_bytes", plan.lowerBound());
-        ctx.count("memory.in_place", plan.allocations().stream().filter(a -> a.inPlaceOf() != null).count());
+        set(ctx, "memory.arena_bytes", plan.arenaBytes());
+        set(ctx, "memory.naive_bytes", plan.naiveBytes());
+        set(ctx, "memory.lower_bound_bytes", plan.lowerBound());
+        set(ctx, "memory.in_place", plan.allocations().stream().filter(a -> a.inPlaceOf() != null).count());
+    }
+
+    private static void set(PassContext ctx, String counter, long value) {
+        ctx.count(counter, value - ctx.counters().getOrDefault(counter, 0L));
     }
 
     /** Plans a graph whose node order is its execution order. */

@@ -22,21 +22,25 @@ import java.util.TreeSet;
  * trade compute for memory by recomputing cheap values where they are needed again instead of keeping them alive,
  * typically activations that a training graph keeps from the forward part for its backward part.
  *
- * <p>One round: find the peak step P (most live bytes). A candidate is a value v live across P (born before P, read
- * after P, not read at P) whose producer is cheap ({@link OpKinds#cheap}: elementwise, broadcast, injective, a
- * Constant; single output). Its reads after P ("late uses") get a recomputed copy, produced by clones placed just
- * before the first late use; v itself then dies at its last read before P. The clones need v's producer's inputs
- * at the late use: an input live at P anyway is free; an input that died before P is recomputed in turn when its
- * producer is cheap (up to {@value #MAX_DEPTH} levels), else kept alive, costing its bytes at P. The candidate
- * saving the most bytes at P wins (ties: fewer FLOPs, earlier birth, name). A producer left without readers is
- * dropped, so a value computed too early is simply moved. Then the graph is re-scheduled ({@link Scheduler}) and
- * re-planned; rounds repeat until the arena fits, no candidate saves anything at the peak, or a round limit is hit.
- * The result is the best plan seen (smallest arena); when nothing helped, the input graph is returned unchanged.
+ * <p>One round: find the first peak step P (most live bytes). A candidate is a value v live across P (born before
+ * P, read after P, not read at P) whose producer is cheap ({@link OpKinds#cheap}: elementwise, broadcast,
+ * injective, a Constant; single output). Its reads after P ("late uses") get a recomputed copy, made by clones
+ * placed just before the first late use; v itself then dies at its last read before P. The clones need the
+ * producer's inputs at the late use: an input live at P anyway is free; an input that died before P is recomputed
+ * in turn when its producer is cheap (up to {@value #MAX_DEPTH} levels), else kept alive, costing its bytes at P.
+ * A producer left without readers is dropped, so a value computed too early is simply moved.
  *
- * <p>Counters: {@code remat.extra_flops} (FLOPs of the recomputing clones, {@link FlopEstimate}),
- * {@code remat.recomputed} (clone nodes), {@code remat.arena_before}/{@code _after}, and {@code remat.over_budget}
- * (bytes still over the budget when it could not be met). Recomputing runs exactly the same ops on the same inputs,
- * so outputs are bit-identical.
+ * <p>Bytes saved at P are only a local estimate (a kept input may raise another step), so the {@value #TRIALS}
+ * candidates saving the most are each applied and re-scheduled ({@link Scheduler}), and the one whose memory profile
+ * is best ({@link Score}: peak, then steps at the peak, then total) is kept if it beats the current graph. Rounds
+ * repeat until the arena fits, no candidate improves the profile, or a round limit is hit. The result is the
+ * smallest arena seen; when nothing helped, the input graph itself. Deterministic: candidates are ordered by bytes
+ * saved, FLOPs, birth step and name.
+ *
+ * <p>Counters: {@code remat.extra_flops} (FLOPs of the added clones less those of dropped originals,
+ * {@link FlopEstimate}), {@code remat.recomputed} (nodes added), {@code remat.arena_before}/{@code _after}, and
+ * {@code remat.over_budget} (bytes still over the budget when it could not be met). Recomputing runs the same ops on
+ * the same inputs, so outputs are bit-identical.
  */
 public final class Rematerializer {
     public static final String BUDGET = "memory.budget";

@@ -19,13 +19,13 @@ import java.util.TreeSet;
  * Chooses the execution order of a graph's nodes (pass {@code schedule}): the graph's node order becomes the order
  * nodes run in, and later passes (memory planning) rely on it.
  *
- * <p>Candidates are the current order and a greedy list schedule: among the ready nodes (all producers run) take the
- * one that adds the fewest live bytes, i.e. its outputs' bytes minus the bytes of the inputs it is the last reader
- * of, so memory is freed as early as possible; ties go to the node that comes first in the current order. The
- * candidate with the smaller peak of live bytes ({@link Liveness#lowerBound}) wins, the current order on ties, so
- * the pass never makes the peak worse and running it twice changes nothing. Sizes come from the {@code batch} /
- * {@code dim.NAME} options; unbound symbols count as 1 here and dynamic sizes as 0. Deterministic: no hashing order
- * or randomness decides anything.
+ * <p>Candidates: the current order; a greedy list schedule (among the ready nodes, whose producers all ran, take
+ * the one that adds the fewest live bytes, i.e. its outputs' bytes minus the bytes of the inputs it reads last, so
+ * memory is freed as early as possible; ties go to the node first in the current order); and both of these
+ * "sunk" ({@link #sink}: a node that frees nothing moves down to just before its first reader, which the greedy's
+ * myopia needs for Constants and backward-only helpers). The candidate with the smallest peak of live bytes
+ * ({@link Liveness#lowerBound}) wins, the current order on ties, so the pass never raises the peak. Sizes come from the {@code batch} / {@code dim.NAME} options; unbound symbols count as 1
+ * here and dynamic sizes as 0. Deterministic: no hashing order or randomness decides anything.
  */
 public final class Scheduler {
     private Scheduler() {}
@@ -105,6 +105,16 @@ public final class Scheduler {
         return Liveness.of(g, sizes, MemoryPlanner.ALIGNMENT, true).lowerBound();
     }
 
+    /** Bytes that running {@code n} adds: its read outputs' bytes less the bytes of the values it reads last. */
+    private static long delta(Node n, List<String> reads, Map<String, Integer> readers, Map<String, Long> bytes) {
+        long delta = 0;
+        for (Value v : n.outputs())
+            if (!v.isNone() && readers.getOrDefault(v.name(), 0) > 0) delta += bytes.get(v.name());
+        for (String v : reads)
+            if (readers.get(v) == 1 && bytes.containsKey(v)) delta -= bytes.get(v);
+        return delta;
+    }
+
     /** The greedy list schedule described in the class comment. */
     static List<Node> greedy(Graph g, TensorSizes sizes) {
         List<Node> nodes = g.nodes();
@@ -142,15 +152,11 @@ public final class Scheduler {
         List<Node> order = new ArrayList<>(n);
         while (!ready.isEmpty()) {
             int pick = -1;
-            long bestDelta = Long.MAX_VALUE;
+            long bestScore = Long.MAX_VALUE;
             for (int i : ready) {
-                long delta = 0;
-                for (Value v : nodes.get(i).outputs())
-                    if (!v.isNone() && readers.getOrDefault(v.name(), 0) > 0) delta += bytes.get(v.name());
-                for (String v : reads.get(i))
-                    if (readers.get(v) == 1 && bytes.containsKey(v)) delta -= bytes.get(v);
-                if (delta < bestDelta) {
-                    bestDelta = delta;
+                long score = delta(nodes.get(i), reads.get(i), readers, bytes);
+                if (score < bestScore) {
+                    bestScore = score;
                     pick = i;
                 }
             }

@@ -31,7 +31,8 @@ class OffsetAssignmentTest {
             for (int j = i + 1; j < items.size(); j++) {
                 OffsetAssignment.Item a = items.get(i), b = items.get(j);
                 boolean time = a.first() <= b.last() && b.first() <= a.last();
-                boolean space = r.offsets()[i] < r.offsets()[j] + b.size() && r.offsets()[j] < r.offsets()[i] + a.size();
+                long oi = r.offsets()[i], oj = r.offsets()[j];
+                boolean space = oi < oj + b.size() && oj < oi + a.size();
                 assertFalse(time && space && a.size() > 0 && b.size() > 0, "items " + i + " and " + j + " overlap");
             }
         for (int i = 0; i < items.size(); i++) assertTrue(r.offsets()[i] + items.get(i).size() <= r.arenaBytes());
@@ -39,7 +40,7 @@ class OffsetAssignmentTest {
 
     @Test
     void bestFitTakesTheSmallestGapThatHolds() {
-        // The 256-byte buffer dies at step 1; the 192 and the 64 born later fill its place instead of growing the arena.
+        // The 256-byte buffer dies at step 1; the 192 and the 64 born later fill its place, not the arena's top.
         List<OffsetAssignment.Item> items = List.of(
                 item(256, 0, 1),    // dies early: leaves room for later ones
                 item(128, 0, 9),
