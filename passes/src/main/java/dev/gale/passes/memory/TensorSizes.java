@@ -73,16 +73,24 @@ public final class TensorSizes {
                 case Dim.Unknown u -> DYNAMIC;
             };
             if (size == DYNAMIC) return DYNAMIC;
-            n = Math.multiplyExact(n, size);
+            n = checkedProduct(v, n, size);
         }
         return n;
+    }
+
+    private static long checkedProduct(Value v, long a, long b) {
+        try {
+            return Math.multiplyExact(a, b);
+        } catch (ArithmeticException e) {
+            throw new GaleException("value '" + v.name() + "' (" + v.type() + ") has more than 2^63 bytes");
+        }
     }
 
     /** Byte size of a value, or {@link #DYNAMIC}. */
     public long bytes(Value v) {
         if (!(v.type() instanceof Type.TensorType t) || t.dtype() == DType.STRING) return DYNAMIC;
         long n = elements(v);
-        return n == DYNAMIC ? DYNAMIC : Math.multiplyExact(n, t.dtype().byteSize());
+        return n == DYNAMIC ? DYNAMIC : checkedProduct(v, n, t.dtype().byteSize());
     }
 
     private long symbol(Value v, String name) {
