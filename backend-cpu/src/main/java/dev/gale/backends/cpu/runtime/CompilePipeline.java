@@ -6,6 +6,8 @@ import dev.gale.ir.ShapeInference;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Value;
 import dev.gale.ir.Verifier;
+import dev.gale.passes.memory.MemoryPlan;
+import dev.gale.passes.memory.MemoryPlanner;
 import dev.gale.passes.pipeline.Pass;
 import dev.gale.passes.pipeline.PassContext;
 import dev.gale.passes.pipeline.PassRegistry;
@@ -20,14 +22,13 @@ import java.util.Map;
  * the same again on the specialized graph (shape computations fold away now) followed by {@code partition},
  * {@code schedule} and {@code plan-memory}. A pass that is not registered is left out; a pass that fails on a graph
  * (or leaves it invalid) is skipped and recorded, and the graph goes on without it: every pass only optimizes.
- * The system property {@code gale.cpu.passes} (a comma-separated list) replaces the graph passes, e.g. to rule one
+ * The memory plan comes back from the pass context ({@link MemoryPlanner#PLAN_KEY}). The system property {@code gale.cpu.passes} (a comma-separated list) replaces the graph passes, e.g. to rule one
  * out while debugging.
  */
 final class CompilePipeline {
     static final List<String> OPEN_PASSES = List.of("simplify", "fuse-patterns");
     static final List<String> GRAPH_PASSES = List.of("simplify", "fuse-patterns", "partition");
     static final List<String> MEMORY_PASSES = List.of("schedule", "plan-memory");
-    static final String PLAN_KEY = "memory.plan";
 
     /** What compiling one graph did: the passes that ran, those skipped (with the reason) and the memory plan. */
     record Result(Graph graph, PlannedOffsets offsets, List<String> ran, List<String> skipped) {}
@@ -51,7 +52,7 @@ final class CompilePipeline {
         if (planMemory && MEMORY_PASSES.stream().allMatch(PassRegistry.names()::contains)) {
             Graph before = g;
             for (String name : MEMORY_PASSES) g = runPass(g, name, ctx, ran, skipped);
-            offsets = PlannedOffsets.from(ctx.get(PLAN_KEY));
+            offsets = PlannedOffsets.from(ctx.<MemoryPlan>get(MemoryPlanner.PLAN_KEY));
             // A plan is only good for the order it was made for.
             if (offsets == null || skipped.stream().anyMatch(s -> s.startsWith("schedule"))) {
                 offsets = null;

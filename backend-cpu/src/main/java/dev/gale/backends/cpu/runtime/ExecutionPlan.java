@@ -57,10 +57,12 @@ final class ExecutionPlan implements AutoCloseable {
     private final List<FallbackStep> fallbacks;
     private final Map<String, Integer> nativeOps, fallbackOps;
     private final long arenaBytes;
+    private final int planned;
 
     ExecutionPlan(Arena arena, MemorySegment mem, Object[] boxes, List<Step> steps, List<Node> nodes,
                   List<Input> inputs, List<Slot> outputs, List<FallbackStep> fallbacks, Map<String, Integer> nativeOps,
-                  Map<String, Integer> fallbackOps) {
+                  Map<String, Integer> fallbackOps, int planned) {
+        this.planned = planned;
         this.arena = arena;
         this.mem = mem;
         this.boxes = boxes;
@@ -155,7 +157,8 @@ final class ExecutionPlan implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "plan of " + steps.length + " steps, arena " + arenaBytes + " bytes, native " + nativeOps
+        return "plan of " + steps.length + " steps, arena " + arenaBytes + " bytes (" + planned
+                + " values at the memory plan's offsets), native " + nativeOps
                 + ", fallback " + fallbackOps + ", inputs " + Arrays.stream(inputs).map(Input::name).toList();
     }
 }

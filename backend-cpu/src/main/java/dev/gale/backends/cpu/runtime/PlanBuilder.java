@@ -148,7 +148,8 @@ final class PlanBuilder {
                 steps.add(step);
             }
             List<Slot> outputs = graph.outputs().stream().map(v -> slots.get(v.name())).toList();
-            return new ExecutionPlan(arena, mem, boxes, steps, exec, inputs, outputs, fallbacks, nativeOps, fallbackOps);
+            return new ExecutionPlan(arena, mem, boxes, steps, exec, inputs, outputs, fallbacks, nativeOps, fallbackOps,
+                    placed.size());
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
