@@ -26,6 +26,7 @@ final class LayoutSteps {
         NativeOps.register("Expand", LayoutSteps::expand);
         NativeOps.register("Concat", LayoutSteps::concat);
         NativeOps.register("Gather", LayoutSteps::gather);
+        NativeOps.register("Pad", LayoutSteps::pad);
         NativeOps.register(GaleOps.DOMAIN, "GatherGrad", LayoutSteps::gatherGrad);
     }
 
@@ -149,6 +150,47 @@ final class LayoutSteps {
                     at += rows[i];
                 }
             }
+        };
+    }
+
+    /** Pad in constant mode with constant, non-negative pads: fill with the value, copy the input inside. */
+    private static Step pad(EmitContext c) {
+        if (!c.arenaIn(0) || c.out(0) == null || !c.out(0).inArena() || !c.attrString("mode").equals("constant"))
+            return null;
+        Slot x = c.in(0), y = c.out(0);
+        int r = x.rank();
+        long[] pads = c.constantLongs(1);
+        if (pads == null || c.has(3) && c.constantLongs(3) == null) return null;
+        int[] axes;
+        try {
+            axes = c.has(3) ? ShapeMath.axes(c.constantLongs(3), r, c::error) : null;
+        } catch (RuntimeException e) {
+            return null;
+        }
+        int na = axes == null ? r : axes.length;
+        if (pads.length != 2 * na) return null;
+        long[] before = new long[r];
+        for (int i = 0; i < na; i++) {
+            if (pads[i] < 0 || pads[i + na] < 0) return null;
+            before[axes == null ? i : axes[i]] = pads[i];
+        }
+        float value = 0f;
+        if (c.has(2)) {
+            Tensor v = c.constant(2);
+            if (v == null || v.dtype() != DType.FLOAT32 || v.numel() != 1) return null;
+            value = v.floats()[0];
+        }
+        long[] yst = StridedCopy.strides(y.shape);
+        long base = 0;
+        for (int k = 0; k < r; k++) base += before[k] * yst[k];
+        StridedCopy sc = StridedCopy.of(x.shape, yst);
+        if (sc == null) return null;
+        MemorySegment m = c.mem;
+        long xo = x.offset, yo = y.offset, size = y.numel, at = base;
+        float fill = value;
+        return () -> {
+            Vec.fill(m, yo, size, fill);
+            sc.scatter(m, xo, yo + at);
         };
     }
 

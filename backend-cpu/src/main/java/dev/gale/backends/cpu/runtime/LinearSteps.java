@@ -113,22 +113,32 @@ final class LinearSteps {
     /** C[batch] = A[batch] x B[batch] over the broadcast batch {@code ob}. */
     private static Step product(KernelPool pool, MemorySegment mem, long[] ob, long[] ab, long[] bb, int m, int n,
                                 int k, long aOff, long bOff, long cOff, Epilogue ep, boolean rowBias) {
+        return product(pool, ob, ab, bb, m, n, k, false, 1f, mem, aOff, mem, bOff, mem, cOff, ep, rowBias);
+    }
+
+    /**
+     * C[t] = alpha A[t] op(B)[t] for each entry t of the broadcast batch {@code ob} of A's batch {@code ab} and B's
+     * {@code bb}; A is m x k, op(B) k x n (B stored n x k when {@code transB}), C dense m x n per entry.
+     */
+    static Step product(KernelPool pool, long[] ob, long[] ab, long[] bb, int m, int n, int k, boolean transB,
+                        float alpha, MemorySegment a, long aOff, MemorySegment b, long bOff, MemorySegment c,
+                        long cOff, Epilogue ep, boolean rowBias) {
         ZipLayout lay = ZipLayout.of(ob, ab, bb);
         if (lay == null) return null;
-        long am = (long) m * k, bm = (long) k * n, cm = (long) m * n;
+        long am = (long) m * k, bm = (long) k * n, cm = (long) m * n, ldb = transB ? k : n;
         boolean ca = lay.contiguous[0], cb = lay.contiguous[1];
         long rows = lay.rows, per = lay.n;
         if (rows == 1 && ca && !cb && !rowBias && per * m <= Integer.MAX_VALUE) {
             // One B for every entry: a single (per * m) x k by k x n product.
             int tall = (int) (per * m);
-            return () -> Sgemm.gemm(pool, false, false, tall, n, k, 1f, mem, aOff, k, mem, bOff, n, 0f, mem, cOff, n, ep);
+            return () -> Sgemm.gemm(pool, false, transB, tall, n, k, alpha, a, aOff, k, b, bOff, ldb, 0f, c, cOff, n, ep);
         }
         if (per > Integer.MAX_VALUE) return null;
         int batch = (int) per;
         return () -> {
             for (long r = 0; r < rows; r++)
-                Sgemm.gemmBatched(pool, batch, false, false, m, n, k, 1f, mem, aOff + lay.rowOffset(0, r) * am, k,
-                        ca ? am : 0, mem, bOff + lay.rowOffset(1, r) * bm, n, cb ? bm : 0, 0f, mem,
+                Sgemm.gemmBatched(pool, batch, false, transB, m, n, k, alpha, a, aOff + lay.rowOffset(0, r) * am, k,
+                        ca ? am : 0, b, bOff + lay.rowOffset(1, r) * bm, ldb, cb ? bm : 0, 0f, c,
                         cOff + r * per * cm, n, cm, ep);
         };
     }

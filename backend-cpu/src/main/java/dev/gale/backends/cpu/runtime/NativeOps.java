@@ -26,6 +26,7 @@ final class NativeOps {
     static {
         ElementwiseSteps.registerAll();
         LinearSteps.registerAll();
+        AttentionSteps.registerAll();
         ConvSteps.registerAll();
         ReduceSteps.registerAll();
         NormSteps.registerAll();
