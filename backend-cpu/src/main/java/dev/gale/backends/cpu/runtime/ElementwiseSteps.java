@@ -3,8 +3,12 @@ package dev.gale.backends.cpu.runtime;
 import dev.gale.backends.cpu.KernelPool;
 import dev.gale.ir.DType;
 import dev.gale.ir.Tensor;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -31,10 +35,20 @@ final class ElementwiseSteps {
     // binary opcodes
     static final int ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, MAX = 5, MIN = 6, PRELU = 7;
 
+    /** Bytes, one per float lane (booleans as the comparisons write them); null when no such shape exists. */
+    private static final VectorSpecies<Byte> B = byteLanes();
     private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
     private static final float INV_SQRT_2 = (float) (1 / Math.sqrt(2));
 
     private ElementwiseSteps() {}
+
+    private static VectorSpecies<Byte> byteLanes() {
+        try {
+            return VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
 
     static void registerAll() {
         unary("Neg", NEG);
@@ -358,23 +372,42 @@ final class ElementwiseSteps {
         };
         long ao = a.offset, bo = b.offset, n = lay.n;
         boolean ca = lay.contiguous[0], cb = lay.contiguous[1];
-        return () -> {
-            for (long r = 0; r < lay.rows; r++) {
-                long pa = ao + lay.rowOffset(0, r), pb = bo + lay.rowOffset(1, r);
-                int base = (int) (r * n);
-                for (int k = 0; k < n; k++) {
-                    float x = Vec.get(m, ca ? pa + k : pa), y = Vec.get(m, cb ? pb + k : pb);
-                    boolean v = switch (kind) {
-                        case 0 -> x > y;
-                        case 1 -> x < y;
-                        case 2 -> x >= y;
-                        case 3 -> x <= y;
-                        default -> x == y;
-                    };
-                    out[base + k] = v ? (byte) 1 : 0;
-                }
-            }
+        VectorOperators.Comparison cmp = switch (kind) {
+            case 0 -> VectorOperators.GT;
+            case 1 -> VectorOperators.LT;
+            case 2 -> VectorOperators.GE;
+            case 3 -> VectorOperators.LE;
+            default -> VectorOperators.EQ;
         };
+        return () -> {
+            for (long r = 0; r < lay.rows; r++)
+                compareRow(m, kind, cmp, ao + lay.rowOffset(0, r), ca, bo + lay.rowOffset(1, r), cb, out, (int) (r * n),
+                        (int) n);
+        };
+    }
+
+    /** out[k] = a[k] op b[k] as 0 / 1 bytes over a row; operands that repeat one value have their flag false. */
+    private static void compareRow(MemorySegment m, int kind, VectorOperators.Comparison cmp, long pa, boolean ca,
+                                   long pb, boolean cb, byte[] out, int base, int n) {
+        int k = 0, bound = B == null ? 0 : (int) Vec.bound(n);
+        FloatVector as = ca ? null : FloatVector.broadcast(S, Vec.get(m, pa));
+        FloatVector bs = cb ? null : FloatVector.broadcast(S, Vec.get(m, pb));
+        for (; k < bound; k += L) {
+            ByteVector one = ByteVector.broadcast(B, (byte) 1), zero = ByteVector.zero(B);
+            FloatVector av = ca ? Vec.load(m, pa + k) : as, bv = cb ? Vec.load(m, pb + k) : bs;
+            zero.blend(one, av.compare(cmp, bv).cast(B)).intoArray(out, base + k);
+        }
+        for (; k < n; k++) {
+            float x = Vec.get(m, ca ? pa + k : pa), y = Vec.get(m, cb ? pb + k : pb);
+            boolean v = switch (kind) {
+                case 0 -> x > y;
+                case 1 -> x < y;
+                case 2 -> x >= y;
+                case 3 -> x <= y;
+                default -> x == y;
+            };
+            out[base + k] = v ? (byte) 1 : 0;
+        }
     }
 
     private static Step where(EmitContext c) {
@@ -391,15 +424,30 @@ final class ElementwiseSteps {
         boolean cc = lay.contiguous[0], cx = lay.contiguous[1], cy = lay.contiguous[2];
         return () -> {
             byte[] b = (byte[]) ((Tensor) boxes[box]).data();
-            for (long r = 0; r < lay.rows; r++) {
-                int pc = (int) lay.rowOffset(0, r);
-                long px = xo + lay.rowOffset(1, r), py = yo + lay.rowOffset(2, r), po = oo + r * n;
-                for (int k = 0; k < n; k++) {
-                    boolean t = b[cc ? pc + k : pc] != 0;
-                    Vec.set(m, po + k, t ? Vec.get(m, cx ? px + k : px) : Vec.get(m, cy ? py + k : py));
-                }
-            }
+            for (long r = 0; r < lay.rows; r++)
+                selectRow(m, b, (int) lay.rowOffset(0, r), cc, xo + lay.rowOffset(1, r), cx, yo + lay.rowOffset(2, r), cy,
+                        oo + r * n, (int) n);
         };
+    }
+
+    /** out[k] = cond[k] ? x[k] : y[k] over a row; operands that repeat one value have their flag false. */
+    static void selectRow(MemorySegment m, byte[] b, int pc, boolean cc, long px, boolean cx, long py, boolean cy,
+                          long po, int n) {
+        int k = 0;
+        if (cc && B != null) {
+            int bound = (int) Vec.bound(n);
+            FloatVector xs = cx ? null : FloatVector.broadcast(S, Vec.get(m, px));
+            FloatVector ys = cy ? null : FloatVector.broadcast(S, Vec.get(m, py));
+            for (; k < bound; k += L) {
+                VectorMask<Float> t = ByteVector.fromArray(B, b, pc + k).compare(VectorOperators.NE, 0).cast(S);
+                FloatVector xv = cx ? Vec.load(m, px + k) : xs, yv = cy ? Vec.load(m, py + k) : ys;
+                Vec.store(yv.blend(xv, t), m, po + k);
+            }
+        }
+        for (; k < n; k++) {
+            boolean t = b[cc ? pc + k : pc] != 0;
+            Vec.set(m, po + k, t ? Vec.get(m, cx ? px + k : px) : Vec.get(m, cy ? py + k : py));
+        }
     }
 
     // ---- splitting
