@@ -132,9 +132,165 @@ final class ElementwiseSteps {
         return () -> pool.parallelFor(tasks, t);
     }
 
+    /**
+     * out[i] = f(x[i]) for n elements. One loop per op, so that each loop's vector operations are constants the JIT
+     * compiles to instructions (a shared loop calling a switch would keep the vectors as objects).
+     */
     static void map(MemorySegment m, int opc, float p1, float p2, long x, long out, long n) {
         long k = 0, b = Vec.bound(n);
-        for (; k < b; k += L) Vec.store(apply(opc, Vec.load(m, x + k), p1, p2), m, out + k);
+        switch (opc) {
+            case NEG -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.neg(), m, out + k);
+                }
+            }
+            case ABS -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.abs(), m, out + k);
+                }
+            }
+            case RELU -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f)), m, out + k);
+                }
+            }
+            case EXP -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.lanewise(VectorOperators.EXP), m, out + k);
+                }
+            }
+            case LOG -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.lanewise(VectorOperators.LOG), m, out + k);
+                }
+            }
+            case SQRT -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.sqrt(), m, out + k);
+                }
+            }
+            case RECIPROCAL -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(FloatVector.broadcast(S, 1f).div(v), m, out + k);
+                }
+            }
+            case SIGMOID -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(sigmoid(v), m, out + k);
+                }
+            }
+            case TANH -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.lanewise(VectorOperators.TANH), m, out + k);
+                }
+            }
+            case ERF -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(Vec.erf(v), m, out + k);
+                }
+            }
+            case GELU -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.mul(normalCdf(v)), m, out + k);
+                }
+            }
+            case GELU_TANH -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(geluTanh(v), m, out + k);
+                }
+            }
+            case SOFTPLUS -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.max(0f).add(v.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P)), m, out + k);
+                }
+            }
+            case SOFTSIGN -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.div(v.abs().add(1f)), m, out + k);
+                }
+            }
+            case LEAKY_RELU -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.mul(p1).blend(v, v.compare(VectorOperators.GE, 0f)), m, out + k);
+                }
+            }
+            case ELU -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.lanewise(VectorOperators.EXPM1).mul(p1).blend(v, v.compare(VectorOperators.GE, 0f)), m, out + k);
+                }
+            }
+            case SELU -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.lanewise(VectorOperators.EXPM1).mul(p1 * p2).blend(v.mul(p2), v.compare(VectorOperators.GT, 0f)), m, out + k);
+                }
+            }
+            case HARD_SIGMOID -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.mul(p1).add(p2).max(0f).min(1f), m, out + k);
+                }
+            }
+            case HARD_SWISH -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.mul(v.div(6f).add(0.5f).max(0f).min(1f)), m, out + k);
+                }
+            }
+            case THRESHOLDED_RELU -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, p1)), m, out + k);
+                }
+            }
+            case CELU -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.max(0f).add(v.div(p1).lanewise(VectorOperators.EXPM1).mul(p1).min(0f)), m, out + k);
+                }
+            }
+            case CLIP -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.max(p1).min(p2), m, out + k);
+                }
+            }
+            case IDENTITY -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v, m, out + k);
+                }
+            }
+            case SIN -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.lanewise(VectorOperators.SIN), m, out + k);
+                }
+            }
+            case COS -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.lanewise(VectorOperators.COS), m, out + k);
+                }
+            }
+            default -> throw new IllegalStateException("unary opcode " + opc);
+        }
         for (; k < n; k++) Vec.set(m, out + k, apply(opc, Vec.get(m, x + k), p1, p2));
     }
 
@@ -147,17 +303,11 @@ final class ElementwiseSteps {
             case LOG -> v.lanewise(VectorOperators.LOG);
             case SQRT -> v.sqrt();
             case RECIPROCAL -> FloatVector.broadcast(S, 1f).div(v);
-            case SIGMOID -> {
-                FloatVector e = v.abs().neg().lanewise(VectorOperators.EXP), d = e.add(1f);
-                yield e.div(d).blend(FloatVector.broadcast(S, 1f).div(d), v.compare(VectorOperators.GE, 0f));
-            }
+            case SIGMOID -> sigmoid(v);
             case TANH -> v.lanewise(VectorOperators.TANH);
             case ERF -> Vec.erf(v);
             case GELU -> v.mul(normalCdf(v));
-            case GELU_TANH -> {
-                FloatVector inner = v.mul(v).mul(0.044715f).add(1f).mul(v).mul(SQRT_2_OVER_PI);
-                yield inner.lanewise(VectorOperators.TANH).add(1f).mul(v).mul(0.5f);
-            }
+            case GELU_TANH -> geluTanh(v);
             case SOFTPLUS -> v.max(0f).add(v.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P));
             case SOFTSIGN -> v.div(v.abs().add(1f));
             case LEAKY_RELU -> v.mul(p1).blend(v, v.compare(VectorOperators.GE, 0f));
@@ -173,6 +323,16 @@ final class ElementwiseSteps {
             case COS -> v.lanewise(VectorOperators.COS);
             default -> throw new IllegalStateException("unary opcode " + opc);
         };
+    }
+
+    private static FloatVector sigmoid(FloatVector v) {
+        FloatVector e = v.abs().neg().lanewise(VectorOperators.EXP), d = e.add(1f);
+        return e.div(d).blend(FloatVector.broadcast(S, 1f).div(d), v.compare(VectorOperators.GE, 0f));
+    }
+
+    private static FloatVector geluTanh(FloatVector v) {
+        FloatVector inner = v.mul(v).mul(0.044715f).add(1f).mul(v).mul(SQRT_2_OVER_PI);
+        return inner.lanewise(VectorOperators.TANH).add(1f).mul(v).mul(0.5f);
     }
 
     static float apply(int opc, float x, float p1, float p2) {
@@ -372,30 +532,52 @@ final class ElementwiseSteps {
         };
         long ao = a.offset, bo = b.offset, n = lay.n;
         boolean ca = lay.contiguous[0], cb = lay.contiguous[1];
-        VectorOperators.Comparison cmp = switch (kind) {
-            case 0 -> VectorOperators.GT;
-            case 1 -> VectorOperators.LT;
-            case 2 -> VectorOperators.GE;
-            case 3 -> VectorOperators.LE;
-            default -> VectorOperators.EQ;
-        };
         return () -> {
             for (long r = 0; r < lay.rows; r++)
-                compareRow(m, kind, cmp, ao + lay.rowOffset(0, r), ca, bo + lay.rowOffset(1, r), cb, out, (int) (r * n),
+                compareRow(m, kind, ao + lay.rowOffset(0, r), ca, bo + lay.rowOffset(1, r), cb, out, (int) (r * n),
                         (int) n);
         };
     }
 
     /** out[k] = a[k] op b[k] as 0 / 1 bytes over a row; operands that repeat one value have their flag false. */
-    private static void compareRow(MemorySegment m, int kind, VectorOperators.Comparison cmp, long pa, boolean ca,
+    private static void compareRow(MemorySegment m, int kind, long pa, boolean ca,
                                    long pb, boolean cb, byte[] out, int base, int n) {
         int k = 0, bound = B == null ? 0 : (int) Vec.bound(n);
         FloatVector as = ca ? null : FloatVector.broadcast(S, Vec.get(m, pa));
         FloatVector bs = cb ? null : FloatVector.broadcast(S, Vec.get(m, pb));
-        for (; k < bound; k += L) {
-            ByteVector one = ByteVector.broadcast(B, (byte) 1), zero = ByteVector.zero(B);
-            FloatVector av = ca ? Vec.load(m, pa + k) : as, bv = cb ? Vec.load(m, pb + k) : bs;
-            zero.blend(one, av.compare(cmp, bv).cast(B)).intoArray(out, base + k);
+        // One loop per comparison: the operator must be a constant for the JIT to compile it to an instruction.
+        switch (kind) {
+            case 0 -> {
+                for (; k < bound; k += L) {
+                    FloatVector av = ca ? Vec.load(m, pa + k) : as, bv = cb ? Vec.load(m, pb + k) : bs;
+                    ByteVector.zero(B).blend((byte) 1, av.compare(VectorOperators.GT, bv).cast(B)).intoArray(out, base + k);
+                }
+            }
+            case 1 -> {
+                for (; k < bound; k += L) {
+                    FloatVector av = ca ? Vec.load(m, pa + k) : as, bv = cb ? Vec.load(m, pb + k) : bs;
+                    ByteVector.zero(B).blend((byte) 1, av.compare(VectorOperators.LT, bv).cast(B)).intoArray(out, base + k);
+                }
+            }
+            case 2 -> {
+                for (; k < bound; k += L) {
+                    FloatVector av = ca ? Vec.load(m, pa + k) : as, bv = cb ? Vec.load(m, pb + k) : bs;
+                    ByteVector.zero(B).blend((byte) 1, av.compare(VectorOperators.GE, bv).cast(B)).intoArray(out, base + k);
+                }
+            }
+            case 3 -> {
+                for (; k < bound; k += L) {
+                    FloatVector av = ca ? Vec.load(m, pa + k) : as, bv = cb ? Vec.load(m, pb + k) : bs;
+                    ByteVector.zero(B).blend((byte) 1, av.compare(VectorOperators.LE, bv).cast(B)).intoArray(out, base + k);
+                }
+            }
+            case 4 -> {
+                for (; k < bound; k += L) {
+                    FloatVector av = ca ? Vec.load(m, pa + k) : as, bv = cb ? Vec.load(m, pb + k) : bs;
+                    ByteVector.zero(B).blend((byte) 1, av.compare(VectorOperators.EQ, bv).cast(B)).intoArray(out, base + k);
+                }
+            }
+            default -> throw new IllegalStateException("comparison " + kind);
         }
         for (; k < n; k++) {
             float x = Vec.get(m, ca ? pa + k : pa), y = Vec.get(m, cb ? pb + k : pb);
