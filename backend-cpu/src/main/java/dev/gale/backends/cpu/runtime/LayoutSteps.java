@@ -27,6 +27,7 @@ final class LayoutSteps {
         NativeOps.register("Concat", LayoutSteps::concat);
         NativeOps.register("Gather", LayoutSteps::gather);
         NativeOps.register("Pad", LayoutSteps::pad);
+        NativeOps.register("Split", LayoutSteps::split);
         NativeOps.register(GaleOps.DOMAIN, "GatherGrad", LayoutSteps::gatherGrad);
     }
 
@@ -191,6 +192,32 @@ final class LayoutSteps {
         return () -> {
             Vec.fill(m, yo, size, fill);
             sc.scatter(m, xo, yo + at);
+        };
+    }
+
+    /** Split along an axis: each output copies its band of every outer row (sizes from the outputs' shapes). */
+    private static Step split(EmitContext c) {
+        if (!c.arenaIn(0) || c.has(1) && c.constant(1) == null) return null;
+        Slot x = c.in(0);
+        int a = NormSteps.axis(c.attrInt("axis"), x.rank()), k = c.numOutputs();
+        if (a < 0) return null;
+        long outer = NormSteps.prod(x.shape, 0, a), row = NormSteps.prod(x.shape, a, x.rank());
+        long[] offs = new long[k], widths = new long[k], starts = new long[k];
+        long at = 0;
+        for (int i = 0; i < k; i++) {
+            Slot o = c.out(i);
+            if (o == null || !o.inArena() || o.rank() != x.rank()) return null;
+            offs[i] = o.offset;
+            widths[i] = NormSteps.prod(o.shape, a, o.rank());
+            starts[i] = at;
+            at += widths[i];
+        }
+        if (at != row) return null;
+        MemorySegment m = c.mem;
+        long xo = x.offset;
+        return () -> {
+            for (long r = 0; r < outer; r++)
+                for (int i = 0; i < k; i++) Vec.copy(m, xo + r * row + starts[i], m, offs[i] + r * widths[i], widths[i]);
         };
     }
 

@@ -7,7 +7,7 @@ import dev.gale.ir.op.GaleOps;
 import java.lang.foreign.MemorySegment;
 
 /**
- * SoftmaxCrossEntropyLoss and its gradient {@code gale::SoftmaxCrossEntropyLossGrad} over scores
+ * SoftmaxCrossEntropyLoss, NegativeLogLikelihoodLoss and their gradients {@code gale::SoftmaxCrossEntropyLossGrad} over scores
  * {@code (N, C, d1..dk)} in the arena and integer labels {@code (N, d1..dk)} in a box, with optional class weights,
  * ignore_index and the three reductions. Each target slot's log-softmax runs in float64 (a row of class scores is
  * short); element (b, class, j) is at {@code (b * C + class) * d + j}.
@@ -18,6 +18,8 @@ final class LossSteps {
     static void registerAll() {
         NativeOps.register("SoftmaxCrossEntropyLoss", LossSteps::loss);
         NativeOps.register(GaleOps.DOMAIN, "SoftmaxCrossEntropyLossGrad", LossSteps::grad);
+        NativeOps.register("NegativeLogLikelihoodLoss", LossSteps::nll);
+        NativeOps.register(GaleOps.DOMAIN, "NegativeLogLikelihoodLossGrad", LossSteps::nllGrad);
     }
 
     /** Shapes and attributes shared by the loss and its gradient. */
@@ -130,6 +132,64 @@ final class LossSteps {
                     double p = Math.exp(Vec.get(m, so + ts.at(s, k)) - lse);
                     Vec.set(m, dxo + ts.at(s, k), (float) (coef * (p - (k == t ? 1 : 0))));
                 }
+            }
+        };
+    }
+
+    /** NegativeLogLikelihoodLoss(log_probs, labels[, weight]): -w[t] log_probs[t] per slot, reduced. */
+    private static Step nll(EmitContext c) {
+        Targets ts = Targets.of(c, c.in(0), c.in(1), c.in(2));
+        Slot out = c.out(0);
+        if (ts == null || out == null || !out.inArena()) return null;
+        if (ts.reduction() == Targets.NONE ? out.numel != ts.slots() : out.numel != 1) return null;
+        MemorySegment m = c.mem;
+        Object[] boxes = c.boxes;
+        long xo = c.in(0).offset, oo = out.offset;
+        EmitContext.Where where = c.where();
+        return () -> {
+            Tensor labels = (Tensor) boxes[ts.labelBox()];
+            double total = 0, weights = 0;
+            for (int s = 0; s < ts.slots(); s++) {
+                int t = ts.classOf(labels, s, where);
+                double l = 0;
+                if (t >= 0) {
+                    double w = ts.weightOf(m, t);
+                    l = -w * Vec.get(m, xo + ts.at(s, t));
+                    weights += w;
+                    total += l;
+                }
+                if (ts.reduction() == Targets.NONE) Vec.set(m, oo + s, (float) l);
+            }
+            if (ts.reduction() == Targets.SUM) Vec.set(m, oo, (float) total);
+            if (ts.reduction() == Targets.MEAN) Vec.set(m, oo, (float) (total / weights));
+        };
+    }
+
+    /** NegativeLogLikelihoodLossGrad(dloss, log_probs, labels[, weight]): -coef at each slot's class, 0 elsewhere. */
+    private static Step nllGrad(EmitContext c) {
+        Targets ts = Targets.of(c, c.in(1), c.in(2), c.in(3));
+        Slot dl = c.in(0), dx = c.out(0);
+        if (ts == null || dl == null || !dl.inArena() || dx == null || !dx.inArena()) return null;
+        if (ts.reduction() == Targets.NONE ? dl.numel != ts.slots() : dl.numel != 1) return null;
+        MemorySegment m = c.mem;
+        Object[] boxes = c.boxes;
+        long dlo = dl.offset, dxo = dx.offset, total = dx.numel;
+        EmitContext.Where where = c.where();
+        return () -> {
+            Tensor labels = (Tensor) boxes[ts.labelBox()];
+            double weights = 0;
+            if (ts.reduction() == Targets.MEAN)
+                for (int s = 0; s < ts.slots(); s++) {
+                    int t = ts.classOf(labels, s, where);
+                    if (t >= 0) weights += ts.weightOf(m, t);
+                }
+            Vec.fill(m, dxo, total, 0f);
+            for (int s = 0; s < ts.slots(); s++) {
+                int t = ts.classOf(labels, s, where);
+                if (t < 0) continue;
+                double g = ts.reduction() == Targets.NONE ? Vec.get(m, dlo + s) : Vec.get(m, dlo);
+                double coef = ts.weightOf(m, t) * (ts.reduction() == Targets.MEAN ? g / weights : g);
+                Vec.set(m, dxo + ts.at(s, t), (float) -coef);
             }
         };
     }
