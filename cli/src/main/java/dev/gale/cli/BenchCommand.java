@@ -19,7 +19,9 @@ import java.util.concurrent.Callable;
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--models", split = ",", paramLabel = "NAME",
             description = "mlp, mlp-large, cnn, transformer, minilm (default: all).") List<String> models;
-    @Option(names = "--threads", defaultValue = "2", description = "Threads for every side (default ${DEFAULT-VALUE}).")
+    @Option(names = "--threads", defaultValue = "2", description = "Threads for every side (default ${DEFAULT-VALUE}): "
+            + "ONNX Runtime's intra-op threads, torch.set_num_threads, and -XX:ActiveProcessorCount and -Dgale.threads "
+            + "for Gale's worker JVMs (the interp backend runs on one thread).")
     int threads;
     @Option(names = "--runs", defaultValue = "10", description = "Timed runs per side (default ${DEFAULT-VALUE}).") int runs;
     @Option(names = "--warmup", defaultValue = "3", description = "Untimed runs per side first (default ${DEFAULT-VALUE}).")

@@ -62,13 +62,17 @@ final class BenchEnvironment {
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments())
             if (!a.startsWith("-agentlib") && !a.startsWith("-javaagent") && !a.startsWith("-Xrunjdwp")
-                    && !a.startsWith("-Djava.util.concurrent.ForkJoinPool") && !a.startsWith("-Dgale.threads"))
+                    && !a.startsWith("-Djava.util.concurrent.ForkJoinPool") && !a.startsWith("-Dgale.threads")
+                    && !a.startsWith("-XX:ActiveProcessorCount"))
                 cmd.add(a);
         if (cmd.stream().noneMatch(a -> a.contains("jdk.incubator.vector"))) {
             cmd.add("--add-modules");
             cmd.add("jdk.incubator.vector");
         }
         if (cmd.stream().noneMatch(a -> a.startsWith("--enable-native-access"))) cmd.add("--enable-native-access=ALL-UNNAMED");
+        // Whatever sizes a pool from the processor count (the cpu backend's kernel pool, the common pool) sees
+        // --threads, as ONNX Runtime's and PyTorch's pools do.
+        cmd.add("-XX:ActiveProcessorCount=" + threads);
         cmd.add("-Dgale.threads=" + threads);
         cmd.add("-Djava.util.concurrent.ForkJoinPool.common.parallelism=" + threads);
         cmd.add("-cp");

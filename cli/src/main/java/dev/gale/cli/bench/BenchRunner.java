@@ -65,8 +65,14 @@ final class BenchRunner {
                 String.join(",", model.inputs()), Integer.toString(settings.threads()), settings.backend());
         try (WorkerProcess w = env.javaWorker("forward", ForwardWorker.class, args)) {
             Map<String, String> info = w.info();
-            if (info.containsKey("ort_version")) peers.putIfAbsent("onnxruntime", Map.of("version", info.get("ort_version"),
-                    "intra_op_threads", settings.threads(), "execution", "sequential", "graph_optimization", "all"));
+            if (info.containsKey("ort_version") && !peers.containsKey("onnxruntime")) {
+                Map<String, Object> setup = new LinkedHashMap<>();
+                setup.put("version", info.get("ort_version"));
+                setup.put("intra_op_threads", settings.threads());
+                setup.put("execution", "sequential");
+                setup.put("graph_optimization", "all");
+                peers.put("onnxruntime", setup);
+            }
             if (info.containsKey("gale_error"))
                 return BenchResult.failed("forward", model.name(), batch, "onnxruntime", "Gale cannot run "
                         + model.inferModel().getFileName() + " (" + model.description() + "): " + info.get("gale_error"));
@@ -110,6 +116,7 @@ final class BenchRunner {
             long[] tm = torch.memory();
             Map<String, Object> mem = new LinkedHashMap<>();
             mem.put("measure", "VmHWM of the training process after " + (settings.warmup() + settings.runs()) + " steps");
+            mem.put("gale_max_heap_mib", Long.parseLong(gale.info().getOrDefault("max_heap_mib", "-1")));
             mem.put("gale_rss_at_start_mib", mib(Long.parseLong(gale.info().getOrDefault("rss_kb", "-1"))));
             mem.put("peer_rss_at_start_mib", mib(Long.parseLong(ti.getOrDefault("rss_kb", "-1"))));
             double g = mib(gm[0]), p = mib(tm[0]);

@@ -64,6 +64,7 @@ public final class TrainWorker {
         Map<String, Object> info = new LinkedHashMap<>();
         info.put("backend", backend);
         info.put("parameters", trainer.state().layout().slots().stream().mapToLong(s -> s.numel()).sum());
+        info.put("max_heap_mib", Runtime.getRuntime().maxMemory() >> 20);
         info.put("rss_kb", WorkerMain.statusKb("VmRSS"));
         WorkerMain.ready(info);
 
