@@ -7,8 +7,10 @@ import java.util.Map;
 /**
  * One comparison: {@code kind} is forward (latency against ONNX Runtime), train (training-step time against
  * PyTorch) or memory (peak resident memory of the training process against PyTorch's). Times are in seconds,
- * memory in MiB; {@code ratio} is Gale over the peer, from paired runs. A comparison that could not be made has
- * an {@code error} and no statistics.
+ * memory in MiB; {@code ratio} is Gale over the peer, from paired runs. The ratio of the two fastest runs is given
+ * too: on a loaded machine the fastest run is the one least disturbed, so that ratio is the steadier estimate of
+ * what each side costs when it has the cores to itself. A comparison that could not be made has an {@code error}
+ * and no statistics.
  */
 record BenchResult(String kind, String model, int batch, String peer, Stats gale, Stats peerStats, Stats ratio,
                    Map<String, Object> details, String error) {
@@ -33,6 +35,7 @@ record BenchResult(String kind, String model, int batch, String peer, Stats gale
         m.put("gale", gale.scaled(k).toJson());
         m.put("peer_stats", peerStats.scaled(k).toJson());
         m.put("ratio", ratio.toJson());
+        if (!isMemory()) m.put("ratio_of_minimums", gale.min() / peerStats.min());
         if (!details.isEmpty()) m.put("details", details);
         return m;
     }
@@ -44,11 +47,12 @@ record BenchResult(String kind, String model, int batch, String peer, Stats gale
         if (isMemory())
             return String.format(Locale.ROOT, "%s gale peak %s MiB  %s peak %s MiB  ratio %s", head, num(gale.median()), peer,
                     num(peerStats.median()), ratio(ratio.median()));
-        return String.format(Locale.ROOT, "%s gale %s ms (%s-%s)  %s %s ms (%s-%s)  ratio %s  IQR %s-%s  min %s  max %s  n=%d", head,
-                num(gale.median() * 1e3), num(gale.min() * 1e3), num(gale.max() * 1e3), peer,
+        return String.format(Locale.ROOT,
+                "%s gale %s ms (%s-%s)  %s %s ms (%s-%s)  ratio %s  IQR %s-%s  min %s  max %s  fastest/fastest %s  n=%d",
+                head, num(gale.median() * 1e3), num(gale.min() * 1e3), num(gale.max() * 1e3), peer,
                 num(peerStats.median() * 1e3), num(peerStats.min() * 1e3), num(peerStats.max() * 1e3),
                 ratio(ratio.median()), ratio(ratio.q1()), ratio(ratio.q3()), ratio(ratio.min()), ratio(ratio.max()),
-                ratio.n());
+                ratio(gale.min() / peerStats.min()), ratio.n());
     }
 
     /** Three significant digits or more, without an exponent. */
