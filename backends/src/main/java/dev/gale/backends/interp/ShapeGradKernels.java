@@ -73,51 +73,16 @@ final class ShapeGradKernels {
     static Tensor padGrad(KernelCall c) {
         Tensor dy = gradient(c);
         long[] in = shape(c);
-        int r = in.length;
-        String mode = c.attrString("mode");
-        int[] axes = c.has(3) ? ShapeMath.axes(c.in(3).toLongArray(), r, c::error) : ShapeKernels.range(r);
-        long[] pads = c.required(2).toLongArray();
-        if (pads.length != 2 * axes.length)
-            throw c.error("pads has " + pads.length + " entries, expected " + 2 * axes.length);
-        long[] before = new long[r], out = in.clone();
-        for (int i = 0; i < axes.length; i++) {
-            before[axes[i]] = pads[i];
-            out[axes[i]] = in[axes[i]] + pads[i] + pads[i + axes.length];
-        }
-        expectShape(c, dy, out);
-        for (int k = 0; k < r; k++)
-            if (in[k] == 0 && out[k] > 0 && !mode.equals("constant"))
-                throw c.error("cannot pad an empty axis " + k + " in " + mode + " mode");
+        PadIndexMap map = new PadIndexMap(c, in, c.required(2).toLongArray());
+        expectShape(c, dy, map.out);
         double[] acc = new double[Tensor.checkedNumel(in)];
-        long[] st = Tensor.strides(in), idx = new long[r];
+        long[] idx = new long[in.length];
         for (int i = 0; i < dy.numel(); i++) {
-            long src = 0;
-            boolean outside = false;
-            for (int k = 0; k < r; k++) {
-                long p = idx[k] - before[k];
-                if (p < 0 || p >= in[k]) {
-                    switch (mode) {
-                        case "constant" -> outside = true;
-                        case "edge" -> p = p < 0 ? 0 : in[k] - 1;
-                        case "wrap" -> p = Math.floorMod(p, in[k]);
-                        case "reflect" -> p = reflect(p, in[k]);
-                        default -> throw c.error("unknown mode '" + mode + "'");
-                    }
-                }
-                src += p * st[k];
-            }
-            if (!outside) acc[(int) src] += dy.getDouble(i);
-            Strided.next(idx, out);
+            long src = map.source(idx);
+            if (src >= 0) acc[(int) src] += dy.getDouble(i);
+            Strided.next(idx, map.out);
         }
         return fromDoubles(dy, in, acc);
-    }
-
-    /** numpy's "reflect", as the forward Pad: the edge is not repeated, the pattern has period 2 (n - 1). */
-    private static long reflect(long p, long n) {
-        if (n == 1) return 0;
-        long period = 2 * (n - 1);
-        p = Math.floorMod(p, period);
-        return p < n ? p : period - p;
     }
 
     private static Tensor gradient(KernelCall c) {
