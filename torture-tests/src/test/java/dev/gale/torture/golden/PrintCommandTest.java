@@ -1,6 +1,7 @@
 package dev.gale.torture.golden;
 
 import dev.gale.cli.Gale;
+import dev.gale.torture.ConformanceModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -14,8 +15,6 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** {@code gale print} on ONNX and .gir files, {@code gale run} on a .gir file, and one-line errors for bad text. */
 class PrintCommandTest {
-    static final Path NODE = Path.of("/usr/share/libonnx-testdata/data/node");
-
     record Result(int code, String out, String err) {}
 
     static Result gale(String... args) {
@@ -26,7 +25,7 @@ class PrintCommandTest {
 
     @Test
     void printsOnnxAndReadsItsOwnOutput(@TempDir Path tmp) throws IOException {
-        Path model = NODE.resolve("test_relu/model.onnx");
+        Path model = ConformanceModels.NODE.resolve("test_relu/model.onnx");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(model), "libonnx-testdata is not installed");
         Result r = gale("print", model.toString(), "--inline-weights");
         assertEquals(0, r.code(), r.err());
@@ -41,7 +40,8 @@ class PrintCommandTest {
         Result again = gale("print", gir.toString());
         assertEquals(r.out(), again.out(), again.err());
 
-        Result run = gale("run", gir.toString(), "--inputs", NODE.resolve("test_relu/test_data_set_0").toString(),
+        Path inputs = ConformanceModels.NODE.resolve("test_relu/test_data_set_0");
+        Result run = gale("run", gir.toString(), "--inputs", inputs.toString(),
                 "--outputs", tmp.resolve("out").toString());
         assertEquals(0, run.code(), run.err());
         assertTrue(Files.exists(tmp.resolve("out/output_0.pb")));
