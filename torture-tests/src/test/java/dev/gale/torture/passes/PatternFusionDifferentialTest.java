@@ -1,9 +1,6 @@
 package dev.gale.torture.passes;
 
-import dev.gale.backends.interp.Interpreter;
-import dev.gale.cli.conformance.Allclose;
 import dev.gale.ir.Graph;
-import dev.gale.ir.Model;
 import dev.gale.ir.Node;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Value;
@@ -34,8 +31,10 @@ import java.util.stream.Stream;
 
 import static dev.gale.torture.ConformanceModels.NODE;
 import static dev.gale.torture.ConformanceModels.firstInputs;
+import static dev.gale.torture.passes.DifferentialRuns.assertSameOutputs;
+import static dev.gale.torture.passes.DifferentialRuns.random;
+import static dev.gale.torture.passes.DifferentialRuns.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 
 /**
  * Pattern fusion preserves meaning: the interpreter gives the same outputs (rtol 1e-5, atol 1e-6: a fused kernel
@@ -46,10 +45,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
  * that fire are pinned, so a fusion that silently stops firing (or starts firing somewhere new) shows up here.
  */
 class PatternFusionDifferentialTest {
-    static final double RTOL = 1e-5, ATOL = 1e-6;
-    static final Set<String> RANDOM = Set.of("RandomUniform", "RandomNormal", "RandomUniformLike",
-            "RandomNormalLike", "Bernoulli", "Multinomial", "Dropout");
-
     /** What fuse-patterns makes, counted in the report. */
     static final Set<String> FUSED_OPS = Set.of("Gelu", "LayerNormalization", "Softmax", "LogSoftmax", "FusedMatMul",
             "FusedGemm", "FusedConv", "Attention");
@@ -63,22 +58,8 @@ class PatternFusionDifferentialTest {
                 + " fired on " + v.size() + ": " + v.stream().sorted().collect(Collectors.joining(" "))));
     }
 
-    static List<Object> run(Graph g, Map<String, Object> feeds) {
-        Interpreter interp = new Interpreter(Model.of(g));
-        interp.seed(0);
-        return interp.run(feeds);
-    }
-
     static Graph apply(Graph g, PassContext ctx, Pass... passes) {
         return new Pipeline(List.of(passes)).run(g, ctx, true, null).graph();
-    }
-
-    static void assertSameOutputs(List<Object> expected, List<Object> actual, String what) {
-        assertEquals(expected.size(), actual.size(), what + ": number of outputs");
-        for (int i = 0; i < expected.size(); i++) {
-            String m = Allclose.compare(expected.get(i), actual.get(i), RTOL, ATOL);
-            assertNull(m, what + ": output " + i + ": " + m);
-        }
     }
 
     @TestFactory
@@ -97,7 +78,7 @@ class PatternFusionDifferentialTest {
                         Assumptions.abort("does not import or run on the interpreter");
                         return;
                     }
-                    Assumptions.assumeFalse(g.nodes().stream().anyMatch(n -> RANDOM.contains(n.op())), "random");
+                    Assumptions.assumeFalse(random(g), "random");
                     // simplify first, as a pipeline does: it removes the Casts and folds the constants that
                     // expanded function bodies carry; the comparison isolates fuse-patterns
                     Graph simple;

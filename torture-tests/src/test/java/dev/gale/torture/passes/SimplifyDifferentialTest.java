@@ -1,9 +1,6 @@
 package dev.gale.torture.passes;
 
-import dev.gale.backends.interp.Interpreter;
-import dev.gale.cli.conformance.Allclose;
 import dev.gale.ir.Graph;
-import dev.gale.ir.Model;
 import dev.gale.ir.Node;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Value;
@@ -27,13 +24,13 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
 import static dev.gale.torture.ConformanceModels.NODE;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
+import static dev.gale.torture.passes.DifferentialRuns.assertSameOutputs;
+import static dev.gale.torture.passes.DifferentialRuns.random;
+import static dev.gale.torture.passes.DifferentialRuns.run;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -44,12 +41,6 @@ import static org.junit.jupiter.api.Assertions.fail;
  * time). The PyTorch MLP, CNN and transformer are checked the same way, and their exported shape chains must fold.
  */
 class SimplifyDifferentialTest {
-    /** Simplification evaluates with the same kernels, so results agree far more closely than conformance asks. */
-    static final double RTOL = 1e-5, ATOL = 1e-6;
-    /** Ops whose outputs are random draws: a different draw order is not a different meaning. */
-    static final Set<String> RANDOM = Set.of("RandomUniform", "RandomNormal", "RandomUniformLike",
-            "RandomNormalLike", "Bernoulli", "Multinomial", "Dropout");
-
     /** Rule firings over all conformance models, printed at the end so a silent rule stands out. */
     static final Map<String, Long> FIRINGS = new TreeMap<>();
 
@@ -71,26 +62,8 @@ class SimplifyDifferentialTest {
         }
     }
 
-    static List<Object> run(Graph g, Map<String, Object> feeds) {
-        Interpreter interp = new Interpreter(Model.of(g));
-        interp.seed(0);
-        return interp.run(feeds);
-    }
-
     static Graph simplify(Graph g, PassContext ctx) {
         return new Pipeline(List.<Pass>of(new Simplify())).run(g, ctx, true, null).graph();
-    }
-
-    static void assertSameOutputs(List<Object> expected, List<Object> actual, String what) {
-        assertEquals(expected.size(), actual.size(), what + ": number of outputs");
-        for (int i = 0; i < expected.size(); i++) {
-            String m = Allclose.compare(expected.get(i), actual.get(i), RTOL, ATOL);
-            assertNull(m, what + ": output " + i + ": " + m);
-        }
-    }
-
-    static boolean random(Graph g) {
-        return g.nodes().stream().anyMatch(n -> RANDOM.contains(n.op()));
     }
 
     /** The graph with the fed tensor inputs turned into initializers (compile-time constants). */
