@@ -1,28 +1,19 @@
 package dev.gale.torture.golden;
 
-import dev.gale.cli.Gale;
 import dev.gale.torture.ConformanceModels;
+import dev.gale.torture.GaleCli.Result;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static dev.gale.torture.GaleCli.gale;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** {@code gale print} on ONNX and .gir files, {@code gale run} on a .gir file, and one-line errors for bad text. */
 class PrintCommandTest {
-    record Result(int code, String out, String err) {}
-
-    static Result gale(String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        int code = Gale.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Result(code, out.toString(), err.toString());
-    }
-
     @Test
     void printsOnnxAndReadsItsOwnOutput(@TempDir Path tmp) throws IOException {
         Path model = ConformanceModels.NODE.resolve("test_relu/model.onnx");

@@ -107,12 +107,7 @@ class PartitionDifferentialTest {
         Graph training = TrainingProgram.build(forward.graph(), "logits", LossKind.CROSS_ENTROPY, n -> true,
                 Long.MIN_VALUE).graph();
         Model model = forward.withGraph(training);
-        Map<String, Object> feeds = firstInputs(forward.graph(), dir);
-        Tensor logits = (Tensor) new Interpreter(forward).run(feeds).get(0);
-        for (Value v : training.runtimeInputs()) // parameters are inputs of the training step
-            if (forward.graph().initializers().containsKey(v.name()))
-                feeds.put(v.name(), forward.graph().initializers().get(v.name()));
-        feeds.put(TrainingProgram.LABELS, labels(logits.shape()));
+        Map<String, Object> feeds = trainingFeeds(forward, training, dir);
         Graph after = check(model, feeds, new Interpreter(model).run(feeds), name + " training");
         report(name + " training", training, after);
     }
@@ -127,12 +122,7 @@ class PartitionDifferentialTest {
                 Long.MIN_VALUE).graph();
         Graph simplified = new Simplify().run(training, PassContext.defaults());
         Model model = forward.withGraph(simplified);
-        Map<String, Object> feeds = firstInputs(forward.graph(), dir);
-        Tensor logits = (Tensor) new Interpreter(forward).run(feeds).get(0);
-        for (Value v : simplified.runtimeInputs())
-            if (forward.graph().initializers().containsKey(v.name()))
-                feeds.put(v.name(), forward.graph().initializers().get(v.name()));
-        feeds.put(TrainingProgram.LABELS, labels(logits.shape()));
+        Map<String, Object> feeds = trainingFeeds(forward, simplified, dir);
         Graph after = check(model, feeds, new Interpreter(model).run(feeds), name + " simplified training");
         report(name + " training (" + training.nodes().size() + " nodes) simplified", simplified, after);
     }
@@ -163,6 +153,17 @@ class PartitionDifferentialTest {
     }
 
     private static boolean isKernel(Node n) { return n.domain().equals("gale") && n.op().equals("Kernel"); }
+
+    /** The inputs of one training step: the test inputs, the parameters' initial values, labels in range. */
+    private static Map<String, Object> trainingFeeds(Model forward, Graph step, Path dir) {
+        Map<String, Object> feeds = firstInputs(forward.graph(), dir);
+        Tensor logits = (Tensor) new Interpreter(forward).run(feeds).get(0);
+        for (Value v : step.runtimeInputs()) // parameters are inputs of the training step
+            if (forward.graph().initializers().containsKey(v.name()))
+                feeds.put(v.name(), forward.graph().initializers().get(v.name()));
+        feeds.put(TrainingProgram.LABELS, labels(logits.shape()));
+        return feeds;
+    }
 
     /** Class labels in range for logits of {@code shape} ([batch, classes, extra...] -> [batch, extra...]). */
     private static Tensor labels(long[] shape) {
