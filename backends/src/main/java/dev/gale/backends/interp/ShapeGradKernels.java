@@ -17,29 +17,13 @@ final class ShapeGradKernels {
     static Tensor sliceGrad(KernelCall c) {
         Tensor dy = gradient(c);
         long[] shape = shape(c);
-        long[] starts = c.required(2).toLongArray(), ends = c.required(3).toLongArray();
-        int n = starts.length;
-        long[] axesIn = c.has(4) ? c.in(4).toLongArray() : null;
-        long[] steps = c.has(5) ? c.in(5).toLongArray() : null;
-        if (ends.length != n || axesIn != null && axesIn.length != n || steps != null && steps.length != n)
-            throw c.error("starts, ends, axes and steps must have the same length");
-        if (axesIn == null && n > shape.length) throw c.error("Slice has " + n + " starts for rank " + shape.length);
-        int[] axes = axesIn == null ? ShapeKernels.range(n) : ShapeMath.axes(axesIn, shape.length, c::error);
-        long[] st = Tensor.strides(shape), strides = st.clone(), counts = shape.clone();
-        long offset = 0;
-        for (int i = 0; i < n; i++) {
-            int a = axes[i];
-            var s = ShapeMath.slice(shape[a], starts[i], ends[i], steps == null ? 1 : steps[i], c::error);
-            counts[a] = s.count();
-            strides[a] = st[a] * s.step();
-            if (s.count() > 0) offset += s.start() * st[a];
-        }
-        expectShape(c, dy, counts);
+        SliceIndexMap map = SliceIndexMap.of(c, shape, 2);
+        expectShape(c, dy, map.shape());
         Tensor dx = Tensor.zeros(dy.dtype(), shape);
         long[] idx = new long[shape.length];
         for (int i = 0; i < dy.numel(); i++) {
-            dx.copyElement((int) (offset + Strided.offset(idx, strides)), dy, i);
-            Strided.next(idx, counts);
+            dx.copyElement((int) (map.offset() + Strided.offset(idx, map.strides())), dy, i);
+            Strided.next(idx, map.shape());
         }
         return dx;
     }
