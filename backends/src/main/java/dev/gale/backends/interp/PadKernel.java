@@ -114,9 +114,7 @@ final class PadKernel {
                 }
             }
         }
-        Tensor out = Tensor.zeros(x.dtype(), shape);
-        for (int i = 0; i < acc.length; i++) out.setDouble(i, acc[i]);
-        return out;
+        return NnKernels.fromDoubles(x.dtype(), shape, acc);
     }
 
     private static long[] orDefault(long[] v, int n, long def) {

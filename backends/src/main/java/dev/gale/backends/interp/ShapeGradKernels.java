@@ -50,7 +50,7 @@ final class ShapeGradKernels {
                 for (int t = 0; t < inner; t++) acc[base + t] += dy.getDouble(pos++);
             }
         }
-        return fromDoubles(dy, ds, acc);
+        return NnKernels.fromDoubles(dy.dtype(), ds, acc);
     }
 
     /** PadGrad(dy, shape, pads[, axes]; mode): the forward Pad's index map, run backwards with addition. */
@@ -66,7 +66,7 @@ final class ShapeGradKernels {
             if (src >= 0) acc[(int) src] += dy.getDouble(i);
             Strided.next(idx, map.out);
         }
-        return fromDoubles(dy, in, acc);
+        return NnKernels.fromDoubles(dy.dtype(), in, acc);
     }
 
     private static Tensor gradient(KernelCall c) {
@@ -87,11 +87,5 @@ final class ShapeGradKernels {
         if (!Arrays.equals(dy.shape(), expected))
             throw c.error("the incoming gradient has shape " + Arrays.toString(dy.shape()) + ", the forward output "
                     + Arrays.toString(expected));
-    }
-
-    private static Tensor fromDoubles(Tensor like, long[] shape, double[] v) {
-        Tensor t = Tensor.zeros(like.dtype(), shape);
-        for (int i = 0; i < v.length; i++) t.setDouble(i, v[i]);
-        return t;
     }
 }
