@@ -55,21 +55,24 @@ import java.util.stream.Stream;
 final class CompileCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "An .onnx or .gir file.") Path model;
     @Option(names = "--train", description = "Compile the training step: loss, backward graph and gradients.") boolean train;
-    @Option(names = "--loss", description = "With --train: cross-entropy or mse.") String loss;
+    @Option(names = "--loss", paramLabel = "LOSS", description = "With --train: cross-entropy or mse.") String loss;
     @Option(names = "--labels", paramLabel = "NAME", description = "With --train: name of the labels input "
             + "(default " + TrainingProgram.LABELS + ").") String labels;
     @Option(names = "--output", paramLabel = "NAME", description = "With --train: the model output the loss reads "
             + "(default: the first).") String output;
-    @Option(names = "--optimizer", description = "With --train: sgd, adam, adamw or adagrad (recorded in the manifest).")
+    @Option(names = "--optimizer", paramLabel = "NAME",
+            description = "With --train: sgd, adam, adamw or adagrad (recorded in the manifest).")
     String optimizer;
     @Option(names = "--lr", paramLabel = "X", description = "Learning rate recorded with the optimizer.") Double lr;
-    @Option(names = "--momentum", paramLabel = "X") Double momentum;
+    @Option(names = "--momentum", paramLabel = "X", description = "Optimizer hyper-parameters, recorded in the "
+            + "manifest with PyTorch's defaults for those not given.") Double momentum;
     @Option(names = "--beta1", paramLabel = "X") Double beta1;
     @Option(names = "--beta2", paramLabel = "X") Double beta2;
     @Option(names = "--eps", paramLabel = "X") Double eps;
     @Option(names = "--weight-decay", paramLabel = "X") Double weightDecay;
     @Option(names = "--batch-size", paramLabel = "B", description = "Fix the symbolic batch dimension to B.") Long batchSize;
-    @Option(names = {"-o", "--out-dir"}, required = true, paramLabel = "OUT_DIR") Path outDir;
+    @Option(names = {"-o", "--out-dir"}, required = true, paramLabel = "OUT_DIR",
+            description = "Output folder (created if missing).") Path outDir;
     @Option(names = "--report", paramLabel = "FILE.json", description = "Write timings, node and kernel counts and "
             + "memory figures as JSON.") Path report;
     @Option(names = "--dump-after", paramLabel = "PASS|all", description = "Write the text IR after that pass (or "

@@ -72,6 +72,7 @@ class PassDifferentialTest {
     Stream<DynamicTest> registeredPassesPreserveSemantics() {
         List<DynamicTest> tests = new ArrayList<>();
         for (String name : PassRegistry.names()) {
+            if (name.startsWith("test-")) continue; // stand-ins other tests register
             Pass p = PassRegistry.get(name);
             if (!Set.of(Property.TYPED).containsAll(p.requires())) continue;
             tests.add(DynamicTest.dynamicTest(name, () -> PassDifferential.check(p).assertNoMismatches()));
