@@ -257,7 +257,9 @@ public final class Autodiff {
         @Override
         public Value sumToShapeOf(Value grad, Value like) {
             Type.TensorType gt = typeOf(grad), lt = typeOf(like);
-            if (gt.shape() != null && gt.shape().equals(lt.shape())) return grad;
+            // Equal types prove equal run-time shapes only without unknown dims ([?, 5] may be [4, 5] and [1, 5]).
+            if (gt.shape() != null && gt.shape().equals(lt.shape())
+                    && gt.shape().dims().stream().noneMatch(d -> d instanceof dev.gale.ir.Dim.Unknown)) return grad;
             if (gt.shape() != null && lt.shape() != null && gt.shape().isStatic() && lt.shape().isStatic()) {
                 long[] gs = gt.shape().sizes(), ls = lt.shape().sizes();
                 if (Arrays.equals(gs, ls)) return grad;

@@ -19,6 +19,10 @@ final class GaleKernels {
         // --- reduction family ---
         gale("SoftmaxCrossEntropyLossGrad", Kernel.single(c -> SoftmaxKernels.lossGrad(c, true)));
         gale("NegativeLogLikelihoodLossGrad", Kernel.single(c -> SoftmaxKernels.lossGrad(c, false)));
+        // --- shape family ---
+        gale("SliceGrad", Kernel.single(ShapeGradKernels::sliceGrad));
+        gale("GatherGrad", Kernel.single(ShapeGradKernels::gatherGrad));
+        gale("PadGrad", Kernel.single(ShapeGradKernels::padGrad));
     }
 
     /** Sums {@code x} over the axes along which a tensor of {@code target} shape was broadcast to x's shape. */

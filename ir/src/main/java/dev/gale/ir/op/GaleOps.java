@@ -41,6 +41,18 @@ public final class GaleOps {
                                     + ", got " + c.dtype(0));
                         return List.of(c.inputType(1));
                     }).register();
+
+        // --- shape family ---
+        // Backward helpers of ShapeGradients: each returns zeros of `shape` (x's, int64) with dy moved back into it.
+        // SliceGrad(dy, shape, starts, ends[, axes[, steps]]): dy written where Slice(x, starts, ...) read x.
+        define(DOMAIN, "SliceGrad").inputs(4, 6).outputs(1).category(INJECTIVE)
+                .infer(c -> ShapeGradients.inferBack(c, -1)).register();
+        // GatherGrad(dy, shape, indices), axis: dy's slices added at the gathered rows (repeated indices sum).
+        define(DOMAIN, "GatherGrad").inputs(3).outputs(1).attr("axis", 0L).category(OPAQUE)
+                .infer(c -> ShapeGradients.inferBack(c, 2)).register();
+        // PadGrad(dy, shape, pads[, axes]), mode: each element of x gets the sum of dy over the outputs that read it.
+        define(DOMAIN, "PadGrad").inputs(3, 4).outputs(1).attr("mode", "constant").category(OPAQUE)
+                .infer(c -> ShapeGradients.inferBack(c, -1)).register();
     }
 
     /** The shape held by constant input {@code i}, or a shape of unknown dims when only its length is known. */

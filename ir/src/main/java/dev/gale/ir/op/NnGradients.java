@@ -66,6 +66,9 @@ final class NnGradients {
         rule("LayerNormalization", NnGradients::layerNorm);
         // y = x mask / (1 - ratio) in training, x otherwise  /  dx = dy mask / (1 - ratio) in training, dy otherwise
         rule("Dropout", NnGradients::dropout);
+        // y = einsum(eq, x_1..x_n)  /  dx_i = einsum(dy and the other operands -> x_i's labels); labels only x_i has
+        // are broadcast back (Expand), axes x_i broadcast from size 1 are summed
+        rule("Einsum", NnGradients::einsum);
     }
 
     // ---- MatMul / Gemm
@@ -180,10 +183,7 @@ final class NnGradients {
         boolean trainingInput = c.node().hasInput(2);
         if (!trainingInput) return list(dy); // inference: identity
         boolean hasMask = c.node().outputs().size() > 1 && !c.out(1).isNone();
-        if (!hasMask) {
-            List<Value> in = new ArrayList<>(List.of(dy, c.in(1), c.in(2)));
-            return list(c.gale("DropoutGrad", NONE, in.toArray(Value[]::new)));
-        }
+        if (!hasMask) return list(c.gale("DropoutGrad", NONE, dy, c.in(1), c.in(2)));
         // scale = 1 / (1 - ratio) when training_mode holds, else 1 (the mask is then all ones)
         DType t = c.dtypeOf(dy);
         Value ratio = c.node().hasInput(1) ? c.in(1) : c.scalar(0.5, dy);
@@ -192,6 +192,71 @@ final class NnGradients {
         Value scale = c.op("Where", NONE, c.in(2), c.op("Div", NONE, one, c.op("Sub", NONE, one, ratio)), one);
         Value mask = c.op("Cast", Map.of("to", Attr.of((long) t.onnxCode())), c.out(1));
         return list(c.op("Mul", NONE, dy, c.op("Mul", NONE, mask, scale)));
+    }
+
+    // ---- Einsum
+
+    private static List<Value> einsum(GradContext c) {
+        int n = c.node().inputs().size();
+        int[] ranks = new int[n];
+        for (int i = 0; i < n; i++) ranks[i] = rank(c, c.in(i));
+        EinsumEquation eq = EinsumEquation.parse(c.attrString("equation"), ranks, c::error);
+        // Every label gets a letter of its own (ellipsis axes included), so the backward equations are explicit.
+        char[] letter = new char[eq.numLabels()];
+        int next = 0;
+        for (int[] labels : eq.inputs()) {
+            for (int l : labels) {
+                if (letter[l] != 0) continue;
+                if (next == 52) throw c.error("the equation uses more than 52 labels");
+                letter[l] = (char) (next < 26 ? 'a' + next : 'A' + next - 26);
+                next++;
+            }
+        }
+        Value[] grads = new Value[n];
+        for (int i = 0; i < n; i++) {
+            if (!c.needs(i)) continue;
+            int[] mine = eq.inputs()[i];
+            StringBuilder kept = new StringBuilder();
+            List<Long> missing = new ArrayList<>();
+            for (int k = 0; k < mine.length; k++) {
+                for (int j = 0; j < k; j++)
+                    if (mine[j] == mine[k])
+                        throw c.error("gradients of operand " + i + ", which repeats label '" + letter[mine[k]]
+                                + "' (a diagonal), are not supported");
+                if (occursElsewhere(eq, i, mine[k])) kept.append(letter[mine[k]]);
+                else missing.add((long) k);
+            }
+            List<String> terms = new ArrayList<>(List.of(term(eq.output(), letter)));
+            List<Value> operands = new ArrayList<>(List.of(c.dOut(0)));
+            for (int j = 0; j < n; j++) {
+                if (j == i) continue;
+                terms.add(term(eq.inputs()[j], letter));
+                operands.add(c.in(j));
+            }
+            Value g = c.op("Einsum", Map.of("equation", Attr.of(String.join(",", terms) + "->" + kept)),
+                    operands.toArray(Value[]::new));
+            if (!missing.isEmpty()) {
+                long[] axes = missing.stream().mapToLong(Long::longValue).toArray();
+                g = c.op("Expand", NONE, c.op("Unsqueeze", NONE, g, c.constant(Tensor.vector(axes))), shapeOf(c, c.in(i)));
+            }
+            grads[i] = c.sumToShapeOf(g, c.in(i));
+        }
+        return list(grads);
+    }
+
+    private static boolean occursElsewhere(EinsumEquation eq, int operand, int label) {
+        for (int l : eq.output()) if (l == label) return true;
+        for (int j = 0; j < eq.inputs().length; j++) {
+            if (j == operand) continue;
+            for (int l : eq.inputs()[j]) if (l == label) return true;
+        }
+        return false;
+    }
+
+    private static String term(int[] labels, char[] letter) {
+        StringBuilder b = new StringBuilder();
+        for (int l : labels) b.append(letter[l]);
+        return b.toString();
     }
 
     // ---- helpers

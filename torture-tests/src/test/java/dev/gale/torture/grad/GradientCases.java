@@ -12,6 +12,7 @@ final class GradientCases {
         List<GradientRulesTest.Case> c = new ArrayList<>();
         c.addAll(GradientCasesElementwise.cases(r));
         c.addAll(GradientCasesReduction.cases(r));
+        c.addAll(GradientCasesShape.cases(r));
         c.addAll(GradientCasesNn.cases(r));
         return c;
     }

@@ -163,6 +163,20 @@ final class GradientCasesNn {
                         fixed(Tensor.ofBools(new long[0], true))), 2));
         c.add(new GradientRulesTest.Case("Dropout training default ratio", "Dropout", attrs("seed", 3),
                 Arrays.asList(param(r, 6), null, fixed(Tensor.ofBools(new long[0], true))), 2));
+
+        // Einsum: contractions, batch labels, a label only one operand has, broadcast ellipsis, three operands.
+        c.add(k("Einsum matmul", "Einsum", attrs("equation", "ij,jk->ik"), param(r, 2, 3), param(r, 3, 4)));
+        c.add(k("Einsum batched transpose", "Einsum", attrs("equation", "bij,bkj->bki"), param(r, 2, 3, 4),
+                param(r, 2, 2, 4)));
+        c.add(k("Einsum sum out a label", "Einsum", attrs("equation", "ij,k->ik"), param(r, 2, 3), param(r, 4)));
+        c.add(k("Einsum row sum", "Einsum", attrs("equation", "ij->i"), param(r, 3, 4)));
+        c.add(k("Einsum implicit outer", "Einsum", attrs("equation", "i,j"), param(r, 3), param(r, 2)));
+        c.add(k("Einsum ellipsis broadcast", "Einsum", attrs("equation", "...ij,...jk->...ik"),
+                param(r, 2, 1, 2, 3), param(r, 3, 3, 2)));
+        c.add(k("Einsum three operands", "Einsum", attrs("equation", "ij,jk,k->i"), param(r, 2, 3), param(r, 3, 2),
+                param(r, 2)));
+        c.add(k("Einsum diagonal of another operand", "Einsum", attrs("equation", "ii,ij->j"),
+                fixed(random(r, -1, 1, 3, 3)), param(r, 3, 2)));
         return c;
     }
 }

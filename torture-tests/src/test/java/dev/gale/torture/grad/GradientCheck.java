@@ -24,10 +24,17 @@ import java.util.Random;
  * output element contributes with its own weight. Trainable inputs are float64 initializers; the analytic gradient
  * is the vector-Jacobian product {@link Autodiff#vjp} with seeds R run on the interpreter (only the op's own rule is
  * exercised), the numeric one {@code (loss(x+h) - loss(x-h)) / 2h} per element.
+ *
+ * <p>When an operand or output has a narrower floating-point type than float64 (float32 checks), the forward pass
+ * itself rounds to that type, so the step grows to {@link #LOW_PRECISION_STEP} (divided by the step actually taken
+ * after rounding) and the tolerance is at least {@link #LOW_PRECISION_TOL}.
  */
 public final class GradientCheck {
     /** One operand: a fixed tensor, trainable when {@code trainable} (and floating point). */
     public record Operand(Tensor value, boolean trainable) {}
+
+    /** Finite-difference step and minimum tolerance when float32 (or narrower) values take part. */
+    public static final double LOW_PRECISION_STEP = 1e-3, LOW_PRECISION_TOL = 2e-3;
 
     private GradientCheck() {}
 
@@ -73,12 +80,16 @@ public final class GradientCheck {
         for (Value y : ys) {
             if (!(y.type() instanceof Type.TensorType t) || !t.dtype().isFloat() || t.shape() == null || !t.shape().isStatic())
                 continue;
-            Tensor w = random(r, -1, 1, t.shape().sizes());
+            Tensor w = convert(random(r, -1, 1, t.shape().sizes()), t.dtype());
             seeds.put(y.name(), g.initializer("w_" + y.name(), w).name());
             weights.put(y.name(), w);
             g.output(y);
         }
         if (seeds.isEmpty()) return op + ": no floating-point output of static shape to check";
+        boolean low = operands.stream().anyMatch(o -> o != null && narrow(o.value().dtype()))
+                || ys.stream().anyMatch(y -> y.type() instanceof Type.TensorType t && narrow(t.dtype()));
+        double h = low ? LOW_PRECISION_STEP : 1e-6;
+        if (low) tol = Math.max(tol, LOW_PRECISION_TOL);
         Graph forward = g.build();
         Autodiff.Result train = Autodiff.vjp(forward, seeds, params, List.of());
         Map<String, Object> feeds = new HashMap<>();
@@ -90,7 +101,7 @@ public final class GradientCheck {
             Tensor analytic = (Tensor) results.get(k++);
             Tensor x = forward.initializers().get(p);
             for (int e = 0; e < x.numel(); e++) {
-                double numeric = numeric(forward, weights, p, e);
+                double numeric = numeric(forward, weights, p, e, h);
                 double a = analytic.getDouble(e);
                 double scale = Math.max(1.0, Math.max(Math.abs(a), Math.abs(numeric)));
                 if (Math.abs(a - numeric) > tol * scale)
@@ -100,11 +111,28 @@ public final class GradientCheck {
         return null;
     }
 
-    private static double numeric(Graph forward, Map<String, Tensor> weights, String p, int e) {
-        double h = 1e-6;
+    private static double numeric(Graph forward, Map<String, Tensor> weights, String p, int e, double h) {
         Tensor x = forward.initializers().get(p);
-        return (lossWith(forward, weights, p, x, e, x.getDouble(e) + h)
-                - lossWith(forward, weights, p, x, e, x.getDouble(e) - h)) / (2 * h);
+        double plus = rounded(x.getDouble(e) + h, x.dtype()), minus = rounded(x.getDouble(e) - h, x.dtype());
+        return (lossWith(forward, weights, p, x, e, plus) - lossWith(forward, weights, p, x, e, minus)) / (plus - minus);
+    }
+
+    /** A floating-point type narrower than float64. */
+    private static boolean narrow(DType t) { return t.isFloat() && t != DType.FLOAT64; }
+
+    /** {@code v} as stored in a tensor of type {@code t}. */
+    private static double rounded(double v, DType t) {
+        Tensor one = Tensor.zeros(t, 1);
+        one.setDouble(0, v);
+        return one.getDouble(0);
+    }
+
+    /** {@code t}'s values in a tensor of type {@code to} (rounded). */
+    public static Tensor convert(Tensor t, DType to) {
+        if (t.dtype() == to) return t;
+        Tensor r = Tensor.zeros(to, t.shape());
+        for (int i = 0; i < t.numel(); i++) r.setDouble(i, t.getDouble(i));
+        return r;
     }
 
     /** {@code sum_k <y_k, w_k>} with element {@code e} of parameter {@code p} set to {@code v}. */

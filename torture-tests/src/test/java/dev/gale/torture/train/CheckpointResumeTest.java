@@ -48,8 +48,11 @@ class CheckpointResumeTest {
 
     static Run train(String... extra) {
         List<String> args = new ArrayList<>(List.of("train", model.toString(), "--data", data.toString(), "--feed", "x=x",
-                "--labels", "y", "--loss", "cross-entropy", "--optimizer", "adam", "--batch-size", "8", "--seed", "3"));
-        args.addAll(List.of(extra));
+                "--loss", "cross-entropy", "--batch-size", "8", "--seed", "3"));
+        List<String> more = List.of(extra);
+        if (!more.contains("--optimizer")) args.addAll(List.of("--optimizer", "adam"));
+        if (!more.contains("--labels")) args.addAll(List.of("--labels", "y"));
+        args.addAll(more);
         StringWriter out = new StringWriter(), err = new StringWriter();
         int code = Gale.execute(args.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true));
         return new Run(code, out.toString(), err.toString());
