@@ -85,9 +85,10 @@ public final class PassDifferential {
                     + skipped.size() + " skipped";
         }
 
-        /** Fails listing the first mismatches (all of them are printed to stdout). */
+        /** Fails listing the first mismatches (all are printed; skipped ones too with -Dgale.diff.verbose=true). */
         public void assertNoMismatches() {
             System.out.println("pass differential " + summary());
+            if (Boolean.getBoolean("gale.diff.verbose")) skipped.forEach((k, v) -> System.out.println("  skipped " + k + ": " + v));
             if (mismatches.isEmpty()) return;
             mismatches.forEach(m -> System.out.println("  MISMATCH " + m));
             StringBuilder sb = new StringBuilder(summary()).append(':');
