@@ -255,10 +255,27 @@ class CompileCommandTest {
         Path gir = tmp.resolve("bad.gir");
         Files.writeString(gir, "graph @g(%x: tensor<[2],f32>) -> (%y: tensor<[2],f32>) {\n  %y = Frobnicate(%x)\n}\n");
         assertOneLineError(gale("compile", gir.toString(), "-o", o), "unsupported op 'Frobnicate'");
+        Path frob = tmp.resolve("frob.onnx");
+        Files.write(frob, unknownOpModel());
+        assertOneLineError(gale("compile", frob.toString(), "-o", o), "unsupported op 'Frobnicate'");
         Result usage = gale("compile", mlp);
         assertEquals(2, usage.code(), "a missing -o is a usage error");
         assertTrue(usage.err().contains("-o"), usage.err());
         assertFalse(Files.exists(tmp.resolve("out").resolve("kernels.gir")), "nothing written on errors");
+    }
+
+    /** An ONNX model whose one node is an op Gale does not know. */
+    static byte[] unknownOpModel() {
+        var type = ai.onnx.proto.OnnxMl.TypeProto.newBuilder().setTensorType(ai.onnx.proto.OnnxMl.TypeProto.Tensor
+                .newBuilder().setElemType(1).setShape(ai.onnx.proto.OnnxMl.TensorShapeProto.newBuilder()
+                        .addDim(ai.onnx.proto.OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimParam("batch"))));
+        var graph = ai.onnx.proto.OnnxMl.GraphProto.newBuilder().setName("g")
+                .addNode(ai.onnx.proto.OnnxMl.NodeProto.newBuilder().setOpType("Frobnicate").addInput("x").addOutput("y"))
+                .addInput(ai.onnx.proto.OnnxMl.ValueInfoProto.newBuilder().setName("x").setType(type))
+                .addOutput(ai.onnx.proto.OnnxMl.ValueInfoProto.newBuilder().setName("y").setType(type));
+        return ai.onnx.proto.OnnxMl.ModelProto.newBuilder().setIrVersion(8).setGraph(graph)
+                .addOpsetImport(ai.onnx.proto.OnnxMl.OperatorSetIdProto.newBuilder().setDomain("").setVersion(17))
+                .build().toByteArray();
     }
 
     @Test
