@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -48,8 +49,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * floats and exactly for integers, booleans and strings.
  *
  * <p>The corpus: every ONNX {@code node} conformance model (fed its {@code test_data_set_0} inputs), the PyTorch MLP,
- * CNN and transformer of {@code torture-tests/src/test/resources/models}, and their training graphs
- * ({@link TrainingProgram}, cross-entropy, labels {@code i mod 10}). A model the interpreter cannot run before the
+ * CNN and transformer of {@code torture-tests/src/test/resources/models}, their training graphs
+ * ({@link TrainingProgram}, cross-entropy, labels {@code i mod 10}), and seeded random graphs ({@link RandomGraphs}). A model the interpreter cannot run before the
  * pipeline (unsupported op, its own bug) or one using random ops is skipped, not compared; a pipeline that throws on
  * a model the interpreter runs, or whose result the interpreter cannot run, is a mismatch.
  *
@@ -98,56 +99,91 @@ public final class PassDifferential {
         }
     }
 
+    /** Where one subject of the corpus comes from; loading it may fail (an import error: the subject is skipped). */
+    public record Source(String name, Callable<Subject> load) {}
+
     public static Report check(Pass pass) { return check(new Pipeline(List.of(pass))); }
 
     public static Report check(Pipeline pipeline) { return check(pipeline, Map.of()); }
 
     /** Runs the pipeline (with verification, and the given pass options) over the whole corpus. */
     public static Report check(Pipeline pipeline, Map<String, String> options) {
-        List<Path> dirs = new ArrayList<>(conformanceModels());
-        dirs.addAll(pytorchModels());
-        return check(pipeline, options, dirs, true);
+        return check(pipeline, options, corpus());
     }
 
-    /** Runs the pipeline over the given test folders (model.onnx + test_data_set_0), and training graphs if asked. */
+    /**
+     * The whole corpus: the node conformance models, the PyTorch models and their training graphs, and
+     * {@value #RANDOM_GRAPHS} random graphs ({@link RandomGraphs}).
+     */
+    public static List<Source> corpus() {
+        List<Path> dirs = new ArrayList<>(conformanceModels());
+        dirs.addAll(pytorchModels());
+        List<Source> all = new ArrayList<>(testFolders(dirs, true));
+        all.addAll(randomGraphs(RANDOM_GRAPHS, 1));
+        return all;
+    }
+
+    static final int RANDOM_GRAPHS = 300;
+
+    /** Test folders (model.onnx + test_data_set_0); with {@code training}, the PyTorch models' training steps too. */
+    public static List<Source> testFolders(List<Path> dirs, boolean training) {
+        List<Source> r = new ArrayList<>();
+        for (Path dir : dirs) {
+            r.add(new Source(nameOf(dir), () -> subject(dir)));
+            if (training && isPyTorchModel(dir)) r.add(new Source(nameOf(dir) + "/train", () -> trainingSubject(dir)));
+        }
+        return r;
+    }
+
+    public static List<Source> randomGraphs(int count, long seed) {
+        List<Source> r = new ArrayList<>();
+        for (long s = seed; s < seed + count; s++) {
+            long fs = s;
+            r.add(new Source("random/" + s, () -> RandomGraphs.subject(fs)));
+        }
+        return r;
+    }
+
+    /** Runs the pipeline over the given test folders, and the training graphs of PyTorch models if asked. */
     public static Report check(Pipeline pipeline, Map<String, String> options, List<Path> dirs, boolean training) {
+        return check(pipeline, options, testFolders(dirs, training));
+    }
+
+    /** Runs the pipeline over the given subjects, each with a time limit. */
+    public static Report check(Pipeline pipeline, Map<String, String> options, List<Source> sources) {
         Map<String, String> skipped = new LinkedHashMap<>();
         List<Mismatch> mismatches = new ArrayList<>();
         int compared = 0;
         ExecutorService pool = newPool();
         try {
-            for (Path dir : dirs) {
-                List<String> names = new ArrayList<>(List.of(nameOf(dir)));
-                if (training && isPyTorchModel(dir)) names.add(nameOf(dir) + "/train");
-                for (String name : names) {
-                    if (!matchesFilter(name)) continue;
-                    Future<Outcome> f = pool.submit(() -> {
-                        Subject s;
-                        try {
-                            s = name.endsWith("/train") ? trainingSubject(dir) : subject(dir);
-                        } catch (RuntimeException e) { // import error, missing gradient rule, ...
-                            return new Outcome(null, "cannot be loaded: " + e.getMessage());
-                        }
-                        return compare(s, pipeline, options);
-                    });
-                    Outcome o;
+            for (Source src : sources) {
+                if (!matchesFilter(src.name())) continue;
+                Future<Outcome> f = pool.submit(() -> {
+                    Subject s;
                     try {
-                        o = f.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-                    } catch (TimeoutException e) {
-                        f.cancel(true);
-                        pool.shutdownNow();
-                        pool = newPool();
-                        o = new Outcome(null, "timed out after " + TIMEOUT_SECONDS + " s");
-                    } catch (ExecutionException e) {
-                        o = new Outcome("crashed: " + e.getCause(), null);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new IllegalStateException(e);
+                        s = src.load().call();
+                    } catch (RuntimeException e) { // import error, missing gradient rule, ...
+                        return new Outcome(null, "cannot be loaded: " + e.getMessage());
                     }
-                    if (o.skipped() != null) skipped.put(name, o.skipped());
-                    else if (o.mismatch() != null) mismatches.add(new Mismatch(name, o.mismatch()));
-                    else compared++;
+                    return compare(s, pipeline, options);
+                });
+                Outcome o;
+                try {
+                    o = f.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                } catch (TimeoutException e) {
+                    f.cancel(true);
+                    pool.shutdownNow();
+                    pool = newPool();
+                    o = new Outcome(null, "timed out after " + TIMEOUT_SECONDS + " s");
+                } catch (ExecutionException e) {
+                    o = new Outcome("crashed: " + e.getCause(), null);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
                 }
+                if (o.skipped() != null) skipped.put(src.name(), o.skipped());
+                else if (o.mismatch() != null) mismatches.add(new Mismatch(src.name(), o.mismatch()));
+                else compared++;
             }
         } finally {
             pool.shutdownNow();
