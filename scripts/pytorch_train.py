@@ -126,6 +126,8 @@ def run(out, model_name, optimizer_name, args):
     torch.onnx.export(model, (x[: args.batch],), os.path.join(args.out, "model.onnx"), input_names=[input_name],
                       output_names=["logits"], opset_version=17, training=torch.onnx.TrainingMode.PRESERVE,
                       do_constant_folding=False, dynamic_axes={input_name: {0: "batch"}, "logits": {0: "batch"}})
+    # Tracing ran the model once in training mode, so BatchNorm's running statistics moved; the exported
+    # initializers hold that state too, so both sides start from it.
     np.savez(os.path.join(args.out, "data.npz"), x=x.numpy(), y=y.numpy().astype(np.int64))
     opt = optimizer(args.optimizer, model.parameters(), lr)
     loss_fn = nn.CrossEntropyLoss()
@@ -138,6 +140,9 @@ def run(out, model_name, optimizer_name, args):
             loss.backward()
             opt.step()
             f.write(f"{s + 1},{loss.item():.9g}\n")
+    buffers = {k: v.detach().numpy() for k, v in model.state_dict().items() if "running" in k}
+    if buffers:  # BatchNorm running statistics after training, to compare with Gale's trained model
+        np.savez(os.path.join(args.out, "torch_buffers.npz"), **buffers)
     with open(os.path.join(args.out, "args.txt"), "w") as f:
         f.write(f"--feed {input_name}=x --labels y --loss cross-entropy --optimizer {args.optimizer} --lr {lr} "
                 f"{FLAGS[args.optimizer]} --batch-size {args.batch} --steps {args.steps} --no-shuffle\n")

@@ -7,6 +7,7 @@ import dev.gale.ir.GaleException;
 import dev.gale.ir.Graph;
 import dev.gale.ir.Node;
 import dev.gale.ir.Shape;
+import dev.gale.ir.ShapeInference;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
 import dev.gale.ir.UnsupportedException;
@@ -42,14 +43,24 @@ final class LegacyRewrites {
                 if (v < 14) batchNorm(n, v, e);
                 else e.add(n);
             }
-            case "Dropout" -> e.add(v < 7 ? without(n, "is_test") : n);
+            case "Dropout" -> dropout(n, v, e);
+            case "Constant" -> {
+                // Gale holds sparse constants densely; ONNX's sparse_value would need a sparse tensor on export.
+                if (n.attr("sparse_value") != null)
+                    e.add(n.withAttrs(Map.of("value", n.attr("sparse_value"))));
+                else e.add(n);
+            }
             case "Upsample" -> resizeAsymmetric(n, e);
             case "Resize" -> {
                 if (v < 11) resizeAsymmetric(n, e);
                 else if (v < 13 && n.attr("coordinate_transformation_mode") instanceof Attr.StringAttr s
-                        && s.value().equals("tf_half_pixel_for_nn"))
-                    throw new UnsupportedException(n.describe() + ": coordinate_transformation_mode "
-                            + "'tf_half_pixel_for_nn' (opsets 11-12 only) has no equivalent in opset 13 and later");
+                        && s.value().equals("tf_half_pixel_for_nn")) e.add(tfHalfPixelForNearest(n));
+                else e.add(n);
+            }
+            case "Split" -> {
+                // Opset 18 asks for num_outputs when no split sizes are given.
+                if (v < 18 && !n.hasInput(1) && n.attr("num_outputs") == null)
+                    e.add(with(n, "num_outputs", Attr.of((long) n.outputs().size())));
                 else e.add(n);
             }
             case "Scatter" -> e.add(new Node(n.name(), "", "ScatterElements", n.inputs(), n.outputs(), n.attrs()));
@@ -119,7 +130,7 @@ final class LegacyRewrites {
             shape = e.op("Shape", List.of(like), Map.of(), "shape");
             attrs = Map.of("allowzero", Attr.of(1L));
         }
-        e.add(new Node(out.name(), "", "Reshape", List.of(y, shape), List.of(out), attrs));
+        e.add(new Node(e.fresh("reshape"), "", "Reshape", List.of(y, shape), List.of(out), attrs));
     }
 
     /**
@@ -224,6 +235,23 @@ final class LegacyRewrites {
     }
 
     /**
+     * Dropout before opset 7 had {@code is_test}, which inference ignores; before opset 10 its mask had the data's
+     * element type, since then bool: {@code mask = Cast{to=T}(mask_bool)}.
+     */
+    private static void dropout(Node n, int v, OpsetUpgrader.Emitter e) {
+        Node d = v < 7 ? without(n, "is_test") : n;
+        if (v >= 10 || d.outputs().size() < 2 || d.output(1).isNone()) {
+            e.add(d);
+            return;
+        }
+        DType t = e.dtypeOf(d.input(0));
+        Value mask = d.output(1), boolMask = new Value(e.fresh("bool_mask"), null);
+        e.add(d.withOutputs(List.of(d.output(0), boolMask)));
+        e.add(new Node(e.fresh("mask_cast"), "", "Cast", List.of(boolMask), List.of(mask),
+                Map.of("to", Attr.of((long) (t == null ? DType.FLOAT32 : t).onnxCode()))));
+    }
+
+    /**
      * Upsample (all versions) and Resize-10 map output pixel {@code i} to input coordinate {@code i / scale}
      * (Resize's "asymmetric" transform) and, for nearest, take the floor when upsampling and the ceiling when
      * downsampling (what ONNX Runtime does). Opset 13's Resize says the same with attributes:
@@ -270,6 +298,29 @@ final class LegacyRewrites {
     }
 
     /**
+     * Resize-11's "tf_half_pixel_for_nn" maps output pixel {@code x} to {@code h + 0.5}, where {@code h = (x + 0.5) /
+     * scale - 0.5} is the "half_pixel" coordinate. Rounding {@code h + 0.5} is rounding {@code h} another way:
+     * round_prefer_floor(h + 0.5) = ceil(h), and floor(h + 0.5) = round_prefer_ceil(h); both clamp the same.
+     */
+    private static Node tfHalfPixelForNearest(Node n) {
+        String mode = n.attr("mode") instanceof Attr.StringAttr m ? m.value() : "nearest";
+        String nearest = n.attr("nearest_mode") instanceof Attr.StringAttr m ? m.value() : "round_prefer_floor";
+        String equivalent = switch (nearest) {
+            case "round_prefer_floor" -> "ceil";
+            case "floor" -> "round_prefer_ceil";
+            default -> null;
+        };
+        if (!mode.equals("nearest") || equivalent == null)
+            throw new UnsupportedException(n.describe() + ": coordinate_transformation_mode 'tf_half_pixel_for_nn' "
+                    + "(opsets 11-12 only) with mode '" + mode + "' and nearest_mode '" + nearest + "' has no "
+                    + "equivalent in opset 13 and later");
+        Map<String, Attr> a = new LinkedHashMap<>(n.attrs());
+        a.put("coordinate_transformation_mode", Attr.of("half_pixel"));
+        a.put("nearest_mode", Attr.of(equivalent));
+        return n.withAttrs(a);
+    }
+
+    /**
      * Scan-8 carried a batch axis: every state is {@code [B, ...]} and every scan input {@code [B, T, ...]}, and the
      * body runs per batch element. Scan-9 has no batch axis, so an outer Scan over the batch runs the original scan
      * for each element, and stacks final states and scan outputs along axis 0:
@@ -308,6 +359,8 @@ final class LegacyRewrites {
         if (n.attr("directions") != null) inner.put("scan_input_directions", n.attr("directions"));
         Node perBatch = new Node(e.fresh("per_batch_scan"), "", "Scan", perBatchIn, perBatchOut, inner);
         Graph outerBody = new Graph(body.name() + "_batch", perBatchIn, perBatchOut, List.of(perBatch), Map.of());
+        // The importer infers the nodes it reads; this graph is made here, so it is inferred here.
+        if (dev.gale.ir.op.OpTable.lookup("", "Scan") != null) outerBody = ShapeInference.run(outerBody, e.scope.types());
         List<Value> outs = new ArrayList<>();
         for (Value o : n.outputs()) outs.add(o.isNone() ? new Value(e.fresh("unused"), null) : o);
         e.add(new Node(n.name(), "", "Scan", outer, outs, Map.of("body", Attr.of(outerBody),

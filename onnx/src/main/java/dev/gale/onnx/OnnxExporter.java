@@ -76,6 +76,8 @@ public final class OnnxExporter {
     private final List<Tensor> externalTensors = new ArrayList<>();
     private final List<Long> externalOffsets = new ArrayList<>();
     private final String dataFileName;
+    /** Node names used in the graph being written (ONNX Runtime wants them unique per graph). */
+    private Set<String> nodeNames = new HashSet<>();
     private long externalSize;
 
     private OnnxExporter(Options options, String dataFileName) {
@@ -163,9 +165,20 @@ public final class OnnxExporter {
     }
 
     private GraphProto graph(Graph g, boolean top) {
+        Set<String> outerNames = nodeNames;
+        nodeNames = new HashSet<>();
+        try {
+            return graphBody(g, top);
+        } finally {
+            nodeNames = outerNames;
+        }
+    }
+
+    private GraphProto graphBody(Graph g, boolean top) {
         GraphProto.Builder b = GraphProto.newBuilder().setName(g.name());
-        for (Value v : g.inputs()) b.addInput(valueInfo(v, "graph '" + g.name() + "' input"));
-        for (Value v : g.outputs()) b.addOutput(valueInfo(v, "graph '" + g.name() + "' output"));
+        // Subgraph inputs and outputs may go untyped (ONNX infers them from the node that holds the subgraph).
+        for (Value v : g.inputs()) b.addInput(valueInfo(v, top ? "graph '" + g.name() + "' input" : null));
+        for (Value v : g.outputs()) b.addOutput(valueInfo(v, top ? "graph '" + g.name() + "' output" : null));
         for (Map.Entry<String, Tensor> e : g.initializers().entrySet())
             b.addInitializer(initializer(e.getValue(), e.getKey(), top));
         Set<String> declared = new HashSet<>();
@@ -201,7 +214,7 @@ public final class OnnxExporter {
     }
 
     private NodeProto node(Node n) {
-        NodeProto.Builder b = NodeProto.newBuilder().setOpType(n.op()).setDomain(n.domain()).setName(n.name());
+        NodeProto.Builder b = NodeProto.newBuilder().setOpType(n.op()).setDomain(n.domain()).setName(uniqueName(n.name()));
         for (Value v : n.inputs()) b.addInput(v.isNone() ? "" : v.name());
         for (Value v : n.outputs()) b.addOutput(v.isNone() ? "" : v.name());
         for (Map.Entry<String, Attr> e : n.attrs().entrySet()) b.addAttribute(attribute(e.getKey(), e.getValue()));
@@ -211,6 +224,14 @@ public final class OnnxExporter {
     /** Converts one attribute outside any model. */
     static AttributeProto attributeProto(String name, Attr a) {
         return new OnnxExporter(Options.DEFAULT, null).attribute(name, a);
+    }
+
+    /** ONNX Runtime refuses two nodes of one name in a graph; Gale does not care, so repeats get a suffix. */
+    private String uniqueName(String name) {
+        if (name.isEmpty() || nodeNames.add(name)) return name;
+        String n = name;
+        for (int i = 1; !nodeNames.add(n); i++) n = name + "_" + i;
+        return n;
     }
 
     private AttributeProto attribute(String name, Attr a) {

@@ -117,8 +117,10 @@ public final class OnnxImporter {
             m = ModelProto.parseFrom(in, ExtensionRegistryLite.getEmptyRegistry());
         } catch (IOException e) {
             String why = e.getMessage() == null ? "" : e.getMessage();
+            if (why.contains("levels of nesting"))
+                throw new GaleException(where + ": cannot read the model: its graphs are nested more than 200 protobuf "
+                        + "levels deep");
             if (why.contains("ended unexpectedly") || why.contains("truncated")) why = "the data ends in the middle of a field";
-            else if (why.contains("recursion limit")) why = "messages are nested too deeply";
             else why = oneLine(why.split("\\.\\s")[0]).replaceAll("\\.$", "");
             throw new GaleException(where + ": not a valid ONNX model (" + why + "); is the file truncated or of "
                     + "another format?");
@@ -198,6 +200,8 @@ public final class OnnxImporter {
 
         @Override public Type typeOf(String value) { return types.get(value); }
 
+        @Override public Map<String, Type> types() { return types; }
+
         @Override public Tensor constantOf(String value) { return constants.get(value); }
 
         @Override
@@ -252,7 +256,10 @@ public final class OnnxImporter {
             for (Node u : upgrader.upgrade(n, scope)) {
                 OpTable.require(u.domain(), u.op(), u.op().equals(n.op()) ? GraphOrder.where(gp, index)
                         : u.describe() + " (made from " + GraphOrder.where(gp, index) + ")");
-                Node typed = ShapeInference.inferNode(u, scope.types, scope.constants);
+                // Values made by the upgrade get the types inferred for them, as values read from the file do.
+                List<Value> ins = new ArrayList<>(u.inputs().size());
+                for (Value v : u.inputs()) ins.add(v.isNone() ? v : new Value(v.name(), scope.typeOf(v.name())));
+                Node typed = ShapeInference.inferNode(u.withInputs(ins), scope.types, scope.constants);
                 nodes.add(typed);
                 for (Value v : typed.outputs()) if (!v.isNone()) scope.define(v.name(), v.type());
                 if (typed.op().equals("Constant") && typed.domain().isEmpty()

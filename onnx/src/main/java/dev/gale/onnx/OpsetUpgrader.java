@@ -39,6 +39,9 @@ final class OpsetUpgrader {
         /** The type of a value visible at this node (declared or inferred so far), or null. */
         Type typeOf(String value);
 
+        /** The types of every value visible at this node, for inferring the graphs a rewrite builds. */
+        Map<String, Type> types();
+
         /** The value of a constant (initializer or Constant output), or null. */
         Tensor constantOf(String value);
 

@@ -174,8 +174,44 @@ final class BadModelCorpus {
                 .addNode(node("Relu", List.of("a"), List.of("y"))))));
         c.add(new Case("self-loop", "cycle", graph(reluGraph()
                 .setNode(0, node("Add", List.of("x", "y"), List.of("y"))))));
+        c.add(new Case("subgraph-undefined-input", "input 'ghost' is not defined", graph(ifGraph(
+                branch("then", node("Identity", List.of("ghost"), List.of("t_out")), "t_out")))));
+        c.add(new Case("subgraph-cycle", "graph 'then' has a cycle", graph(ifGraph(GraphProto.newBuilder()
+                .setName("then").addOutput(vi("p", FLOAT, 2, 3))
+                .addNode(node("Add", List.of("x", "q"), List.of("p")))
+                .addNode(node("Relu", List.of("p"), List.of("q"))).build()))));
+        c.add(new Case("nested-too-deep", "nested more than 200", graph(ifGraph(deeplyNested(100)))));
         c.add(new Case("output-never-defined", "output 'z'", graph(reluGraph().addOutput(vi("z", FLOAT, 2, 3)))));
         return c;
+    }
+
+    /** {@code y = If(c) then <then> else Relu(x)}, with a bool input {@code c}. */
+    private static GraphProto.Builder ifGraph(GraphProto then) {
+        GraphProto otherwise = branch("else", node("Relu", List.of("x"), List.of("e_out")), "e_out");
+        return reluGraph().addInput(vi("c", TensorProto.DataType.BOOL_VALUE))
+                .setNode(0, node("If", List.of("c"), List.of("y"), graphAttr("then_branch", then),
+                        graphAttr("else_branch", otherwise)));
+    }
+
+    private static GraphProto branch(String name, ai.onnx.proto.OnnxMl.NodeProto n, String out) {
+        return GraphProto.newBuilder().setName(name).addNode(n).addOutput(vi(out, FLOAT, 2, 3)).build();
+    }
+
+    private static AttributeProto graphAttr(String name, GraphProto g) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.GRAPH).setG(g).build();
+    }
+
+    /** Branches nested {@code depth} Ifs deep: more than protobuf's recursion limit allows. */
+    private static GraphProto deeplyNested(int depth) {
+        GraphProto leaf = branch("leaf", node("Relu", List.of("x"), List.of("leaf_out")), "leaf_out");
+        GraphProto g = leaf;
+        for (int i = 0; i < depth; i++) {
+            String out = "o" + i;
+            g = GraphProto.newBuilder().setName("level" + i).addOutput(vi(out, FLOAT, 2, 3))
+                    .addNode(node("If", List.of("c"), List.of(out), graphAttr("then_branch", g), graphAttr("else_branch", leaf)))
+                    .build();
+        }
+        return g;
     }
 
     public static void main(String[] args) {

@@ -36,6 +36,8 @@ class OpsetUpgraderTest {
 
         @Override public Type typeOf(String value) { return types.get(value); }
 
+        @Override public Map<String, Type> types() { return types; }
+
         @Override public Tensor constantOf(String value) { return constants.get(value); }
 
         @Override
@@ -218,6 +220,16 @@ class OpsetUpgraderTest {
     }
 
     @Test
+    void dropoutBefore10GivesTheMaskTheDataType() {
+        FakeScope s = new FakeScope().type("x", DType.FLOAT64, 3);
+        List<Node> r = upgrade(7, node("Dropout", List.of("x"), List.of("y", "mask"), Map.of()), s);
+        assertEquals(List.of("Dropout", "Cast"), ops(r));
+        assertEquals(Attr.of((long) DType.FLOAT64.onnxCode()), r.get(1).attr("to"));
+        assertEquals("mask", r.get(1).output(0).name());
+        assertEquals(r.get(0).output(1), r.get(1).input(0));
+    }
+
+    @Test
     void upsampleBecomesAsymmetricResize() {
         Node n = node("Upsample", List.of("x"), List.of("y"), Map.of("scales", Attr.of(1f, 1f, 2f, 3f)));
         List<Node> r = upgrade(7, n, new FakeScope());
@@ -257,11 +269,41 @@ class OpsetUpgraderTest {
     }
 
     @Test
+    void tfHalfPixelForNearestIsHalfPixelWithAnotherRounding() {
+        Node n = node("Resize", List.of("x", "roi", "scales", "sizes"), List.of("y"),
+                Map.of("coordinate_transformation_mode", Attr.of("tf_half_pixel_for_nn"), "mode", Attr.of("nearest")));
+        Node r = upgrade(11, n, new FakeScope()).get(0);
+        assertEquals(Attr.of("half_pixel"), r.attr("coordinate_transformation_mode"));
+        assertEquals(Attr.of("ceil"), r.attr("nearest_mode"));
+        Node linear = n.withAttrs(Map.of("coordinate_transformation_mode", Attr.of("tf_half_pixel_for_nn"),
+                "mode", Attr.of("linear")));
+        assertThrows(UnsupportedException.class, () -> upgrade(11, linear, new FakeScope()));
+    }
+
+    @Test
     void preluSixAppliesItsSlopePerChannel() {
         FakeScope s = new FakeScope().type("x", DType.FLOAT32, 2, 3, 4, 5).type("slope", DType.FLOAT32, 3);
         List<Node> r = upgrade(6, node("PRelu", List.of("x", "slope"), List.of("y"), Map.of()), s);
         assertEquals(List.of("Constant", "Unsqueeze", "PRelu"), ops(r));
         assertArrayEquals(new long[] {1, 2}, constantInput(r, r.get(1).input(1)).longs());
+    }
+
+    @Test
+    void splitBefore18WithoutSizesNamesItsOutputCount() {
+        Node r = upgrade(13, node("Split", List.of("x"), List.of("a", "b", "c"), Map.of()), new FakeScope()).get(0);
+        assertEquals(Attr.of(3L), r.attr("num_outputs"));
+        List<Node> sized = upgrade(11, node("Split", List.of("x"), List.of("a", "b"), Map.of("split", Attr.of(1L, 2L))),
+                new FakeScope());
+        assertNull(last(sized).attr("num_outputs"));
+    }
+
+    @Test
+    void nodeNamesStayUnique() {
+        FakeScope s = new FakeScope().type("x", DType.FLOAT32, 2, 3, 4);
+        Node n = new Node("y", "", "Softmax", List.of(new Value("x", null)), List.of(new Value("y", null)), Map.of());
+        s.names.addAll(List.of("x", "y"));
+        List<String> names = upgrade(6, n, s).stream().map(Node::name).toList();
+        assertEquals(names.size(), new HashSet<>(names).size(), names.toString());
     }
 
     @Test
@@ -295,7 +337,9 @@ class OpsetUpgraderTest {
         Node inner = perBatch.nodes().get(0);
         assertEquals("Scan", inner.op());
         assertEquals(Attr.of(1L), inner.attr("num_scan_inputs"));
-        assertSame(body, ((Attr.GraphAttr) inner.attr("body")).value());
+        Graph innerBody = ((Attr.GraphAttr) inner.attr("body")).value();
+        assertEquals("body", innerBody.name());
+        assertEquals(List.of("Add", "Identity"), ops(innerBody.nodes()));
     }
 
     @Test

@@ -77,7 +77,7 @@ class OrtExportTest {
         if (t.dtype() == DType.STRING) {
             String[] s = new String[t.numel()];
             for (int i = 0; i < s.length; i++) s[i] = t.getString(i);
-            return OnnxTensor.createTensor(env, s, shape);
+            return OnnxTensor.createTensor(OrtEnvironment.getEnvironment(), s, shape);
         }
         ByteBuffer b = ByteBuffer.allocateDirect((int) RawData.byteSize(t)).order(ByteOrder.nativeOrder());
         b.put(ByteBuffer.wrap(RawData.bytes(t)).order(ByteOrder.LITTLE_ENDIAN));
@@ -93,9 +93,9 @@ class OrtExportTest {
             case BOOL -> OnnxJavaType.BOOL;
             case FLOAT16 -> OnnxJavaType.FLOAT16;
             case BFLOAT16 -> OnnxJavaType.BFLOAT16;
-            default -> throw new IllegalArgumentException("no ORT Java type for " + t.dtype());
+            default -> throw new UnsupportedOperationException("no ORT Java type for " + t.dtype());
         };
-        return OnnxTensor.createTensor(env, b, shape, jt);
+        return OnnxTensor.createTensor(OrtEnvironment.getEnvironment(), b, shape, jt);
     }
 
     static Tensor fromOrt(OnnxTensor o) throws OrtException {
@@ -113,7 +113,7 @@ class OrtExportTest {
             case FLOAT16 -> DType.FLOAT16;
             case BFLOAT16 -> DType.BFLOAT16;
             case STRING -> DType.STRING;
-            default -> throw new IllegalArgumentException("unsupported ORT output type " + info.type);
+            default -> throw new UnsupportedOperationException("unsupported ORT output type " + info.type);
         };
         if (d == DType.STRING) return Tensor.ofStrings(shape, (String[]) flatten(o.getValue(), shape));
         Tensor t = Tensor.zeros(d, shape);
@@ -134,6 +134,8 @@ class OrtExportTest {
 
     /** Same dtype and shape, values within rtol 1e-3 / atol 1e-5 (NaN equals NaN). */
     static String mismatch(Tensor want, Tensor got) {
+        // The test data stores bfloat16 as its uint16 bits (numpy has no bfloat16).
+        if (want.dtype() == DType.UINT16 && got.dtype() == DType.BFLOAT16) want = new Tensor(DType.BFLOAT16, want.shape(), want.data());
         if (want.dtype() != got.dtype()) return "dtype " + got.dtype() + ", expected " + want.dtype();
         if (!java.util.Arrays.equals(want.shape(), got.shape()))
             return "shape " + java.util.Arrays.toString(got.shape()) + ", expected " + java.util.Arrays.toString(want.shape());
@@ -163,13 +165,45 @@ class OrtExportTest {
         assertNull(mismatch(interp, ort));
     }
 
+    /** Layers PyTorch models are made of, in current and old (upgraded) forms. */
+    private static final List<String> LAYER_MODELS = List.of(
+            "node/test_gemm_all_attributes", "node/test_conv_with_strides_padding", "node/test_relu",
+            "node/test_softmax_axis_1", "node/test_softmax_default_axis", "node/test_maxpool_2d_pads",
+            "node/test_averagepool_2d_pads", "node/test_batchnorm_example", "node/test_matmul_2d",
+            "node/test_lstm_defaults", "node/test_layer_normalization_2d_axis0", "node/test_transpose_default",
+            "node/test_reshape_reordered_all_dims", "pytorch-converted/test_Conv2d", "pytorch-converted/test_Linear",
+            "pytorch-converted/test_Softmax", "pytorch-converted/test_LogSoftmax", "pytorch-converted/test_BatchNorm2d_eval",
+            "pytorch-converted/test_PReLU_2d_multiparam", "pytorch-operator/test_operator_add_broadcast");
+
+    @Test
+    void exportedLayersMatchTheInterpreterOnOrt() throws Exception {
+        Assumptions.assumeTrue(Files.isDirectory(RoundTripTest.TESTDATA), "ONNX test data not installed");
+        int checked = 0;
+        for (String name : LAYER_MODELS) {
+            Path dir = RoundTripTest.TESTDATA.resolve(name);
+            Model m;
+            try {
+                m = OnnxImporter.load(dir.resolve("model.onnx"));
+            } catch (dev.gale.ir.UnsupportedException e) {
+                continue; // not in the op table yet
+            }
+            Map<String, Tensor> feeds = new LinkedHashMap<>();
+            List<Value> ins = m.graph().runtimeInputs();
+            for (int i = 0; i < ins.size(); i++)
+                feeds.put(ins.get(i).name(), OnnxTensors.readTensor(dir.resolve("test_data_set_0/input_" + i + ".pb")));
+            List<Tensor> ort = runOrt(m, feeds);
+            List<Object> interp = Interpreter.run(m, new HashMap<>(feeds));
+            for (int k = 0; k < ort.size(); k++)
+                assertNull(mismatch((Tensor) interp.get(k), ort.get(k)), name + " output " + k);
+            checked++;
+        }
+        System.out.println("ORT and the interpreter agree on " + checked + " of " + LAYER_MODELS.size() + " layer models");
+    }
+
     @Test
     void exportedConformanceModelsGiveTheExpectedOutputsOnOrt() throws IOException {
         Assumptions.assumeTrue(Files.isDirectory(RoundTripTest.TESTDATA), "ONNX test data not installed");
-        List<Path> dirs;
-        try (Stream<Path> s = Files.walk(RoundTripTest.TESTDATA, 2)) {
-            dirs = s.filter(p -> Files.exists(p.resolve("model.onnx"))).sorted().toList();
-        }
+        List<Path> dirs = RoundTripTest.modelDirs();
         int checked = 0;
         List<String> failures = new ArrayList<>();
         for (Path dir : dirs) {
@@ -179,7 +213,7 @@ class OrtExportTest {
             } catch (GaleException e) {
                 continue;
             }
-            if (!allTensors(m)) continue;
+            if (!allTensors(m) || usesRandomOrTrainingOps(m.graph()) || ortDiffers(dir.getFileName().toString())) continue;
             Path data = dir.resolve("test_data_set_0");
             try {
                 Map<String, Tensor> feeds = new HashMap<>();
@@ -193,14 +227,44 @@ class OrtExportTest {
                     if (why != null) failures.add(dir.getFileName() + " output " + k + ": " + why);
                 }
                 checked++;
-            } catch (OrtException | GaleException | IllegalArgumentException e) {
+            } catch (UnsupportedOperationException e) {
+                continue; // a type ORT's Java API cannot hold (unsigned 16-64 bit)
+            } catch (OrtException | GaleException e) {
                 if (String.valueOf(e.getMessage()).contains("NOT_IMPLEMENTED")) continue;
                 failures.add(dir.getFileName() + ": " + OnnxImporter.oneLine(String.valueOf(e.getMessage())));
             }
         }
         System.out.println("ORT ran " + checked + " exported conformance models");
         assertTrue(failures.isEmpty(), failures.size() + " exported models failed on ORT:\n"
-                + String.join("\n", failures.subList(0, Math.min(15, failures.size()))));
+                + String.join("\n", failures));
+    }
+
+    /** Conformance tests on which ONNX Runtime itself disagrees with the ONNX expected outputs, with the reason. */
+    private static final Map<String, String> ORT_DIFFERS = Map.ofEntries(
+            Map.entry("test_dft", "ORT's FFT is off by more than atol 1e-5 where the expected value is 0"),
+            Map.entry("test_stft", "ORT's FFT is off by more than atol 1e-5 where the expected value is 0"),
+            Map.entry("_batchwise", "ORT's CPU RNNs support only layout=0"),
+            Map.entry("strn", "this ORT build has no locales for StringNormalizer"),
+            Map.entry("_to_STRING", "ORT formats floats as strings differently"),
+            Map.entry("align_corners", "ORT (and opset 18) align corners on the output length, the ONNX 1.12 reference on length*scale"),
+            Map.entry("FLOAT_to_BFLOAT16", "ORT rounds to nearest where the ONNX reference truncates"),
+            Map.entry("test_training_dropout", "random masks"),
+            Map.entry("test_maxunpool_export_with_output_shape", "ORT pads the output differently from the ONNX reference"));
+
+    private static boolean ortDiffers(String test) {
+        for (String k : ORT_DIFFERS.keySet()) if (test.contains(k)) return true;
+        return false;
+    }
+
+    /** Random ops give other numbers on ORT; ORT's standard build has no training ops. */
+    private static boolean usesRandomOrTrainingOps(dev.gale.ir.Graph g) {
+        for (dev.gale.ir.Node n : g.nodes()) {
+            if (n.op().startsWith("Random") || n.op().equals("Bernoulli") || n.op().equals("Multinomial")
+                    || n.domain().equals(dev.gale.ir.OpsetInfo.TRAINING_DOMAIN)) return true;
+            for (dev.gale.ir.Attr a : n.attrs().values())
+                if (a instanceof dev.gale.ir.Attr.GraphAttr ga && usesRandomOrTrainingOps(ga.value())) return true;
+        }
+        return false;
     }
 
     /** Only models whose inputs and outputs are all tensors (no sequences or optionals) are run here. */

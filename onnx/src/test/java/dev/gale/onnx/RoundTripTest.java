@@ -11,6 +11,7 @@ import dev.gale.ir.Model;
 import dev.gale.ir.Node;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
+import dev.gale.ir.Value;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,6 +28,20 @@ import static org.junit.jupiter.api.Assertions.*;
 /** import -> export -> import gives a structurally equal graph; files, external data and attributes survive. */
 class RoundTripTest {
     static final Path TESTDATA = Path.of("/usr/share/libonnx-testdata/data");
+    /** PyTorch-exported MLP, CNN and transformer kept with the torture tests (run from the module folder). */
+    static final Path PYTORCH_MODELS = Path.of("..", "torture-tests", "src", "test", "resources", "models");
+
+    /** Every folder holding a model.onnx with test data: the ONNX suites and the PyTorch models. */
+    static List<Path> modelDirs() throws IOException {
+        List<Path> dirs = new ArrayList<>();
+        for (Path root : List.of(TESTDATA, PYTORCH_MODELS)) {
+            if (!Files.isDirectory(root)) continue;
+            try (Stream<Path> s = Files.walk(root, 2)) {
+                s.filter(p -> Files.exists(p.resolve("model.onnx"))).sorted().forEach(dirs::add);
+            }
+        }
+        return dirs;
+    }
 
     @TempDir
     Path tmp;
@@ -62,6 +77,17 @@ class RoundTripTest {
         // every intermediate value is typed: the two Adds, the Relu and the Constant
         assertEquals(4, p.getGraph().getValueInfoCount());
         assertTrue(p.getGraph().getInitializer(0).hasRawData());
+    }
+
+    @Test
+    void repeatedNodeNamesAreMadeUniqueForOnnxRuntime() {
+        Type t = Type.tensor(DType.FLOAT32, 2);
+        Value x = new Value("x", t), a = new Value("a", t), b = new Value("b", t);
+        Graph g = new Graph("g", List.of(x), List.of(b), List.of(
+                new Node("r", "", "Relu", List.of(x), List.of(a), Map.of()),
+                new Node("r", "", "Relu", List.of(a), List.of(b), Map.of())), Map.of());
+        ModelProto p = OnnxExporter.toProto(Model.of(g));
+        assertEquals(List.of("r", "r_1"), p.getGraph().getNodeList().stream().map(n -> n.getName()).toList());
     }
 
     @Test
@@ -135,6 +161,20 @@ class RoundTripTest {
     }
 
     @Test
+    void externalTensorsLargerThanOneChunkRoundTrip() {
+        int n = 5_000_000; // 20 MB: more than one 16 MiB chunk of RawData
+        float[] big = new float[n];
+        for (int i = 0; i < n; i++) big[i] = i % 977 - 0.5f;
+        var g = Graph.builder("big");
+        var w = g.initializer("w", Tensor.ofFloats(new long[] {n}, big));
+        g.output(g.op("Identity", List.of(w), Map.of()));
+        Model m = g.buildModel();
+        Path file = tmp.resolve("big.onnx");
+        OnnxExporter.save(m, file, OnnxExporter.Options.DEFAULT.withExternalData(true));
+        assertEquals(m.graph(), OnnxImporter.load(file).graph());
+    }
+
+    @Test
     void saveReplacesAnExistingFile() throws IOException {
         Path file = tmp.resolve("m.onnx");
         Files.writeString(file, "old");
@@ -145,10 +185,7 @@ class RoundTripTest {
     @Test
     void conformanceModelsRoundTrip() throws IOException {
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(TESTDATA), "ONNX test data not installed");
-        List<Path> models;
-        try (Stream<Path> s = Files.walk(TESTDATA, 3)) {
-            models = s.filter(p -> p.getFileName().toString().equals("model.onnx")).sorted().toList();
-        }
+        List<Path> models = modelDirs().stream().map(d -> d.resolve("model.onnx")).toList();
         int checked = 0;
         List<String> failures = new ArrayList<>();
         for (Path f : models) {

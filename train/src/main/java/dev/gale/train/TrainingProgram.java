@@ -36,6 +36,7 @@ public final class TrainingProgram {
     private final List<String> gradients;
     private final Map<String, String> stateUpdates;
 
+
     private TrainingProgram(Graph graph, Graph forward, String output, List<String> params, List<String> gradients,
                             Map<String, String> stateUpdates) {
         this.graph = graph;
@@ -101,10 +102,45 @@ public final class TrainingProgram {
 
         GraphBuilder t = GraphBuilder.from(ad.graph());
         for (String s : state.keySet()) t.promoteToInput(s);
-        for (String update : state.values()) t.output(new Value(update, ad.graph().valueTypes().get(update)));
+        Map<String, String> updates = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : state.entrySet()) {
+            String update = e.getValue();
+            Node bn = batchNormProducing(forward, update);
+            if (bn != null && bn.outputs().size() > 2 && bn.output(2).name().equals(update))
+                update = unbiasedRunningVar(t, bn, e.getKey()).name();
+            t.output(new Value(update, t.typeOf(update)));
+            updates.put(e.getKey(), update);
+        }
+        state = updates;
         Graph g = t.build();
         return new TrainingProgram(g, forward, output, List.copyOf(params), List.copyOf(ad.gradients().keySet()),
                 state);
+    }
+
+    private static Node batchNormProducing(Graph g, String value) {
+        for (Node n : g.nodes())
+            if (n.op().equals("BatchNormalization") && n.outputs().stream().anyMatch(v -> v.name().equals(value))) return n;
+        return null;
+    }
+
+    /**
+     * PyTorch updates the running variance with the unbiased batch variance, ONNX's training-mode BatchNormalization
+     * with the population variance. To leave the trained model's statistics as PyTorch would:
+     * {@code new = m rv + (onnx_new - m rv) * n / (n - 1)} with {@code n} the elements per channel.
+     */
+    private static Value unbiasedRunningVar(GraphBuilder t, Node bn, String runningVar) {
+        Value x = bn.input(0);
+        DType dt = x.tensorType().dtype();
+        float momentum = bn.attr("momentum") instanceof Attr.FloatAttr f ? f.value() : 0.9f;
+        Value rv = new Value(runningVar, t.typeOf(runningVar));
+        Value onnxNew = new Value(bn.output(2).name(), t.typeOf(bn.output(2).name()));
+        Value size = t.op("Cast", List.of(t.op("Size", List.of(x), Map.of())), Map.of("to", Attr.of((long) dt.onnxCode())));
+        Value channels = t.op("Cast", List.of(t.op("Gather", List.of(t.op("Shape", List.of(x), Map.of()),
+                t.constant(Tensor.scalarLong(DType.INT64, 1))), Map.of())), Map.of("to", Attr.of((long) dt.onnxCode())));
+        Value n = t.div(size, channels);
+        Value factor = t.div(n, t.sub(n, t.constant(Tensor.scalar(dt, 1))));
+        Value mrv = t.mul(t.constant(Tensor.scalar(dt, momentum)), rv);
+        return t.add(mrv, t.mul(t.sub(onnxNew, mrv), factor));
     }
 
     /**
