@@ -89,9 +89,16 @@ class GoldenTest {
 
     private DynamicContainer runFile(Path file, boolean bless) throws IOException {
         String name = file.getFileName().toString();
-        String label0 = goldenDir().relativize(file).toString();
+        String path = goldenDir().relativize(file).toString();
         String content = Files.readString(file, StandardCharsets.UTF_8);
-        Run run = runSpec(content, name);
+        Run run;
+        try {
+            run = runSpec(content, name);
+        } catch (AssertionError e) { // a bad RUN line fails this file only
+            return DynamicContainer.dynamicContainer(path, List.of(DynamicTest.dynamicTest(path + ": RUN line", () -> {
+                throw e;
+            })));
+        }
         List<Case> cases = split(content);
         List<Output> outputs = new ArrayList<>();
         for (Case c : cases) outputs.add(run(c, name, run));
@@ -104,7 +111,7 @@ class GoldenTest {
             for (Case c : split(Files.readString(expectedFile, StandardCharsets.UTF_8))) expected.add(c.text().strip());
         List<DynamicTest> tests = new ArrayList<>();
         for (Case c : cases) {
-            String label = label0 + " case " + (c.index() + 1) + " (line " + c.firstLine() + ")";
+            String label = path + " case " + (c.index() + 1) + " (line " + c.firstLine() + ")";
             tests.add(DynamicTest.dynamicTest(label, () -> {
                 checkCase(c, name, outputs.get(c.index()), run);
                 assertTrue(c.index() < expected.size(), expectedFile.getFileName() + " has no case " + (c.index() + 1)
@@ -115,7 +122,7 @@ class GoldenTest {
         }
         tests.add(DynamicTest.dynamicTest(name + ": case count", () -> assertEquals(cases.size(), expected.size(),
                 expectedFile.getFileName() + " has " + expected.size() + " cases, " + name + " has " + cases.size())));
-        return DynamicContainer.dynamicContainer(label0, tests);
+        return DynamicContainer.dynamicContainer(path, tests);
     }
 
     /** The case's output: its printed form (after the pipeline, if any), or {@code // error: ...}. */
@@ -141,6 +148,8 @@ class GoldenTest {
         } catch (GaleException e) {
             return Output.error(e.getMessage().startsWith("after pass '") || e.getMessage().startsWith("pipeline [")
                     ? e.getMessage() : "in pass '" + failingPass(pipeline, last[0]) + "': " + e.getMessage());
+        } catch (RuntimeException | StackOverflowError e) { // a pass bug: this case fails, the others still run
+            return Output.error("crash in pass '" + failingPass(pipeline, last[0]) + "': " + e);
         }
         return new Output(TextPrinter.print(after, run.print()).strip(), m, after);
     }
