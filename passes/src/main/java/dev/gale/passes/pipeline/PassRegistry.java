@@ -17,6 +17,7 @@ public final class PassRegistry {
 
     static {
         register("lower-gradient", dev.gale.passes.LowerGradientOps::pass);
+        for (Pass p : dev.gale.passes.simplify.Simplify.passes()) register(p.name(), () -> p);
     }
 
     private PassRegistry() {}

@@ -33,7 +33,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * {@code // -----}; {@code NAME.gir.expected} holds, case by case in the same order, what the case printed. An
  * optional first line says what to run:
  * <ul>
- *   <li>{@code // RUN: print [--inline-weights]} (the default): parse, then print;</li>
+ *   <li>{@code // RUN: print [--inline-weights]} (the default): parse, then print ({@code print --passes=P,P} is
+ *       another way to write {@code pipeline P,P});</li>
  *   <li>{@code // RUN: pipeline PASS,PASS,... [--inline-weights] [KEY=VALUE ...]}: parse, run the passes (by their
  *       {@link PassRegistry} names, as one {@link Pipeline} with verification after each pass; {@code KEY=VALUE}
  *       words are pass options), then print the result. The result must also compute what the input computed:
@@ -245,6 +246,7 @@ class GoldenTest {
         Map<String, String> passOptions = new TreeMap<>();
         for (String w : words.subList(from, words.size())) {
             if (w.equals("--inline-weights")) o = PrintOptions.INLINE;
+            else if (pipeline == null && w.startsWith("--passes=")) pipeline = w.substring("--passes=".length());
             else if (pipeline != null && w.indexOf('=') > 0) passOptions.put(w.substring(0, w.indexOf('=')),
                     w.substring(w.indexOf('=') + 1));
             else fail(name + ": unknown " + words.get(0) + " option '" + w + "'");
