@@ -7,6 +7,7 @@ import dev.gale.ir.GaleException;
 import dev.gale.ir.Graph;
 import dev.gale.ir.Model;
 import dev.gale.ir.Node;
+import dev.gale.ir.ShapeInference;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
 import dev.gale.ir.Value;
@@ -125,11 +126,16 @@ public final class PassDifferential {
 
     static final int RANDOM_GRAPHS = 300;
 
-    /** Test folders (model.onnx + test_data_set_0); with {@code training}, the PyTorch models' training steps too. */
+    /**
+     * Test folders (model.onnx + test_data_set_0), each twice: inputs fed at run time, and inputs baked in as
+     * initializers (so folding can evaluate the whole model at compile time); with {@code training}, the PyTorch
+     * models' training steps too.
+     */
     public static List<Source> testFolders(List<Path> dirs, boolean training) {
         List<Source> r = new ArrayList<>();
         for (Path dir : dirs) {
             r.add(new Source(nameOf(dir), () -> subject(dir)));
+            r.add(new Source(nameOf(dir) + "/baked", () -> baked(subject(dir))));
             if (training && isPyTorchModel(dir)) r.add(new Source(nameOf(dir) + "/train", () -> trainingSubject(dir)));
         }
         return r;
@@ -312,6 +318,24 @@ public final class PassDifferential {
             if (Files.exists(f)) feeds.put(inputs.get(k).name(), OnnxTensors.readValue(f, inputs.get(k).type()));
         }
         return new Subject(nameOf(dir), m, feeds);
+    }
+
+    /** The subject with its fed tensor inputs turned into initializers: compile-time constants. */
+    public static Subject baked(Subject s) {
+        Graph g = s.model().graph();
+        List<Value> inputs = new ArrayList<>();
+        Map<String, Tensor> init = new LinkedHashMap<>(g.initializers());
+        Map<String, Object> rest = new HashMap<>(s.feeds());
+        for (Value v : g.inputs()) {
+            if (s.feeds().get(v.name()) instanceof Tensor t && !g.initializers().containsKey(v.name())) {
+                init.put(v.name(), t);
+                rest.remove(v.name());
+            } else {
+                inputs.add(v);
+            }
+        }
+        Graph b = ShapeInference.run(new Graph(g.name(), inputs, g.outputs(), g.nodes(), init));
+        return new Subject(s.name() + "/baked", s.model().withGraph(b), rest);
     }
 
     /**
