@@ -23,7 +23,14 @@ import java.util.Set;
 public final class Pipelines {
     /** Pass options {@code gale compile} sets in the {@link dev.gale.passes.pipeline.PassContext}. */
     public static final String MEMORY_BUDGET = "memory.budget", TRAINING = "training", BATCH_SIZE = "batch.size";
-    /** Where memory planning leaves its plan in the pass context. */
+    /**
+     * Where memory planning leaves its plan in the pass context; {@code gale compile} writes it to
+     * {@code memory-plan.json} (its {@code String toJson()} if it has one, else its structure: see
+     * {@code CompileJson}). The report's memory figures are the counters {@code memory.naive_bytes},
+     * {@code memory.lower_bound_bytes}, {@code memory.planned_bytes} and {@code memory.remat_extra_flops}, or the
+     * plan's components of those names (snake or camel case); naive and lower bound default to
+     * {@link MemoryEstimate}'s.
+     */
     public static final String MEMORY_PLAN = "memory.plan";
 
     /** When a stage runs: always, only for training graphs, or only when the stage before it ran something. */
