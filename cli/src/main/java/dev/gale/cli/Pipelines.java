@@ -13,9 +13,10 @@ import java.util.Set;
 
 /**
  * The pipeline {@code gale compile} runs by default, as a plain list of stages (STYLE.md 3): lower training
- * Gradient nodes, simplify, fuse patterns, simplify what fusion exposed, partition into kernels, schedule, plan
- * memory. Each stage lists the pass names that belong to it, in order; names not registered (yet) in
- * {@link PassRegistry} are skipped, so the pipeline grows as passes land. A registered pass that a stage does not
+ * Gradient nodes, simplify, fuse patterns, simplify what fusion exposed, partition into kernels, schedule,
+ * rematerialize under the memory budget (training graphs), plan memory. Each stage lists the pass names that belong
+ * to it, in order; names not registered (yet) in {@link PassRegistry} are skipped, so the pipeline grows as passes
+ * land. A registered pass that a stage does not
  * name but that establishes the stage's property (another pattern fusion, say) joins that stage, after the named
  * ones, in name order. Finally, a pass whose requirements no earlier pass established is dropped, so the default
  * pipeline is always valid whatever subset of the passes exists.
@@ -43,12 +44,12 @@ public final class Pipelines {
     private static final List<Stage> STAGES = List.of(
             new Stage(null, List.of("lower-gradient"), When.ALWAYS),
             new Stage(Property.SIMPLIFIED, SIMPLIFY, When.ALWAYS),
-            new Stage(Property.PATTERNS_FUSED, List.of(), When.ALWAYS),
+            new Stage(Property.PATTERNS_FUSED, List.of("fuse-patterns"), When.ALWAYS),
             new Stage(null, List.of("simplify", "cse", "dce"), When.AFTER_PREVIOUS),
             new Stage(Property.PARTITIONED, List.of("partition"), When.ALWAYS),
             new Stage(Property.SCHEDULED, List.of("schedule"), When.ALWAYS),
-            new Stage(null, List.of("remat"), When.TRAINING),
-            new Stage(Property.MEMORY_PLANNED, List.of("memory-plan"), When.ALWAYS));
+            new Stage(null, List.of("remat"), When.TRAINING), // activations kept for backward are what it recomputes
+            new Stage(Property.MEMORY_PLANNED, List.of("plan-memory"), When.ALWAYS));
 
     private Pipelines() {}
 
