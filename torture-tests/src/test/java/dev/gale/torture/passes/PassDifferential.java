@@ -214,11 +214,28 @@ public final class PassDifferential {
         }
         Model after;
         try {
-            after = before.withGraph(pipeline.run(before.graph(), new PassContext(options), true, null).graph());
+            after = before.withGraph(pipeline.run(before.graph(), new PassContext(withDims(options, s)), true, null)
+                    .graph());
         } catch (RuntimeException | StackOverflowError e) {
             return new Outcome("the pipeline failed: " + e, null);
         }
         return compareRuns(before.graph(), expected, after, s.feeds());
+    }
+
+    /**
+     * The options plus {@code dim.NAME = size} for every symbolic input dimension, read off the fed tensors, so
+     * passes that need sizes (memory planning) see the sizes this run has. Options given explicitly win.
+     */
+    static Map<String, String> withDims(Map<String, String> options, Subject s) {
+        Map<String, String> o = new HashMap<>(options);
+        for (Value v : s.model().graph().runtimeInputs()) {
+            if (!(v.type() instanceof Type.TensorType t) || t.shape() == null) continue;
+            if (!(s.feeds().get(v.name()) instanceof Tensor fed) || fed.rank() != t.shape().rank()) continue;
+            for (int k = 0; k < fed.rank(); k++)
+                if (t.shape().dim(k) instanceof dev.gale.ir.Dim.Sym sym)
+                    o.putIfAbsent("dim." + sym.name(), Long.toString(fed.dim(k)));
+        }
+        return o;
     }
 
     /** Compares {@code expected} (outputs of {@code before}) with a run of {@code after} on the same feeds. */
