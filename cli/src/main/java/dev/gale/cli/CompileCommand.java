@@ -318,6 +318,9 @@ final class CompileCommand implements Callable<Integer> {
                 size(memory.get("lower_bound_bytes")), size(memory.get("planned_bytes")),
                 memory.get("remat_extra_flops") instanceof Long f && f > 0 ? " (rematerialization: +" + f + " flops)" : "");
         if (memoryNote != null) out.println("  " + memoryNote);
+        if (memory.get("over_budget_bytes") instanceof Long over && over > 0)
+            out.printf("  warning: the plan needs %s more than the memory budget of %s%n", size(over),
+                    size(memory.get("budget_bytes")));
         out.printf("  wrote %s%s%n", String.join(", ", written), report != null ? "; report " + report : "");
         out.flush();
     }

@@ -35,6 +35,10 @@ final class MemoryFigures {
         m.put("planned_bytes", ctx.get(Pipelines.MEMORY_PLAN) instanceof MemoryPlan p ? p.arenaBytes()
                 : counter(ctx, "memory.arena_bytes"));
         m.put("remat_extra_flops", counter(ctx, "remat.extra_flops"));
+        String budget = ctx.option(Pipelines.MEMORY_BUDGET, null);
+        m.put("budget_bytes", budget == null ? null : Long.parseLong(budget));
+        m.put("over_budget_bytes", budget == null || !(m.get("planned_bytes") instanceof Long p) ? null
+                : Math.max(0, p - Long.parseLong(budget)));
         return m;
     }
 

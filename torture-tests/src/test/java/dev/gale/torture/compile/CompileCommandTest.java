@@ -164,8 +164,8 @@ class CompileCommandTest {
     @Test
     void theMemoryPlanAndItsFiguresReachTheOutput(@TempDir Path tmp) throws IOException {
         Path out = tmp.resolve("out"), report = tmp.resolve("r.json");
-        ok("compile", MLP.toString(), "-o", out.toString(), "--train", "--loss", "cross-entropy", "--batch-size", "4",
-                "--report", report.toString());
+        Result compiled = ok("compile", MLP.toString(), "-o", out.toString(), "--train", "--loss", "cross-entropy",
+                "--batch-size", "4", "--report", report.toString(), "--memory-budget", "1K");
         Map<?, ?> plan = (Map<?, ?>) JsonReader.parse(Files.readString(out.resolve("memory-plan.json")));
         Map<?, ?> memory = (Map<?, ?>) ((Map<?, ?>) JsonReader.parse(Files.readString(report))).get("memory");
         assertEquals(plan.get("arena_bytes"), memory.get("planned_bytes"), memory.toString());
@@ -174,6 +174,9 @@ class CompileCommandTest {
         double planned = (Double) memory.get("planned_bytes"), lower = (Double) memory.get("lower_bound_bytes");
         assertTrue(0 < lower && lower <= planned && planned <= (Double) memory.get("naive_bytes"), memory.toString());
         assertNotNull(memory.get("remat_extra_flops"), "training graphs go through remat");
+        assertEquals(1024.0, memory.get("budget_bytes"));
+        assertEquals(planned - 1024, memory.get("over_budget_bytes"));
+        assertTrue(compiled.out().contains("warning: the plan needs"), compiled.out());
         // a symbolic batch: the default pipeline stops before memory planning and says why
         Result r = ok("compile", MLP.toString(), "-o", tmp.resolve("sym").toString(), "--report", report.toString());
         assertTrue(r.out().contains("give --batch-size"), r.out());
