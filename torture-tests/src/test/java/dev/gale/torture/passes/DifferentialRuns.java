@@ -7,27 +7,21 @@ import dev.gale.ir.Model;
 
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-/** What the simplify and fuse-patterns differential tests share: a seeded interpreter run and the comparison. */
+/**
+ * What the simplify and fuse-patterns differential tests share: a seeded interpreter run and the comparison, at
+ * {@link PassDifferential}'s tolerance (far tighter than conformance asks: simplification evaluates with the same
+ * kernels, and a fused kernel only rounds once where its pattern rounded per op).
+ */
 final class DifferentialRuns {
     private DifferentialRuns() {}
 
-    /**
-     * Far tighter than conformance asks: simplification evaluates with the same kernels, and a fused kernel only
-     * rounds once where its pattern rounded per op.
-     */
-    static final double RTOL = 1e-5, ATOL = 1e-6;
-
-    /** Ops whose outputs are random draws: a different draw order is not a different meaning. */
-    static final Set<String> RANDOM = Set.of("RandomUniform", "RandomNormal", "RandomUniformLike",
-            "RandomNormalLike", "Bernoulli", "Multinomial", "Dropout");
-
+    /** Whether a node of g (not of its subgraphs) draws random numbers: a different draw is not a different meaning. */
     static boolean random(Graph g) {
-        return g.nodes().stream().anyMatch(n -> RANDOM.contains(n.op()));
+        return g.nodes().stream().anyMatch(n -> PassDifferential.RANDOM_OPS.contains(n.op()));
     }
 
     /** The graph's outputs on the interpreter, seeded so that runs agree. */
@@ -40,7 +34,7 @@ final class DifferentialRuns {
     static void assertSameOutputs(List<Object> expected, List<Object> actual, String what) {
         assertEquals(expected.size(), actual.size(), what + ": number of outputs");
         for (int i = 0; i < expected.size(); i++) {
-            String m = Allclose.compare(expected.get(i), actual.get(i), RTOL, ATOL);
+            String m = Allclose.compare(expected.get(i), actual.get(i), PassDifferential.RTOL, PassDifferential.ATOL);
             assertNull(m, what + ": output " + i + ": " + m);
         }
     }
