@@ -23,6 +23,10 @@ final class GaleKernels {
         gale("SliceGrad", Kernel.single(ShapeGradKernels::sliceGrad));
         gale("GatherGrad", Kernel.single(ShapeGradKernels::gatherGrad));
         gale("PadGrad", Kernel.single(ShapeGradKernels::padGrad));
+        // --- pattern fusions (elementwise helper) ---
+        FusedKernels.registerAll();
+        // --- kernel (control helper) ---
+        KernelBodyKernels.registerAll();
     }
 
     /** Sums {@code x} over the axes along which a tensor of {@code target} shape was broadcast to x's shape. */
@@ -40,8 +44,6 @@ final class GaleKernels {
         int[] map = Broadcast.indexMap(x.shape(), target);
         double[] acc = new double[Tensor.checkedNumel(target)];
         for (int i = 0; i < x.numel(); i++) acc[map[i]] += x.getDouble(i);
-        Tensor y = Tensor.zeros(x.dtype(), target);
-        for (int i = 0; i < acc.length; i++) y.setDouble(i, acc[i]);
-        return y;
+        return NnKernels.fromDoubles(x.dtype(), target, acc);
     }
 }
