@@ -1,0 +1,439 @@
+package dev.gale.codegen.lower;
+
+import dev.gale.codegen.kir.Ix;
+import dev.gale.codegen.kir.KernelIR;
+import dev.gale.codegen.kir.Stmt;
+import dev.gale.codegen.kir.Sx;
+import dev.gale.ir.Attr;
+import dev.gale.ir.DType;
+import dev.gale.ir.Dim;
+import dev.gale.ir.Graph;
+import dev.gale.ir.Node;
+import dev.gale.ir.Shape;
+import dev.gale.ir.Tensor;
+import dev.gale.ir.Type;
+import dev.gale.ir.Value;
+import dev.gale.ir.op.ControlFlowOps;
+import dev.gale.ir.op.GaleOps;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Lowers a fused kernel (a {@code gale::Kernel} node, or directly its body graph) to the kernel IR.
+ *
+ * <p>Algorithm: outputs are grouped by shape, one loop nest per group, with one parallel loop per output dimension
+ * (size-1 dimensions get none). Each output is then evaluated at the loop coordinates by walking the body graph
+ * backwards from it, demand-driven: a body input becomes a load at the row-major offset of its coordinates, an
+ * elementwise or broadcast op evaluates its operands at the broadcast coordinates and combines them
+ * ({@link ScalarOps}), an injective op evaluates its operand at coordinates computed from its own
+ * ({@link IndexMaps}), and a reduction opens reduce loops over its reduced axes and folds into an accumulator. Every
+ * value is computed once per set of coordinates (memoized while visible) and placed by {@link LoopBuilder} in the
+ * outermost loop its coordinates allow, so a softmax row maximum is computed once per row, not once per element.
+ *
+ * <p>Anything the kernel IR cannot express makes the whole kernel not lowerable, with a reason; the runtime then
+ * runs that kernel another way (the interpreter). Never silently wrong: unknown dimensions, ambiguous broadcasts,
+ * operands that must be constants but are not, and unsupported ops or element types are all refused.
+ */
+public final class KernelLowering {
+    /** What lowering gives: a kernel, or the reason there is none. */
+    public sealed interface Result {}
+
+    public record Lowered(KernelIR kernel) implements Result {}
+
+    public record Rejected(String reason) implements Result {}
+
+    private static final Set<String> INJECTIVE = Set.of("Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze",
+            "Transpose", "Expand", "Slice", "Tile", "Split", "Gather");
+    private static final Set<String> REDUCTIONS = Set.of("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
+            "ReduceProd", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp");
+    private static final Set<DType> TYPES = Set.of(DType.FLOAT32, DType.FLOAT64, DType.INT32, DType.INT64, DType.BOOL);
+
+    /** Lowers a {@code gale::Kernel} node: its {@code body} graph, named after its {@code name} attribute. */
+    public static Result lower(Node kernel) {
+        if (!kernel.domain().equals(GaleOps.DOMAIN) || !kernel.op().equals("Kernel"))
+            return new Rejected(kernel.describe() + " is not a gale::Kernel");
+        if (!(kernel.attr("body") instanceof Attr.GraphAttr body))
+            return new Rejected(kernel.describe() + " has no body graph");
+        String name = kernel.attr("name") instanceof Attr.StringAttr s && !s.value().isEmpty() ? s.value()
+                : kernel.name().isEmpty() ? body.value().name() : kernel.name();
+        return lower(body.value(), name);
+    }
+
+    /** Lowers a closed body graph of elementwise, broadcast, injective and reduction nodes. */
+    public static Result lower(Graph body, String name) {
+        try {
+            return new Lowered(new KernelLowering(body, Names.identifier(name.isEmpty() ? "kernel" : name)).run());
+        } catch (NotLowerable e) {
+            return new Rejected(e.getMessage());
+        }
+    }
+
+    private record Key(String value, List<Ix> at) {}
+
+    private final Graph body;
+    private final String name;
+    private final Map<String, Type.TensorType> types = new HashMap<>();
+    private final Map<String, Node> producers;
+    private final Map<String, Tensor> constants = new HashMap<>();
+    private final List<KernelIR.Buffer> buffers = new ArrayList<>();
+    private final Map<String, Integer> inputBuffers = new HashMap<>();
+    private final Map<String, KernelIR.SizeParam> sizes = new LinkedHashMap<>();
+    private final Names names = new Names();
+    private final Map<Key, Sx> memo = new HashMap<>();
+    /** Outputs that earlier nests have stored: later nests read them back instead of computing them again. */
+    private final Map<String, Integer> stored = new HashMap<>();
+    private LoopBuilder lb;
+    private int parallelVars, reduceVars;
+
+    private KernelLowering(Graph body, String name) {
+        this.body = body;
+        this.name = name;
+        this.producers = body.producers();
+    }
+
+    private KernelIR run() {
+        for (Map.Entry<String, Type> e : body.valueTypes().entrySet())
+            if (e.getValue() instanceof Type.TensorType t) types.put(e.getKey(), t);
+        constants.putAll(body.initializers());
+        for (Node n : body.nodes()) {
+            if (n.domain().isEmpty() && n.op().equals("Constant")) {
+                constants.put(n.output(0).name(), ControlFlowOps.constantValue(n.attrs(), null));
+                continue;
+            }
+            boolean known = ScalarOps.supports(n) || n.domain().isEmpty() && (INJECTIVE.contains(n.op())
+                    || REDUCTIONS.contains(n.op())) || n.qualifiedOp().equals("gale::ReduceSumToShape");
+            if (!known) throw new NotLowerable(n.describe() + ": kernels cannot express " + n.qualifiedOp() + " yet");
+        }
+        // Sizes are bound from the inputs' dimensions, so every symbol must appear in an input's shape.
+        for (Value v : body.inputs()) {
+            if (constants.containsKey(v.name())) continue;
+            Type.TensorType t = tensorType(v.name());
+            int b = buffers.size();
+            List<Ix> shape = new ArrayList<>();
+            for (int k = 0; k < t.shape().rank(); k++) {
+                if (t.shape().dim(k) instanceof Dim.Sym s && !sizes.containsKey(s.name()))
+                    sizes.put(s.name(), new KernelIR.SizeParam(names.claim(s.name()), b, k));
+                shape.add(dim(t.shape().dim(k), v.name()));
+            }
+            inputBuffers.put(v.name(), b);
+            buffers.add(new KernelIR.Buffer(names.claim(v.name()), t.dtype(), false, shape));
+        }
+        // One nest per distinct output shape.
+        Map<List<Ix>, List<Integer>> byShape = new LinkedHashMap<>();
+        for (Value v : body.outputs()) {
+            Type.TensorType t = tensorType(v.name());
+            supported(t.dtype(), "output %" + v.name());
+            List<Ix> shape = dims(v.name());
+            byShape.computeIfAbsent(shape, s -> new ArrayList<>()).add(buffers.size());
+            buffers.add(new KernelIR.Buffer(names.claim(v.name()), t.dtype(), true, shape));
+        }
+        List<KernelIR.Nest> nests = new ArrayList<>();
+        for (Map.Entry<List<Ix>, List<Integer>> e : byShape.entrySet()) nests.add(nest(e.getKey(), e.getValue()));
+        List<KernelIR.SizeParam> sizeParams = new ArrayList<>(sizes.values());
+        return new KernelIR(name, buffers, sizeParams, nests);
+    }
+
+    private KernelIR.Nest nest(List<Ix> shape, List<Integer> outputs) {
+        lb = new LoopBuilder(new int[1]);
+        memo.clear();
+        parallelVars = reduceVars = 0;
+        List<Ix> at = new ArrayList<>();
+        int open = 0;
+        for (Ix d : shape) {
+            if (d.equals(Ix.ONE)) {
+                at.add(Ix.ZERO);
+            } else {
+                at.add(lb.open("i" + parallelVars++, d, Stmt.Kind.PARALLEL));
+                open++;
+            }
+        }
+        int firstOutput = buffers.size() - body.outputs().size();
+        for (int b : outputs) {
+            String value = body.outputs().get(b - firstOutput).name();
+            lb.store(b, IndexMaps.flat(at, shape), value(value, at));
+        }
+        for (int k = 0; k < open; k++) lb.close();
+        for (int b : outputs) stored.put(body.outputs().get(b - firstOutput).name(), b);
+        return new KernelIR.Nest(lb.finish());
+    }
+
+    // ---- values ---------------------------------------------------------------------------------------------------
+
+    /** The element of {@code value} at coordinates {@code at}, computed once while it stays visible. */
+    private Sx value(String value, List<Ix> at) {
+        Key key = new Key(value, List.copyOf(at));
+        Sx m = memo.get(key);
+        if (m != null && lb.visible(m)) return m;
+        Sx v = compute(value, at);
+        memo.put(key, v);
+        return v;
+    }
+
+    private Sx compute(String value, List<Ix> at) {
+        Tensor c = constants.get(value);
+        if (c != null) {
+            if (c.numel() != 1)
+                throw new NotLowerable("constant %" + value + " of shape " + java.util.Arrays.toString(c.shape())
+                        + " is read as data; kernels take only scalar constants");
+            supported(c.dtype(), "constant %" + value);
+            return Sx.c(c.dtype(), c.dtype().isFloat() ? c.getDouble(0) : c.getLong(0));
+        }
+        Integer b = inputBuffers.get(value);
+        if (b == null) b = stored.get(value);
+        if (b != null) {
+            KernelIR.Buffer buf = buffers.get(b);
+            supported(buf.type(), "input %" + value);
+            return lb.let(new Sx.Load(b, IndexMaps.flat(at, buf.shape()), buf.type()));
+        }
+        Node n = producers.get(value);
+        if (n == null) throw new NotLowerable("%" + value + " is not defined in the kernel body");
+        int output = 0;
+        while (!n.outputs().get(output).name().equals(value)) output++;
+        return node(n, output, at);
+    }
+
+    private Sx node(Node n, int output, List<Ix> at) {
+        String v = n.outputs().get(output).name();
+        Type.TensorType t = tensorType(v);
+        supported(t.dtype(), "%" + v);
+        List<Ix> out = dims(v);
+        if (ScalarOps.supports(n)) {
+            List<Sx> xs = new ArrayList<>();
+            for (Value in : n.inputs())
+                xs.add(in.isNone() ? null : value(in.name(), broadcast(n, at, out, in.name())));
+            Sx r = ScalarOps.apply(n, xs, t.dtype());
+            if (r.type() != t.dtype())
+                throw new NotLowerable(n.describe() + ": computes " + r.type() + " where " + t.dtype() + " is declared");
+            return lb.let(r);
+        }
+        if (n.qualifiedOp().equals("gale::ReduceSumToShape")) return reduceToShape(n, at);
+        if (REDUCTIONS.contains(n.op())) return reduce(n, at);
+        String x = n.input(0).name();
+        List<Ix> in = dims(x);
+        List<Ix> src = switch (n.op()) {
+            case "Identity" -> at;
+            case "Reshape", "Flatten", "Squeeze", "Unsqueeze" -> IndexMaps.reshape(at, out, in);
+            case "Expand" -> IndexMaps.broadcast(at, out, in);
+            case "Transpose" -> IndexMaps.transpose(at, perm(n, in.size()));
+            case "Slice" -> slice(n, at, in);
+            case "Tile" -> {
+                List<Ix> r = new ArrayList<>();
+                for (int k = 0; k < in.size(); k++) r.add(Ix.mod(at.get(k), in.get(k)));
+                yield r;
+            }
+            case "Split" -> split(n, output, at);
+            case "Gather" -> gather(n, at, in);
+            default -> throw new NotLowerable(n.describe() + ": kernels cannot express " + n.op() + " yet");
+        };
+        if (src == null)
+            throw new NotLowerable(n.describe() + ": cannot map shape " + out + " back to its input's " + in);
+        return value(x, src);
+    }
+
+    private List<Ix> broadcast(Node n, List<Ix> at, List<Ix> out, String input) {
+        List<Ix> r = IndexMaps.broadcast(at, out, dims(input));
+        if (r == null)
+            throw new NotLowerable(n.describe() + ": cannot tell how %" + input + " of shape " + types.get(input).shape()
+                    + " broadcasts to " + out + " (a symbolic size might be 1 at run time)");
+        return r;
+    }
+
+    // ---- injective ops --------------------------------------------------------------------------------------------
+
+    private static int[] perm(Node n, int rank) {
+        int[] p = new int[rank];
+        if (n.attr("perm") instanceof Attr.IntsAttr a) {
+            for (int k = 0; k < rank; k++) p[k] = (int) a.values()[k];
+        } else {
+            for (int k = 0; k < rank; k++) p[k] = rank - 1 - k;
+        }
+        return p;
+    }
+
+    /** Slice with constant starts, ends, axes and steps over fixed-size axes: {@code start + i * step}. */
+    private List<Ix> slice(Node n, List<Ix> at, List<Ix> in) {
+        long[] starts = constantLongs(n, 1, null), ends = constantLongs(n, 2, null);
+        long[] axes = constantLongs(n, 3, null), steps = constantLongs(n, 4, null);
+        List<Ix> r = new ArrayList<>(at);
+        for (int j = 0; j < starts.length; j++) {
+            int axis = (int) (axes == null ? j : axes[j] < 0 ? axes[j] + in.size() : axes[j]);
+            long step = steps == null ? 1 : steps[j];
+            if (!(in.get(axis) instanceof Ix.Lit(long dim)))
+                throw new NotLowerable(n.describe() + ": slices a symbolic dimension");
+            long start = starts[j] < 0 ? starts[j] + dim : starts[j];
+            start = step > 0 ? Math.clamp(start, 0, dim) : Math.clamp(start, 0, dim - 1);
+            r.set(axis, Ix.add(Ix.lit(start), Ix.mul(Ix.lit(step), at.get(axis))));
+        }
+        return r;
+    }
+
+    /** Output {@code output} of Split reads its input shifted by the sizes of the outputs before it along the axis. */
+    private List<Ix> split(Node n, int output, List<Ix> at) {
+        int rank = at.size();
+        long a = n.attr("axis") instanceof Attr.IntAttr i ? i.value() : 0;
+        int axis = (int) (a < 0 ? a + rank : a);
+        Ix offset = Ix.ZERO;
+        for (int j = 0; j < output; j++) offset = Ix.add(offset, dims(n.output(j).name()).get(axis));
+        List<Ix> r = new ArrayList<>(at);
+        r.set(axis, Ix.add(at.get(axis), offset));
+        return r;
+    }
+
+    /** Gather with constant indices: a scalar index, or a vector of evenly spaced ones ({@code x[:, 2:8:2]}). */
+    private List<Ix> gather(Node n, List<Ix> at, List<Ix> in) {
+        Tensor idx = constants.get(n.input(1).name());
+        if (idx == null) throw new NotLowerable(n.describe() + ": gathers at indices known only at run time");
+        long a = n.attr("axis") instanceof Attr.IntAttr i ? i.value() : 0;
+        int axis = (int) (a < 0 ? a + in.size() : a);
+        long[] v = idx.toLongArray();
+        boolean fixed = in.get(axis) instanceof Ix.Lit;
+        long dim = fixed ? ((Ix.Lit) in.get(axis)).value() : -1;
+        for (int k = 0; k < v.length; k++) {
+            if (v[k] < 0 && !fixed) throw new NotLowerable(n.describe() + ": negative index on a symbolic dimension");
+            if (v[k] < 0) v[k] += dim;
+            if (v[k] < 0 || fixed && v[k] >= dim) throw new NotLowerable(n.describe() + ": index out of range");
+        }
+        List<Ix> r = new ArrayList<>(at.subList(0, axis));
+        if (idx.rank() == 0) {
+            r.add(Ix.lit(v[0]));
+            r.addAll(at.subList(axis, at.size()));
+        } else if (idx.rank() == 1 && v.length > 0) {
+            long step = v.length > 1 ? v[1] - v[0] : 0;
+            for (int k = 1; k < v.length; k++)
+                if (v[k] - v[k - 1] != step)
+                    throw new NotLowerable(n.describe() + ": gathers at indices that are not evenly spaced");
+            r.add(Ix.add(Ix.lit(v[0]), Ix.mul(Ix.lit(step), at.get(axis))));
+            r.addAll(at.subList(axis + 1, at.size()));
+        } else {
+            throw new NotLowerable(n.describe() + ": gathers with indices of rank " + idx.rank());
+        }
+        return r;
+    }
+
+    // ---- reductions -----------------------------------------------------------------------------------------------
+
+    /** Reduce*(x, axes): one accumulator per output element, reduce loops over the reduced axes. */
+    private Sx reduce(Node n, List<Ix> at) {
+        String x = n.input(0).name();
+        List<Ix> in = dims(x);
+        boolean keep = !(n.attr("keepdims") instanceof Attr.IntAttr k) || k.value() != 0;
+        boolean noop = n.attr("noop_with_empty_axes") instanceof Attr.IntAttr e && e.value() != 0;
+        long[] axes = n.hasInput(1) ? constantLongs(n, 1, null) : new long[0];
+        Set<Integer> reduced = new HashSet<>();
+        for (long a : axes) reduced.add((int) (a < 0 ? a + in.size() : a));
+        if (reduced.isEmpty()) {
+            if (noop) return value(x, at);
+            for (int k = 0; k < in.size(); k++) reduced.add(k);
+        }
+        // Output coordinate of each kept input axis.
+        List<Ix> kept = new ArrayList<>();
+        for (int k = 0, pos = 0; k < in.size(); k++) {
+            if (reduced.contains(k)) {
+                kept.add(null);
+                if (keep) pos++;
+            } else {
+                kept.add(at.get(pos++));
+            }
+        }
+        DType t = tensorType(n.output(0).name()).dtype();
+        Folds.Fold fold = Folds.of(n, t);
+        return fold.lower(new Folds.Context(this, x, kept, in, reduced, t));
+    }
+
+    /** gale::ReduceSumToShape: sums the axes along which the target shape was broadcast to x's. */
+    private Sx reduceToShape(Node n, List<Ix> at) {
+        String x = n.input(0).name();
+        List<Ix> in = dims(x), out = dims(n.output(0).name());
+        int shift = in.size() - out.size();
+        if (shift < 0) throw new NotLowerable(n.describe() + ": the target has a higher rank than the input");
+        Set<Integer> reduced = new HashSet<>();
+        List<Ix> kept = new ArrayList<>();
+        for (int k = 0; k < in.size(); k++) {
+            boolean r = k < shift || out.get(k - shift).equals(Ix.ONE) && !in.get(k).equals(Ix.ONE);
+            if (!r && k >= shift && !out.get(k - shift).equals(in.get(k)))
+                throw new NotLowerable(n.describe() + ": cannot tell which axes of " + in + " sum to " + out);
+            if (r) reduced.add(k);
+            kept.add(r ? null : at.get(k - shift));
+        }
+        DType t = tensorType(n.output(0).name()).dtype();
+        return Folds.sum(t).lower(new Folds.Context(this, x, kept, in, reduced, t));
+    }
+
+    /**
+     * Folds {@code element} of {@code x} over the reduced axes into accumulator {@code init} with {@code step}. The
+     * accumulator and its loops go to the outermost loop that the kept coordinates allow; returns the accumulator.
+     */
+    Sx.Ref fold(Folds.Context c, Sx init, java.util.function.BinaryOperator<Sx> step,
+                java.util.function.UnaryOperator<Sx> element) {
+        Object cut = lb.detour(lb.depth(c.kept().stream().filter(java.util.Objects::nonNull).toList()));
+        Sx.Ref acc = lb.acc(init);
+        List<Ix> src = new ArrayList<>();
+        int open = 0;
+        for (int k = 0; k < c.in().size(); k++) {
+            if (c.kept().get(k) != null) {
+                src.add(c.kept().get(k));
+            } else if (c.in().get(k).equals(Ix.ONE)) {
+                src.add(Ix.ZERO);
+            } else {
+                src.add(lb.open("r" + reduceVars++, c.in().get(k), Stmt.Kind.REDUCE));
+                open++;
+            }
+        }
+        lb.assign(acc, step.apply(acc, element.apply(value(c.x(), src))));
+        for (int k = 0; k < open; k++) lb.close();
+        lb.resume(cut);
+        return acc;
+    }
+
+    Sx let(Sx x) { return lb.let(x); }
+
+    // ---- types and constants --------------------------------------------------------------------------------------
+
+    private Type.TensorType tensorType(String value) {
+        Type.TensorType t = types.get(value);
+        if (t == null) throw new NotLowerable("%" + value + " is not a tensor of known type");
+        if (t.shape() == null) throw new NotLowerable("%" + value + " has an unknown rank");
+        return t;
+    }
+
+    /** The dimensions of a value as index expressions: literals and symbolic sizes bound from the inputs. */
+    private List<Ix> dims(String value) {
+        Shape s = tensorType(value).shape();
+        List<Ix> r = new ArrayList<>();
+        for (Dim d : s.dims()) r.add(dim(d, value));
+        return r;
+    }
+
+    private Ix dim(Dim d, String value) {
+        return switch (d) {
+            case Dim.Fixed f -> Ix.lit(f.size());
+            case Dim.Sym s -> {
+                KernelIR.SizeParam p = sizes.get(s.name());
+                if (p == null)
+                    throw new NotLowerable("%" + value + ": symbolic size '" + s.name()
+                            + "' is not a dimension of any kernel input");
+                yield new Ix.Size(p.name());
+            }
+            case Dim.Unknown u -> throw new NotLowerable("%" + value + " has a dimension of unknown size");
+        };
+    }
+
+    private static void supported(DType t, String what) {
+        if (!TYPES.contains(t)) throw new NotLowerable(what + ": element type " + t + " is not supported in kernels");
+    }
+
+    /** Input {@code i} of {@code n} as constant integers; {@code dflt} when omitted; refused when not constant. */
+    private long[] constantLongs(Node n, int i, long[] dflt) {
+        if (!n.hasInput(i)) return dflt;
+        Tensor c = constants.get(n.input(i).name());
+        if (c == null)
+            throw new NotLowerable(n.describe() + ": input " + i + " (%" + n.input(i).name() + ") must be a constant");
+        return c.toLongArray();
+    }
+}
