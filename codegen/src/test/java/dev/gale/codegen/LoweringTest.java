@@ -54,7 +54,7 @@ class LoweringTest {
         assertRejected("""
                 graph @g(%a: tensor<[2,3],f32>, %axes: tensor<[1],i64>) -> (%y: tensor<[2,1],f32>) {
                   %y = ReduceSum(%a, %axes) {keepdims = 1}
-                }""", "unknown size"); // which axes, so the output shape, is not known either
+                }""", "must be a constant");
         assertRejected("""
                 graph @g(%a: tensor<[5,3],f32>, %i: tensor<[2],i64>) -> (%y: tensor<[2,3],f32>) {
                   %y = Gather(%a, %i) {axis = 0}
@@ -67,20 +67,38 @@ class LoweringTest {
     }
 
     @Test
-    void shapesMustBeKnownAndBroadcastsUnambiguous() {
-        assertRejected("""
+    void shapesMustBeKnown() {
+        // Unknown input dimensions are sizes read at run time; an output size nothing determines is refused.
+        KernelTesting.lower(KernelTesting.parse("""
                 graph @g(%a: tensor<[?,3],f32>) -> (%y: tensor<[?,3],f32>) {
                   %y = Relu(%a)
-                }""", "unknown size");
-        // %b's symbolic dimension might be 1 at run time (then it broadcasts) or equal n: the kernel cannot tell.
+                }""", "g"));
         assertRejected("""
-                graph @g(%a: tensor<[n,3],f32>, %b: tensor<[4,3],f32>) -> (%y: tensor<[4,3],f32>) {
-                  %y = Add(%a, %b)
-                }""", "broadcast");
+                graph @g(%a: tensor<[1,3],f32>, %s: tensor<[2],i64>) -> (%y: tensor<[?,3],f32>) {
+                  %y = Expand(%a, %s)
+                }""", "unknown size");
         assertRejected("""
                 graph @g(%a: tensor<[2,3],f16>) -> (%y: tensor<[2,3],f16>) {
                   %y = Relu(%a)
                 }""", "f16");
+    }
+
+    @Test
+    void aSymbolThatMightBroadcastIsTakenAsEqualAndCheckedAtRunTime() {
+        // %a's first dimension might be 1 (then it broadcasts) or 4: the kernel assumes 4 and checks it.
+        Graph body = KernelTesting.parse("""
+                graph @g(%a: tensor<[n,3],f32>, %b: tensor<[4,3],f32>) -> (%y: tensor<[4,3],f32>) {
+                  %y = Add(%a, %b)
+                }""", "g");
+        KernelIR k = KernelTesting.lower(body);
+        assertTrue(KernelPrinter.print(k).contains("check n == 4"), KernelPrinter.print(k));
+        var compiled = GoldenKernelTest.COMPILER.compile(k);
+        var in = KernelTesting.randomInputs(body, Map.of("n", 4L), new java.util.Random(1));
+        KernelTesting.assertClose(KernelTesting.interpret(body, in).getFirst(), compiled.run(in).getFirst(), 0, 0, "y");
+        var broadcasting = KernelTesting.randomInputs(body, Map.of("n", 1L), new java.util.Random(1));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(dev.gale.ir.GaleException.class,
+                () -> compiled.run(broadcasting));
+        assertTrue(e.getMessage().contains("needs n == 4"), e.getMessage());
     }
 
     @Test

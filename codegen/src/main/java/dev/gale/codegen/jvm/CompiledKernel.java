@@ -51,6 +51,8 @@ public final class CompiledKernel {
      * starting at its element offset, with the symbolic sizes bound by name.
      */
     public void run(Object[] buffers, int[] offsets, Map<String, Long> sizes) {
+        String failed = ir.failedCheck(sizes);
+        if (failed != null) throw new GaleException("kernel " + ir.name() + ": " + failed);
         int[] s = new int[ir.sizes().size()];
         for (int i = 0; i < s.length; i++) s[i] = Math.toIntExact(sizes.get(ir.sizes().get(i).name()));
         for (int n = 0; n < ir.nests().size(); n++) {

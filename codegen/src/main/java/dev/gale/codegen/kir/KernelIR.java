@@ -15,11 +15,29 @@ import java.util.Map;
  * <p>Argument order, for every renderer: each buffer (inputs first, then outputs) as array and offset, then the
  * sizes.
  */
-public record KernelIR(String name, List<Buffer> buffers, List<SizeParam> sizes, List<Nest> nests) {
+public record KernelIR(String name, List<Buffer> buffers, List<SizeParam> sizes, List<Check> checks, List<Nest> nests) {
     public KernelIR {
         buffers = List.copyOf(buffers);
         sizes = List.copyOf(sizes);
+        checks = List.copyOf(checks);
         nests = List.copyOf(nests);
+    }
+
+    /**
+     * A relation between sizes that the kernel's indexing relies on and that only the run-time sizes can confirm
+     * (a reshape between {@code [a,64]} and {@code [16,b,64]} needs {@code a == 16*b}). The caller checks it on the
+     * host before launching; {@code what} says which op needs it.
+     */
+    public record Check(Ix left, Ix right, String what) {}
+
+    /** The first check that fails for the given sizes, as a message; null when all hold. */
+    public String failedCheck(Map<String, Long> sizes) {
+        for (Check c : checks) {
+            long l = Ix.eval(c.left(), sizes), r = Ix.eval(c.right(), sizes);
+            if (l != r) return c.what() + ": needs " + KernelPrinter.ix(c.left()) + " == " + KernelPrinter.ix(c.right())
+                    + ", but they are " + l + " and " + r;
+        }
+        return null;
     }
 
     /** A tensor argument: its name in the generated code, element type, role and shape (for binding sizes). */

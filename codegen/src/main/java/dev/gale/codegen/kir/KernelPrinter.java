@@ -26,6 +26,8 @@ public final class KernelPrinter {
         if (!k.sizes().isEmpty())
             sb.append(" sizes(").append(String.join(", ", k.sizes().stream().map(s -> s.name() + " = "
                     + k.buffers().get(s.buffer()).name() + "[" + s.axis() + "]").toList())).append(')');
+        for (KernelIR.Check c : k.checks()) sb.append("\ncheck ").append(ix(c.left())).append(" == ").append(ix(c.right()))
+                .append("  // ").append(c.what());
         sb.append('\n');
         for (int n = 0; n < k.nests().size(); n++) {
             sb.append("nest ").append(n).append('\n');

@@ -51,9 +51,29 @@ final class IndexMaps {
      * consecutive dimensions with equal element counts ({@code [n,12] -> [n,3,4]} gives {@code n | 12 = 3*4}); only
      * within a group does the offset need to be computed and split again, so a reshape that splits or merges
      * dimensions costs one division per split dimension and none for a merge. Dimensions of size 1 are left out
-     * (their coordinate is 0). Returns null when the groups cannot be matched (symbolic sizes that do not line up).
+     * (their coordinate is 0). When the groups cannot be matched (symbolic sizes that do not line up, such as
+     * {@code [a,64] -> [16,b,64]}), the whole offset is computed and split again; the caller then has the kernel
+     * check at run time that the element counts agree.
      */
     static List<Ix> reshape(List<Ix> at, List<Ix> out, List<Ix> in) {
+        List<Ix> r = reshapeByGroups(at, out, in);
+        return r != null ? r : unravel(flat(at, out), in);
+    }
+
+    /** The coordinates of row-major offset {@code offset} in a tensor of dimensions {@code dims}. */
+    static List<Ix> unravel(Ix offset, List<Ix> dims) {
+        Ix[] r = new Ix[dims.size()];
+        Ix stride = Ix.ONE;
+        for (int k = dims.size() - 1; k >= 0; k--) {
+            Ix c = Ix.div(offset, stride);
+            r[k] = k > 0 ? Ix.mod(c, dims.get(k)) : c;
+            stride = Ix.mul(stride, dims.get(k));
+        }
+        return List.of(r);
+    }
+
+    /** Reshape within matched groups of dimensions; null when the groups cannot be matched symbolically. */
+    private static List<Ix> reshapeByGroups(List<Ix> at, List<Ix> out, List<Ix> in) {
         List<Ix> r = new ArrayList<>();
         for (int k = 0; k < in.size(); k++) r.add(Ix.ZERO);
         for (Ix d : out) if (d.equals(Ix.ZERO)) return r; // no elements: never evaluated
@@ -64,11 +84,17 @@ final class IndexMaps {
             if (i >= os.size() || j >= is.size()) return null;
             List<Integer> go = new ArrayList<>(List.of(os.get(i++))), gi = new ArrayList<>(List.of(is.get(j++)));
             Monomial po = Monomial.of(out.get(go.getFirst())), pi = Monomial.of(in.get(gi.getFirst()));
-            while (!po.equals(pi)) {
-                if (po.divides(pi) && i < os.size()) po = po.times(Monomial.of(out.get(os.get(i)))).also(go, os.get(i++));
-                else if (pi.divides(po) && j < is.size()) pi = pi.times(Monomial.of(in.get(is.get(j)))).also(gi, is.get(j++));
+            while (po != null && pi != null && !po.equals(pi)) {
+                if (po.divides(pi) && i < os.size()) {
+                    go.add(os.get(i));
+                    po = po.times(Monomial.of(out.get(os.get(i++))));
+                } else if (pi.divides(po) && j < is.size()) {
+                    gi.add(is.get(j));
+                    pi = pi.times(Monomial.of(in.get(is.get(j++))));
+                }
                 else return null;
             }
+            if (po == null || pi == null) return null;
             Ix offset = Ix.ZERO, stride = Ix.ONE;
             for (int k = go.size() - 1; k >= 0; k--) {
                 offset = Ix.add(Ix.mul(at.get(go.get(k)), stride), offset);
@@ -100,10 +126,16 @@ final class IndexMaps {
                 return new Monomial(1, s);
             }
             if (d instanceof Ix.Lit l) return new Monomial(l.value(), s);
-            throw new NotLowerable("dimension " + d + " is neither a number nor a symbol");
+            if (d instanceof Ix.Mul m) {
+                Monomial r = new Monomial(1, s);
+                for (Ix f : m.factors()) if (r != null) r = r.times(of(f));
+                return r;
+            }
+            return null; // a quotient: the groups cannot be matched
         }
 
         Monomial times(Monomial o) {
+            if (o == null) return null;
             Map<String, Integer> s = new TreeMap<>(symbols);
             o.symbols.forEach((k, v) -> s.merge(k, v, Integer::sum));
             return new Monomial(coefficient * o.coefficient, s);
@@ -114,11 +146,6 @@ final class IndexMaps {
             for (Map.Entry<String, Integer> e : symbols.entrySet())
                 if (o.symbols.getOrDefault(e.getKey(), 0) < e.getValue()) return false;
             return true;
-        }
-
-        Monomial also(List<Integer> group, int dim) {
-            group.add(dim);
-            return this;
         }
     }
 

@@ -85,6 +85,8 @@ public final class KernelLowering {
     private final Map<String, Integer> inputBuffers = new HashMap<>();
     private final Map<String, KernelIR.SizeParam> sizes = new LinkedHashMap<>();
     private final Names names = new Names();
+    private final Map<String, List<Ix>> dimsOf = new HashMap<>();
+    private final Set<KernelIR.Check> checks = new java.util.LinkedHashSet<>();
     private final Map<Key, Sx> memo = new HashMap<>();
     /** Outputs that earlier nests have stored: later nests read them back instead of computing them again. */
     private final Map<String, Integer> stored = new HashMap<>();
@@ -92,6 +94,7 @@ public final class KernelLowering {
     private int parallelVars, reduceVars;
 
     private KernelLowering(Graph body, String name) {
+        body = withSymbolicInputDims(body);
         this.body = body;
         this.name = name;
         this.producers = body.producers();
@@ -136,7 +139,7 @@ public final class KernelLowering {
         List<KernelIR.Nest> nests = new ArrayList<>();
         for (Map.Entry<List<Ix>, List<Integer>> e : byShape.entrySet()) nests.add(nest(e.getKey(), e.getValue()));
         List<KernelIR.SizeParam> sizeParams = new ArrayList<>(sizes.values());
-        return new KernelIR(name, buffers, sizeParams, nests);
+        return new KernelIR(name, buffers, sizeParams, new ArrayList<>(checks), nests);
     }
 
     private KernelIR.Nest nest(List<Ix> shape, List<Integer> outputs) {
@@ -218,7 +221,11 @@ public final class KernelLowering {
         List<Ix> in = dims(x);
         List<Ix> src = switch (n.op()) {
             case "Identity" -> at;
-            case "Reshape", "Flatten", "Squeeze", "Unsqueeze" -> IndexMaps.reshape(at, out, in);
+            case "Reshape", "Flatten", "Squeeze", "Unsqueeze" -> {
+                Ix a = product(in), b = product(out);
+                if (!a.equals(b)) checks.add(new KernelIR.Check(a, b, n.describe() + " keeps the element count"));
+                yield IndexMaps.reshape(at, out, in);
+            }
             case "Expand" -> IndexMaps.broadcast(at, out, in);
             case "Transpose" -> IndexMaps.transpose(at, perm(n, in.size()));
             case "Slice" -> slice(n, at, in);
@@ -236,11 +243,29 @@ public final class KernelLowering {
         return value(x, src);
     }
 
+    /**
+     * Broadcast coordinates of {@code input}. Where a symbolic input dimension meets a different output dimension it
+     * might be 1 (and broadcast) or equal it; the kernel takes it as equal and checks that at run time.
+     */
     private List<Ix> broadcast(Node n, List<Ix> at, List<Ix> out, String input) {
-        List<Ix> r = IndexMaps.broadcast(at, out, dims(input));
-        if (r == null)
-            throw new NotLowerable(n.describe() + ": cannot tell how %" + input + " of shape " + types.get(input).shape()
-                    + " broadcasts to " + out + " (a symbolic size might be 1 at run time)");
+        List<Ix> in = dims(input);
+        List<Ix> r = IndexMaps.broadcast(at, out, in);
+        if (r != null) return r;
+        int shift = out.size() - in.size();
+        r = new ArrayList<>();
+        for (int k = 0; k < in.size(); k++) {
+            Ix d = in.get(k), o = out.get(k + shift);
+            if (d.equals(Ix.ONE)) {
+                r.add(Ix.ZERO);
+                continue;
+            }
+            if (!d.equals(o)) {
+                if (d instanceof Ix.Lit && o instanceof Ix.Lit)
+                    throw new NotLowerable(n.describe() + ": %" + input + " of shape " + in + " does not broadcast to " + out);
+                checks.add(new KernelIR.Check(d, o, n.describe() + " reads %" + input + " without broadcasting"));
+            }
+            r.add(at.get(k + shift));
+        }
         return r;
     }
 
@@ -395,6 +420,44 @@ public final class KernelLowering {
 
     // ---- types and constants --------------------------------------------------------------------------------------
 
+    /**
+     * The body with every unknown dimension of its inputs made a symbol of its own, and its types inferred again: a
+     * kernel reads its inputs' sizes at run time anyway, and the symbols let inference carry them through the body
+     * (an elementwise op on {@code [a,64]} gives {@code [a,64]}, where {@code [?,64]} gave {@code [?,64]}).
+     */
+    private static Graph withSymbolicInputDims(Graph body) {
+        boolean unknown = false;
+        List<Value> inputs = new ArrayList<>();
+        for (Value v : body.inputs()) {
+            if (v.type() instanceof Type.TensorType t && t.shape() != null
+                    && t.shape().dims().stream().anyMatch(d -> d instanceof Dim.Unknown)) {
+                List<Dim> dims = new ArrayList<>();
+                for (int k = 0; k < t.shape().rank(); k++) {
+                    Dim d = t.shape().dim(k);
+                    dims.add(d instanceof Dim.Unknown ? Dim.sym(Names.identifier(v.name()) + "_d" + k) : d);
+                }
+                inputs.add(v.withType(Type.tensor(t.dtype(), new Shape(dims))));
+                unknown = true;
+            } else {
+                inputs.add(v);
+            }
+        }
+        if (!unknown) return body;
+        Graph g = new Graph(body.name(), inputs, body.outputs(), body.nodes(), body.initializers());
+        try {
+            return dev.gale.ir.ShapeInference.run(g);
+        } catch (RuntimeException e) {
+            throw new NotLowerable("types of the body do not re-infer with sizes for its unknown input dimensions: "
+                    + e.getMessage());
+        }
+    }
+
+    private static Ix product(List<Ix> dims) {
+        Ix p = Ix.ONE;
+        for (Ix d : dims) p = Ix.mul(p, d);
+        return p;
+    }
+
     private Type.TensorType tensorType(String value) {
         Type.TensorType t = types.get(value);
         if (t == null) throw new NotLowerable("%" + value + " is not a tensor of known type");
@@ -404,10 +467,125 @@ public final class KernelLowering {
 
     /** The dimensions of a value as index expressions: literals and symbolic sizes bound from the inputs. */
     private List<Ix> dims(String value) {
+        List<Ix> r = dimsOf.get(value);
+        if (r != null) return r;
         Shape s = tensorType(value).shape();
-        List<Ix> r = new ArrayList<>();
-        for (Dim d : s.dims()) r.add(dim(d, value));
+        r = new ArrayList<>();
+        List<Ix> derived = null;
+        for (int k = 0; k < s.rank(); k++) {
+            Dim d = s.dim(k);
+            if (d instanceof Dim.Unknown) {
+                // Type inference lost it (a reshape to [16,-1,16] of [16,b,64] has b*4 there); the kernel derives it.
+                Node n = producers.get(value);
+                if (n == null) throw new NotLowerable("%" + value + " has a dimension of unknown size");
+                if (derived == null) derived = derivedDims(n, value);
+                r.add(derived.get(k));
+            } else {
+                r.add(dim(d, value));
+            }
+        }
+        r = List.copyOf(r);
+        dimsOf.put(value, r);
         return r;
+    }
+
+    /**
+     * The dimensions of a node's output computed from its inputs' dimensions, as index expressions, for outputs whose
+     * type has unknown dimensions. Covers the ops whose output shape follows from input shapes and constants.
+     */
+    private List<Ix> derivedDims(Node n, String value) {
+        String why = "%" + value + " has a dimension of unknown size";
+        if (ScalarOps.supports(n)) {
+            List<List<Ix>> ins = new ArrayList<>();
+            int rank = 0;
+            for (Value v : n.inputs()) {
+                if (v.isNone()) continue;
+                ins.add(dims(v.name()));
+                rank = Math.max(rank, ins.getLast().size());
+            }
+            List<Ix> r = new ArrayList<>();
+            for (int k = 0; k < rank; k++) {
+                Set<Ix> seen = new java.util.LinkedHashSet<>();
+                for (List<Ix> d : ins) {
+                    int i = k - (rank - d.size());
+                    if (i >= 0 && !d.get(i).equals(Ix.ONE)) seen.add(d.get(i));
+                }
+                // Distinct sizes here must be equal (or the graph is invalid), unless one is 1 at run time; the
+                // kernel takes them as equal and checks it.
+                Ix first = seen.isEmpty() ? Ix.ONE : seen.iterator().next();
+                for (Ix d : seen)
+                    if (!d.equals(first)) checks.add(new KernelIR.Check(d, first, n.describe() + " does not broadcast"));
+                r.add(first);
+            }
+            return r;
+        }
+        if (n.op().equals("Identity")) return dims(n.input(0).name());
+        List<Ix> in = n.inputs().isEmpty() ? List.of() : dims(n.input(0).name());
+        switch (n.op()) {
+            case "Transpose" -> {
+                int[] p = perm(n, in.size());
+                List<Ix> r = new ArrayList<>();
+                for (int k : p) r.add(in.get(k));
+                return r;
+            }
+            case "Reshape" -> {
+                long[] shape = constantLongs(n, 1, null);
+                boolean allowZero = n.attr("allowzero") instanceof Attr.IntAttr a && a.value() != 0;
+                List<Ix> r = new ArrayList<>();
+                int infer = -1;
+                for (int k = 0; k < shape.length; k++) {
+                    if (shape[k] == 0 && !allowZero) r.add(in.get(k));
+                    else if (shape[k] == -1) {
+                        infer = k;
+                        r.add(Ix.ONE);
+                    } else r.add(Ix.lit(shape[k]));
+                }
+                if (infer >= 0) {
+                    Ix rest = product(r), total = product(in);
+                    Ix q = Ix.div(total, rest);
+                    if (!Ix.mul(q, rest).equals(total))
+                        checks.add(new KernelIR.Check(Ix.mul(q, rest), total, n.describe() + " divides evenly"));
+                    r.set(infer, q);
+                }
+                return r;
+            }
+            case "Flatten" -> {
+                long a = n.attr("axis") instanceof Attr.IntAttr i ? i.value() : 1;
+                int axis = (int) (a < 0 ? a + in.size() : a);
+                return List.of(product(in.subList(0, axis)), product(in.subList(axis, in.size())));
+            }
+            case "Unsqueeze" -> {
+                long[] axes = constantLongs(n, 1, null);
+                int rank = in.size() + axes.length;
+                Set<Integer> at = new HashSet<>();
+                for (long a : axes) at.add((int) (a < 0 ? a + rank : a));
+                List<Ix> r = new ArrayList<>();
+                for (int k = 0, j = 0; k < rank; k++) r.add(at.contains(k) ? Ix.ONE : in.get(j++));
+                return r;
+            }
+            case "Squeeze" -> {
+                if (!n.hasInput(1)) throw new NotLowerable(why + " (Squeeze without axes)");
+                Set<Integer> at = new HashSet<>();
+                for (long a : constantLongs(n, 1, null)) at.add((int) (a < 0 ? a + in.size() : a));
+                List<Ix> r = new ArrayList<>();
+                for (int k = 0; k < in.size(); k++) if (!at.contains(k)) r.add(in.get(k));
+                return r;
+            }
+            default -> {
+                if (REDUCTIONS.contains(n.op()) && n.hasInput(1)) {
+                    boolean keep = !(n.attr("keepdims") instanceof Attr.IntAttr k) || k.value() != 0;
+                    Set<Integer> at = new HashSet<>();
+                    for (long a : constantLongs(n, 1, null)) at.add((int) (a < 0 ? a + in.size() : a));
+                    List<Ix> r = new ArrayList<>();
+                    for (int k = 0; k < in.size(); k++) {
+                        if (!at.contains(k)) r.add(in.get(k));
+                        else if (keep) r.add(Ix.ONE);
+                    }
+                    return r;
+                }
+                throw new NotLowerable(why);
+            }
+        }
     }
 
     private Ix dim(Dim d, String value) {
