@@ -235,8 +235,18 @@ final class RandomBodies {
     }
 
     private Val reduce(Val x) {
-        String op = REDUCE[rnd.nextInt(REDUCE.length)];
         int rank = x.dims().size();
+        if (rnd.nextInt(4) == 0) { // the normalizations partitioning leaves as anchors
+            int axis = rnd.nextInt(rank) - (rnd.nextBoolean() ? rank : 0);
+            if (rnd.nextBoolean())
+                return node(rnd.nextBoolean() ? "Softmax" : "LogSoftmax", x.dims(), "f32", "%" + x.name(), "axis = " + axis);
+            int from = axis < 0 ? axis + rank : axis;
+            Val scale = input(x.dims().subList(from, rank));
+            String bias = rnd.nextBoolean() ? ", %" + input(x.dims().subList(rank - 1, rank)).name() : "";
+            return node("LayerNormalization", x.dims(), "f32", "%" + x.name() + ", %" + scale.name() + bias,
+                    "axis = " + axis + ", epsilon = 0.001");
+        }
+        String op = REDUCE[rnd.nextInt(REDUCE.length)];
         List<Integer> axes = new ArrayList<>();
         for (int k = 0; k < rank; k++) if (rnd.nextInt(3) == 0) axes.add(k);
         if (axes.isEmpty()) axes.add(rnd.nextInt(rank));

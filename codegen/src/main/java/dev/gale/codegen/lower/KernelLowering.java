@@ -52,6 +52,7 @@ public final class KernelLowering {
             "Transpose", "Expand", "Slice", "Tile", "Split", "Gather");
     private static final Set<String> REDUCTIONS = Set.of("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
             "ReduceProd", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp");
+    private static final Set<String> NORMALIZATIONS = Set.of("Softmax", "LogSoftmax", "LayerNormalization");
     private static final Set<DType> TYPES = Set.of(DType.FLOAT32, DType.FLOAT64, DType.INT32, DType.INT64, DType.BOOL);
 
     /** Lowers a {@code gale::Kernel} node: its {@code body} graph, named after its {@code name} attribute. */
@@ -110,7 +111,8 @@ public final class KernelLowering {
                 continue;
             }
             boolean known = ScalarOps.supports(n) || n.domain().isEmpty() && (INJECTIVE.contains(n.op())
-                    || REDUCTIONS.contains(n.op())) || n.qualifiedOp().equals("gale::ReduceSumToShape");
+                    || REDUCTIONS.contains(n.op()) || NORMALIZATIONS.contains(n.op()))
+                    || n.qualifiedOp().equals("gale::ReduceSumToShape");
             if (!known) throw new NotLowerable(n.describe() + ": kernels cannot express " + n.qualifiedOp() + " yet");
         }
         // Sizes are bound from the inputs' dimensions, so every symbol must appear in an input's shape.
@@ -169,8 +171,22 @@ public final class KernelLowering {
     // ---- values ---------------------------------------------------------------------------------------------------
 
     /** The element of {@code value} at coordinates {@code at}, computed once while it stays visible. */
+    Sx valueAt(String value, List<Ix> at) { return value(value, at); }
+
+    /** {@code compute}'s result, remembered under {@code key} at {@code at} while it stays visible. */
+    Sx remembered(String key, List<Ix> at, java.util.function.Supplier<Sx> compute) {
+        Key k = new Key("\0" + key, new ArrayList<>(at));
+        Sx m = memo.get(k);
+        if (m != null && lb.visible(m)) return m;
+        Sx v = compute.get();
+        memo.put(k, v);
+        return v;
+    }
+
+    DType elementType(String value) { return tensorType(value).dtype(); }
+
     private Sx value(String value, List<Ix> at) {
-        Key key = new Key(value, List.copyOf(at));
+        Key key = new Key(value, new ArrayList<>(at));
         Sx m = memo.get(key);
         if (m != null && lb.visible(m)) return m;
         Sx v = compute(value, at);
@@ -216,6 +232,13 @@ public final class KernelLowering {
             return lb.let(r);
         }
         if (n.qualifiedOp().equals("gale::ReduceSumToShape")) return reduceToShape(n, at);
+        if (n.domain().isEmpty() && NORMALIZATIONS.contains(n.op())) {
+            return switch (n.op()) {
+                case "Softmax" -> Normalizations.softmax(this, n, at, false);
+                case "LogSoftmax" -> Normalizations.softmax(this, n, at, true);
+                default -> Normalizations.layerNorm(this, n, output, at);
+            };
+        }
         if (REDUCTIONS.contains(n.op())) return reduce(n, at);
         String x = n.input(0).name();
         List<Ix> in = dims(x);
@@ -247,7 +270,7 @@ public final class KernelLowering {
      * Broadcast coordinates of {@code input}. Where a symbolic input dimension meets a different output dimension it
      * might be 1 (and broadcast) or equal it; the kernel takes it as equal and checks that at run time.
      */
-    private List<Ix> broadcast(Node n, List<Ix> at, List<Ix> out, String input) {
+    List<Ix> broadcast(Node n, List<Ix> at, List<Ix> out, String input) {
         List<Ix> in = dims(input);
         List<Ix> r = IndexMaps.broadcast(at, out, in);
         if (r != null) return r;
@@ -466,7 +489,7 @@ public final class KernelLowering {
     }
 
     /** The dimensions of a value as index expressions: literals and symbolic sizes bound from the inputs. */
-    private List<Ix> dims(String value) {
+    List<Ix> dims(String value) {
         List<Ix> r = dimsOf.get(value);
         if (r != null) return r;
         Shape s = tensorType(value).shape();
@@ -519,7 +542,8 @@ public final class KernelLowering {
             }
             return r;
         }
-        if (n.op().equals("Identity")) return dims(n.input(0).name());
+        if (n.op().equals("Identity") || NORMALIZATIONS.contains(n.op()) && n.output(0).name().equals(value))
+            return dims(n.input(0).name());
         List<Ix> in = n.inputs().isEmpty() ? List.of() : dims(n.input(0).name());
         switch (n.op()) {
             case "Transpose" -> {
