@@ -89,7 +89,10 @@ final class RandomBodies {
     }
 
     private Val step(Val x) {
-        int kind = rnd.nextInt(20);
+        int kind = rnd.nextInt(23);
+        if (kind == 20) return pad(x);
+        if (kind == 21) return concat(x);
+        if (kind == 22) return sliceGrad(x);
         if (kind < 6) return unary(x);
         if (kind < 11) return binary(x);
         if (kind < 12) return where(x);
@@ -212,6 +215,53 @@ final class RandomBodies {
                 + constant("tensor<[1],i64>", "[" + end + "]") + ", " + constant("tensor<[1],i64>", "[" + a + "]")
                 + ", " + constant("tensor<[1],i64>", "[" + step + "]");
         return node("Slice", d, "f32", args, "");
+    }
+
+    private Val pad(Val x) {
+        int rank = x.dims().size();
+        long[] pads = new long[2 * rank];
+        List<String> d = new ArrayList<>(x.dims());
+        for (int k = 0; k < rank; k++) {
+            if (!fixed(d.get(k))) continue;
+            int n = Integer.parseInt(d.get(k));
+            pads[k] = rnd.nextInt(3) - (n > 2 ? 1 : 0);
+            pads[k + rank] = rnd.nextInt(3) - (n > 3 ? 1 : 0);
+            d.set(k, Long.toString(n + pads[k] + pads[k + rank]));
+        }
+        String mode = rnd.nextBoolean() ? "constant" : "edge";
+        if (mode.equals("edge")) // edge mode needs a non-empty axis to repeat and crops nothing
+            for (int k = 0; k < rank; k++)
+                if (pads[k] < 0 || pads[k + rank] < 0 || d.get(k).equals("0")) return unary(x);
+        String value = mode.equals("constant") && rnd.nextBoolean() ? ", " + constant("tensor<[],f32>", "[0.75]") : "";
+        StringBuilder p = new StringBuilder("[");
+        for (int i = 0; i < pads.length; i++) p.append(i > 0 ? ", " : "").append(pads[i]);
+        String padsConst = constant("tensor<[" + pads.length + "],i64>", p + "]");
+        return node("Pad", d, "f32", "%" + x.name() + ", " + padsConst + value, "mode = \"" + mode + "\"");
+    }
+
+    private Val concat(Val x) {
+        int axis = rnd.nextInt(x.dims().size());
+        if (!fixed(x.dims().get(axis))) return unary(x);
+        List<String> yd = new ArrayList<>(x.dims());
+        yd.set(axis, Integer.toString(1 + rnd.nextInt(4)));
+        Val y = input(yd);
+        List<String> d = new ArrayList<>(x.dims());
+        d.set(axis, Integer.toString(Integer.parseInt(x.dims().get(axis)) * 2 + Integer.parseInt(yd.get(axis))));
+        return node("Concat", d, "f32", "%" + x.name() + ", %" + y.name() + ", %" + x.name(),
+                "axis = " + (rnd.nextBoolean() ? axis : axis - x.dims().size()));
+    }
+
+    /** A slice of x, then gale::SliceGrad putting it back into zeros of x's shape. */
+    private Val sliceGrad(Val x) {
+        if (x.dims().stream().anyMatch(d -> !fixed(d))) return unary(x);
+        Val s = slice(x);
+        if (!s.name().startsWith("v") || s.dims().equals(x.dims()) && rnd.nextBoolean()) return s;
+        String line = nodes.substring(nodes.lastIndexOf("Slice(") + 6, nodes.lastIndexOf(")"));
+        String[] args = line.split(", ");
+        if (args.length != 5) return s;
+        String shape = constant("tensor<[" + x.dims().size() + "],i64>", x.dims().toString());
+        return node("gale::SliceGrad", x.dims(), "f32", "%" + s.name() + ", " + shape + ", " + args[1] + ", " + args[2]
+                + ", " + args[3] + ", " + args[4], "");
     }
 
     private Val unsqueezeOrExpand(Val x) {

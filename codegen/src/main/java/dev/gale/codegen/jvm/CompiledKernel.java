@@ -95,9 +95,7 @@ public final class CompiledKernel {
         List<KernelIR.Buffer> in = ir.inputs(), out = ir.outputs();
         if (inputs.size() != in.size())
             throw new GaleException("kernel " + ir.name() + " takes " + in.size() + " inputs, got " + inputs.size());
-        List<long[]> shapes = new ArrayList<>();
-        for (Tensor t : inputs) shapes.add(t.shape());
-        Map<String, Long> sizes = ir.bindSizes(shapes);
+        Map<String, Long> sizes = ir.bindSizes(inputs);
         Object[] buffers = new Object[ir.buffers().size()];
         for (int i = 0; i < in.size(); i++) {
             Tensor t = inputs.get(i);

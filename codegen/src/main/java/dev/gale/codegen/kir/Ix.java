@@ -46,6 +46,12 @@ public sealed interface Ix {
     /** Remainder (the operands are non-negative). */
     record Mod(Ix a, Ix b) implements Ix {}
 
+    /** The smaller of two values. */
+    record Min(Ix a, Ix b) implements Ix {}
+
+    /** The larger of two values. */
+    record Max(Ix a, Ix b) implements Ix {}
+
     Ix ZERO = new Lit(0);
     Ix ONE = new Lit(1);
 
@@ -171,6 +177,28 @@ public sealed interface Ix {
         return new Mod(a, b);
     }
 
+    static Ix min(Ix a, Ix b) {
+        if (a instanceof Lit(long x) && b instanceof Lit(long y)) return lit(Math.min(x, y));
+        long[] ra = bounds(a), rb = bounds(b);
+        if (ra[1] <= rb[0] || lastOf(a, b)) return a;
+        if (rb[1] <= ra[0] || lastOf(b, a)) return b;
+        return new Min(a, b);
+    }
+
+    static Ix max(Ix a, Ix b) {
+        if (a instanceof Lit(long x) && b instanceof Lit(long y)) return lit(Math.max(x, y));
+        long[] ra = bounds(a), rb = bounds(b);
+        if (ra[0] >= rb[1]) return a;
+        if (rb[0] >= ra[1]) return b;
+        return new Max(a, b);
+    }
+
+    /** Whether {@code x} is a loop variable and {@code y} its last value ({@code extent - 1}), so x <= y. */
+    private static boolean lastOf(Ix x, Ix y) { return x instanceof Var v && y.equals(add(v.extent(), lit(-1))); }
+
+    /** {@code x} clamped into {@code [lo, hi]}. */
+    static Ix clamp(Ix x, Ix lo, Ix hi) { return min(max(x, lo), hi); }
+
     // ---- analysis -------------------------------------------------------------------------------------------------
 
     /** {@code t / d} when {@code d} divides {@code t} exactly as a polynomial (a literal or a symbolic factor); else null. */
@@ -260,6 +288,14 @@ public sealed interface Ix {
                 if (a[0] < 0 || b[0] <= 0) yield new long[] {Long.MIN_VALUE, Long.MAX_VALUE};
                 yield new long[] {0, Math.min(a[1], b[1] == Long.MAX_VALUE ? b[1] : b[1] - 1)};
             }
+            case Min m -> {
+                long[] a = bounds(m.a()), b = bounds(m.b());
+                yield new long[] {Math.min(a[0], b[0]), Math.min(a[1], b[1])};
+            }
+            case Max m -> {
+                long[] a = bounds(m.a()), b = bounds(m.b());
+                yield new long[] {Math.max(a[0], b[0]), Math.max(a[1], b[1])};
+            }
         };
     }
 
@@ -291,6 +327,8 @@ public sealed interface Ix {
             case Mul m -> m.factors().stream().anyMatch(t -> uses(t, v));
             case Div d -> uses(d.a(), v) || uses(d.b(), v);
             case Mod d -> uses(d.a(), v) || uses(d.b(), v);
+            case Min m -> uses(m.a(), v) || uses(m.b(), v);
+            case Max m -> uses(m.a(), v) || uses(m.b(), v);
         };
     }
 
@@ -336,6 +374,8 @@ public sealed interface Ix {
             case Mul m -> m.factors().stream().mapToLong(t -> eval(t, env)).reduce(1, (p, q) -> p * q);
             case Div d -> Math.floorDiv(eval(d.a(), env), eval(d.b(), env));
             case Mod d -> Math.floorMod(eval(d.a(), env), eval(d.b(), env));
+            case Min m -> Math.min(eval(m.a(), env), eval(m.b(), env));
+            case Max m -> Math.max(eval(m.a(), env), eval(m.b(), env));
         };
     }
 

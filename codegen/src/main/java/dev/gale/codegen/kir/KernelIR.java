@@ -1,6 +1,7 @@
 package dev.gale.codegen.kir;
 
 import dev.gale.ir.DType;
+import dev.gale.ir.Tensor;
 
 import java.util.HashMap;
 import java.util.List;
@@ -45,8 +46,13 @@ public record KernelIR(String name, List<Buffer> buffers, List<SizeParam> sizes,
         public Buffer { shape = List.copyOf(shape); }
     }
 
-    /** A symbolic size and where it is read at run time: dimension {@code axis} of input buffer {@code buffer}. */
-    public record SizeParam(String name, int buffer, int axis) {}
+    /**
+     * A symbolic size and where it is read at run time: dimension {@code axis} of input buffer {@code buffer}, or,
+     * when {@code fromValue}, element {@code axis} of that (int64 shape) input.
+     */
+    public record SizeParam(String name, int buffer, int axis, boolean fromValue) {
+        public SizeParam(String name, int buffer, int axis) { this(name, buffer, axis, false); }
+    }
 
     /** One loop nest. Its statements are usually one {@link Stmt.Loop} over the outermost output dimension. */
     public record Nest(List<Stmt> body) {
@@ -71,10 +77,13 @@ public record KernelIR(String name, List<Buffer> buffers, List<SizeParam> sizes,
 
     public List<Buffer> outputs() { return buffers.stream().filter(Buffer::output).toList(); }
 
-    /** The sizes' values for inputs of the given shapes (one per input buffer, in order). */
-    public Map<String, Long> bindSizes(List<long[]> inputShapes) {
+    /** The sizes' values for the given inputs (one per input buffer, in order). */
+    public Map<String, Long> bindSizes(List<Tensor> inputs) {
         Map<String, Long> env = new HashMap<>();
-        for (SizeParam s : sizes) env.put(s.name(), inputShapes.get(s.buffer())[s.axis()]);
+        for (SizeParam s : sizes) {
+            Tensor t = inputs.get(s.buffer());
+            env.put(s.name(), s.fromValue() ? t.getLong(s.axis()) : t.shape()[s.axis()]);
+        }
         return env;
     }
 

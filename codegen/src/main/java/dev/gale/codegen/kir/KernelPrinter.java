@@ -25,7 +25,8 @@ public final class KernelPrinter {
         sb.append(String.join(", ", k.outputs().stream().map(KernelPrinter::buffer).toList())).append(')');
         if (!k.sizes().isEmpty())
             sb.append(" sizes(").append(String.join(", ", k.sizes().stream().map(s -> s.name() + " = "
-                    + k.buffers().get(s.buffer()).name() + "[" + s.axis() + "]").toList())).append(')');
+                    + (s.fromValue() ? "value " : "") + k.buffers().get(s.buffer()).name() + "[" + s.axis() + "]")
+                    .toList())).append(')');
         for (KernelIR.Check c : k.checks()) sb.append("\ncheck ").append(ix(c.left())).append(" == ").append(ix(c.right()))
                 .append("  // ").append(c.what());
         sb.append('\n');
@@ -100,8 +101,11 @@ public final class KernelPrinter {
 
     // ---- index expressions in C syntax ----------------------------------------------------------------------------
 
-    /** An index expression in C (and Java) syntax, with only the parentheses it needs. */
-    public static String ix(Ix x) {
+    /** An index expression in C syntax, with only the parentheses it needs. */
+    public static String ix(Ix x) { return ix(x, ""); }
+
+    /** An index expression; {@code math} prefixes {@code min} and {@code max} ({@code "Math."} for Java). */
+    public static String ix(Ix x, String math) {
         return switch (x) {
             case Ix.Lit l -> Long.toString(l.value());
             case Ix.Var v -> v.name();
@@ -109,7 +113,7 @@ public final class KernelPrinter {
             case Ix.Add a -> {
                 StringBuilder sb = new StringBuilder();
                 for (Ix t : a.terms()) {
-                    String s = ix(t);
+                    String s = ix(t, math);
                     if (sb.isEmpty()) sb.append(s);
                     else if (s.startsWith("-")) sb.append(" - ").append(s.substring(1));
                     else sb.append(" + ").append(s);
@@ -123,20 +127,23 @@ public final class KernelPrinter {
                 if (fs.getFirst() instanceof Ix.Lit l && l.value() > 0) fs.add(fs.removeFirst());
                 for (Ix f : fs) {
                     if (!sb.isEmpty()) sb.append(" * ");
-                    sb.append(f instanceof Ix.Add || f instanceof Ix.Div || f instanceof Ix.Mod ? "(" + ix(f) + ")"
-                            : ix(f));
+                    sb.append(f instanceof Ix.Add || f instanceof Ix.Div || f instanceof Ix.Mod ? "(" + ix(f, math) + ")"
+                            : ix(f, math));
                 }
                 yield sb.toString();
             }
-            case Ix.Div d -> operand(d.a()) + " / " + atom(d.b());
-            case Ix.Mod d -> operand(d.a()) + " % " + atom(d.b());
+            case Ix.Div d -> operand(d.a(), math) + " / " + atom(d.b(), math);
+            case Ix.Mod d -> operand(d.a(), math) + " % " + atom(d.b(), math);
+            case Ix.Min m -> math + "min(" + ix(m.a(), math) + ", " + ix(m.b(), math) + ")";
+            case Ix.Max m -> math + "max(" + ix(m.a(), math) + ", " + ix(m.b(), math) + ")";
         };
     }
 
     /** Left operand of {@code /} or {@code %}: products and quotients associate left, sums need parentheses. */
-    private static String operand(Ix x) { return x instanceof Ix.Add ? "(" + ix(x) + ")" : ix(x); }
+    private static String operand(Ix x, String math) { return x instanceof Ix.Add ? "(" + ix(x, math) + ")" : ix(x, math); }
 
-    private static String atom(Ix x) {
-        return x instanceof Ix.Lit || x instanceof Ix.Var || x instanceof Ix.Size ? ix(x) : "(" + ix(x) + ")";
+    private static String atom(Ix x, String math) {
+        return x instanceof Ix.Lit || x instanceof Ix.Var || x instanceof Ix.Size || x instanceof Ix.Min
+                || x instanceof Ix.Max ? ix(x, math) : "(" + ix(x, math) + ")";
     }
 }

@@ -52,6 +52,7 @@ public final class KernelLowering {
             "Transpose", "Expand", "Slice", "Tile", "Split", "Gather");
     private static final Set<String> REDUCTIONS = Set.of("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
             "ReduceProd", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp");
+    private static final Set<String> GUARDED = Set.of("Pad", "Concat", "gale::SliceGrad");
     private static final Set<String> NORMALIZATIONS = Set.of("Softmax", "LogSoftmax", "LayerNormalization");
     private static final Set<DType> TYPES = Set.of(DType.FLOAT32, DType.FLOAT64, DType.INT32, DType.INT64, DType.BOOL);
 
@@ -112,7 +113,7 @@ public final class KernelLowering {
             }
             boolean known = ScalarOps.supports(n) || n.domain().isEmpty() && (INJECTIVE.contains(n.op())
                     || REDUCTIONS.contains(n.op()) || NORMALIZATIONS.contains(n.op()))
-                    || n.qualifiedOp().equals("gale::ReduceSumToShape");
+                    || GUARDED.contains(n.qualifiedOp()) || n.qualifiedOp().equals("gale::ReduceSumToShape");
             if (!known) throw new NotLowerable(n.describe() + ": kernels cannot express " + n.qualifiedOp() + " yet");
         }
         // Sizes are bound from the inputs' dimensions, so every symbol must appear in an input's shape.
@@ -232,6 +233,12 @@ public final class KernelLowering {
             return lb.let(r);
         }
         if (n.qualifiedOp().equals("gale::ReduceSumToShape")) return reduceToShape(n, at);
+        switch (n.qualifiedOp()) {
+            case "Pad" -> { return GuardedReads.pad(this, n, at); }
+            case "Concat" -> { return GuardedReads.concat(this, n, at); }
+            case "gale::SliceGrad" -> { return GuardedReads.sliceGrad(this, n, at); }
+            default -> { }
+        }
         if (n.domain().isEmpty() && NORMALIZATIONS.contains(n.op())) {
             return switch (n.op()) {
                 case "Softmax" -> Normalizations.softmax(this, n, at, false);
@@ -475,6 +482,31 @@ public final class KernelLowering {
         }
     }
 
+    /**
+     * The dimensions held by shape operand {@code i} (int64, one dimension): its values when it is a constant, else
+     * sizes read from the elements of the kernel input it is.
+     */
+    private List<Ix> shapeOperand(Node n, int i) {
+        String v = n.input(i).name();
+        Tensor c = constants.get(v);
+        List<Ix> r = new ArrayList<>();
+        if (c != null) {
+            for (long d : c.toLongArray()) r.add(Ix.lit(d));
+            return r;
+        }
+        Integer b = inputBuffers.get(v);
+        List<Ix> len = b == null ? null : buffers.get(b).shape();
+        if (b == null || buffers.get(b).type() != DType.INT64 || len.size() != 1 || !(len.getFirst() instanceof Ix.Lit(long k)))
+            throw new NotLowerable(n.describe() + ": its shape operand %" + v + " is computed inside the kernel");
+        for (int j = 0; j < k; j++) {
+            int e = j;
+            KernelIR.SizeParam p = sizes.computeIfAbsent("\0" + v + "[" + j + "]",
+                    x -> new KernelIR.SizeParam(names.claim(buffers.get(b).name() + "_" + e), b, e, true));
+            r.add(new Ix.Size(p.name()));
+        }
+        return r;
+    }
+
     private static Ix product(List<Ix> dims) {
         Ix p = Ix.ONE;
         for (Ix d : dims) p = Ix.mul(p, d);
@@ -497,7 +529,7 @@ public final class KernelLowering {
         List<Ix> derived = null;
         for (int k = 0; k < s.rank(); k++) {
             Dim d = s.dim(k);
-            if (d instanceof Dim.Unknown) {
+            if (d instanceof Dim.Unknown || d instanceof Dim.Sym y && !sizes.containsKey(y.name())) {
                 // Type inference lost it (a reshape to [16,-1,16] of [16,b,64] has b*4 there); the kernel derives it.
                 Node n = producers.get(value);
                 if (n == null) throw new NotLowerable("%" + value + " has a dimension of unknown size");
@@ -544,6 +576,7 @@ public final class KernelLowering {
         }
         if (n.op().equals("Identity") || NORMALIZATIONS.contains(n.op()) && n.output(0).name().equals(value))
             return dims(n.input(0).name());
+        if (n.qualifiedOp().equals("gale::SliceGrad")) return shapeOperand(n, 1);
         List<Ix> in = n.inputs().isEmpty() ? List.of() : dims(n.input(0).name());
         switch (n.op()) {
             case "Transpose" -> {
@@ -631,7 +664,7 @@ public final class KernelLowering {
     }
 
     /** Input {@code i} of {@code n} as constant integers; {@code dflt} when omitted; refused when not constant. */
-    private long[] constantLongs(Node n, int i, long[] dflt) {
+    long[] constantLongs(Node n, int i, long[] dflt) {
         if (!n.hasInput(i)) return dflt;
         Tensor c = constants.get(n.input(i).name());
         if (c == null)

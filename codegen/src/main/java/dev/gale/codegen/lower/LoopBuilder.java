@@ -132,6 +132,8 @@ final class LoopBuilder {
             case Ix.Mul m -> m.factors().stream().mapToInt(this::depth).max().orElse(0);
             case Ix.Div d -> Math.max(depth(d.a()), depth(d.b()));
             case Ix.Mod d -> Math.max(depth(d.a()), depth(d.b()));
+            case Ix.Min m -> Math.max(depth(m.a()), depth(m.b()));
+            case Ix.Max m -> Math.max(depth(m.a()), depth(m.b()));
         };
     }
 

@@ -123,10 +123,13 @@ public abstract class CLikeRenderer {
 
     // ---- expressions ------------------------------------------------------------------------------------------------
 
-    protected static String ix(Ix x) { return KernelPrinter.ix(x); }
+    protected final String ix(Ix x) { return KernelPrinter.ix(x, indexMath()); }
+
+    /** What {@code min} and {@code max} of indices are called with: {@code ""} in C, {@code "Math."} in Java. */
+    protected String indexMath() { return ""; }
 
     /** {@code <buffer>_off + index}: the element offset in the buffer's array. */
-    protected static String index(KernelIR.Buffer b, Ix i) {
+    protected final String index(KernelIR.Buffer b, Ix i) {
         String s = ix(i);
         return s.equals("0") ? b.name() + "_off" : b.name() + "_off + " + s;
     }
@@ -143,7 +146,8 @@ public abstract class CLikeRenderer {
                 yield new Code(load(b, index(b, l.index())), PRIMARY);
             }
             case Sx.Ref r -> new Code(name(r), PRIMARY);
-            case Sx.Index i -> cast(DType.INT32, DType.INT64, new Code(ix(i.index()), ADDITIVE));
+            case Sx.Index i -> cast(DType.INT32, DType.INT64, new Code(ix(i.index()),
+                    i.index() instanceof Ix.Var || i.index() instanceof Ix.Size ? PRIMARY : ADDITIVE));
             case Sx.Unary u -> switch (u.op()) {
                 case NEG -> {
                     String s = paren(code(u.x()), UNARY);

@@ -335,6 +335,9 @@ public final class JavaRenderer extends CLikeRenderer {
     }
 
     @Override
+    protected String indexMath() { return "Math."; }
+
+    @Override
     protected String typeName(DType t) {
         return switch (t) {
             case FLOAT32 -> "float";
