@@ -21,7 +21,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * random inputs must match the reference interpreter running the same body graph.
  */
 class DifferentialTest {
-    static final int BODIES = 300;
+    /** How many random bodies; {@code -Dgale.codegen.bodies=N} runs more. */
+    static final int BODIES = Integer.getInteger("gale.codegen.bodies", 300);
 
     @Test
     void randomBodiesMatchTheInterpreter() {
@@ -71,9 +72,11 @@ class DifferentialTest {
         long symbolic = kernels.stream().filter(k -> !k.sizes().isEmpty()).count();
         long guarded = texts.stream().filter(t -> t.contains("Pad(") || t.contains("Concat(") || t.contains("SliceGrad("))
                 .count();
+        long pools = texts.stream().filter(t -> t.contains("Pool(")).count();
         System.out.println("differential: " + BODIES + " random kernels, " + vectorized + " with a vector loop, "
                 + reductions + " with reductions, " + symbolic + " with symbolic sizes, " + nests
-                + " with several nests, " + guarded + " with Pad, Concat or SliceGrad; " + failures + " differ");
+                + " with several nests, " + guarded + " with Pad, Concat or SliceGrad, " + pools + " with pooling; "
+                + failures + " differ");
         if (failures > 0) fail(failures + " of " + BODIES + " random kernels differ from the interpreter:" + report);
         assertTrue(vectorized > BODIES / 4, "only " + vectorized + " kernels have a vector loop");
     }

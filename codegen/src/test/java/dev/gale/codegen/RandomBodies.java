@@ -89,7 +89,9 @@ final class RandomBodies {
     }
 
     private Val step(Val x) {
-        int kind = rnd.nextInt(23);
+        int kind = rnd.nextInt(24);
+        if (x.dims().isEmpty()) return kind % 2 == 0 ? unary(x) : binary(x); // a scalar: no axes to work on
+        if (kind == 23) return pool(x);
         if (kind == 20) return pad(x);
         if (kind == 21) return concat(x);
         if (kind == 22) return sliceGrad(x);
@@ -215,6 +217,35 @@ final class RandomBodies {
                 + constant("tensor<[1],i64>", "[" + end + "]") + ", " + constant("tensor<[1],i64>", "[" + a + "]")
                 + ", " + constant("tensor<[1],i64>", "[" + step + "]");
         return node("Slice", d, "f32", args, "");
+    }
+
+    /** MaxPool, AveragePool or a global pool over the axes after the first two (which must be fixed). */
+    private Val pool(Val x) {
+        int rank = x.dims().size();
+        if (rank < 3 || x.dims().subList(2, rank).stream().anyMatch(d -> !fixed(d) || d.equals("0"))) return unary(x);
+        List<String> d = new ArrayList<>(x.dims());
+        if (rnd.nextInt(4) == 0) {
+            for (int k = 2; k < rank; k++) d.set(k, "1");
+            return node(rnd.nextBoolean() ? "GlobalAveragePool" : "GlobalMaxPool", d, "f32", "%" + x.name(), "");
+        }
+        int r = rank - 2;
+        long[] in = new long[r], kernel = new long[r], strides = new long[r], dil = new long[r], pads = new long[2 * r];
+        for (int a = 0; a < r; a++) {
+            in[a] = Long.parseLong(x.dims().get(a + 2));
+            kernel[a] = 1 + rnd.nextInt((int) Math.min(3, in[a]));
+            strides[a] = 1 + rnd.nextInt(2);
+            dil[a] = 1;
+            pads[a] = kernel[a] > 1 ? rnd.nextInt(2) : 0;
+            pads[a + r] = kernel[a] > 1 ? rnd.nextInt(2) : 0;
+        }
+        boolean max = rnd.nextBoolean(), ceil = rnd.nextBoolean();
+        var g = dev.gale.ir.op.ConvGeometry.forward(in, kernel, strides, dil, pads,
+                dev.gale.ir.op.ConvGeometry.AutoPad.NOTSET, ceil, IllegalStateException::new);
+        for (int a = 0; a < r; a++) d.set(a + 2, Long.toString(g.out()[a]));
+        String attrs = "kernel_shape = " + java.util.Arrays.toString(kernel) + ", strides = " + java.util.Arrays.toString(strides)
+                + ", pads = " + java.util.Arrays.toString(pads) + ", ceil_mode = " + (ceil ? 1 : 0)
+                + (max ? "" : ", count_include_pad = " + rnd.nextInt(2));
+        return node(max ? "MaxPool" : "AveragePool", d, "f32", "%" + x.name(), attrs);
     }
 
     private Val pad(Val x) {

@@ -119,7 +119,7 @@ final class GuardedReads {
     }
 
     /** {@code lo <= c < hi} as a bool, leaving out what the bounds of {@code c} already prove; null if all is. */
-    private static Sx inRange(Ix c, Ix lo, Ix hi) {
+    static Sx inRange(Ix c, Ix lo, Ix hi) {
         long[] b = Ix.bounds(c), bl = Ix.bounds(lo), bh = Ix.bounds(hi);
         Sx r = null;
         if (b[0] < bl[1]) r = bin(GE, index(c), index(lo));
@@ -128,7 +128,7 @@ final class GuardedReads {
         return r;
     }
 
-    private static Sx and(Sx a, Sx b) { return a == null ? b : b == null ? a : bin(AND, a, b); }
+    static Sx and(Sx a, Sx b) { return a == null ? b : b == null ? a : bin(AND, a, b); }
 
-    private static Sx index(Ix x) { return x instanceof Ix.Lit(long v) ? Sx.c(DType.INT64, v) : new Sx.Index(x); }
+    static Sx index(Ix x) { return x instanceof Ix.Lit(long v) ? Sx.c(DType.INT64, v) : new Sx.Index(x); }
 }

@@ -52,7 +52,8 @@ public final class KernelLowering {
             "Transpose", "Expand", "Slice", "Tile", "Split", "Gather");
     private static final Set<String> REDUCTIONS = Set.of("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin",
             "ReduceProd", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp");
-    private static final Set<String> GUARDED = Set.of("Pad", "Concat", "gale::SliceGrad");
+    private static final Set<String> GUARDED = Set.of("Pad", "Concat", "gale::SliceGrad", "MaxPool", "AveragePool",
+            "GlobalMaxPool", "GlobalAveragePool");
     private static final Set<String> NORMALIZATIONS = Set.of("Softmax", "LogSoftmax", "LayerNormalization");
     private static final Set<DType> TYPES = Set.of(DType.FLOAT32, DType.FLOAT64, DType.INT32, DType.INT64, DType.BOOL);
 
@@ -237,6 +238,8 @@ public final class KernelLowering {
             case "Pad" -> { return GuardedReads.pad(this, n, at); }
             case "Concat" -> { return GuardedReads.concat(this, n, at); }
             case "gale::SliceGrad" -> { return GuardedReads.sliceGrad(this, n, at); }
+            case "MaxPool", "AveragePool" -> { return Pools.window(this, n, output, at); }
+            case "GlobalMaxPool", "GlobalAveragePool" -> { return Pools.global(this, n, at); }
             default -> { }
         }
         if (n.domain().isEmpty() && NORMALIZATIONS.contains(n.op())) {
@@ -426,21 +429,35 @@ public final class KernelLowering {
      */
     Sx.Ref fold(Folds.Context c, Sx init, java.util.function.BinaryOperator<Sx> step,
                 java.util.function.UnaryOperator<Sx> element) {
-        Object cut = lb.detour(lb.depth(c.kept().stream().filter(java.util.Objects::nonNull).toList()));
+        List<Ix> extents = new ArrayList<>();
+        for (int k = 0; k < c.in().size(); k++) if (c.kept().get(k) == null) extents.add(c.in().get(k));
+        return foldOver(c.kept(), extents, init, step, vars -> {
+            List<Ix> src = new ArrayList<>();
+            for (int k = 0, j = 0; k < c.in().size(); k++) src.add(c.kept().get(k) != null ? c.kept().get(k) : vars.get(j++));
+            return element.apply(value(c.x(), src));
+        });
+    }
+
+    /**
+     * The general fold: reduce loops over {@code extents} (none for an extent of 1, whose coordinate is 0), placed in
+     * the outermost loop that the coordinates {@code deps} allow (nulls are ignored); {@code element} gives the
+     * value folded at the reduce coordinates.
+     */
+    Sx.Ref foldOver(List<Ix> deps, List<Ix> extents, Sx init, java.util.function.BinaryOperator<Sx> step,
+                    java.util.function.Function<List<Ix>, Sx> element) {
+        Object cut = lb.detour(lb.depth(deps.stream().filter(java.util.Objects::nonNull).toList()));
         Sx.Ref acc = lb.acc(init);
-        List<Ix> src = new ArrayList<>();
+        List<Ix> vars = new ArrayList<>();
         int open = 0;
-        for (int k = 0; k < c.in().size(); k++) {
-            if (c.kept().get(k) != null) {
-                src.add(c.kept().get(k));
-            } else if (c.in().get(k).equals(Ix.ONE)) {
-                src.add(Ix.ZERO);
+        for (Ix e : extents) {
+            if (e.equals(Ix.ONE)) {
+                vars.add(Ix.ZERO);
             } else {
-                src.add(lb.open("r" + reduceVars++, c.in().get(k), Stmt.Kind.REDUCE));
+                vars.add(lb.open("r" + reduceVars++, e, Stmt.Kind.REDUCE));
                 open++;
             }
         }
-        lb.assign(acc, step.apply(acc, element.apply(value(c.x(), src))));
+        lb.assign(acc, step.apply(acc, element.apply(vars)));
         for (int k = 0; k < open; k++) lb.close();
         lb.resume(cut);
         return acc;
