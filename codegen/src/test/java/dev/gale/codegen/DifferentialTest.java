@@ -24,6 +24,22 @@ class DifferentialTest {
     /** How many random bodies; {@code -Dgale.codegen.bodies=N} runs more. */
     static final int BODIES = Integer.getInteger("gale.codegen.bodies", 300);
 
+    /** Kernels big enough to be split across threads (chunks of the outer loop) still match, tails included. */
+    @Test
+    void largeKernelsSplitAcrossThreads() throws Exception {
+        for (String name : List.of("bias_gelu", "softmax", "layernorm_op", "reshape_slice")) {
+            Graph body = KernelTesting.parse(java.nio.file.Files.readString(
+                    GoldenKernelTest.goldenDir().resolve(name + ".gir")), name);
+            KernelIR k = KernelTesting.lower(body);
+            CompiledKernel ck = GoldenKernelTest.COMPILER.compile(k).parallel(true);
+            Map<String, Long> sizes = Map.of("batch", 211L, "n", 7001L);
+            List<Tensor> in = KernelTesting.randomInputs(body, sizes, new Random(3));
+            List<Tensor> expected = KernelTesting.interpret(body, in), actual = ck.run(in);
+            for (int o = 0; o < expected.size(); o++)
+                KernelTesting.assertClose(expected.get(o), actual.get(o), 1e-4, 1e-6, name + " output " + o);
+        }
+    }
+
     @Test
     void randomBodiesMatchTheInterpreter() {
         List<Graph> bodies = new ArrayList<>();

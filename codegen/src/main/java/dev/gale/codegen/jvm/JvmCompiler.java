@@ -45,8 +45,14 @@ public final class JvmCompiler {
     private static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
     private final Map<String, MethodHandle> cache = new ConcurrentHashMap<>();
-    private final JavaRenderer renderer = new JavaRenderer(VECTOR_API);
+    private final JavaRenderer renderer;
     private int classes;
+
+    /** A compiler that vectorizes where the JVM has the Vector API. */
+    public JvmCompiler() { this(true); }
+
+    /** {@code vectorize = false}: scalar Java only (for comparisons; also the fallback without the Vector API). */
+    public JvmCompiler(boolean vectorize) { renderer = new JavaRenderer(vectorize && VECTOR_API); }
 
     /** Whether generated kernels may use {@code jdk.incubator.vector} (the JVM was started with it). */
     public static boolean vectorApi() { return VECTOR_API; }

@@ -19,8 +19,9 @@ import static dev.gale.codegen.kir.Sx.un;
 
 /**
  * Softmax, LogSoftmax and LayerNormalization, which the op table files as out-elementwise-fusable anchors, written
- * as the reductions they are. Statistics accumulate in f64 as in the interpreter (row maximum in the element type);
- * the per-element part computes in the element type, so the JVM renderer can vectorize it:
+ * as the reductions they are. Sums accumulate in f64 as in the interpreter (row maximum in the element type); the
+ * per-element parts, softmax's exponentials included, compute in the element type, so the JVM renderer can vectorize
+ * them:
  * <pre>
  *   softmax(x)    = exp(x - max) / sum(exp(x - max))        along one axis
  *   logsoftmax(x) = (x - max) - log(sum(exp(x - max)))
@@ -38,9 +39,9 @@ final class Normalizations {
         if (!t.isFloat()) throw new NotLowerable(n.describe() + ": needs a floating-point input");
         Folds.Context c = new Folds.Context(l, x, kept(at, axis, axis + 1), in, Set.of(axis), t);
         Sx max = l.fold(c, Sx.c(t, Double.NEGATIVE_INFINITY), (acc, v) -> bin(MAX, acc, v), v -> v);
-        Sx maxWide = l.let(cast(max, DType.FLOAT64));
+        // Exponentials in the element type (vectorizable), their sum in f64.
         Sx sum = l.fold(c, Sx.c(DType.FLOAT64, 0), (acc, v) -> bin(ADD, acc, v),
-                v -> un(EXP, bin(SUB, cast(v, DType.FLOAT64), maxWide)));
+                v -> cast(un(EXP, bin(SUB, v, max)), DType.FLOAT64));
         Sx d = l.let(bin(SUB, l.valueAt(x, at), max));
         if (log) return l.let(bin(SUB, d, l.let(cast(un(LOG, sum), t))));
         return l.let(bin(DIV, un(EXP, d), l.let(cast(sum, t))));
