@@ -50,7 +50,7 @@ public final class Scheduler {
 
     /** The graph with its nodes in the chosen order (the same instance when the current order wins). */
     public static Graph schedule(Graph g, TensorSizes sizes) {
-        TensorSizes lenient = sizes.lenient();
+        TensorSizes lenient = sizes.lenient().specializedTo(g);
         List<Node> greedy = greedy(g, lenient);
         List<List<Node>> candidates = List.of(greedy, sink(g, g.nodes()), sink(g, greedy));
         Graph best = g;
