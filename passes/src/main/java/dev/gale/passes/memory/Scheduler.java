@@ -39,6 +39,10 @@ public final class Scheduler {
             @Override
             public Set<Property> establishes() { return Set.of(Property.SCHEDULED); }
 
+            /** A new order outdates a plan made for the old one. */
+            @Override
+            public Set<Property> invalidates() { return Set.of(Property.MEMORY_PLANNED); }
+
             @Override
             public Graph run(Graph g, PassContext ctx) {
                 Graph out = schedule(g, TensorSizes.from(ctx, false));
