@@ -169,6 +169,27 @@ class MemoryPlannerTest {
     }
 
     @Test
+    void kernelsSeeTheShapesTheirInputsHold() {
+        // k = Kernel(x, s) with body Neg(Reshape(x, s)), s = Shape(x) computed outside: the kernel's output is
+        // [?, ?, ?] for inference alone, and [3, 4, 6] once batch = 3 makes s known.
+        GraphBuilder body = Graph.builder("body");
+        Value bx = body.input("bx", DType.FLOAT32, "batch", 4, 6);
+        Value bs = body.input("bs", DType.INT64, 3);
+        body.output(un(body, "Neg", "bn", body.op("br", "Reshape", List.of(bx, bs), Map.of())));
+        GraphBuilder b = Graph.builder("g");
+        Value x = b.input("x", DType.FLOAT32, "batch", 4, 6);
+        Value shape = b.op("s", "Shape", List.of(x), Map.of());
+        Value k = b.op("gale", "Kernel", List.of(x, shape), Map.of("body", Attr.of(body.build()),
+                "pattern", Attr.of("injective")), 1).get(0);
+        b.output(un(b, "Abs", "y", k));
+        Graph g = b.build();
+        assertEquals(List.of(k.name()), MemoryPlanner.plan(g, TensorSizes.of(Map.of(), 0, false)).dynamic());
+        MemoryPlan p = MemoryPlanner.plan(g, TensorSizes.from(new PassContext(Map.of("batch", "3")), true));
+        assertEquals(List.of(), p.dynamic());
+        assertEquals(3 * 4 * 6 * 4, p.get(k.name()).bytes());
+    }
+
+    @Test
     void reshapesReuseTheirInputWhereItDies() {
         MemoryPlan p = MemoryPlanner.plan(computedShapes(), TensorSizes.from(new PassContext(Map.of("batch", "3")),
                 true));
