@@ -24,8 +24,8 @@ import java.util.TreeSet;
  * memory is freed as early as possible; ties go to the node first in the current order); and both of these
  * "sunk" ({@link #sink}: a node that frees nothing moves down to just before its first reader, which the greedy's
  * myopia needs for Constants and backward-only helpers). The candidate with the smallest peak of live bytes
- * ({@link Liveness#lowerBound}) wins, the current order on ties, so the pass never raises the peak. Sizes come from the {@code batch} / {@code dim.NAME} options; unbound symbols count as 1
- * here and dynamic sizes as 0. Deterministic: no hashing order or randomness decides anything.
+ * ({@link Liveness#lowerBound}) wins, the current order on ties, so the pass never raises the peak. Sizes come
+ * from the {@code batch} / {@code dim.NAME} options; unbound symbols count as 1 here and dynamic sizes as 0. Deterministic: no hashing order or randomness decides anything.
  */
 public final class Scheduler {
     private Scheduler() {}

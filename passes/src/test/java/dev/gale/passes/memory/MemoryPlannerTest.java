@@ -156,7 +156,8 @@ class MemoryPlannerTest {
     @Test
     void dimsComputedFromSymbolsAreSizedOnceTheSymbolsAreBound() {
         Graph g = computedShapes();
-        assertFalse(g.valueTypes().get("f").toString().contains("batch"), "inference alone: " + g.valueTypes().get("f"));
+        assertFalse(g.valueTypes().get("f").toString().contains("batch"), "inference alone: "
+                + g.valueTypes().get("f"));
         TensorSizes bound = TensorSizes.from(new PassContext(Map.of("batch", "3")), true);
         MemoryPlan p = MemoryPlanner.plan(g, bound);
         assertEquals(List.of(), p.dynamic());

@@ -52,7 +52,9 @@ class MatMulWeightGradientTest {
         return found;
     }
 
-    private static boolean hasOp(List<Node> nodes, String op) { return nodes.stream().anyMatch(n -> n.op().equals(op)); }
+    private static boolean hasOp(List<Node> nodes, String op) {
+        return nodes.stream().anyMatch(n -> n.op().equals(op));
+    }
 
     /** No value of rank 3 or more ends in the weight's dims [k, n] (the batched product). */
     private static void noBatchedProduct(List<Node> nodes, long k, long n) {

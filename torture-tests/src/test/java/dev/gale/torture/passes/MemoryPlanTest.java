@@ -203,8 +203,8 @@ class MemoryPlanTest {
         Map<String, Long> c = ctx.counters();
         System.out.printf("%-18s batch %3s budget %d: planned %d -> %d bytes (lower bound %d), nodes %d -> %d,"
                         + " %d recomputed, %d extra FLOPs%n", which, batch, budget, before.arenaBytes(),
-                after.arenaBytes(), after.lowerBound(), scheduled.nodes().size(), remat.nodes().size(), c.get("remat.recomputed"),
-                c.get("remat.extra_flops"));
+                after.arenaBytes(), after.lowerBound(), scheduled.nodes().size(), remat.nodes().size(),
+                c.get("remat.recomputed"), c.get("remat.extra_flops"));
         assertTrue(after.ratio() <= TARGET, which + ": " + after.arenaBytes() + " vs " + after.lowerBound());
         if (which.equals("cnn-train")) {
             assertTrue(c.get("remat.over_budget") > 0, "the CNN has nothing cheap to recompute");
