@@ -54,6 +54,7 @@ class NnGradientsSymbolicTest {
         c.add(new Case("LayerNormalization", "LayerNormalization", Map.of(), seq, List.of(s(4), s(4)), 1));
         c.add(new Case("MatMul", "MatMul", Map.of(), seq, List.of(s(4, 5)), 1));
         c.add(new Case("MatMul batch on the right", "MatMul", Map.of(), seq, List.of(s(5, 3)), 1));
+        c.add(new Case("MatMul batch on the right, n <= k", "MatMul", Map.of(), s(4, 3), List.of(s(5, 4)), 1));
         c.add(new Case("Einsum", "Einsum", Map.of("equation", Attr.of("bij,jk->bik")), seq, List.of(s(4, 2)), 1));
         c.add(new Case("Gemm", "Gemm", Map.of("transB", Attr.of(1L)), s(4), List.of(s(3, 4), s(3)), 1));
         return c.stream();
