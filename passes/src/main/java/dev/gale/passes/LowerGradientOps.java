@@ -51,6 +51,9 @@ public final class LowerGradientOps {
             public String name() { return "lower-gradient"; }
 
             @Override
+            public Set<dev.gale.passes.pipeline.Property> invalidates() { return GRAPH_REWRITE; }
+
+            @Override
             public Graph run(Graph g, dev.gale.passes.pipeline.PassContext ctx) { return apply(g); }
         };
     }

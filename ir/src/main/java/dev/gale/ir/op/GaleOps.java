@@ -6,7 +6,9 @@ import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import static dev.gale.ir.op.FusionCategory.*;
 import static dev.gale.ir.op.OpSchema.define;
@@ -88,8 +90,12 @@ public final class GaleOps {
                                 + body.outputs().size() + " outputs, but the node has " + c.numInputs()
                                 + " inputs and " + c.numOutputs() + " outputs");
                     List<Type> in = new ArrayList<>();
-                    for (int i = 0; i < c.numInputs(); i++) in.add(c.inputType(i));
-                    return NestedGraphs.outputTypes(body, in, c, "the kernel body");
+                    Map<String, Tensor> known = new HashMap<>();
+                    for (int i = 0; i < c.numInputs(); i++) {
+                        in.add(c.inputType(i));
+                        if (c.constant(i) != null) known.put(body.inputs().get(i).name(), c.constant(i));
+                    }
+                    return NestedGraphs.outputTypes(body, in, known, c, "the kernel body");
                 }).register();
     }
 

@@ -5,11 +5,14 @@ import dev.gale.ir.GaleException;
 import dev.gale.ir.Graph;
 import dev.gale.ir.Shape;
 import dev.gale.ir.ShapeInference;
+import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
 import dev.gale.ir.Value;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -27,6 +30,15 @@ final class NestedGraphs {
      * A type the body declares for an input is an assertion of the model and wins over the bound one.
      */
     static List<Type> outputTypes(Graph body, List<Type> inputTypes, InferContext c, String bodyName) {
+        return outputTypes(body, inputTypes, Map.of(), c, bodyName);
+    }
+
+    /**
+     * The same, where body inputs named in {@code known} hold those values (a kernel input the enclosing graph
+     * knows: a shape computed from static dims, say), so shapes computed from them are known inside the body too.
+     */
+    static List<Type> outputTypes(Graph body, List<Type> inputTypes, Map<String, Tensor> known, InferContext c,
+                                  String bodyName) {
         List<Value> inputs = new ArrayList<>(body.inputs().size());
         for (int i = 0; i < body.inputs().size(); i++) {
             Value v = body.inputs().get(i);
@@ -36,7 +48,12 @@ final class NestedGraphs {
         // A body input of unknown type would make its users' inference fail although the model may be fine: keep
         // what the body declares instead.
         if (inputs.stream().anyMatch(v -> v.type() == null)) return body.outputs().stream().map(Value::type).toList();
-        Graph typed = new Graph(body.name(), inputs, body.outputs(), body.nodes(), body.initializers());
+        Map<String, Tensor> constants = body.initializers();
+        if (!known.isEmpty()) {
+            constants = new HashMap<>(known);
+            constants.putAll(body.initializers());
+        }
+        Graph typed = new Graph(body.name(), inputs, body.outputs(), body.nodes(), constants);
         try {
             Graph inferred = ShapeInference.run(typed, c.outerTypes());
             return inferred.outputs().stream().map(Value::type).toList();

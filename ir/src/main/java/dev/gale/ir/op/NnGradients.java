@@ -2,6 +2,7 @@ package dev.gale.ir.op;
 
 import dev.gale.ir.Attr;
 import dev.gale.ir.DType;
+import dev.gale.ir.Dim;
 import dev.gale.ir.Shape;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Value;
@@ -28,7 +29,8 @@ final class NnGradients {
 
     static void attach() {
         // y = a @ b (numpy matmul, batch dims broadcast)  /  da = sum_to(dy @ b^T, a), db = sum_to(a^T @ dy, b);
-        // a 1-D a is a row [1, k] and a 1-D b a column [k, 1], whose inserted axes dy lacks; two vectors: y = a . b
+        // a 1-D a is a row [1, k] and a 1-D b a column [k, 1], whose inserted axes dy lacks; two vectors: y = a . b;
+        // a 2-D operand broadcast over the other's batch dims gets one 2-D product over all rows (see flattenBatch)
         rule("MatMul", NnGradients::matMul);
         // y = alpha a' b' + beta c (a' = a^T if transA, b' likewise)  /  da' = alpha dy b'^T, db' = alpha a'^T dy,
         // dc = sum_to(beta dy, c); each product is one Gemm with the transposes folded into its flags
@@ -41,7 +43,7 @@ final class NnGradients {
         rule("MaxPool", c -> list(c.dOut(0) == null ? null
                 : c.gale("MaxPoolGrad", c.node().attrs(), c.dOut(0), c.in(0))));
         // y = window sum / divisor  /  dx = each window's dy / divisor spread over its elements (AveragePoolGrad)
-        rule("AveragePool", c -> list(c.gale("AveragePoolGrad", c.node().attrs(), c.dOut(0), shapeOf(c, c.in(0)))));
+        rule("AveragePool", c -> list(c.gale("AveragePoolGrad", c.node().attrs(), c.dOut(0), c.shapeOf(c.in(0)))));
         // y = mean over the spatial axes  /  dx = dy / n broadcast over them
         rule("GlobalAveragePool", NnGradients::globalAveragePool);
         // y = max over the spatial axes  /  dx = dy at each plane's first maximum
@@ -81,16 +83,51 @@ final class NnGradients {
         Value a2 = ra == 1 ? unsqueeze(c, a, 0) : a, b2 = rb == 1 ? unsqueeze(c, b, 1) : b, dy2 = dy;
         if (ra == 1) dy2 = unsqueeze(c, dy2, rank(c, dy2) - 1);
         if (rb == 1) dy2 = unsqueeze(c, dy2, rank(c, dy2));
+        int r2a = rank(c, a2), r2b = rank(c, b2);
         Value da = null, db = null;
         if (c.needs(0)) {
-            da = c.sumToShapeOf(c.op("MatMul", NONE, dy2, transposeLast(c, b2)), a2);
+            da = r2a == 2 && r2b >= 3 && flatLeftPays(c, b2)
+                    ? gemm(c, batchToColumns(c, dy2), batchToColumns(c, b2), 1, false, true)
+                    : c.sumToShapeOf(c.op("MatMul", NONE, dy2, transposeLast(c, b2)), a2);
             if (ra == 1) da = squeeze(c, da, 0);
         }
         if (c.needs(1)) {
-            db = c.sumToShapeOf(c.op("MatMul", NONE, transposeLast(c, a2), dy2), b2);
+            db = r2b == 2 && r2a >= 3
+                    ? gemm(c, flattenBatch(c, a2), flattenBatch(c, dy2), 1, true, false)
+                    : c.sumToShapeOf(c.op("MatMul", NONE, transposeLast(c, a2), dy2), b2);
             if (rb == 1) db = squeeze(c, db, 1);
         }
         return list(da, db);
+    }
+
+    // A 2-D operand broadcast over the other's batch dims (a linear layer's weight W [k, n] applied to x [b, s, k])
+    // gets its gradient as one 2-D product over all rows instead of a batched product [b, k, n] summed over b:
+    // dW = x_rows^T dy_rows with x_rows = x as [b s, k] and dy_rows = dy as [b s, n] (Flatten, one Gemm with
+    // transA). No [b, k, n] intermediate, which at large batch outweighs the activations. On the left, a [m, k] @
+    // b [B, k, n]: da = sum_B dy_B b_B^T = dy_cols b_cols^T, where dy_cols = dy as [m, B n] and b_cols = b as
+    // [k, B n] (the row axis moved first, then flattened). That needs a transposed copy of dy [B, m, n] where the
+    // batched product needs [B, m, k] (both need a transposed b), so it is taken when n <= k is known.
+
+    /** {@code v} [..., k] as rows [prod(...), k]. */
+    private static Value flattenBatch(GradContext c, Value v) {
+        return c.op("Flatten", Map.of("axis", Attr.of((long) rank(c, v) - 1)), v);
+    }
+
+    /** {@code v} [B..., r, n] as columns [r, prod(B...) n]: axis r moved first, then flattened. */
+    private static Value batchToColumns(GradContext c, Value v) {
+        int r = rank(c, v);
+        long[] perm = new long[r];
+        perm[0] = r - 2;
+        for (int k = 0; k < r - 2; k++) perm[k + 1] = k;
+        perm[r - 1] = r - 1;
+        return c.op("Flatten", Map.of("axis", Attr.of(1L)), c.op("Transpose", Map.of("perm", Attr.of(perm)), v));
+    }
+
+    /** Whether b's last dim n is known to be at most its row dim k (the 2-D form's copy of dy is then no larger). */
+    private static boolean flatLeftPays(GradContext c, Value b) {
+        Shape s = c.typeOf(b).shape();
+        Dim k = s.dim(s.rank() - 2), n = s.dim(s.rank() - 1);
+        return n instanceof Dim.Sym && n.equals(k) || n.isFixed() && k.isFixed() && n.sizeOr(0) <= k.sizeOr(0);
     }
 
     private static List<Value> gemm(GradContext c) {
@@ -126,8 +163,8 @@ final class NnGradients {
     private static List<Value> conv(GradContext c, String gradInput, String gradWeight) {
         Value x = c.in(0), w = c.in(1), dy = c.dOut(0);
         Map<String, Attr> attrs = c.node().attrs();
-        Value dx = c.needs(0) ? c.gale(gradInput, attrs, dy, w, shapeOf(c, x)) : null;
-        Value dw = c.needs(1) ? c.gale(gradWeight, attrs, dy, x, shapeOf(c, w)) : null;
+        Value dx = c.needs(0) ? c.gale(gradInput, attrs, dy, w, c.shapeOf(x)) : null;
+        Value dw = c.needs(1) ? c.gale(gradWeight, attrs, dy, x, c.shapeOf(w)) : null;
         Value db = null;
         if (c.needs(2)) {
             int r = rank(c, dy);
@@ -152,7 +189,7 @@ final class NnGradients {
             Value count = c.op("ReduceProd", Map.of("keepdims", Attr.of(0L)), spatial);
             n = c.op("Cast", Map.of("to", Attr.of((long) c.dtypeOf(dy).onnxCode())), count);
         }
-        return list(c.op("Expand", NONE, c.op("Div", NONE, dy, n), shapeOf(c, x)));
+        return list(c.op("Expand", NONE, c.op("Div", NONE, dy, n), c.shapeOf(x)));
     }
 
     // ---- normalization
@@ -237,7 +274,7 @@ final class NnGradients {
                     operands.toArray(Value[]::new));
             if (!missing.isEmpty()) {
                 long[] axes = missing.stream().mapToLong(Long::longValue).toArray();
-                g = c.op("Expand", NONE, c.op("Unsqueeze", NONE, g, c.constant(Tensor.vector(axes))), shapeOf(c, c.in(i)));
+                g = c.op("Expand", NONE, c.op("Unsqueeze", NONE, g, c.constant(Tensor.vector(axes))), c.shapeOf(c.in(i)));
             }
             grads[i] = c.sumToShapeOf(g, c.in(i));
         }
@@ -265,13 +302,6 @@ final class NnGradients {
         Shape s = c.typeOf(v).shape();
         if (s == null) throw c.error("the rank of '" + v.name() + "' is unknown");
         return s.rank();
-    }
-
-    /** The shape of {@code v} as an int64 vector: a constant when static, else a Shape node. */
-    static Value shapeOf(GradContext c, Value v) {
-        Shape s = c.typeOf(v).shape();
-        if (s != null && s.isStatic()) return c.constant(Tensor.vector(s.sizes()));
-        return c.op("Shape", NONE, v);
     }
 
     /** Swaps the last two axes. */

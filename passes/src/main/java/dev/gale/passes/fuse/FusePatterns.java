@@ -85,6 +85,9 @@ public final class FusePatterns implements Pass {
     public String name() { return decomposedOnly ? "fuse-decomposed" : "fuse-patterns"; }
 
     @Override
+    public Set<Property> invalidates() { return GRAPH_REWRITE; }
+
+    @Override
     public Set<Property> establishes() { return Set.of(Property.PATTERNS_FUSED); }
 
     @Override

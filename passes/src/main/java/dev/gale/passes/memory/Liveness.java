@@ -51,6 +51,7 @@ final class Liveness {
     }
 
     static Liveness of(Graph g, TensorSizes sizes, long alignment, boolean inPlace) {
+        sizes = sizes.specializedTo(g);
         List<Node> nodes = g.nodes();
         Set<String> graphOutputs = new HashSet<>();
         for (Value v : g.outputs()) graphOutputs.add(v.name());

@@ -21,8 +21,11 @@ import java.util.Set;
  *       initializers and graph outputs stay outside the arena (the caller owns them); so do values whose size only
  *       the run time knows (unknown dimensions, strings, sequences), listed as dynamic.</li>
  *   <li>Sizes from the inferred static shapes, with symbolic dimensions bound by the {@code batch} / {@code dim.NAME}
- *       options ({@link TensorSizes}); an unbound symbol is an error asking for {@code --batch-size}.</li>
- *   <li>In-place reuse: an elementwise node writes an output over a same-size input that dies there.</li>
+ *       options ({@link TensorSizes}); an unbound symbol is an error asking for {@code --batch-size}. Dims that
+ *       inference leaves unknown because they are computed from a symbol ({@code batch * heads}) are found by
+ *       inferring the graph again with the symbols' values ({@link TensorSizes#specializedTo}).</li>
+ *   <li>In-place reuse: an elementwise node, or a reshape, writes an output over a same-size input that dies
+ *       there.</li>
  *   <li>Offsets: greedy by size, best fit, aligned to {@value #ALIGNMENT} bytes ({@link OffsetAssignment}).</li>
  * </ol>
  *

@@ -32,12 +32,21 @@ final class OpKinds {
 
     /**
      * Output element i depends only on element i of each input of the output's size, so the output may be written
-     * over such an input as it is read.
+     * over such an input as it is read: elementwise and broadcast ops, and the reshapes.
      */
     static boolean inPlaceCapable(Node n) {
+        if (keepsElementOrder(n)) return true;
         FusionCategory c = category(n);
         return (c == FusionCategory.ELEMENTWISE || c == FusionCategory.BROADCAST)
                 && (isKernel(n) || NodeReads.nested(n).isEmpty());
+    }
+
+    /** A new shape over the same row-major elements: output element i is input element i. */
+    static boolean keepsElementOrder(Node n) {
+        return n.domain().isEmpty() && switch (n.op()) {
+            case "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity" -> true;
+            default -> false;
+        };
     }
 
     /**

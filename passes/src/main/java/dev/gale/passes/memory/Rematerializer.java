@@ -63,6 +63,10 @@ public final class Rematerializer {
             @Override
             public Set<Property> establishes() { return Set.of(Property.SCHEDULED, Property.MEMORY_PLANNED); }
 
+            /** Recomputed copies are new nodes: the order and plan it was given no longer hold (it makes new ones). */
+            @Override
+            public Set<Property> invalidates() { return GRAPH_REWRITE; }
+
             @Override
             public Graph run(Graph g, PassContext ctx) {
                 long budget = ctx.longOption(BUDGET, Long.MAX_VALUE);

@@ -24,8 +24,8 @@ import java.util.TreeSet;
  * memory is freed as early as possible; ties go to the node first in the current order); and both of these
  * "sunk" ({@link #sink}: a node that frees nothing moves down to just before its first reader, which the greedy's
  * myopia needs for Constants and backward-only helpers). The candidate with the smallest peak of live bytes
- * ({@link Liveness#lowerBound}) wins, the current order on ties, so the pass never raises the peak. Sizes come from the {@code batch} / {@code dim.NAME} options; unbound symbols count as 1
- * here and dynamic sizes as 0. Deterministic: no hashing order or randomness decides anything.
+ * ({@link Liveness#lowerBound}) wins, the current order on ties, so the pass never raises the peak. Sizes come
+ * from the {@code batch} / {@code dim.NAME} options; unbound symbols count as 1 here and dynamic sizes as 0. Deterministic: no hashing order or randomness decides anything.
  */
 public final class Scheduler {
     private Scheduler() {}
@@ -39,6 +39,10 @@ public final class Scheduler {
             @Override
             public Set<Property> establishes() { return Set.of(Property.SCHEDULED); }
 
+            /** A new order outdates a plan made for the old one. */
+            @Override
+            public Set<Property> invalidates() { return Set.of(Property.MEMORY_PLANNED); }
+
             @Override
             public Graph run(Graph g, PassContext ctx) {
                 Graph out = schedule(g, TensorSizes.from(ctx, false));
@@ -50,7 +54,7 @@ public final class Scheduler {
 
     /** The graph with its nodes in the chosen order (the same instance when the current order wins). */
     public static Graph schedule(Graph g, TensorSizes sizes) {
-        TensorSizes lenient = sizes.lenient();
+        TensorSizes lenient = sizes.lenient().specializedTo(g);
         List<Node> greedy = greedy(g, lenient);
         List<List<Node>> candidates = List.of(greedy, sink(g, g.nodes()), sink(g, greedy));
         Graph best = g;

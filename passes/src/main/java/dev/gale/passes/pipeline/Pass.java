@@ -18,6 +18,12 @@ public interface Pass {
 
     default Set<Property> establishes() { return Set.of(); }
 
-    /** Properties this pass may break (a rewrite after scheduling breaks SCHEDULED, say). */
+    /**
+     * Properties this pass may break (a rewrite after scheduling breaks SCHEDULED, say). A pass that establishes a
+     * property it also invalidates breaks the old one and makes a new one (remat: a new schedule and plan).
+     */
     default Set<Property> invalidates() { return Set.of(); }
+
+    /** What every pass that rewrites the graph breaks: the execution order, and the memory plan made for it. */
+    Set<Property> GRAPH_REWRITE = Set.of(Property.SCHEDULED, Property.MEMORY_PLANNED);
 }

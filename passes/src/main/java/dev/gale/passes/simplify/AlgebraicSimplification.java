@@ -8,11 +8,13 @@ import dev.gale.ir.Type;
 import dev.gale.ir.Value;
 import dev.gale.passes.pipeline.Pass;
 import dev.gale.passes.pipeline.PassContext;
+import dev.gale.passes.pipeline.Property;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static dev.gale.passes.simplify.Pattern.any;
 import static dev.gale.passes.simplify.Pattern.constant;
@@ -79,6 +81,9 @@ public final class AlgebraicSimplification implements Pass {
 
     @Override
     public String name() { return "algebraic"; }
+
+    @Override
+    public Set<Property> invalidates() { return GRAPH_REWRITE; }
 
     @Override
     public Graph run(Graph graph, PassContext ctx) { return RewriteDriver.apply(graph, RULES, ctx); }

@@ -5,9 +5,11 @@ import dev.gale.ir.Node;
 import dev.gale.ir.Value;
 import dev.gale.passes.pipeline.Pass;
 import dev.gale.passes.pipeline.PassContext;
+import dev.gale.passes.pipeline.Property;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Common subexpression elimination: a node computing what an earlier node already computed (same domain, op,
@@ -26,6 +28,9 @@ public final class CommonSubexpressions implements Pass {
 
     @Override
     public String name() { return "cse"; }
+
+    @Override
+    public Set<Property> invalidates() { return GRAPH_REWRITE; }
 
     @Override
     public Graph run(Graph graph, PassContext ctx) { return RewriteDriver.apply(graph, RULES, ctx); }

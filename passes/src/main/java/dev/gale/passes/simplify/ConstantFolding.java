@@ -8,9 +8,11 @@ import dev.gale.ir.Value;
 import dev.gale.ir.eval.NodeEvaluator;
 import dev.gale.passes.pipeline.Pass;
 import dev.gale.passes.pipeline.PassContext;
+import dev.gale.passes.pipeline.Property;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Predicate;
 
 /**
@@ -36,6 +38,9 @@ public final class ConstantFolding implements Pass {
 
     @Override
     public String name() { return "fold"; }
+
+    @Override
+    public Set<Property> invalidates() { return GRAPH_REWRITE; }
 
     @Override
     public Graph run(Graph graph, PassContext ctx) { return RewriteDriver.apply(graph, RULES, ctx); }

@@ -6,6 +6,7 @@ import dev.gale.ir.Tensor;
 import dev.gale.ir.Value;
 import dev.gale.passes.pipeline.Pass;
 import dev.gale.passes.pipeline.PassContext;
+import dev.gale.passes.pipeline.Property;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -26,6 +27,9 @@ import java.util.Set;
 public final class DeadCodeElimination implements Pass {
     @Override
     public String name() { return "dce"; }
+
+    @Override
+    public Set<Property> invalidates() { return GRAPH_REWRITE; }
 
     @Override
     public Graph run(Graph graph, PassContext ctx) {

@@ -9,8 +9,10 @@ import dev.gale.ir.Value;
 import dev.gale.ir.op.SymInt;
 import dev.gale.passes.pipeline.Pass;
 import dev.gale.passes.pipeline.PassContext;
+import dev.gale.passes.pipeline.Property;
 
 import java.util.List;
+import java.util.Set;
 
 import static dev.gale.passes.simplify.Pattern.any;
 import static dev.gale.passes.simplify.Pattern.op;
@@ -48,6 +50,9 @@ public final class ShapeFolding implements Pass {
 
     @Override
     public String name() { return "shape-fold"; }
+
+    @Override
+    public Set<Property> invalidates() { return GRAPH_REWRITE; }
 
     @Override
     public Graph run(Graph graph, PassContext ctx) { return RewriteDriver.apply(graph, RULES, ctx); }

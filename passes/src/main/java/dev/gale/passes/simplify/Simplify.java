@@ -50,6 +50,9 @@ public final class Simplify implements Pass {
     public String name() { return "simplify"; }
 
     @Override
+    public Set<Property> invalidates() { return GRAPH_REWRITE; }
+
+    @Override
     public Set<Property> establishes() { return Set.of(Property.SIMPLIFIED); }
 
     @Override

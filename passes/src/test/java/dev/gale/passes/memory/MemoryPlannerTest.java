@@ -134,6 +134,72 @@ class MemoryPlannerTest {
         assertEquals(0, p.arenaBytes());
     }
 
+    /**
+     * x [batch, 4, 6] -> f = Flatten(x, 2) [batch*4, 6] (inference alone: [?, 6]); t = Transpose(x) -> r = Reshape(t,
+     * Concat(Shape(t)[0], -1)) with the target computed from the symbolic shape, as PyTorch exports views.
+     */
+    static Graph computedShapes() {
+        GraphBuilder b = Graph.builder("g");
+        Value x = b.input("x", DType.FLOAT32, "batch", 4, 6);
+        Value f = b.op("f", "Flatten", List.of(x), Map.of("axis", Attr.of(2L)));
+        Value t = b.op("t", "Transpose", List.of(x), Map.of("perm", Attr.of(1L, 0L, 2L)));
+        Value shape = b.op("s", "Shape", List.of(t), Map.of());
+        Value first = b.op("s0", "Gather", List.of(shape, b.constant(dev.gale.ir.Tensor.vector(0))), Map.of());
+        Value target = b.op("st", "Concat", List.of(first, b.constant(dev.gale.ir.Tensor.vector(-1))),
+                Map.of("axis", Attr.of(0L)));
+        Value r = b.op("r", "Reshape", List.of(t, target), Map.of());
+        b.output(un(b, "Neg", "y", bin(b, "Add", "a", un(b, "Relu", "fr", f), b.op("rr", "Reshape",
+                List.of(r, b.constant(dev.gale.ir.Tensor.vector(-1, 6))), Map.of()))));
+        return b.build();
+    }
+
+    @Test
+    void dimsComputedFromSymbolsAreSizedOnceTheSymbolsAreBound() {
+        Graph g = computedShapes();
+        assertFalse(g.valueTypes().get("f").toString().contains("batch"), "inference alone: "
+                + g.valueTypes().get("f"));
+        TensorSizes bound = TensorSizes.from(new PassContext(Map.of("batch", "3")), true);
+        MemoryPlan p = MemoryPlanner.plan(g, bound);
+        assertEquals(List.of(), p.dynamic());
+        assertEquals(3 * 4 * 6 * 4, p.get("f").bytes());
+        assertEquals(3 * 4 * 6 * 4, p.get("r").bytes(), "the Reshape target computed from Shape(t) is known too");
+        p.verify();
+        // Without a value for batch, the unknown dims stay unknown: dynamic in lenient mode, an error in strict.
+        MemoryPlan lenient = MemoryPlanner.plan(g, TensorSizes.of(Map.of(), 0, false));
+        assertTrue(lenient.dynamic().contains("f") && lenient.dynamic().contains("r"), lenient.dynamic().toString());
+    }
+
+    @Test
+    void kernelsSeeTheShapesTheirInputsHold() {
+        // k = Kernel(x, s) with body Neg(Reshape(x, s)), s = Shape(x) computed outside: the kernel's output is
+        // [?, ?, ?] for inference alone, and [3, 4, 6] once batch = 3 makes s known.
+        GraphBuilder body = Graph.builder("body");
+        Value bx = body.input("bx", DType.FLOAT32, "batch", 4, 6);
+        Value bs = body.input("bs", DType.INT64, 3);
+        body.output(un(body, "Neg", "bn", body.op("br", "Reshape", List.of(bx, bs), Map.of())));
+        GraphBuilder b = Graph.builder("g");
+        Value x = b.input("x", DType.FLOAT32, "batch", 4, 6);
+        Value shape = b.op("s", "Shape", List.of(x), Map.of());
+        Value k = b.op("gale", "Kernel", List.of(x, shape), Map.of("body", Attr.of(body.build()),
+                "pattern", Attr.of("injective")), 1).get(0);
+        b.output(un(b, "Abs", "y", k));
+        Graph g = b.build();
+        assertEquals(List.of(k.name()), MemoryPlanner.plan(g, TensorSizes.of(Map.of(), 0, false)).dynamic());
+        MemoryPlan p = MemoryPlanner.plan(g, TensorSizes.from(new PassContext(Map.of("batch", "3")), true));
+        assertEquals(List.of(), p.dynamic());
+        assertEquals(3 * 4 * 6 * 4, p.get(k.name()).bytes());
+    }
+
+    @Test
+    void reshapesReuseTheirInputWhereItDies() {
+        MemoryPlan p = MemoryPlanner.plan(computedShapes(), TensorSizes.from(new PassContext(Map.of("batch", "3")),
+                true));
+        assertEquals("t", p.get("r").inPlaceOf(), "a Reshape keeps the row-major order, and t dies there");
+        assertEquals("r", p.get("rr").inPlaceOf());
+        assertNull(p.get("f").inPlaceOf(), "x is a graph input, outside the arena");
+        p.verify();
+    }
+
     @Test
     void nestedGraphReadsKeepOuterValuesAlive() {
         GraphBuilder outer = Graph.builder("g");

@@ -58,6 +58,14 @@ final class GradientCasesNn {
         c.add(k("MatMul vector matrix", "MatMul", none, param(r, 4), param(r, 4, 5)));
         c.add(k("MatMul matrix vector", "MatMul", none, param(r, 3, 4), param(r, 4)));
         c.add(k("MatMul dot", "MatMul", none, param(r, 4), param(r, 4)));
+        // A 2-D operand broadcast over the other's batch dims: its gradient is one 2-D product over all rows (on the
+        // left only when n <= k; otherwise the batched product summed over the batch).
+        c.add(k("MatMul rank-4 batch x matrix", "MatMul", none, param(r, 2, 2, 3, 4), param(r, 4, 3)));
+        c.add(k("MatMul rank-4 batch x vector", "MatMul", none, param(r, 2, 2, 3, 4), param(r, 4)));
+        c.add(k("MatMul matrix x batch, n <= k", "MatMul", none, param(r, 3, 4), param(r, 2, 4, 3)));
+        c.add(k("MatMul matrix x rank-4 batch, n <= k", "MatMul", none, param(r, 3, 4), param(r, 2, 2, 4, 2)));
+        c.add(k("MatMul matrix x batch, n > k", "MatMul", none, param(r, 3, 4), param(r, 2, 4, 5)));
+        c.add(k("MatMul vector x batch, n <= k", "MatMul", none, param(r, 4), param(r, 2, 4, 3)));
 
         // Gemm: every transpose combination, alpha/beta, C broadcast from every allowed shape.
         for (int ta = 0; ta < 2; ta++) {

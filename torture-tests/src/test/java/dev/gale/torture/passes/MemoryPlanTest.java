@@ -1,17 +1,16 @@
 package dev.gale.torture.passes;
 
 import dev.gale.backends.interp.Interpreter;
-import dev.gale.cli.conformance.ConformanceRunner;
 import dev.gale.ir.DType;
 import dev.gale.ir.Dim;
 import dev.gale.ir.GaleException;
 import dev.gale.ir.Graph;
 import dev.gale.ir.Model;
+import dev.gale.ir.Node;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
 import dev.gale.ir.Value;
 import dev.gale.onnx.OnnxImporter;
-import dev.gale.onnx.OnnxTensors;
 import dev.gale.passes.LowerGradientOps;
 import dev.gale.passes.memory.ArenaChecker;
 import dev.gale.passes.memory.MemoryPlan;
@@ -19,6 +18,7 @@ import dev.gale.passes.memory.MemoryPlanner;
 import dev.gale.passes.memory.Rematerializer;
 import dev.gale.passes.pipeline.PassContext;
 import dev.gale.passes.pipeline.PassRegistry;
+import dev.gale.torture.ConformanceModels;
 import dev.gale.torture.PyTorchModelsTest;
 import dev.gale.train.LossKind;
 import dev.gale.train.TrainingProgram;
@@ -32,17 +32,22 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 
+import static dev.gale.torture.ConformanceModels.NODE;
+import static dev.gale.torture.ConformanceModels.firstInputs;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Memory plans of the PyTorch MLP, CNN and transformer (forward and training step, batch 1, 8 and 64) and of the
- * ONNX node conformance models: valid ({@link MemoryPlan#verify}), within 5% of the lower bound, and executable (the
- * interpreter's run replayed through one arena by {@link ArenaChecker}). Rematerialization under a budget shrinks
- * the plan and leaves the outputs bit-identical. Each test prints its numbers.
+ * Memory plans of the PyTorch MLP, CNN and transformer (forward and training step, batch 1, 8 and 64; after the
+ * standard pipeline at batch 8) and of the ONNX node conformance models: valid ({@link MemoryPlan#verify}), within 5%
+ * of the lower bound, sizing every value of the PyTorch models, and executable (the interpreter's run replayed through
+ * one arena by {@link ArenaChecker}). Rematerialization under a budget shrinks the plan and leaves the outputs
+ * bit-identical. Each test prints its numbers.
  */
 class MemoryPlanTest {
     static final double TARGET = 1.05;
@@ -72,12 +77,45 @@ class MemoryPlanTest {
         Graph scheduled = PassRegistry.parse("schedule,plan-memory").run(g, ctx, true, null).graph();
         MemoryPlan plan = ctx.get(MemoryPlanner.PLAN_KEY);
         plan.verify();
-        System.out.printf("%-18s batch %3d: nodes %4d, arena values %4d, naive %9d, lower bound %9d, planned %9d"
-                        + " bytes (%.4f)%n", which, batch, g.nodes().size(), plan.allocations().size(),
-                plan.naiveBytes(), plan.lowerBound(), plan.arenaBytes(), plan.ratio());
+        System.out.printf("%-18s batch %3d: nodes %4d, arena values %4d (%d dynamic), naive %9d, lower bound %9d,"
+                        + " planned %9d bytes (%.4f)%n", which, batch, g.nodes().size(), plan.allocations().size(),
+                plan.dynamic().size(), plan.naiveBytes(), plan.lowerBound(), plan.arenaBytes(), plan.ratio());
         assertTrue(plan.ratio() <= TARGET, which + ": planned " + plan.arenaBytes() + " > " + TARGET
                 + " x lower bound " + plan.lowerBound());
+        // Every size is known once the batch is, but for the CNN's unsimplified backward: it computes Pad's inverse
+        // pads with a Neg that only constant folding (simplify) evaluates.
+        assertTrue(plan.dynamic().isEmpty() || which.equals("cnn-train"), "dynamic: " + plan.dynamic());
         replay(scheduled, plan, feeds(scheduled, batch));
+    }
+
+    /**
+     * The transformer's linear layers apply a 2-D weight to [s, batch, d] or [batch, s, d] activations; their weight
+     * gradients are one Gemm over all rows, so no batched [batch, k, n] product (summed over the batch afterwards)
+     * takes memory, however large the batch. Plans at batch 64 and 256, without and with simplify and fuse-patterns.
+     */
+    @ParameterizedTest(name = "{0} batch {1}")
+    @CsvSource({"schedule,64", "schedule,256", "simplify+fuse-patterns+schedule,64",
+            "simplify+fuse-patterns+schedule,256"})
+    void transformerWeightGradientsNeedNoBatchedProduct(String passes, int batch) {
+        Graph g = graph("transformer-train");
+        Set<List<Dim>> weightShapes = new HashSet<>();
+        for (Value v : g.inputs())
+            if (v.tensorType() != null && v.tensorType().shape() != null && v.tensorType().shape().rank() == 2)
+                weightShapes.add(v.tensorType().shape().dims());
+        for (Node n : g.nodes()) {
+            if (!n.op().equals("MatMul")) continue;
+            List<Dim> d = n.output(0).tensorType().shape().dims();
+            assertFalse(d.size() >= 3 && weightShapes.contains(d.subList(d.size() - 2, d.size())),
+                    "a batched product of a weight's shape: " + n.describe() + " " + d);
+        }
+        PassContext ctx = new PassContext(Map.of("batch", Integer.toString(batch)));
+        PassRegistry.parse(passes.replace('+', ',') + ",plan-memory").run(g, ctx, true, null);
+        MemoryPlan plan = ctx.get(MemoryPlanner.PLAN_KEY);
+        plan.verify();
+        System.out.printf("transformer-train  batch %3d after %s: naive %10d, lower bound %10d, planned %10d bytes"
+                + " (%.4f)%n", batch, passes, plan.naiveBytes(), plan.lowerBound(), plan.arenaBytes(), plan.ratio());
+        assertTrue(plan.ratio() <= TARGET, plan.arenaBytes() + " vs " + plan.lowerBound());
+        assertEquals(List.of(), plan.dynamic());
     }
 
     /** The same after simplification and pattern fusion (fused ops are one step each), batch 8. */
@@ -94,7 +132,45 @@ class MemoryPlanTest {
                         + " (%.4f)%n", which, scheduled.nodes().size(), plan.naiveBytes(), plan.lowerBound(),
                 plan.arenaBytes(), plan.ratio());
         assertTrue(plan.ratio() <= TARGET, which + ": " + plan.arenaBytes() + " vs " + plan.lowerBound());
+        assertEquals(List.of(), plan.dynamic());
         replay(scheduled, plan, feeds(scheduled, 8));
+    }
+
+    static final String STANDARD = "simplify,fuse-patterns,partition,schedule,plan-memory";
+
+    /**
+     * The whole standard pipeline ({@value #STANDARD}) at batch 8: the plan of the partitioned graph (a kernel is one
+     * step) is within the target, sizes every value, and replays through the arena; the outputs equal those of the
+     * graph before the pipeline.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"mlp", "cnn", "transformer", "mlp-train", "cnn-train", "transformer-train"})
+    void planAfterTheStandardPipeline(String which) {
+        Graph g = graph(which);
+        PassContext ctx = new PassContext(Map.of("batch", "8"));
+        Graph compiled = PassRegistry.parse(STANDARD).run(g, ctx, true, null).graph();
+        MemoryPlan plan = ctx.get(MemoryPlanner.PLAN_KEY);
+        plan.verify();
+        Map<String, Long> c = ctx.counters();
+        long kernels = c.getOrDefault("partition.kernels", 0L), plain = c.getOrDefault("partition.plain_nodes", 0L);
+        System.out.printf("%-18s standard pipeline batch 8: nodes %4d -> %4d steps (%d kernels holding %d nodes, %d"
+                        + " plain), naive %9d, lower bound %9d, planned %9d bytes (%.4f)%n", which, g.nodes().size(),
+                compiled.nodes().size(), kernels, c.getOrDefault("partition.fused_nodes", 0L), plain,
+                plan.naiveBytes(), plan.lowerBound(), plan.arenaBytes(), plan.ratio());
+        assertEquals(compiled.nodes().size(), kernels + plain, "every step is a kernel or a plain node");
+        assertTrue(plan.ratio() <= TARGET, which + ": " + plan.arenaBytes() + " vs " + plan.lowerBound());
+        assertEquals(List.of(), plan.dynamic());
+        Map<String, Object> feeds = feeds(g, 8);
+        List<Object> want = Interpreter.run(Model.of(g), feeds);
+        List<Object> got = replay(compiled, plan, feeds);
+        assertEquals(want.size(), got.size());
+        for (int i = 0; i < want.size(); i++) {
+            Tensor w = (Tensor) want.get(i), o = (Tensor) got.get(i);
+            assertArrayEquals(w.shape(), o.shape(), "output " + i);
+            for (int e = 0; e < w.numel(); e++)
+                assertEquals(w.getDouble(e), o.getDouble(e), 1e-4 * Math.max(1, Math.abs(w.getDouble(e))),
+                        which + " output " + i + " element " + e);
+        }
     }
 
     /** Runs {@code g} on the interpreter through an {@link ArenaChecker}; returns the outputs. */
@@ -114,7 +190,7 @@ class MemoryPlanTest {
      * cheap: nothing to do, and the pass says how far over budget it stays.
      */
     @ParameterizedTest(name = "{0} batch {1} budget {2}")
-    @CsvSource({"mlp-train,256,0.85", "transformer-train,8,0.93", "transformer,64,0.95", "cnn-train,64,0.9"})
+    @CsvSource({"mlp-train,256,0.85", "transformer-train,8,0.93", "transformer,64,0.96", "cnn-train,64,0.9"})
     void rematShrinksThePlanAndKeepsOutputs(String which, String batch, double fraction) {
         Graph g = graph(which);
         PassContext plain = new PassContext(Map.of("batch", batch));
@@ -128,8 +204,8 @@ class MemoryPlanTest {
         Map<String, Long> c = ctx.counters();
         System.out.printf("%-18s batch %3s budget %d: planned %d -> %d bytes (lower bound %d), nodes %d -> %d,"
                         + " %d recomputed, %d extra FLOPs%n", which, batch, budget, before.arenaBytes(),
-                after.arenaBytes(), after.lowerBound(), scheduled.nodes().size(), remat.nodes().size(), c.get("remat.recomputed"),
-                c.get("remat.extra_flops"));
+                after.arenaBytes(), after.lowerBound(), scheduled.nodes().size(), remat.nodes().size(),
+                c.get("remat.recomputed"), c.get("remat.extra_flops"));
         assertTrue(after.ratio() <= TARGET, which + ": " + after.arenaBytes() + " vs " + after.lowerBound());
         if (which.equals("cnn-train")) {
             assertTrue(c.get("remat.over_budget") > 0, "the CNN has nothing cheap to recompute");
@@ -150,28 +226,25 @@ class MemoryPlanTest {
         }
     }
 
-    static final Path NODE_TESTS = Path.of(System.getProperty("gale.onnx.testdata",
-            "/usr/share/libonnx-testdata/data")).resolve("node");
-
     /**
      * Every ONNX node conformance model that imports: planned (symbolic dims bound from its test inputs), verified,
      * within the target, and replayed through the arena wherever the interpreter runs it.
      */
     @Test
     void conformanceModelsPlanTightly() throws IOException {
-        assertTrue(Files.isDirectory(NODE_TESTS), NODE_TESTS + " is missing: install Debian's libonnx-testdata");
+        assertTrue(Files.isDirectory(NODE), NODE + " is missing: install Debian's libonnx-testdata");
         int planned = 0, withArena = 0, replayed = 0;
         long naive = 0, lower = 0, arena = 0;
         double worst = 1;
         String worstName = "every plan meets its bound";
         List<String> problems = new ArrayList<>();
-        for (Path dir : ConformanceRunner.findTests(NODE_TESTS)) {
+        for (Path dir : ConformanceModels.tests(NODE)) {
             String name = dir.getFileName().toString();
             Model model;
             Map<String, Object> feeds;
             try {
-                model = LowerGradientOps.apply(OnnxImporter.load(dir.resolve("model.onnx")));
-                feeds = testInputs(model.graph(), dir.resolve("test_data_set_0"));
+                model = LowerGradientOps.apply(ConformanceModels.load(dir));
+                feeds = firstInputs(model.graph(), dir);
             } catch (GaleException e) {
                 continue; // not importable: the conformance suite reports it
             }
@@ -219,16 +292,6 @@ class MemoryPlanTest {
                 naive, lower, arena, worst, worstName);
         assertTrue(problems.isEmpty(), String.join("\n", problems));
         assertTrue(planned > 800, "only " + planned + " models planned");
-    }
-
-    static Map<String, Object> testInputs(Graph g, Path set) {
-        Map<String, Object> feeds = new HashMap<>();
-        List<Value> inputs = g.runtimeInputs();
-        for (int k = 0; k < inputs.size(); k++) {
-            Path f = set.resolve("input_" + k + ".pb");
-            if (Files.exists(f)) feeds.put(inputs.get(k).name(), OnnxTensors.readValue(f, inputs.get(k).type()));
-        }
-        return feeds;
     }
 
     /** {@code dim.NAME} options binding each symbolic input dimension to its size in the fed tensor. */
