@@ -1,6 +1,7 @@
 package dev.gale.backends.cpu.runtime;
 
 import dev.gale.backends.cpu.KernelPool;
+import dev.gale.codegen.jvm.CompiledKernel;
 import dev.gale.backends.interp.Interpreter;
 import dev.gale.ir.Attr;
 import dev.gale.ir.Graph;
@@ -38,7 +39,8 @@ import java.util.TreeMap;
  *       is no plan) is packed after the planned region by {@link OffsetPacker}, by lifetime.</li>
  *   <li>The arena is allocated once and touched (zero-filled) so that no run pays for first-touch page faults, and
  *       constants are copied in.</li>
- *   <li>Steps: each node's native step when {@link NativeOps} has one for it, else a {@link FallbackStep}.</li>
+ *   <li>Steps: each node's native step when {@link NativeOps} has one for it, else a {@link FallbackStep}. With
+ *       {@link CodegenKernels} on, a kernel the codegen module can lower stays whole and runs as generated code.</li>
  * </ol>
  */
 final class PlanBuilder {
@@ -52,6 +54,7 @@ final class PlanBuilder {
     private final Map<String, Type> types = new HashMap<>();
     private final Map<String, Tensor> constants = new LinkedHashMap<>();
     private final Map<String, Slot> slots = new LinkedHashMap<>();
+    private Map<Node, CompiledKernel> compiled = Map.of();
     private int groups;
 
     private PlanBuilder(Graph graph, PlannedOffsets planned, KernelPool pool) {
@@ -74,6 +77,7 @@ final class PlanBuilder {
         for (Value v : graph.inputs()) inputNames.add(v.name());
         for (Map.Entry<String, Tensor> e : graph.initializers().entrySet())
             if (!inputNames.contains(e.getKey())) constants.put(e.getKey(), e.getValue());
+        if (CodegenKernels.enabled()) compiled = CodegenKernels.compile(graph.nodes());
         for (Node n : graph.nodes()) flatten(n);
         for (Map.Entry<String, Tensor> e : constants.entrySet()) types.put(e.getKey(), e.getValue().type());
         for (Map.Entry<String, Type> e : types.entrySet()) slots.put(e.getKey(), new Slot(e.getKey(), e.getValue()));
@@ -132,7 +136,8 @@ final class PlanBuilder {
                 if (!readsUnknownValue(n)) {
                     EmitContext c = new EmitContext(n, slotsOf(n.inputs()), slotsOf(n.outputs()), mem, pool, boxes,
                             constants, arena);
-                    step = NativeOps.build(c);
+                    CompiledKernel k = compiled.get(n);
+                    step = k != null ? CodegenKernels.step(c, k) : NativeOps.build(c);
                 }
                 if (step != null) {
                     nativeOps.merge(n.qualifiedOp(), 1, Integer::sum);
@@ -163,7 +168,8 @@ final class PlanBuilder {
             constants.put(n.output(0).name(), evaluateConstant(n));
             return;
         }
-        if (n.domain().equals("gale") && n.op().equals("Kernel") && n.attr("body") instanceof Attr.GraphAttr body) {
+        if (n.domain().equals("gale") && n.op().equals("Kernel") && n.attr("body") instanceof Attr.GraphAttr body
+                && !compiled.containsKey(n)) {
             inlineKernel(n, body.value());
             return;
         }
@@ -276,8 +282,9 @@ final class PlanBuilder {
                     Slot s = slots.get(in);
                     if (s == null || !placed.contains(in) || !overlaps(out, s)) continue;
                     Node producer = exec.get(indexOfProducer(start, end, o));
-                    boolean safe = single && out.offset == s.offset && out.numel == s.numel
-                            && NativeOps.isInPlace(producer.domain(), producer.op());
+                    // A generated kernel reads its inputs into staging arrays before it writes anything.
+                    boolean safe = compiled.containsKey(producer) || single && out.offset == s.offset
+                            && out.numel == s.numel && NativeOps.isInPlace(producer.domain(), producer.op());
                     if (safe) continue;
                     String priv = "inplace/" + o;
                     Slot p = new Slot(priv, out.type);

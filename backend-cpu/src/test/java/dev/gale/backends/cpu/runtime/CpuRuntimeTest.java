@@ -30,8 +30,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * The cpu backend against the reference interpreter on the text-IR cases of {@code runtime/native-ops.gir}: every
- * output within float32 tolerance, twice in a row (the second run reuses the plan), both through the compiler
- * passes and with none, and every node native unless the case allows it to fall back.
+ * output within float32 tolerance, twice in a row (the second run reuses the plan), through the compiler passes,
+ * with none, and with fused kernels as generated code; every node native unless the case allows it to fall back.
  */
 class CpuRuntimeTest {
     static final double RTOL = 1e-3, ATOL = 1e-4;
@@ -58,7 +58,10 @@ class CpuRuntimeTest {
     }
 
     @AfterEach
-    void clearPasses() { System.clearProperty("gale.cpu.passes"); }
+    void clearProperties() {
+        System.clearProperty("gale.cpu.passes");
+        System.clearProperty("gale.cpu.codegen");
+    }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
@@ -68,6 +71,13 @@ class CpuRuntimeTest {
     @MethodSource("cases")
     void matchesInterpreterWithoutPasses(Case c) {
         System.setProperty("gale.cpu.passes", "");
+        check(c);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void matchesInterpreterWithGeneratedKernels(Case c) {
+        System.setProperty("gale.cpu.codegen", "true");
         check(c);
     }
 
@@ -215,6 +225,11 @@ class CpuRuntimeTest {
             compare("inplace", model, Interpreter.run(model, feeds), s.run(feeds));
             assertTrue(s.passes().containsAll(List.of("partition", "plan-memory")), s.passes().toString());
             assertTrue(s.nativeOps().containsKey("Identity"), "no output was computed aside: " + s.describePlans());
+        }
+        System.setProperty("gale.cpu.codegen", "true");
+        try (CpuSession s = (CpuSession) new CpuBackend().open(model)) {
+            compare("inplace, generated", model, Interpreter.run(model, feeds), s.run(feeds));
+            assertTrue(s.nativeOps().containsKey("gale::Kernel"), "no kernel was generated: " + s.describePlans());
         }
     }
 }
