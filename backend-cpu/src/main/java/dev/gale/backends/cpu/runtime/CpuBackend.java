@@ -14,7 +14,8 @@ import dev.gale.ir.op.OpTable;
 /**
  * The {@code cpu} backend: compiles a model with Gale's passes and runs it from one off-heap arena with Vector API
  * kernels (GEMM, convolution, pooling, elementwise, reductions, normalization, losses) on a fixed pool of threads,
- * one per core; ops it has no step for run on the reference interpreter's kernels.
+ * one per core ({@code -Dgale.threads=N} to choose); ops it has no step for run on the reference interpreter's
+ * kernels.
  *
  * <pre>{@code
  * try (Session s = Backends.get("cpu").open(model)) {
@@ -31,7 +32,26 @@ public final class CpuBackend implements Backend {
         checkSupported(model.graph());
         CompilePipeline.Result opened = CompilePipeline.optimize(model.graph(),
                 CompilePipeline.graphPasses(CompilePipeline.OPEN_PASSES), false);
-        return new CpuSession(opened, KernelPool.shared());
+        return new CpuSession(opened, pool());
+    }
+
+    private static volatile KernelPool sized;
+
+    /**
+     * The kernel pool: one participant per available processor ({@link KernelPool#shared()}), or
+     * {@code -Dgale.threads=N} of them.
+     */
+    static KernelPool pool() {
+        Integer n = Integer.getInteger("gale.threads");
+        if (n == null || n < 1) return KernelPool.shared();
+        KernelPool p = sized;
+        if (p == null || p.threads() != n) {
+            synchronized (CpuBackend.class) {
+                if (sized == null || sized.threads() != n) sized = new KernelPool(n);
+                p = sized;
+            }
+        }
+        return p;
     }
 
     /** Fails early, naming the first op neither the runtime nor the interpreter can run. */
