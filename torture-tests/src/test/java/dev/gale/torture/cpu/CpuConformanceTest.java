@@ -40,8 +40,8 @@ class CpuConformanceTest {
         System.out.println("  native nodes by op: " + RuntimeStats.nativeOps());
         System.out.println("  fallback nodes by op: " + RuntimeStats.fallbackOps());
         long floor = floor(suite);
-        assertTrue(report.passed() >= floor, suite + ": " + report.passed() + " tests passed on cpu, below the floor of "
-                + floor + " in cpu-conformance-floor.properties");
+        assertTrue(report.passed() >= floor, suite + ": " + report.passed()
+                + " tests passed on cpu, below the floor of " + floor + " in cpu-conformance-floor.properties");
     }
 
     static long floor(String suite) throws IOException {

@@ -21,6 +21,7 @@ class CpuPyTorchModelsTest {
         RuntimeStats.reset();
         TestOutcome o = new ConformanceRunner(Backends.get("cpu"), 300).runOne("models", PyTorchModelsTest.model(name));
         assertEquals(TestOutcome.Status.PASS, o.status(), name + ": " + o.message());
-        assertEquals(java.util.Map.of(), RuntimeStats.fallbackOps(), name + ": nodes that fell back to the interpreter");
+        assertEquals(java.util.Map.of(), RuntimeStats.fallbackOps(),
+                name + ": nodes that fell back to the interpreter");
     }
 }

@@ -32,7 +32,8 @@ class CpuTrainingParityTest {
 
     @BeforeAll
     static void pytorchSide() throws IOException, InterruptedException {
-        Path script = Path.of(System.getProperty("gale.root", "..")).resolve("scripts/pytorch_train.py").toAbsolutePath();
+        Path script = Path.of(System.getProperty("gale.root", "..")).resolve("scripts/pytorch_train.py")
+                .toAbsolutePath();
         assertTrue(Files.exists(script), script + " not found");
         Process p = new ProcessBuilder("/usr/bin/python3", script.toString(), work.toString(), "--all")
                 .redirectErrorStream(true).start();

@@ -101,7 +101,8 @@ final class CodegenKernels {
             }
             k.run(buffers, offsets, rebind ? ir.bindSizes(List.of(views)) : sizes);
             for (int i = ni; i < ni + no; i++)
-                if (slots[i].inArena()) MemorySegment.copy(staging[i], 0, m, Vec.F, slots[i].offset << 2, staging[i].length);
+                if (slots[i].inArena())
+                    MemorySegment.copy(staging[i], 0, m, Vec.F, slots[i].offset << 2, staging[i].length);
         };
     }
 }

@@ -22,8 +22,9 @@ import java.util.Map;
  * the same again on the specialized graph (shape computations fold away now) followed by {@code partition},
  * {@code schedule} and {@code plan-memory}. A pass that is not registered is left out; a pass that fails on a graph
  * (or leaves it invalid) is skipped and recorded, and the graph goes on without it: every pass only optimizes.
- * The memory plan comes back from the pass context ({@link MemoryPlanner#PLAN_KEY}). The system property {@code gale.cpu.passes} (a comma-separated list) replaces the graph passes, e.g. to rule one
- * out while debugging.
+ * The memory plan comes back from the pass context ({@link MemoryPlanner#PLAN_KEY}). The system property
+ * {@code gale.cpu.passes} (a comma-separated list) replaces the graph passes, e.g. to rule one out while
+ * debugging.
  */
 final class CompilePipeline {
     static final List<String> OPEN_PASSES = List.of("simplify", "fuse-patterns");

@@ -53,7 +53,8 @@ final class ConvSteps {
         for (long p : g.padsEnd()) if (p < 0) return null;
         if (r == 2) return Window2d.of(in[0], in[1], g);
         return new Window2d(1, Math.toIntExact(in[0]), 1, (int) g.kernel()[0], 1, (int) g.strides()[0], 1,
-                (int) g.dilations()[0], 0, (int) g.padsBegin()[0], 0, (int) g.padsEnd()[0], 1, Math.toIntExact(g.out()[0]));
+                (int) g.dilations()[0], 0, (int) g.padsBegin()[0], 0, (int) g.padsEnd()[0], 1,
+                Math.toIntExact(g.out()[0]));
     }
 
     private static long[] kernelOf(EmitContext c, long[] w) {

@@ -59,7 +59,8 @@ public final class CpuBackend implements Backend {
         for (Node n : g.nodes()) {
             OpTable.require(n.domain(), n.op(), n.describe());
             if (!NativeOps.has(n.domain(), n.op()) && !Kernels.supports(n.domain(), n.op()))
-                throw new Interpreter.UnsupportedOpException(n.describe() + ": the cpu backend has no kernel for this op");
+                throw new Interpreter.UnsupportedOpException(n.describe()
+                        + ": the cpu backend has no kernel for this op");
             for (Attr a : n.attrs().values()) {
                 if (a instanceof Attr.GraphAttr ga) checkSupported(ga.value());
                 if (a instanceof Attr.GraphsAttr gs) gs.values().forEach(CpuBackend::checkSupported);

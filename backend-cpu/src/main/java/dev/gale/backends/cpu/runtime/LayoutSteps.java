@@ -217,7 +217,8 @@ final class LayoutSteps {
         long xo = x.offset;
         return () -> {
             for (long r = 0; r < outer; r++)
-                for (int i = 0; i < k; i++) Vec.copy(m, xo + r * row + starts[i], m, offs[i] + r * widths[i], widths[i]);
+                for (int i = 0; i < k; i++)
+                    Vec.copy(m, xo + r * row + starts[i], m, offs[i] + r * widths[i], widths[i]);
         };
     }
 
@@ -230,7 +231,8 @@ final class LayoutSteps {
         Tensor k = c.constant(i);
         if (k != null) return k.dtype() == DType.INT64 || k.dtype() == DType.INT32 ? () -> k : null;
         Slot s = c.in(i);
-        if (s == null || s.inArena() || s.shape == null || s.dtype != DType.INT64 && s.dtype != DType.INT32) return null;
+        if (s == null || s.inArena() || s.shape == null) return null;
+        if (s.dtype != DType.INT64 && s.dtype != DType.INT32) return null;
         Object[] boxes = c.boxes;
         int box = s.box;
         return () -> (Tensor) boxes[box];
@@ -243,7 +245,8 @@ final class LayoutSteps {
         if (idx == null || data.rank() == 0) return null;
         int a = NormSteps.axis(c.attrInt("axis"), data.rank());
         if (a < 0) return null;
-        long outer = NormSteps.prod(data.shape, 0, a), inner = NormSteps.prod(data.shape, a + 1, data.rank()), n = data.dim(a);
+        long outer = NormSteps.prod(data.shape, 0, a), inner = NormSteps.prod(data.shape, a + 1, data.rank());
+        long n = data.dim(a);
         long count = c.in(1).numel;
         if (count < 0 || outer * count * inner != c.out(0).numel) return null;
         MemorySegment m = c.mem;
@@ -286,7 +289,7 @@ final class LayoutSteps {
                     long k = t.getLong(j);
                     if (k < -n || k >= n) throw where.error("index " + k + " is out of range for an axis of size " + n);
                     long row = dxo + (o * n + (k < 0 ? k + n : k)) * inner;
-                    ElementwiseSteps.zip(m, ElementwiseSteps.ADD, row, true, at, true, row, inner);
+                    BinaryMath.zip(m, BinaryMath.ADD, row, true, at, true, row, inner);
                     at += inner;
                 }
             }

@@ -43,7 +43,7 @@ final class LinearSteps {
     /** The elementwise pass after the GEMM for an activation the epilogue lacks; null when there is none. */
     static Step activationPass(EmitContext c, String name, float alpha, long out, long n) {
         if (!name.equals("leaky_relu")) return null;
-        return ElementwiseSteps.mapStep(c.pool, c.mem, ElementwiseSteps.LEAKY_RELU, alpha, 0, out, out, n);
+        return UnaryMath.mapStep(c.pool, c.mem, UnaryMath.LEAKY_RELU, alpha, 0, out, out, n);
     }
 
     static boolean knownActivation(String name) { return activation(name) != null || name.equals("leaky_relu"); }
@@ -82,7 +82,7 @@ final class LinearSteps {
             } else {
                 ZipLayout lay = ZipLayout.of(os, os, bias.shape);
                 if (lay == null) return null;
-                post = ElementwiseSteps.zipStep(c.pool, mem, ElementwiseSteps.ADD, lay, cOff, bias.offset, cOff);
+                post = BinaryMath.zipStep(c.pool, mem, BinaryMath.ADD, lay, cOff, bias.offset, cOff);
                 Step act2 = activationStep(c, act, alpha, cOff, c.out(0).numel);
                 if (act2 != null) post = then(post, act2);
                 a = Activation.NONE;
@@ -100,14 +100,14 @@ final class LinearSteps {
     private static Step activationStep(EmitContext c, String act, float alpha, long out, long n) {
         int opc = switch (act) {
             case "none" -> -1;
-            case "relu" -> ElementwiseSteps.RELU;
-            case "tanh" -> ElementwiseSteps.TANH;
-            case "sigmoid" -> ElementwiseSteps.SIGMOID;
-            case "gelu" -> ElementwiseSteps.GELU;
-            case "gelu_tanh" -> ElementwiseSteps.GELU_TANH;
-            default -> ElementwiseSteps.LEAKY_RELU;
+            case "relu" -> UnaryMath.RELU;
+            case "tanh" -> UnaryMath.TANH;
+            case "sigmoid" -> UnaryMath.SIGMOID;
+            case "gelu" -> UnaryMath.GELU;
+            case "gelu_tanh" -> UnaryMath.GELU_TANH;
+            default -> UnaryMath.LEAKY_RELU;
         };
-        return opc < 0 ? null : ElementwiseSteps.mapStep(c.pool, c.mem, opc, alpha, 0, out, out, n);
+        return opc < 0 ? null : UnaryMath.mapStep(c.pool, c.mem, opc, alpha, 0, out, out, n);
     }
 
     /** C[batch] = A[batch] x B[batch] over the broadcast batch {@code ob}. */
@@ -131,7 +131,8 @@ final class LinearSteps {
         if (rows == 1 && ca && !cb && !rowBias && per * m <= Integer.MAX_VALUE) {
             // One B for every entry: a single (per * m) x k by k x n product.
             int tall = (int) (per * m);
-            return () -> Sgemm.gemm(pool, false, transB, tall, n, k, alpha, a, aOff, k, b, bOff, ldb, 0f, c, cOff, n, ep);
+            return () -> Sgemm.gemm(pool, false, transB, tall, n, k, alpha, a, aOff, k, b, bOff, ldb, 0f, c, cOff, n,
+                    ep);
         }
         if (per > Integer.MAX_VALUE) return null;
         int batch = (int) per;
@@ -160,7 +161,8 @@ final class LinearSteps {
         if (c.has(2) && beta != 0f) {
             Slot cc = c.in(2);
             int r = cc.rank();
-            boolean perColumn = r <= 2 && cc.numel == n && (r == 0 ? n == 1 : cc.shape[r - 1] == n && (r == 1 || cc.dim(0) == 1));
+            boolean perColumn = r <= 2 && cc.numel == n
+                    && (r == 0 ? n == 1 : cc.shape[r - 1] == n && (r == 1 || cc.dim(0) == 1));
             if (beta == 1f && perColumn) {
                 ep = ep.withColumnBias(mem, cc.offset);
             } else if (beta == 1f && r == 2 && cc.dim(0) == m && cc.dim(1) == 1) {

@@ -7,7 +7,7 @@ import dev.gale.ir.op.GaleOps;
 import java.lang.foreign.MemorySegment;
 
 /**
- * SoftmaxCrossEntropyLoss, NegativeLogLikelihoodLoss and their gradients {@code gale::SoftmaxCrossEntropyLossGrad} over scores
+ * SoftmaxCrossEntropyLoss, NegativeLogLikelihoodLoss and their {@code gale} gradients over scores
  * {@code (N, C, d1..dk)} in the arena and integer labels {@code (N, d1..dk)} in a box, with optional class weights,
  * ignore_index and the three reductions. Each target slot's log-softmax runs in float64 (a row of class scores is
  * short); element (b, class, j) is at {@code (b * C + class) * d + j}.

@@ -263,7 +263,8 @@ final class NormSteps {
         float eps = c.attrFloat("epsilon");
         MemorySegment m = c.mem;
         long gyo = dy.offset, xo = x.offset, so = c.in(2).offset, mo = c.in(3).offset, vo = c.in(4).offset;
-        long dxo = c.out(0).offset, dso = c.out(1) == null ? -1 : c.out(1).offset, dbo = c.out(2) == null ? -1 : c.out(2).offset;
+        long dxo = c.out(0).offset, dso = c.out(1) == null ? -1 : c.out(1).offset;
+        long dbo = c.out(2) == null ? -1 : c.out(2).offset;
         double count = (double) n * plane;
         return () -> {
             for (long k = 0; k < ch; k++) {

@@ -27,7 +27,8 @@ final class OffsetPacker {
     static long[] place(List<Item> items, long[] end) {
         Integer[] order = new Integer[items.size()];
         for (int i = 0; i < order.length; i++) order[i] = i;
-        java.util.Arrays.sort(order, Comparator.comparingLong((Integer i) -> -items.get(i).size()).thenComparing(i -> i));
+        java.util.Arrays.sort(order,
+                Comparator.comparingLong((Integer i) -> -items.get(i).size()).thenComparing(i -> i));
         long[] offsets = new long[items.size()];
         List<Integer> placed = new ArrayList<>();
         long top = 0;
@@ -36,7 +37,8 @@ final class OffsetPacker {
             long size = align(Math.max(it.size(), 1));
             List<long[]> busy = new ArrayList<>();
             for (int j : placed)
-                if (items.get(j).liveWith(it)) busy.add(new long[] {offsets[j], offsets[j] + align(Math.max(items.get(j).size(), 1))});
+                if (items.get(j).liveWith(it))
+                    busy.add(new long[] {offsets[j], offsets[j] + align(Math.max(items.get(j).size(), 1))});
             busy.sort(Comparator.comparingLong(b -> b[0]));
             long at = 0;
             for (long[] b : busy) {

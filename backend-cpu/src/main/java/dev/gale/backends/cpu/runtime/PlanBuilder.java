@@ -120,7 +120,8 @@ final class PlanBuilder {
         try {
             MemorySegment mem = arena.allocate(Math.max(64, floats * Float.BYTES), 64);
             mem.fill((byte) 0);
-            for (Map.Entry<String, Tensor> e : constants.entrySet()) store(slots.get(e.getKey()), e.getValue(), mem, boxes);
+            for (Map.Entry<String, Tensor> e : constants.entrySet())
+                store(slots.get(e.getKey()), e.getValue(), mem, boxes);
             List<ExecutionPlan.Input> inputs = new ArrayList<>();
             for (Value v : graph.inputs()) {
                 Tensor def = graph.initializers().get(v.name());
@@ -148,7 +149,8 @@ final class PlanBuilder {
                     fallbackOps.merge(n.qualifiedOp(), 1, Integer::sum);
                     if (Boolean.getBoolean("gale.cpu.verbose"))
                         System.err.println("gale cpu: falls back: " + n.describe() + " inputs "
-                                + Arrays.toString(slotsOf(n.inputs())) + " outputs " + Arrays.toString(slotsOf(n.outputs())));
+                                + Arrays.toString(slotsOf(n.inputs())) + " outputs "
+                                + Arrays.toString(slotsOf(n.outputs())));
                 }
                 steps.add(step);
             }

@@ -40,7 +40,7 @@ final class ZipLayout {
         return true;
     }
 
-    /** The layout of operands of shapes {@code ins} broadcast to {@code out}, or null when the tables would be too large. */
+    /** The layout of operands of shapes {@code ins} broadcast to {@code out}, or null when its tables are too large. */
     static ZipLayout of(long[] out, long[]... ins) {
         int r = out.length, k = ins.length;
         List<Long> sizes = new ArrayList<>();
@@ -66,7 +66,8 @@ final class ZipLayout {
         // Merge from the right: dim i joins dim i + 1 when every operand continues across them.
         for (int i = sizes.size() - 2; i >= 0; i--) {
             boolean merge = true;
-            for (int op = 0; op < k && merge; op++) merge = strides.get(i)[op] == strides.get(i + 1)[op] * sizes.get(i + 1);
+            for (int op = 0; op < k && merge; op++)
+                merge = strides.get(i)[op] == strides.get(i + 1)[op] * sizes.get(i + 1);
             if (!merge) continue;
             sizes.set(i, sizes.get(i) * sizes.get(i + 1));
             strides.set(i, strides.get(i + 1));

@@ -88,7 +88,8 @@ class CpuRuntimeTest {
         try (CpuSession s = (CpuSession) new CpuBackend().open(model)) {
             for (int run = 0; run < 2; run++) compare(c.name() + " run " + run, model, expected, s.run(feeds));
             for (String op : s.fallbackOps().keySet())
-                assertTrue(c.fallbackOk().contains(op), c.name() + ": " + op + " fell back (" + s.describePlans() + ")");
+                assertTrue(c.fallbackOk().contains(op),
+                        c.name() + ": " + op + " fell back (" + s.describePlans() + ")");
         }
     }
 

@@ -1,0 +1,102 @@
+package dev.gale.backends.cpu.runtime;
+
+import dev.gale.backends.cpu.KernelPool;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+import static dev.gale.backends.cpu.runtime.Vec.L;
+import static dev.gale.backends.cpu.runtime.Vec.S;
+
+/**
+ * The binary float32 ops (Add, Sub, Mul, Div, Pow, Max, Min, PRelu) over broadcast operands laid out by
+ * {@link ZipLayout}: rows where each operand advances or repeats one value. Element i of a same-shaped operand is
+ * read before element i of the output is written, so a step may run in place.
+ */
+final class BinaryMath {
+    static final int ADD = 0, SUB = 1, MUL = 2, DIV = 3, POW = 4, MAX = 5, MIN = 6, PRELU = 7;
+
+    private BinaryMath() {}
+
+    static Step zipStep(EmitContext c, int opc) {
+        if (!c.arenaIn(0) || !c.arenaIn(1) || c.out(0) == null || !c.out(0).inArena()) return null;
+        Slot a = c.in(0), b = c.in(1), o = c.out(0);
+        if (opc == PRELU && !Arrays.equals(o.shape, a.shape)) return null;
+        ZipLayout lay = ZipLayout.of(o.shape, a.shape, b.shape);
+        if (lay == null) return null;
+        return zipStep(c.pool, c.mem, opc, lay, a.offset, b.offset, o.offset);
+    }
+
+    static Step zipStep(KernelPool pool, MemorySegment m, int opc, ZipLayout lay, long a, long b, long o) {
+        boolean ca = lay.contiguous[0], cb = lay.contiguous[1];
+        long n = lay.n, rows = lay.rows;
+        int tasks = ElementwiseSteps.tasks(pool, rows * n);
+        if (rows == 1) {
+            if (tasks == 1) return () -> zip(m, opc, a, ca, b, cb, o, n);
+            long chunk = ElementwiseSteps.chunk(n, tasks);
+            KernelPool.Task t = (i, s) -> {
+                long from = i * chunk, to = Math.min(n, from + chunk);
+                if (from < to) zip(m, opc, ca ? a + from : a, ca, cb ? b + from : b, cb, o + from, to - from);
+            };
+            return () -> pool.parallelFor(tasks, t);
+        }
+        int parts = (int) Math.min(tasks, rows);
+        KernelPool.Task t = (i, s) -> {
+            long r0 = rows * i / parts, r1 = rows * (i + 1) / parts;
+            for (long r = r0; r < r1; r++)
+                zip(m, opc, a + lay.rowOffset(0, r), ca, b + lay.rowOffset(1, r), cb, o + r * n, n);
+        };
+        if (parts == 1) return () -> t.run(0, null);
+        return () -> pool.parallelFor(parts, t);
+    }
+
+    static void zip(MemorySegment m, int opc, long a, boolean ca, long b, boolean cb, long o, long n) {
+        long k = 0, bound = Vec.bound(n);
+        if (ca && cb) {
+            for (; k < bound; k += L) Vec.store(apply(opc, Vec.load(m, a + k), Vec.load(m, b + k)), m, o + k);
+            for (; k < n; k++) Vec.set(m, o + k, apply(opc, Vec.get(m, a + k), Vec.get(m, b + k)));
+        } else if (ca) {
+            float bs = Vec.get(m, b);
+            FloatVector bv = FloatVector.broadcast(S, bs);
+            for (; k < bound; k += L) Vec.store(apply(opc, Vec.load(m, a + k), bv), m, o + k);
+            for (; k < n; k++) Vec.set(m, o + k, apply(opc, Vec.get(m, a + k), bs));
+        } else if (cb) {
+            float as = Vec.get(m, a);
+            FloatVector av = FloatVector.broadcast(S, as);
+            for (; k < bound; k += L) Vec.store(apply(opc, av, Vec.load(m, b + k)), m, o + k);
+            for (; k < n; k++) Vec.set(m, o + k, apply(opc, as, Vec.get(m, b + k)));
+        } else {
+            Vec.fill(m, o, n, apply(opc, Vec.get(m, a), Vec.get(m, b)));
+        }
+    }
+
+    static FloatVector apply(int opc, FloatVector a, FloatVector b) {
+        return switch (opc) {
+            case ADD -> a.add(b);
+            case SUB -> a.sub(b);
+            case MUL -> a.mul(b);
+            case DIV -> a.div(b);
+            case POW -> a.pow(b);
+            case MAX -> a.max(b);
+            case MIN -> a.min(b);
+            case PRELU -> a.mul(b).blend(a, a.compare(VectorOperators.GE, 0f));
+            default -> throw new IllegalStateException("binary opcode " + opc);
+        };
+    }
+
+    static float apply(int opc, float a, float b) {
+        return switch (opc) {
+            case ADD -> a + b;
+            case SUB -> a - b;
+            case MUL -> a * b;
+            case DIV -> a / b;
+            case POW -> (float) Math.pow(a, b);
+            case MAX -> Math.max(a, b);
+            case MIN -> Math.min(a, b);
+            case PRELU -> a < 0 ? b * a : a;
+            default -> throw new IllegalStateException("binary opcode " + opc);
+        };
+    }
+}

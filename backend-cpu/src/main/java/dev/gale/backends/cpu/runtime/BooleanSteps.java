@@ -1,0 +1,165 @@
+package dev.gale.backends.cpu.runtime;
+
+import dev.gale.ir.DType;
+import dev.gale.ir.Tensor;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.gale.backends.cpu.runtime.Vec.L;
+import static dev.gale.backends.cpu.runtime.Vec.S;
+
+/**
+ * Comparisons (float32 operands into booleans) and Where (booleans choosing between float32 operands). Booleans
+ * live in boxes as byte arrays, one byte per element; in the vector loops they are byte lanes matched one to one
+ * with the float lanes.
+ */
+final class BooleanSteps {
+    /** Bytes, one per float lane (booleans as the comparisons write them); null when no such shape exists. */
+    private static final VectorSpecies<Byte> B = byteLanes();
+
+    private BooleanSteps() {}
+
+    private static VectorSpecies<Byte> byteLanes() {
+        try {
+            return VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    static void registerAll() {
+        for (String op : new String[] {"Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Equal"})
+            NativeOps.register(op, BooleanSteps::compare);
+        NativeOps.register("Where", BooleanSteps::where);
+        NativeOps.inPlace("Where");
+    }
+
+    private static Step compare(EmitContext c) {
+        if (!c.arenaIn(0) || !c.arenaIn(1) || c.out(0) == null || c.out(0).inArena() || c.out(0).shape == null
+                || c.out(0).dtype != DType.BOOL) return null;
+        Slot a = c.in(0), b = c.in(1), o = c.out(0);
+        ZipLayout lay = ZipLayout.of(o.shape, a.shape, b.shape);
+        if (lay == null) return null;
+        byte[] out = (byte[]) c.ownedOutput(0).data();
+        MemorySegment m = c.mem;
+        int kind = switch (c.op()) {
+            case "Greater" -> 0;
+            case "Less" -> 1;
+            case "GreaterOrEqual" -> 2;
+            case "LessOrEqual" -> 3;
+            default -> 4;
+        };
+        long ao = a.offset, bo = b.offset, n = lay.n;
+        boolean ca = lay.contiguous[0], cb = lay.contiguous[1];
+        return () -> {
+            for (long r = 0; r < lay.rows; r++)
+                compareRow(m, kind, ao + lay.rowOffset(0, r), ca, bo + lay.rowOffset(1, r), cb, out, (int) (r * n),
+                        (int) n);
+        };
+    }
+
+    /** out[k] = a[k] op b[k] as 0 / 1 bytes over a row; operands that repeat one value have their flag false. */
+    private static void compareRow(MemorySegment m, int kind, long pa, boolean ca,
+                                   long pb, boolean cb, byte[] out, int base, int n) {
+        int k = 0, bound = B == null ? 0 : (int) Vec.bound(n);
+        FloatVector as = ca ? null : FloatVector.broadcast(S, Vec.get(m, pa));
+        FloatVector bs = cb ? null : FloatVector.broadcast(S, Vec.get(m, pb));
+        // One loop per comparison: the operator must be a constant for the JIT to compile it to an instruction.
+        switch (kind) {
+            case 0 -> {
+                for (; k < bound; k += L) {
+                    FloatVector av = ca ? Vec.load(m, pa + k) : as, bv = cb ? Vec.load(m, pb + k) : bs;
+                    VectorMask<Byte> t = av.compare(VectorOperators.GT, bv).cast(B);
+                    ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
+                }
+            }
+            case 1 -> {
+                for (; k < bound; k += L) {
+                    FloatVector av = ca ? Vec.load(m, pa + k) : as, bv = cb ? Vec.load(m, pb + k) : bs;
+                    VectorMask<Byte> t = av.compare(VectorOperators.LT, bv).cast(B);
+                    ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
+                }
+            }
+            case 2 -> {
+                for (; k < bound; k += L) {
+                    FloatVector av = ca ? Vec.load(m, pa + k) : as, bv = cb ? Vec.load(m, pb + k) : bs;
+                    VectorMask<Byte> t = av.compare(VectorOperators.GE, bv).cast(B);
+                    ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
+                }
+            }
+            case 3 -> {
+                for (; k < bound; k += L) {
+                    FloatVector av = ca ? Vec.load(m, pa + k) : as, bv = cb ? Vec.load(m, pb + k) : bs;
+                    VectorMask<Byte> t = av.compare(VectorOperators.LE, bv).cast(B);
+                    ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
+                }
+            }
+            case 4 -> {
+                for (; k < bound; k += L) {
+                    FloatVector av = ca ? Vec.load(m, pa + k) : as, bv = cb ? Vec.load(m, pb + k) : bs;
+                    VectorMask<Byte> t = av.compare(VectorOperators.EQ, bv).cast(B);
+                    ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
+                }
+            }
+            default -> throw new IllegalStateException("comparison " + kind);
+        }
+        for (; k < n; k++) {
+            float x = Vec.get(m, ca ? pa + k : pa), y = Vec.get(m, cb ? pb + k : pb);
+            boolean v = switch (kind) {
+                case 0 -> x > y;
+                case 1 -> x < y;
+                case 2 -> x >= y;
+                case 3 -> x <= y;
+                default -> x == y;
+            };
+            out[base + k] = v ? (byte) 1 : 0;
+        }
+    }
+
+    private static Step where(EmitContext c) {
+        Slot cond = c.in(0), o = c.out(0);
+        if (cond == null || cond.inArena() || cond.dtype != DType.BOOL || cond.shape == null || !c.arenaIn(1)
+                || !c.arenaIn(2) || o == null || !o.inArena()) return null;
+        Slot x = c.in(1), y = c.in(2);
+        ZipLayout lay = ZipLayout.of(o.shape, cond.shape, x.shape, y.shape);
+        if (lay == null) return null;
+        MemorySegment m = c.mem;
+        Object[] boxes = c.boxes;
+        int box = cond.box;
+        long xo = x.offset, yo = y.offset, oo = o.offset, n = lay.n;
+        boolean cc = lay.contiguous[0], cx = lay.contiguous[1], cy = lay.contiguous[2];
+        return () -> {
+            byte[] b = (byte[]) ((Tensor) boxes[box]).data();
+            for (long r = 0; r < lay.rows; r++)
+                selectRow(m, b, (int) lay.rowOffset(0, r), cc, xo + lay.rowOffset(1, r), cx, yo + lay.rowOffset(2, r),
+                        cy,
+                        oo + r * n, (int) n);
+        };
+    }
+
+    /** out[k] = cond[k] ? x[k] : y[k] over a row; operands that repeat one value have their flag false. */
+    static void selectRow(MemorySegment m, byte[] b, int pc, boolean cc, long px, boolean cx, long py, boolean cy,
+                          long po, int n) {
+        int k = 0;
+        if (cc && B != null) {
+            int bound = (int) Vec.bound(n);
+            FloatVector xs = cx ? null : FloatVector.broadcast(S, Vec.get(m, px));
+            FloatVector ys = cy ? null : FloatVector.broadcast(S, Vec.get(m, py));
+            for (; k < bound; k += L) {
+                VectorMask<Float> t = ByteVector.fromArray(B, b, pc + k).compare(VectorOperators.NE, 0).cast(S);
+                FloatVector xv = cx ? Vec.load(m, px + k) : xs, yv = cy ? Vec.load(m, py + k) : ys;
+                Vec.store(yv.blend(xv, t), m, po + k);
+            }
+        }
+        for (; k < n; k++) {
+            boolean t = b[cc ? pc + k : pc] != 0;
+            Vec.set(m, po + k, t ? Vec.get(m, cx ? px + k : px) : Vec.get(m, cy ? py + k : py));
+        }
+    }
+}

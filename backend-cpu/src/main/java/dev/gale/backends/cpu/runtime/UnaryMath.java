@@ -1,0 +1,294 @@
+package dev.gale.backends.cpu.runtime;
+
+import dev.gale.backends.cpu.KernelPool;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.gale.backends.cpu.runtime.Vec.L;
+import static dev.gale.backends.cpu.runtime.Vec.S;
+
+/**
+ * The unary float32 ops as Vector API loops: math functions and activations, each an opcode with a vector and a
+ * scalar form (the scalar one for the tail). {@link #map} has one loop per opcode, so that each loop's vector
+ * operations are constants the JIT compiles to instructions (a shared loop calling a switch keeps the vectors as
+ * objects). Each loop reads element i before writing element i, so a step may run in place.
+ */
+final class UnaryMath {
+    static final int NEG = 0, ABS = 1, RELU = 2, EXP = 3, LOG = 4, SQRT = 5, RECIPROCAL = 6, SIGMOID = 7, TANH = 8,
+            ERF = 9, GELU = 10, GELU_TANH = 11, SOFTPLUS = 12, SOFTSIGN = 13, LEAKY_RELU = 14, ELU = 15, SELU = 16,
+            HARD_SIGMOID = 17, HARD_SWISH = 18, THRESHOLDED_RELU = 19, CELU = 20, CLIP = 21, IDENTITY = 22, SIN = 23,
+            COS = 24;
+
+    private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
+    private static final float INV_SQRT_2 = (float) (1 / Math.sqrt(2));
+
+    private UnaryMath() {}
+
+    static Step unaryStep(EmitContext c, int opc, float p1, float p2) {
+        if (!c.arenaIn(0) || c.out(0) == null || !c.allArena() || c.in(0).numel != c.out(0).numel) return null;
+        return mapStep(c.pool, c.mem, opc, p1, p2, c.in(0).offset, c.out(0).offset, c.out(0).numel);
+    }
+
+    /** out[i] = f(x[i]) for n elements. */
+    static Step mapStep(KernelPool pool, MemorySegment m, int opc, float p1, float p2, long x, long out, long n) {
+        int tasks = ElementwiseSteps.tasks(pool, n);
+        if (tasks == 1) return () -> map(m, opc, p1, p2, x, out, n);
+        long chunk = ElementwiseSteps.chunk(n, tasks);
+        KernelPool.Task t = (i, s) -> {
+            long from = i * chunk, to = Math.min(n, from + chunk);
+            if (from < to) map(m, opc, p1, p2, x + from, out + from, to - from);
+        };
+        return () -> pool.parallelFor(tasks, t);
+    }
+
+    /** out[i] = f(x[i]) for n elements, one loop per op. */
+    static void map(MemorySegment m, int opc, float p1, float p2, long x, long out, long n) {
+        long k = 0, b = Vec.bound(n);
+        switch (opc) {
+            case NEG -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.neg(), m, out + k);
+                }
+            }
+            case ABS -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.abs(), m, out + k);
+                }
+            }
+            case RELU -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f)), m, out + k);
+                }
+            }
+            case EXP -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.lanewise(VectorOperators.EXP), m, out + k);
+                }
+            }
+            case LOG -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.lanewise(VectorOperators.LOG), m, out + k);
+                }
+            }
+            case SQRT -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.sqrt(), m, out + k);
+                }
+            }
+            case RECIPROCAL -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(FloatVector.broadcast(S, 1f).div(v), m, out + k);
+                }
+            }
+            case SIGMOID -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(sigmoid(v), m, out + k);
+                }
+            }
+            case TANH -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.lanewise(VectorOperators.TANH), m, out + k);
+                }
+            }
+            case ERF -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(Vec.erf(v), m, out + k);
+                }
+            }
+            case GELU -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.mul(normalCdf(v)), m, out + k);
+                }
+            }
+            case GELU_TANH -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(geluTanh(v), m, out + k);
+                }
+            }
+            case SOFTPLUS -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    FloatVector tail = v.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P);
+                    Vec.store(v.max(0f).add(tail), m, out + k);
+                }
+            }
+            case SOFTSIGN -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.div(v.abs().add(1f)), m, out + k);
+                }
+            }
+            case LEAKY_RELU -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.mul(p1).blend(v, v.compare(VectorOperators.GE, 0f)), m, out + k);
+                }
+            }
+            case ELU -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    FloatVector neg = v.lanewise(VectorOperators.EXPM1).mul(p1);
+                    Vec.store(neg.blend(v, v.compare(VectorOperators.GE, 0f)), m, out + k);
+                }
+            }
+            case SELU -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    FloatVector neg = v.lanewise(VectorOperators.EXPM1).mul(p1 * p2);
+                    Vec.store(neg.blend(v.mul(p2), v.compare(VectorOperators.GT, 0f)), m, out + k);
+                }
+            }
+            case HARD_SIGMOID -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.mul(p1).add(p2).max(0f).min(1f), m, out + k);
+                }
+            }
+            case HARD_SWISH -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.mul(v.div(6f).add(0.5f).max(0f).min(1f)), m, out + k);
+                }
+            }
+            case THRESHOLDED_RELU -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, p1)), m, out + k);
+                }
+            }
+            case CELU -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.max(0f).add(v.div(p1).lanewise(VectorOperators.EXPM1).mul(p1).min(0f)), m, out + k);
+                }
+            }
+            case CLIP -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.max(p1).min(p2), m, out + k);
+                }
+            }
+            case IDENTITY -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v, m, out + k);
+                }
+            }
+            case SIN -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.lanewise(VectorOperators.SIN), m, out + k);
+                }
+            }
+            case COS -> {
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, x + k);
+                    Vec.store(v.lanewise(VectorOperators.COS), m, out + k);
+                }
+            }
+            default -> throw new IllegalStateException("unary opcode " + opc);
+        }
+        for (; k < n; k++) Vec.set(m, out + k, apply(opc, Vec.get(m, x + k), p1, p2));
+    }
+
+    static FloatVector apply(int opc, FloatVector v, float p1, float p2) {
+        return switch (opc) {
+            case NEG -> v.neg();
+            case ABS -> v.abs();
+            case RELU -> FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f));
+            case EXP -> v.lanewise(VectorOperators.EXP);
+            case LOG -> v.lanewise(VectorOperators.LOG);
+            case SQRT -> v.sqrt();
+            case RECIPROCAL -> FloatVector.broadcast(S, 1f).div(v);
+            case SIGMOID -> sigmoid(v);
+            case TANH -> v.lanewise(VectorOperators.TANH);
+            case ERF -> Vec.erf(v);
+            case GELU -> v.mul(normalCdf(v));
+            case GELU_TANH -> geluTanh(v);
+            case SOFTPLUS -> v.max(0f).add(v.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P));
+            case SOFTSIGN -> v.div(v.abs().add(1f));
+            case LEAKY_RELU -> v.mul(p1).blend(v, v.compare(VectorOperators.GE, 0f));
+            case ELU -> v.lanewise(VectorOperators.EXPM1).mul(p1).blend(v, v.compare(VectorOperators.GE, 0f));
+            case SELU -> v.lanewise(VectorOperators.EXPM1).mul(p1 * p2)
+                    .blend(v.mul(p2), v.compare(VectorOperators.GT, 0f));
+            case HARD_SIGMOID -> v.mul(p1).add(p2).max(0f).min(1f);
+            case HARD_SWISH -> v.mul(v.div(6f).add(0.5f).max(0f).min(1f));
+            case THRESHOLDED_RELU -> FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, p1));
+            case CELU -> v.max(0f).add(v.div(p1).lanewise(VectorOperators.EXPM1).mul(p1).min(0f));
+            case CLIP -> v.max(p1).min(p2);
+            case IDENTITY -> v;
+            case SIN -> v.lanewise(VectorOperators.SIN);
+            case COS -> v.lanewise(VectorOperators.COS);
+            default -> throw new IllegalStateException("unary opcode " + opc);
+        };
+    }
+
+    private static FloatVector sigmoid(FloatVector v) {
+        FloatVector e = v.abs().neg().lanewise(VectorOperators.EXP), d = e.add(1f);
+        return e.div(d).blend(FloatVector.broadcast(S, 1f).div(d), v.compare(VectorOperators.GE, 0f));
+    }
+
+    private static FloatVector geluTanh(FloatVector v) {
+        FloatVector inner = v.mul(v).mul(0.044715f).add(1f).mul(v).mul(SQRT_2_OVER_PI);
+        return inner.lanewise(VectorOperators.TANH).add(1f).mul(v).mul(0.5f);
+    }
+
+    static float apply(int opc, float x, float p1, float p2) {
+        return switch (opc) {
+            case NEG -> -x;
+            case ABS -> Math.abs(x);
+            case RELU -> x > 0 ? x : 0f;
+            case EXP -> (float) Math.exp(x);
+            case LOG -> (float) Math.log(x);
+            case SQRT -> (float) Math.sqrt(x);
+            case RECIPROCAL -> 1f / x;
+            case SIGMOID -> {
+                float e = (float) Math.exp(-Math.abs(x));
+                yield x >= 0 ? 1f / (1f + e) : e / (1f + e);
+            }
+            case TANH -> (float) Math.tanh(x);
+            case ERF -> Vec.erf(x);
+            case GELU -> x * normalCdf(x);
+            case GELU_TANH -> (float) (0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))));
+            case SOFTPLUS -> (float) (Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))));
+            case SOFTSIGN -> x / (1f + Math.abs(x));
+            case LEAKY_RELU -> x >= 0 ? x : p1 * x;
+            case ELU -> x >= 0 ? x : (float) (p1 * Math.expm1(x));
+            case SELU -> x > 0 ? p2 * x : (float) (p1 * p2 * Math.expm1(x));
+            case HARD_SIGMOID -> Math.min(Math.max(p1 * x + p2, 0f), 1f);
+            case HARD_SWISH -> x * Math.min(Math.max(x / 6f + 0.5f, 0f), 1f);
+            case THRESHOLDED_RELU -> x > p1 ? x : 0f;
+            case CELU -> Math.max(0f, x) + Math.min(0f, (float) (p1 * Math.expm1(x / p1)));
+            case CLIP -> Math.min(Math.max(x, p1), p2);
+            case IDENTITY -> x;
+            case SIN -> (float) Math.sin(x);
+            case COS -> (float) Math.cos(x);
+            default -> throw new IllegalStateException("unary opcode " + opc);
+        };
+    }
+
+    /** Phi(x) = erfc(-x / sqrt 2) / 2, from erfc of |x| / sqrt 2 so that both tails keep their precision. */
+    private static FloatVector normalCdf(FloatVector x) {
+        FloatVector halfErfc = Vec.erfc(x.abs().mul(INV_SQRT_2)).mul(0.5f);
+        return halfErfc.neg().add(1f).blend(halfErfc, x.compare(VectorOperators.LT, 0f));
+    }
+
+    private static float normalCdf(float x) {
+        float halfErfc = 0.5f * Vec.erfc(Math.abs(x) * INV_SQRT_2);
+        return x < 0 ? halfErfc : 1f - halfErfc;
+    }
+}
