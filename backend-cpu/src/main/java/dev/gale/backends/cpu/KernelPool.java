@@ -43,6 +43,9 @@ public final class KernelPool implements AutoCloseable {
     private volatile int count;
     private volatile int generation;
     private volatile boolean closed;
+    /** True while the lock holder runs a loop (a nested loop from its tasks is an error; one from exclusive() is not). */
+    private boolean inLoop;
+    private float[] sharedBuffer = new float[0];
     private volatile Thread caller;
 
     /** A pool of {@code threads} participants (the caller plus {@code threads - 1} daemon workers). */
@@ -86,10 +89,11 @@ public final class KernelPool implements AutoCloseable {
      */
     public void parallelFor(int count, Task task) {
         if (count <= 0) return;
-        if (lock.isHeldByCurrentThread() || Thread.currentThread() instanceof Worker w && w.pool == this)
+        if (inLoop && lock.isHeldByCurrentThread() || Thread.currentThread() instanceof Worker w && w.pool == this)
             throw new IllegalStateException("a kernel pool task started another parallel loop on the same pool; "
                     + "call the serial kernel entry points with the task's scratch instead");
         lock.lock();
+        inLoop = true;
         try {
             if (closed) throw new IllegalStateException("the kernel pool is closed");
             if (count == 1 || threads == 1) {
@@ -115,8 +119,32 @@ public final class KernelPool implements AutoCloseable {
             if (t instanceof Error e) throw e;
             if (t != null) throw new IllegalStateException(t);
         } finally {
+            inLoop = false;
             lock.unlock();
         }
+    }
+
+    /**
+     * Runs {@code body} on the calling thread while no other caller can use the pool, so that several parallel loops
+     * can share {@link #sharedFloats} (a GEMM packs B once for all threads, then multiplies).
+     */
+    void exclusive(Runnable body) {
+        if (inLoop && lock.isHeldByCurrentThread() || Thread.currentThread() instanceof Worker w && w.pool == this)
+            throw new IllegalStateException("a kernel pool task started another parallel loop on the same pool");
+        lock.lock();
+        try {
+            if (closed) throw new IllegalStateException("the kernel pool is closed");
+            body.run();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A buffer all participants may read, for use within {@link #exclusive}; grows to the largest size asked for. */
+    float[] sharedFloats(int size) {
+        if (!lock.isHeldByCurrentThread()) throw new IllegalStateException("sharedFloats outside exclusive()");
+        if (sharedBuffer.length < size) sharedBuffer = new float[size];
+        return sharedBuffer;
     }
 
     /** Runs {@code task.run(0, scratch)} on the calling thread with participant 0's scratch (one loop at a time). */
