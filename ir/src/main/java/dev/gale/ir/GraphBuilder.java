@@ -1,6 +1,7 @@
 package dev.gale.ir;
 
 import dev.gale.ir.op.OpTable;
+import dev.gale.ir.op.SymInt;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -31,6 +32,7 @@ public final class GraphBuilder {
     private final List<Value> outputs = new ArrayList<>();
     private final Map<String, Type> types = new HashMap<>();
     private final Map<String, Tensor> constants = new HashMap<>();
+    private final Map<String, List<SymInt>> shapeValues = new HashMap<>();
     private final java.util.Set<String> used = new java.util.HashSet<>();
     private int counter;
 
@@ -89,7 +91,7 @@ public final class GraphBuilder {
         String n = fresh(hint);
         OpTable.require(domain, op, "graph builder");
         Node node = ShapeInference.inferNode(new Node(n, domain, op, in, List.of(new Value(n, declared)), attrs),
-                types, constants);
+                types, constants, shapeValues);
         nodes.add(node);
         types.put(n, node.output(0).type());
         return node.output(0);
@@ -148,7 +150,8 @@ public final class GraphBuilder {
         OpTable.require(domain, op, "graph builder");
         List<Value> outs = new ArrayList<>();
         for (String n : outNames) outs.add(new Value(n, null));
-        Node node = ShapeInference.inferNode(new Node(outNames.get(0), domain, op, in, outs, attrs), types, constants);
+        Node node = ShapeInference.inferNode(new Node(outNames.get(0), domain, op, in, outs, attrs), types, constants,
+                shapeValues);
         nodes.add(node);
         for (Value v : node.outputs()) types.put(v.name(), v.type());
         if (op.equals("Constant") && attrs.get("value") instanceof Attr.TensorAttr t)

@@ -3,6 +3,8 @@ package dev.gale.ir;
 import dev.gale.ir.op.InferContext;
 import dev.gale.ir.op.OpSchema;
 import dev.gale.ir.op.OpTable;
+import dev.gale.ir.op.ShapeValues;
+import dev.gale.ir.op.SymInt;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -23,9 +25,10 @@ public final class ShapeInference {
         Map<String, Type> types = new HashMap<>(outer);
         types.putAll(g.valueTypes());
         Map<String, Tensor> constants = new HashMap<>(g.initializers());
+        Map<String, List<SymInt>> shapeValues = new HashMap<>();
         List<Node> out = new ArrayList<>(g.nodes().size());
         for (Node n : g.nodes()) {
-            Node typed = inferNode(n, types, constants);
+            Node typed = inferNode(n, types, constants, shapeValues);
             out.add(typed);
             for (Value v : typed.outputs()) if (!v.isNone()) types.put(v.name(), v.type());
             if (typed.op().equals("Constant") && typed.domain().isEmpty() && typed.attr("value") instanceof Attr.TensorAttr t)
@@ -43,13 +46,27 @@ public final class ShapeInference {
 
     /** Infers the output types of one node given the types (and constant values) visible to it. */
     public static Node inferNode(Node n, Map<String, Type> types, Map<String, Tensor> constants) {
+        return inferNode(n, types, constants, new HashMap<>());
+    }
+
+    /**
+     * Infers the output types of one node; also records the symbolic value of its output when it computes a shape
+     * ({@link ShapeValues}), in {@code shapeValues} and, when fully known, in {@code constants}.
+     */
+    public static Node inferNode(Node n, Map<String, Type> types, Map<String, Tensor> constants,
+                                 Map<String, List<SymInt>> shapeValues) {
+        // Input values carry the types inference settled on for them, not what the model declared at import.
+        List<Value> ins = new ArrayList<>(n.inputs().size());
+        for (Value v : n.inputs()) ins.add(v.isNone() ? v : v.withType(types.getOrDefault(v.name(), v.type())));
+        if (!ins.equals(n.inputs())) n = n.withInputs(ins);
         OpSchema schema = OpTable.lookup(n.domain(), n.op());
         if (schema == null || schema.inference() == null) return n;
         List<Type> inTypes = new ArrayList<>();
-        for (Value v : n.inputs()) inTypes.add(v.isNone() ? null : types.getOrDefault(v.name(), v.type()));
+        for (Value v : n.inputs()) inTypes.add(v.isNone() ? null : v.type());
         List<Type> inferred;
+        InferContext ctx = new InferContext(n, schema, inTypes, constants::get, types, shapeValues::get);
         try {
-            inferred = schema.inference().infer(new InferContext(n, schema, inTypes, constants::get, types));
+            inferred = schema.inference().infer(ctx);
         } catch (GaleException e) {
             throw e;
         } catch (RuntimeException e) {
@@ -66,7 +83,9 @@ public final class ShapeInference {
             Type t = i < inferred.size() ? inferred.get(i) : null;
             outs.add(v.withType(merge(v.type(), t, n.describe() + " output '" + v.name() + "'")));
         }
-        return n.withOutputs(outs);
+        Node typed = n.withOutputs(outs);
+        ShapeValues.record(ctx, typed, constants, shapeValues);
+        return typed;
     }
 
     /** Combines a declared and an inferred type, keeping the more precise information of each. */

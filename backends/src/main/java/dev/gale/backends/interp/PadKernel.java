@@ -110,6 +110,9 @@ final class PadKernel {
         long[] pads = orDefault(c.attrInts("pads"), 2 * n, 0);
         if (dil.length != n || strides.length != n || pads.length != 2 * n)
             throw c.error("dilations, strides and pads must match the " + n + " image dimensions");
+        for (int i = 0; i < n; i++)
+            if (dil[i] < 1 || strides[i] < 1 || block[i] < 1 || image[i] < 0)
+                throw c.error("dilations, strides and block_shape must be positive, image_shape non-negative");
         long kernel = Strided.product(block, 0, n);
         if (kernel <= 0 || x.dim(1) % kernel != 0)
             throw c.error("input channels " + x.dim(1) + " are not divisible by the block size " + kernel);

@@ -139,7 +139,6 @@ final class ResizeKernel {
                 case "pytorch_half_pixel" -> outWidth == 1 ? -0.5 : (x + 0.5) / scale - 0.5;
                 case "align_corners" -> outWidth == 1 ? 0 : x * (in - 1) / (outWidth - 1);
                 case "asymmetric" -> x / scale;
-                case "tf_half_pixel_for_nn" -> (x + 0.5) / scale;
                 case "tf_crop_and_resize" -> (outWidth == 1 ? (roiEnd - roiStart) * (in - 1) / 2
                         : x * (roiEnd - roiStart) * (in - 1) / (outWidth - 1)) + roiStart * (in - 1);
                 default -> throw c.error("unknown coordinate_transformation_mode '" + s.coordMode + "'");

@@ -215,6 +215,7 @@ final class ShapeKernels {
     private static Tensor expand(KernelCall c) {
         Tensor x = c.required(0);
         long[] target = c.required(1).toLongArray();
+        for (long d : target) if (d < 0) throw c.error("shape " + Arrays.toString(target) + " has a negative dimension");
         long[] shape;
         try {
             shape = Broadcast.shape(x.shape(), target);

@@ -23,14 +23,22 @@ public final class InferContext {
     private final List<Type> inputTypes;
     private final Function<String, Tensor> constants;
     private final Map<String, Type> outerTypes;
+    private final Function<String, List<SymInt>> shapeValues;
 
     public InferContext(Node node, OpSchema schema, List<Type> inputTypes, Function<String, Tensor> constants,
                         Map<String, Type> outerTypes) {
+        this(node, schema, inputTypes, constants, outerTypes, name -> null);
+    }
+
+    /** As above, with the symbolic values of shape computations ({@link ShapeValues}) visible by value name. */
+    public InferContext(Node node, OpSchema schema, List<Type> inputTypes, Function<String, Tensor> constants,
+                        Map<String, Type> outerTypes, Function<String, List<SymInt>> shapeValues) {
         this.node = node;
         this.schema = schema;
         this.inputTypes = inputTypes;
         this.constants = constants;
         this.outerTypes = outerTypes;
+        this.shapeValues = shapeValues;
     }
 
     public Node node() { return node; }
@@ -63,6 +71,17 @@ public final class InferContext {
     public Tensor constant(int i) {
         if (!node.hasInput(i)) return null;
         return constants.apply(node.input(i).name());
+    }
+
+    /**
+     * The value of input {@code i} when it is a small integer tensor of rank 0 or 1 whose elements are known or are
+     * symbolic dimension sizes (a shape computed by {@code Shape}, {@code Gather}, {@code Concat}, ...); null when
+     * nothing is known about it. See {@link ShapeValues}.
+     */
+    public List<SymInt> shapeValue(int i) {
+        if (!node.hasInput(i)) return null;
+        List<SymInt> v = shapeValues.apply(node.input(i).name());
+        return v != null ? v : ShapeValues.ofConstant(constant(i));
     }
 
     /** Types of the values visible to a nested graph of this node (for If/Loop/Scan bodies). */

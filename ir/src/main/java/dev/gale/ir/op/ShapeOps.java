@@ -140,36 +140,57 @@ final class ShapeOps {
     private static List<Type> reshape(InferContext c) {
         DType t = c.dtype(0);
         Shape in = c.shape(0);
-        long[] spec = longs(c, 1);
+        List<SymInt> spec = c.shapeValue(1);
         if (spec == null) return List.of(Type.tensor(t, unknownOfLength(c, 1, 0)));
         boolean allowZero = c.attrInt("allowzero") != 0;
-        if (in != null && in.isStatic())
-            return List.of(Type.tensor(t, Shape.of(ShapeMath.reshape(in.sizes(), spec, allowZero, c::error))));
+        long[] known = longs(c, 1);
+        if (known != null && in != null && in.isStatic())
+            return List.of(Type.tensor(t, Shape.of(ShapeMath.reshape(in.sizes(), known, allowZero, c::error))));
         List<Dim> out = new ArrayList<>();
         int infer = -1;
-        for (int i = 0; i < spec.length; i++) {
-            long v = spec[i];
+        boolean unknownEntry = false;
+        for (int i = 0; i < spec.size(); i++) {
+            SymInt e = spec.get(i);
+            if (!e.isKnown()) {
+                // A symbol is a dimension size; an unknown entry could even be 0 or -1.
+                unknownEntry |= !e.isSymbol();
+                out.add(e.asDim());
+                continue;
+            }
+            long v = e.value();
             if (v == -1) {
-                if (infer >= 0) throw c.error("shape " + Arrays.toString(spec) + " has more than one -1");
+                if (infer >= 0) throw c.error("shape " + spec + " has more than one -1");
                 infer = i;
                 out.add(Dim.UNKNOWN);
             } else if (v < -1) {
-                throw c.error("shape " + Arrays.toString(spec) + " has invalid dimension " + v);
+                throw c.error("shape " + spec + " has invalid dimension " + v);
             } else if (v == 0 && !allowZero) {
                 if (in != null && i >= in.rank())
-                    throw c.error("shape " + Arrays.toString(spec) + " copies dimension " + i + " but the input "
-                            + in + " has rank " + in.rank());
+                    throw c.error("shape " + spec + " copies dimension " + i + " but the input " + in + " has rank "
+                            + in.rank());
                 out.add(in == null ? Dim.UNKNOWN : in.dim(i));
             } else {
                 out.add(Dim.of(v));
             }
         }
-        if (infer >= 0 && in != null) {
+        if (infer >= 0 && in != null && !unknownEntry) {
             List<Dim> others = new ArrayList<>(out);
             others.remove(infer);
             out.set(infer, quotient(in.dims(), others, c));
         }
         return List.of(Type.tensor(t, new Shape(out)));
+    }
+
+    /** The dims a shape operand describes (symbols kept), or null when nothing is known about it. */
+    static List<Dim> shapeOperand(InferContext c, int i) {
+        List<SymInt> v = c.shapeValue(i);
+        if (v == null) return null;
+        List<Dim> dims = new ArrayList<>(v.size());
+        for (SymInt e : v) {
+            if (e.isKnown() && e.value() < 0) throw c.error("shape " + v + " has a negative dimension");
+            dims.add(e.asDim());
+        }
+        return dims;
     }
 
     /**
@@ -310,34 +331,40 @@ final class ShapeOps {
         Shape in = c.shape(0);
         if (in == null) return List.of(Type.unranked(t));
         int r = in.rank();
-        long[] starts = longs(c, 1), ends = longs(c, 2);
+        List<SymInt> starts = c.shapeValue(1), ends = c.shapeValue(2);
+        List<SymInt> steps = c.hasInput(4) ? c.shapeValue(4) : null;
         long[] axesIn = c.hasInput(3) ? longs(c, 3) : null;
-        long[] steps = c.hasInput(4) ? longs(c, 4) : null;
         if (c.hasInput(3) && axesIn == null) return List.of(Type.tensor(t, new Shape(unknownDims(r))));
-        int n = starts != null ? starts.length : ends != null ? ends.length : axesIn != null ? axesIn.length : -1;
+        int n = starts != null ? starts.size() : ends != null ? ends.size() : axesIn != null ? axesIn.length : -1;
         if (n < 0) return List.of(Type.tensor(t, new Shape(unknownDims(r))));
         int[] axes = axesIn == null ? allAxes(n) : ShapeMath.axes(axesIn, r, c::error);
         if (axesIn == null && n > r) throw c.error("Slice has " + n + " starts for rank " + r);
-        boolean known = starts != null && ends != null && (steps != null || !c.hasInput(4));
-        if (!known) return List.of(Type.tensor(t, unknownAt(in, axes)));
-        if (ends.length != n || starts.length != n || axes.length != n || steps != null && steps.length != n)
+        if (starts == null || ends == null || steps == null && c.hasInput(4))
+            return List.of(Type.tensor(t, unknownAt(in, axes)));
+        if (ends.size() != n || starts.size() != n || axes.length != n || steps != null && steps.size() != n)
             throw c.error("starts, ends, axes and steps must have the same length");
         List<Dim> out = new ArrayList<>(in.dims());
         for (int i = 0; i < n; i++) {
-            long step = steps == null ? 1 : steps[i];
-            if (step == 0) throw c.error("slice step must not be 0");
-            Dim d = in.dim(axes[i]);
-            if (d.isFixed()) {
-                out.set(axes[i], Dim.of(ShapeMath.slice(d.sizeOr(0), starts[i], ends[i], step, c::error).count()));
-            } else {
-                // Only the whole-axis slices a dynamic dimension keeps are provably its size ([0:] and [::-1]).
-                boolean whole = step == 1 && starts[i] == 0 && ends[i] >= Integer.MAX_VALUE
-                        || step == -1 && (starts[i] == -1 || starts[i] >= Integer.MAX_VALUE)
-                        && ends[i] <= -(long) Integer.MAX_VALUE;
-                out.set(axes[i], whole ? d : Dim.UNKNOWN);
-            }
+            SymInt step = steps == null ? SymInt.of(1) : steps.get(i), start = starts.get(i), end = ends.get(i);
+            if (step.equals(SymInt.of(0))) throw c.error("slice step must not be 0");
+            out.set(axes[i], sliced(in.dim(axes[i]), start, end, step, c));
         }
         return List.of(Type.tensor(t, new Shape(out)));
+    }
+
+    /** The length of one sliced axis; a dynamic axis keeps its size only for provably whole slices. */
+    private static Dim sliced(Dim d, SymInt start, SymInt end, SymInt step, InferContext c) {
+        boolean known = start.isKnown() && end.isKnown() && step.isKnown();
+        if (known && d.isFixed())
+            return Dim.of(ShapeMath.slice(d.sizeOr(0), start.value(), end.value(), step.value(), c::error).count());
+        if (d.isFixed() || !step.isKnown()) return Dim.UNKNOWN;
+        long s = step.value();
+        // [0:] or [0:n] of an axis of size n, and [::-1].
+        boolean whole = s == 1 && start.equals(SymInt.of(0))
+                && (end.isKnown() && end.value() >= Integer.MAX_VALUE || end.isSymbol() && end.asDim().equals(d))
+                || s == -1 && start.isKnown() && (start.value() == -1 || start.value() >= Integer.MAX_VALUE)
+                && end.isKnown() && end.value() <= -(long) Integer.MAX_VALUE;
+        return whole ? d : Dim.UNKNOWN;
     }
 
     private static List<Type> squeeze(InferContext c) {
@@ -415,20 +442,15 @@ final class ShapeOps {
             if (v.numel() != 1) throw c.error("value must hold exactly one element, has " + v.numel());
             t = v.dtype();
         }
-        long[] shape = longs(c, 0);
-        if (shape == null) return List.of(Type.tensor(t, unknownOfLength(c, 0, 0)));
-        for (long d : shape) if (d < 0) throw c.error("shape " + Arrays.toString(shape) + " has a negative dimension");
-        return List.of(Type.tensor(t, shape));
+        List<Dim> shape = shapeOperand(c, 0);
+        return List.of(Type.tensor(t, shape == null ? unknownOfLength(c, 0, 0) : new Shape(shape)));
     }
 
     private static List<Type> expand(InferContext c) {
         DType t = c.dtype(0);
         Shape in = c.shape(0);
-        long[] shape = longs(c, 1);
-        if (shape != null) {
-            for (long d : shape) if (d < 0) throw c.error("shape " + Arrays.toString(shape) + " has a negative dimension");
-            return List.of(Type.tensor(t, in == null ? null : Infer.broadcast(in, Shape.of(shape), c)));
-        }
+        List<Dim> shape = shapeOperand(c, 1);
+        if (shape != null) return List.of(Type.tensor(t, in == null ? null : Infer.broadcast(in, new Shape(shape), c)));
         Shape len = unknownOfLength(c, 1, 0);
         if (in == null || len == null) return List.of(Type.unranked(t));
         // A fixed input dimension other than 1 is the output dimension whatever the shape operand holds.
@@ -487,7 +509,14 @@ final class ShapeOps {
                 throw c.error("input " + i + " must be a scalar, has shape " + s);
         }
         Tensor start = c.constant(0), limit = c.constant(1), delta = c.constant(2);
-        if (start == null || limit == null || delta == null) return List.of(Type.tensor(t, Shape.of(Dim.UNKNOWN)));
+        if (start == null || limit == null || delta == null) {
+            // Range(0, n, 1) has n elements, also when n is a symbolic size.
+            List<SymInt> s0 = c.shapeValue(0), n = c.shapeValue(1), d = c.shapeValue(2);
+            boolean counts = s0 != null && d != null && n != null && s0.size() == 1 && d.size() == 1 && n.size() == 1
+                    && n.get(0).isSymbol()
+                    && s0.getFirst().equals(SymInt.of(0)) && d.getFirst().equals(SymInt.of(1));
+            return List.of(Type.tensor(t, Shape.of(counts ? n.get(0).asDim() : Dim.UNKNOWN)));
+        }
         long n = t.isFloat()
                 ? ShapeMath.rangeCount(start.getDouble(0), limit.getDouble(0), delta.getDouble(0), c::error)
                 : ShapeMath.rangeCount(start.getLong(0), limit.getLong(0), delta.getLong(0), c::error);
@@ -570,6 +599,14 @@ final class ShapeOps {
         String mode = c.attrString("mode");
         if (!List.of("nearest", "linear", "cubic").contains(mode))
             throw c.error("unknown mode '" + mode + "' (expected nearest, linear or cubic)");
+        String coord = c.attrString("coordinate_transformation_mode");
+        if (!List.of("half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric",
+                "tf_crop_and_resize").contains(coord))
+            throw c.error("unknown coordinate_transformation_mode '" + coord + "'");
+        if (!List.of("round_prefer_floor", "round_prefer_ceil", "floor", "ceil").contains(c.attrString("nearest_mode")))
+            throw c.error("unknown nearest_mode '" + c.attrString("nearest_mode") + "'");
+        if (c.attrInt("antialias") != 0 && mode.equals("nearest"))
+            throw c.error("antialias is defined for linear and cubic modes only");
         String policy = c.attrString("keep_aspect_ratio_policy");
         if (!List.of("stretch", "not_larger", "not_smaller").contains(policy))
             throw c.error("unknown keep_aspect_ratio_policy '" + policy + "'");

@@ -66,8 +66,8 @@ public final class AlgebraicSimplification implements Pass {
             of("squeeze-unsqueeze", op("Squeeze", op("Unsqueeze", any("x"), constant("a")), constant("b")),
                     AlgebraicSimplification::squeezeUndoesUnsqueeze, operand("x")),
             // Unsqueeze(Squeeze(x, a), a) -> x   when x has size 1 along a
-            of("unsqueeze-squeeze", op("Unsqueeze", op("Squeeze", any("x")).anyInputs().as("sq"), constant("b")),
-                    AlgebraicSimplification::unsqueezeUndoesSqueeze, operand("x")),
+            of("unsqueeze-squeeze", op("Unsqueeze", op("Squeeze").anyInputs().as("sq"), constant("b")),
+                    AlgebraicSimplification::unsqueezeUndoesSqueeze, (m, r) -> List.of(m.node("sq").input(0))),
             // Dropout(x, ratio, training_mode = false or absent) -> x,  Dropout(x, 0, training_mode) -> x
             //     when the mask output is unused
             of("dropout-inference", op("Dropout").anyInputs(), AlgebraicSimplification::dropoutIsIdentity,
@@ -136,9 +136,9 @@ public final class AlgebraicSimplification implements Pass {
     }
 
     private static boolean unsqueezeUndoesSqueeze(Match m) {
-        Type.TensorType x = m.tensorType("x");
-        if (x == null || x.shape() == null) return false;
         Node sq = m.node("sq");
+        Type.TensorType x = m.tensorType(sq.input(0));
+        if (x == null || x.shape() == null) return false;
         int rank = x.shape().rank();
         long[] squeezed;
         if (sq.hasInput(1)) {

@@ -4,6 +4,9 @@ import dev.gale.ir.Node;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
 import dev.gale.ir.Value;
+import dev.gale.ir.op.SymInt;
+
+import java.util.List;
 
 /**
  * What a rule may ask about the graph around a match while the {@link RewriteDriver} runs. Only values defined
@@ -31,6 +34,13 @@ public interface GraphView {
 
     /** A pass option from the {@link dev.gale.passes.pipeline.PassContext}. */
     String option(String key, String fallback);
+
+    /**
+     * What is known about the elements of a small integer tensor of rank 0 or 1 (a shape, a dim, an axis list):
+     * one {@link SymInt} per element, known, a symbolic dim size, or unknown; null when nothing is known. Type
+     * inference computes these ({@link dev.gale.ir.op.ShapeValues}) through Shape/Gather/Concat/... chains.
+     */
+    List<SymInt> shapeValue(Value v);
 
     /** An earlier node computing the same thing as {@code n} (same op, attributes and inputs), or null. */
     Node equivalent(Node n);

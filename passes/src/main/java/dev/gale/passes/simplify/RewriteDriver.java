@@ -7,11 +7,11 @@ import dev.gale.ir.ShapeInference;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
 import dev.gale.ir.Value;
+import dev.gale.ir.op.SymInt;
 import dev.gale.passes.pipeline.PassContext;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -34,11 +34,19 @@ import java.util.Set;
  * is possible only when the replacement is a node output that stands for no other graph output, so a rewrite that
  * would need anything else (an output replaced by a graph input, say) does not fire; (4) a replacement must have the
  * type of what it replaces (element type, rank, fixed dims); a rule that breaks this is a bug and fails loudly;
- * (5) firings are counted as {@code simplify.<rule>} in the pass context.
+ * (5) firings are counted as {@code simplify.<rule>} in the pass context; (6) each visited node is typed again
+ * from its (possibly replaced) inputs, which also records the shape values rules read
+ * ({@link GraphView#shapeValue}), so types only get more precise.
+ *
+ * <p>Option {@value #TRAIN_PARAMS}: comma-separated initializers that are trainable parameters, which no rule may
+ * treat as constants (their values change as training goes).
  */
 public final class RewriteDriver {
     /** A rule set that keeps rewriting after this many sweeps is cycling; stop rather than loop. */
     static final int MAX_SWEEPS = 32;
+
+    /** The pass option naming trainable initializers (see the class comment). */
+    public static final String TRAIN_PARAMS = "train.params";
 
     private RewriteDriver() {}
 
@@ -48,6 +56,7 @@ public final class RewriteDriver {
             Sweep s = new Sweep(g, rules, ctx);
             if (!s.run()) return g;
             g = s.result();
+            if (s.budget == 0) return g;
         }
         ctx.count("simplify.driver.sweep-limit", 1);
         return g;
@@ -62,6 +71,9 @@ public final class RewriteDriver {
         private final List<Node> out = new ArrayList<>();
         private final Map<String, Node> producer = new HashMap<>();
         private final Map<String, Tensor> constants = new HashMap<>();
+        /** What type inference knows: the constants, plus shape values it proved fully known. */
+        private final Map<String, Tensor> inferConstants = new HashMap<>();
+        private final Map<String, List<SymInt>> shapeValues = new HashMap<>();
         private final Map<String, Type> types;
         private final Map<String, Value> subst = new HashMap<>();
         private final Map<String, Integer> uses = new HashMap<>();
@@ -70,6 +82,8 @@ public final class RewriteDriver {
         private final Set<String> names = new HashSet<>();
         private final Map<OpFacts.Key, Node> seen = new HashMap<>();
         private int counter;
+        /** Firings left in this sweep. */
+        long budget;
 
         Sweep(Graph g, List<RewriteRule> rules, PassContext ctx) {
             this.g = g;
@@ -77,7 +91,8 @@ public final class RewriteDriver {
             this.ctx = ctx;
             this.types = new HashMap<>(g.valueTypes());
             ValueRefs.collectDefined(g, names);
-            Set<String> params = new HashSet<>(Arrays.asList(ctx.option("train.params", "").split(",")));
+            Set<String> params = new HashSet<>();
+            for (String p : ctx.option(TRAIN_PARAMS, "").split(",")) params.add(p.strip());
             for (Value v : g.inputs()) graphDefined.add(v.name());
             Set<String> inputNames = new HashSet<>(graphDefined);
             for (Map.Entry<String, Tensor> e : g.initializers().entrySet()) {
@@ -85,6 +100,7 @@ public final class RewriteDriver {
                 if (!inputNames.contains(e.getKey()) && !params.contains(e.getKey()))
                     constants.put(e.getKey(), e.getValue());
             }
+            inferConstants.putAll(constants);
             for (Node n : g.nodes()) ValueRefs.forEachRead(n, name -> uses.merge(name, 1, Integer::sum));
             for (Value v : g.outputs()) pinned.add(v.name());
         }
@@ -94,10 +110,13 @@ public final class RewriteDriver {
             Deque<Node> pending = new ArrayDeque<>(g.nodes());
             boolean changed = false;
             // A rule pair that undoes each other would loop inside one sweep; no honest rule set comes near this.
-            long budget = 16L * g.nodes().size() + 10_000;
+            budget = 16L * g.nodes().size() + 10_000;
             while (!pending.isEmpty()) {
                 Node n = pending.poll();
                 if (!subst.isEmpty()) n = ValueRefs.substitute(n, this::resolve);
+                // Inference again, as the node's inputs may have changed or be better known now; this also
+                // records the shape value of its output, which rules read.
+                n = infer(n);
                 if (budget > 0 && tryRules(n, pending)) {
                     changed = true;
                     if (--budget == 0) ctx.count("simplify.driver.firing-limit", 1);
@@ -140,7 +159,7 @@ public final class RewriteDriver {
             for (RewriteRule rule : rulesFor(n)) {
                 Match m = rule.match(n, this);
                 if (m == null) continue;
-                Rewriter r = new Rewriter(n, this::fresh, this::inferCreated);
+                Rewriter r = new Rewriter(n, this::fresh, this::infer);
                 List<Value> repl = rule.rewrite().apply(m, r);
                 if (repl == null || !acceptable(rule, n, repl, r)) continue;
                 commit(n, repl, r, pending);
@@ -182,24 +201,31 @@ public final class RewriteDriver {
         private void commit(Node root, List<Value> repl, Rewriter r, Deque<Node> pending) {
             Set<String> created = new HashSet<>();
             for (Node c : r.created()) for (Value v : c.outputs()) created.add(v.name());
+            // A new node that replaces a root output takes over its name: names stay stable and readable, and
+            // what was known about the old value (declared dims, symbols) still holds for its replacement.
+            Map<String, String> takeOver = new HashMap<>();
             for (int i = 0; i < repl.size(); i++) {
                 Value old = root.output(i), nv = repl.get(i);
                 if (old.isNone() || nv == null) continue;
-                if (created.contains(nv.name())) {
-                    // What was known about the old value (declared dims, symbols) still holds for its replacement.
+                if (created.contains(nv.name()) && !takeOver.containsKey(nv.name())) {
                     Type merged = ShapeInference.merge(old.type(), typeOf(nv, r), root.describe());
                     r.retype(nv.name(), merged);
-                    types.put(nv.name(), merged);
-                    nv = nv.withType(merged);
+                    takeOver.put(nv.name(), old.name());
+                    types.put(old.name(), merged);
+                    continue;
                 }
-                subst.put(old.name(), nv);
-                uses.merge(nv.name(), uses.getOrDefault(old.name(), 0), Integer::sum);
-                if (pinned.contains(old.name())) pinned.add(nv.name());
+                Value target = takeOver.containsKey(nv.name()) ? root.output(repl.indexOf(nv)) : nv;
+                subst.put(old.name(), target);
+                uses.merge(target.name(), uses.getOrDefault(old.name(), 0), Integer::sum);
+                if (pinned.contains(old.name())) pinned.add(target.name());
             }
             List<Node> made = r.created();
             for (int i = made.size() - 1; i >= 0; i--) {
-                ValueRefs.forEachRead(made.get(i), name -> uses.merge(name, 1, Integer::sum));
-                pending.addFirst(made.get(i));
+                Node n = ValueRefs.renameOutputs(made.get(i), takeOver);
+                n = ValueRefs.substitute(n, v -> takeOver.containsKey(v.name())
+                        ? new Value(takeOver.get(v.name()), v.type()) : v);
+                ValueRefs.forEachRead(n, name -> uses.merge(name, 1, Integer::sum));
+                pending.addFirst(n);
             }
         }
 
@@ -211,7 +237,10 @@ public final class RewriteDriver {
                 if (v.type() != null) types.put(v.name(), v.type());
             }
             Tensor c = ValueRefs.constantValue(n);
-            if (c != null) constants.put(n.output(0).name(), c);
+            if (c != null) {
+                constants.put(n.output(0).name(), c);
+                inferConstants.put(n.output(0).name(), c);
+            }
             OpFacts.Key k = OpFacts.key(n);
             if (k != null) seen.putIfAbsent(k, n);
         }
@@ -232,8 +261,8 @@ public final class RewriteDriver {
             return n;
         }
 
-        private Node inferCreated(Node n) {
-            Node typed = ShapeInference.inferNode(n, types, constants);
+        private Node infer(Node n) {
+            Node typed = ShapeInference.inferNode(n, types, inferConstants, shapeValues);
             for (Value v : typed.outputs()) if (!v.isNone() && v.type() != null) types.put(v.name(), v.type());
             return typed;
         }
@@ -282,6 +311,18 @@ public final class RewriteDriver {
 
         @Override
         public String option(String key, String fallback) { return ctx.option(key, fallback); }
+
+        @Override
+        public List<SymInt> shapeValue(Value v) {
+            if (v.isNone()) return null;
+            List<SymInt> known = shapeValues.get(v.name());
+            if (known != null) return known;
+            Tensor t = constant(v);
+            if (t == null || t.rank() > 1 || t.numel() > 64 || !t.dtype().isInteger()) return null;
+            List<SymInt> r = new ArrayList<>();
+            for (int i = 0; i < t.numel(); i++) r.add(SymInt.of(t.getLong(i)));
+            return r;
+        }
 
         @Override
         public Node equivalent(Node n) {

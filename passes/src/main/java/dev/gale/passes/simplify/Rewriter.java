@@ -2,7 +2,6 @@ package dev.gale.passes.simplify;
 
 import dev.gale.ir.Attr;
 import dev.gale.ir.Node;
-import dev.gale.ir.ShapeInference;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
 import dev.gale.ir.Value;
@@ -33,13 +32,16 @@ public final class Rewriter {
     /** A new node of the default domain with one output. */
     public Value op(String op, List<Value> in, Map<String, Attr> attrs) { return node("", op, in, attrs, 1).get(0); }
 
-    /** A new node with {@code numOutputs} outputs; its name and output names derive from the root's. */
+    /** A new node with {@code numOutputs} outputs, named after the root's first output. */
     public List<Value> node(String domain, String op, List<Value> in, Map<String, Attr> attrs, int numOutputs) {
         OpTable.require(domain, op, "rewrite of " + root.describe());
         String hint = root.outputs().isEmpty() ? op : root.output(0).name();
         List<Value> outs = new ArrayList<>();
         for (int i = 0; i < numOutputs; i++) outs.add(new Value(fresh.apply(hint), null));
-        Node n = infer.apply(new Node(outs.get(0).name(), domain, op, in, outs, attrs));
+        // The node that takes over the root's role (the first of its op) keeps its name, for tracing; others have none.
+        boolean heir = op.equals(root.op()) && domain.equals(root.domain())
+                && created.stream().noneMatch(c -> c.op().equals(op) && c.domain().equals(domain));
+        Node n = infer.apply(new Node(heir ? root.name() : "", domain, op, in, outs, attrs));
         created.add(n);
         return n.outputs();
     }
@@ -63,9 +65,5 @@ public final class Rewriter {
                 }
             if (hit) created.set(i, n.withOutputs(outs));
         }
-    }
-
-    static Node inferWith(Node n, Map<String, Type> types, Map<String, Tensor> constants) {
-        return ShapeInference.inferNode(n, types, constants);
     }
 }

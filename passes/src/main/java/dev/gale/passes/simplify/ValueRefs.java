@@ -133,9 +133,7 @@ final class ValueRefs {
                 outs.add(v);
             }
         }
-        if (!changed) return n;
-        String name = rename.getOrDefault(n.name(), n.name());
-        return new Node(name, n.domain(), n.op(), n.inputs(), outs, n.attrs());
+        return changed ? n.withOutputs(outs) : n;
     }
 
     /** The tensor a {@code Constant} node holds, whichever attribute carries it; null for other nodes. */

@@ -5,6 +5,8 @@ import dev.gale.ir.Model;
 import dev.gale.ir.text.PrintOptions;
 import dev.gale.ir.text.TextParser;
 import dev.gale.ir.text.TextPrinter;
+import dev.gale.passes.pipeline.PassContext;
+import dev.gale.passes.pipeline.PassRegistry;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.DynamicTest;
@@ -25,7 +27,8 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * Golden text-IR tests (STYLE.md convention 7). Each {@code golden/NAME.gir} holds cases split by {@code // -----};
  * {@code NAME.gir.expected} holds, case by case in the same order, what the pipeline printed. An optional first line
- * {@code // RUN: print [--inline-weights]} says what to run (today: parse, then print).
+ * {@code // RUN: print [--inline-weights] [--passes=fold,cse]} says what to run: parse, run the passes (verified),
+ * print.
  *
  * <p>A case that must fail marks the line of the error inline, MLIR style:
  * {@code // expected-error@+1 {{use of undefined value}}} (the error is on the next line; {@code @+0} or no offset:
@@ -65,9 +68,10 @@ class GoldenTest {
         String name = file.getFileName().toString();
         String content = Files.readString(file, StandardCharsets.UTF_8);
         PrintOptions options = runOptions(content, name);
+        String passes = runPasses(content);
         List<Case> cases = split(content);
         List<String> actual = new ArrayList<>();
-        for (Case c : cases) actual.add(run(c, name, options));
+        for (Case c : cases) actual.add(run(c, name, options, passes));
         Path expectedFile = file.resolveSibling(name + ".expected");
         String actualText = String.join("\n" + SEPARATOR + "\n", actual);
         if (bless) Files.writeString(expectedFile, actualText, StandardCharsets.UTF_8);
@@ -90,10 +94,13 @@ class GoldenTest {
         return DynamicContainer.dynamicContainer(name, tests);
     }
 
-    /** The case's output: its printed form, or {@code // error: ...} when it does not parse. */
-    static String run(Case c, String name, PrintOptions options) {
+    /** The case's output: its printed form (after {@code passes}, if any), or {@code // error: ...}. */
+    static String run(Case c, String name, PrintOptions options, String passes) {
         try {
-            return TextPrinter.print(parse(c, name), options).strip();
+            Model m = parse(c, name);
+            if (passes != null)
+                m = m.withGraph(PassRegistry.parse(passes).run(m.graph(), PassContext.defaults(), true, null).graph());
+            return TextPrinter.print(m, options).strip();
         } catch (GaleException e) {
             return "// error: " + e.getMessage();
         }
@@ -148,9 +155,17 @@ class GoldenTest {
         PrintOptions o = PrintOptions.SUMMARY;
         for (String w : words.subList(1, words.size())) {
             if (w.equals("--inline-weights")) o = PrintOptions.INLINE;
-            else fail(name + ": unknown print option '" + w + "'");
+            else if (!w.startsWith("--passes=")) fail(name + ": unknown print option '" + w + "'");
         }
         return o;
+    }
+
+    /** The pipeline of {@code // RUN: print --passes=fold,cse} (run before printing), or null. */
+    static String runPasses(String content) {
+        String first = content.lines().findFirst().orElse("");
+        if (!first.startsWith("// RUN:")) return null;
+        for (String w : first.split("\\s+")) if (w.startsWith("--passes=")) return w.substring("--passes=".length());
+        return null;
     }
 
     /** Splits at {@code // -----} lines, remembering where each case starts (1-based line). */

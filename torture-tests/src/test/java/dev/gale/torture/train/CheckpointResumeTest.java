@@ -99,6 +99,48 @@ class CheckpointResumeTest {
     }
 
     @Test
+    void nonFiniteLossStopsWithStepAndTensorAndKeepsTheLastCheckpoint() throws IOException {
+        Random r = new Random(9);
+        Tensor x = Tensor.zeros(DType.FLOAT32, 16, 784);
+        for (int i = 0; i < x.numel(); i++) x.setDouble(i, r.nextGaussian());
+        x.setDouble(8 * 784 + 3, Double.POSITIVE_INFINITY); // row 8: first used at step 2 with batch 8
+        Tensor y = Tensor.zeros(DType.INT64, 16);
+        Map<String, Tensor> arrays = new LinkedHashMap<>();
+        arrays.put("x", x);
+        arrays.put("y", y);
+        Path bad = tmp.resolve("bad.npz");
+        Files.write(bad, Npz.write(arrays));
+        Path ck = tmp.resolve("ck3");
+        List<String> args = new ArrayList<>(List.of("train", model.toString(), "--data", bad.toString(), "--feed", "x=x",
+                "--labels", "y", "--loss", "cross-entropy", "--optimizer", "sgd", "--batch-size", "8", "--steps", "4",
+                "--no-shuffle", "--checkpoint-dir", ck.toString(), "--checkpoint-every", "1",
+                "--out", tmp.resolve("nan.onnx").toString()));
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Gale.execute(args.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true));
+        assertNotEquals(0, code);
+        assertTrue(err.toString().contains("step 2: the loss is NaN"), err.toString());
+        assertTrue(err.toString().contains("first non-finite value in tensor"), err.toString());
+        assertTrue(Files.exists(ck.resolve("ckpt-000000001.gale")), "the last good checkpoint is kept");
+        assertFalse(Files.exists(tmp.resolve("nan.onnx")), "no trained model is written for a failed run");
+    }
+
+    @Test
+    void aFailingCheckpointWriteLeavesTheLastGoodOne() throws IOException {
+        Path ck = tmp.resolve("ck4");
+        Files.createDirectories(ck);
+        Files.writeString(ck.resolve("ckpt-000000001.gale"), "the last good checkpoint");
+        Path blocked = ck.resolve("ckpt-000000002.gale");
+        Files.createDirectories(blocked); // a folder where the new file should go: the rename must fail
+        var e = assertThrows(dev.gale.ir.GaleException.class,
+                () -> dev.gale.onnx.AtomicFiles.write(blocked, new byte[] {1, 2, 3}));
+        assertTrue(e.getMessage().contains("cannot write"), e.getMessage());
+        assertEquals("the last good checkpoint", Files.readString(ck.resolve("ckpt-000000001.gale")));
+        try (var s = Files.list(ck)) {
+            assertEquals(2, s.count(), "no temporary file is left behind");
+        }
+    }
+
+    @Test
     void badFeedsAndLabelsGetClearErrors() {
         Run wrongInput = train("--steps", "1", "--feed", "nope=x", "--out", tmp.resolve("g.onnx").toString());
         assertNotEquals(0, wrongInput.code());

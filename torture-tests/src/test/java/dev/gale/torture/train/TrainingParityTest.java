@@ -60,7 +60,7 @@ class TrainingParityTest {
             assertTrue(rel <= RTOL, run + " step " + (s + 1) + ": gale " + gale[s] + " vs torch " + torch[s]
                     + " (relative difference " + rel + ")");
         }
-        assertTrue(Files.size(dir.resolve("trained.onnx")) > 0);
+        assertTrainedModelRunsOnOnnxRuntime(run, dir);
         Path buffers = dir.resolve("torch_buffers.npz");
         // BatchNorm running statistics in the trained ONNX model equal PyTorch's (unbiased running variance). Only
         // with SGD: a conv bias feeding BatchNorm gets a gradient that is zero up to rounding noise, which Adam's
@@ -77,6 +77,33 @@ class TrainingParityTest {
                             run + " " + e.getKey() + "[" + i + "]: gale " + g + " vs torch " + t);
                 }
             }
+        }
+    }
+
+    /** The trained model loads in ONNX Runtime and gives the interpreter's outputs on a batch of the data. */
+    static void assertTrainedModelRunsOnOnnxRuntime(String run, Path dir) {
+        try {
+            var model = dev.gale.onnx.OnnxImporter.load(dir.resolve("trained.onnx"));
+            var x = dev.gale.ir.io.Npz.read(dir.resolve("data.npz")).get("x");
+            int[] rows = {0, 1, 2, 3, 4, 5, 6, 7};
+            var batch = dev.gale.train.BatchSampler.rows(x, rows);
+            String input = model.graph().runtimeInputs().get(0).name();
+            var gale = (dev.gale.ir.Tensor) dev.gale.backends.interp.Interpreter.run(model,
+                    java.util.Map.of(input, batch)).get(0);
+            var env = ai.onnxruntime.OrtEnvironment.getEnvironment();
+            try (var session = env.createSession(dir.resolve("trained.onnx").toString());
+                 var in = batch.dtype() == dev.gale.ir.DType.INT64
+                         ? ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.LongBuffer.wrap(batch.longs()), batch.shape())
+                         : ai.onnxruntime.OnnxTensor.createTensor(env, java.nio.FloatBuffer.wrap(batch.floats()), batch.shape());
+                 var out = session.run(java.util.Map.of(input, in))) {
+                float[] ort = ((ai.onnxruntime.OnnxTensor) out.get(0)).getFloatBuffer().array();
+                assertEquals(gale.numel(), ort.length);
+                for (int i = 0; i < ort.length; i++)
+                    assertEquals(gale.getDouble(i), ort[i], 1e-4 * Math.max(1, Math.abs(ort[i])),
+                            run + ": ONNX Runtime output " + i + " of the trained model");
+            }
+        } catch (ai.onnxruntime.OrtException e) {
+            fail(run + ": ONNX Runtime cannot run the trained model: " + e.getMessage());
         }
     }
 
