@@ -52,13 +52,19 @@ final class GemmKernel {
     static void gemm(Scratch s, boolean transA, boolean transB, int m, int n, int k, float alpha,
                      MemorySegment a, long aOff, long lda, MemorySegment b, long bOff, long ldb,
                      float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
+        gemm(s, transA, m, n, k, alpha, a, aOff, lda, new PanelSource.Matrix(transB, b, bOff, ldb), beta, c, cOff, ldc, ep);
+    }
+
+    /** The same with B's panels from {@code b}. */
+    static void gemm(Scratch s, boolean transA, int m, int n, int k, float alpha, MemorySegment a, long aOff, long lda,
+                     PanelSource b, float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
         if (m <= 0 || n <= 0) return;
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             for (int pc = 0; pc < k || pc == 0; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 float[] pb = s.packB(kc * roundUp(nc, NR));
-                GemmPacking.packB(transB, b, bOff, ldb, pc, kc, jc, nc, 0, nc, pb);
+                b.pack(pc, kc, jc, nc, 0, nc, pb);
                 multiplyPacked(s, transA, a, aOff, lda, 0, m, pc, kc, pb, jc, nc, 0, nc, alpha,
                         pc == 0 ? beta : 1f, pc + kc >= k ? ep : null, c, cOff, ldc);
             }
@@ -80,8 +86,9 @@ final class GemmKernel {
             for (int jr = jr0; jr < jr1; jr += NR) {
                 int cols = Math.min(NR, nc - jr), pbOff = jr * kc;
                 for (int ir = 0; ir < mc; ir += MR) {
-                    micro(kc, pa, ir * kc, pb, pbOff, tile);
-                    TileStore.store(tile, Math.min(MR, mc - ir), cols, alpha, cScale, ep, c, cOff, ldc, ic + ir, jc + jr);
+                    int rows = Math.min(MR, mc - ir);
+                    micro(rows, kc, pa, ir * kc, pb, pbOff, tile);
+                    TileStore.store(tile, rows, cols, alpha, cScale, ep, c, cOff, ldc, ic + ir, jc + jr);
                 }
             }
         }
@@ -89,8 +96,19 @@ final class GemmKernel {
 
     static int roundUp(int x, int to) { return (x + to - 1) / to * to; }
 
-    /** tile[MR x NR] = A panel (kc x MR, k-major) times B panel (kc x NR, k-major). */
-    static void micro(int kc, float[] pa, int ia, float[] pb, int ib, float[] tile) {
+    /**
+     * tile[rows x NR] = A panel (kc x MR, k-major, the first {@code rows} used) times B panel (kc x NR, k-major): the
+     * full 12-row kernel, or the 8- and 4-row ones for a short last panel (64 output channels are 5 x 12 + 4), so
+     * that padding rows cost no FMAs.
+     */
+    static void micro(int rows, int kc, float[] pa, int ia, float[] pb, int ib, float[] tile) {
+        if (rows > 8) micro12(kc, pa, ia, pb, ib, tile);
+        else if (rows > 4) micro8(kc, pa, ia, pb, ib, tile);
+        else micro4(kc, pa, ia, pb, ib, tile);
+    }
+
+    /** The 12 x 2-vector kernel: 24 accumulators, 24 FMAs per 14 loads. */
+    static void micro12(int kc, float[] pa, int ia, float[] pb, int ib, float[] tile) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
         FloatVector c4a = z, c4b = z, c5a = z, c5b = z, c6a = z, c6b = z, c7a = z, c7b = z;
@@ -159,5 +177,86 @@ final class GemmKernel {
         c10b.intoArray(tile, 10 * NR + L);
         c11a.intoArray(tile, 11 * NR);
         c11b.intoArray(tile, 11 * NR + L);
+    }
+
+    /** Rows 0..7 of a panel. */
+    static void micro8(int kc, float[] pa, int ia, float[] pb, int ib, float[] tile) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
+        FloatVector c4a = z, c4b = z, c5a = z, c5b = z, c6a = z, c6b = z, c7a = z, c7b = z;
+        for (int p = 0; p < kc; p++) {
+            int ao = ia + p * MR, bo = ib + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
+            FloatVector a = FloatVector.broadcast(S, pa[ao]);
+            c0a = a.fma(b0, c0a);
+            c0b = a.fma(b1, c0b);
+            a = FloatVector.broadcast(S, pa[ao + 1]);
+            c1a = a.fma(b0, c1a);
+            c1b = a.fma(b1, c1b);
+            a = FloatVector.broadcast(S, pa[ao + 2]);
+            c2a = a.fma(b0, c2a);
+            c2b = a.fma(b1, c2b);
+            a = FloatVector.broadcast(S, pa[ao + 3]);
+            c3a = a.fma(b0, c3a);
+            c3b = a.fma(b1, c3b);
+            a = FloatVector.broadcast(S, pa[ao + 4]);
+            c4a = a.fma(b0, c4a);
+            c4b = a.fma(b1, c4b);
+            a = FloatVector.broadcast(S, pa[ao + 5]);
+            c5a = a.fma(b0, c5a);
+            c5b = a.fma(b1, c5b);
+            a = FloatVector.broadcast(S, pa[ao + 6]);
+            c6a = a.fma(b0, c6a);
+            c6b = a.fma(b1, c6b);
+            a = FloatVector.broadcast(S, pa[ao + 7]);
+            c7a = a.fma(b0, c7a);
+            c7b = a.fma(b1, c7b);
+        }
+        c0a.intoArray(tile, 0);
+        c0b.intoArray(tile, L);
+        c1a.intoArray(tile, NR);
+        c1b.intoArray(tile, NR + L);
+        c2a.intoArray(tile, 2 * NR);
+        c2b.intoArray(tile, 2 * NR + L);
+        c3a.intoArray(tile, 3 * NR);
+        c3b.intoArray(tile, 3 * NR + L);
+        c4a.intoArray(tile, 4 * NR);
+        c4b.intoArray(tile, 4 * NR + L);
+        c5a.intoArray(tile, 5 * NR);
+        c5b.intoArray(tile, 5 * NR + L);
+        c6a.intoArray(tile, 6 * NR);
+        c6b.intoArray(tile, 6 * NR + L);
+        c7a.intoArray(tile, 7 * NR);
+        c7b.intoArray(tile, 7 * NR + L);
+    }
+
+    /** Rows 0..3 of a panel. */
+    static void micro4(int kc, float[] pa, int ia, float[] pb, int ib, float[] tile) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
+        for (int p = 0; p < kc; p++) {
+            int ao = ia + p * MR, bo = ib + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
+            FloatVector a = FloatVector.broadcast(S, pa[ao]);
+            c0a = a.fma(b0, c0a);
+            c0b = a.fma(b1, c0b);
+            a = FloatVector.broadcast(S, pa[ao + 1]);
+            c1a = a.fma(b0, c1a);
+            c1b = a.fma(b1, c1b);
+            a = FloatVector.broadcast(S, pa[ao + 2]);
+            c2a = a.fma(b0, c2a);
+            c2b = a.fma(b1, c2b);
+            a = FloatVector.broadcast(S, pa[ao + 3]);
+            c3a = a.fma(b0, c3a);
+            c3b = a.fma(b1, c3b);
+        }
+        c0a.intoArray(tile, 0);
+        c0b.intoArray(tile, L);
+        c1a.intoArray(tile, NR);
+        c1b.intoArray(tile, NR + L);
+        c2a.intoArray(tile, 2 * NR);
+        c2b.intoArray(tile, 2 * NR + L);
+        c3a.intoArray(tile, 3 * NR);
+        c3b.intoArray(tile, 3 * NR + L);
     }
 }
