@@ -47,11 +47,13 @@ final class GemmPacking {
         for (int ir = 0; ir < mc; ir += MR) {
             int rows = Math.min(MR, mc - ir), base = ir * kc;
             if (trans) {
-                // Each k gives MR contiguous values: one masked vector copy (MR <= L), zeros past the rows.
-                VectorMask<Float> in = S.indexInRange(0, rows), out = S.indexInRange(0, MR);
-                long src = (off + (long) p0 * ld + i0 + ir) * Float.BYTES, step = ld * Float.BYTES;
-                for (int p = 0; p < kc; p++, src += step)
-                    FloatVector.fromMemorySegment(S, a, src, NATIVE, in).intoArray(pa, base + p * MR, out);
+                // Each k gives MR contiguous values: masked vector copies (one when MR <= L), zeros past the rows.
+                for (int r = 0; r < MR; r += L) {
+                    VectorMask<Float> in = S.indexInRange(r, rows), out = S.indexInRange(r, MR);
+                    long src = (off + (long) p0 * ld + i0 + ir + r) * Float.BYTES, step = ld * Float.BYTES;
+                    for (int p = 0; p < kc; p++, src += step)
+                        FloatVector.fromMemorySegment(S, a, src, NATIVE, in).intoArray(pa, base + p * MR + r, out);
+                }
             } else {
                 for (int r = 0; r < rows; r++)
                     scatterRun(a, off + (long) (i0 + ir + r) * ld + p0, pa, base + r, MR, STRIDE_MR, kc);

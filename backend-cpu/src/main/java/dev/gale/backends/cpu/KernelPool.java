@@ -29,7 +29,8 @@ public final class KernelPool implements AutoCloseable {
         void run(int index, Scratch scratch);
     }
 
-    private static final int SPINS = 1 << 14;
+    /** Busy-wait rounds before yielding, and yielding rounds before parking (see {@link #pause}). */
+    private static final int SPINS = 1 << 10, YIELDS = 1 << 8;
     private static volatile KernelPool shared;
 
     private final int threads;
@@ -109,10 +110,7 @@ public final class KernelPool implements AutoCloseable {
             generation++;
             for (Thread w : workers) LockSupport.unpark(w);
             drain(scratch[0]);
-            for (int spin = 0; running.get() != 0; spin++) {
-                if (spin < SPINS) Thread.onSpinWait();
-                else LockSupport.park(this);
-            }
+            for (int round = 0; running.get() != 0; round++) pause(round);
             this.task = null;
             Throwable t = failure.getAndSet(null);
             if (t instanceof RuntimeException e) throw e;
@@ -150,6 +148,17 @@ public final class KernelPool implements AutoCloseable {
     /** Runs {@code task.run(0, scratch)} on the calling thread with participant 0's scratch (one loop at a time). */
     public void serial(Task task) { parallelFor(1, task); }
 
+    /**
+     * One round of waiting: spin first (the next loop usually follows within microseconds), then yield (on a machine
+     * with more runnable threads than cores, the thread being waited for may need this core), then park until
+     * unparked.
+     */
+    private void pause(int round) {
+        if (round < SPINS) Thread.onSpinWait();
+        else if (round < SPINS + YIELDS) Thread.yield();
+        else LockSupport.park(this);
+    }
+
     private void drain(Scratch s) {
         Task t = task;
         int n = count;
@@ -165,11 +174,7 @@ public final class KernelPool implements AutoCloseable {
     private void work(int id) {
         int seen = 0;
         while (true) {
-            int spin = 0;
-            while (generation == seen && !closed) {
-                if (spin++ < SPINS) Thread.onSpinWait();
-                else LockSupport.park(this);
-            }
+            for (int round = 0; generation == seen && !closed; round++) pause(round);
             if (closed) return;
             seen = generation;
             drain(scratch[id]);
