@@ -39,7 +39,7 @@ final class GemmKernel {
     /** Depth of one packed block. */
     static final int KC = Integer.getInteger("gale.gemm.kc", 1024);
     /** Rows of one packed A block, a multiple of MR (gale.gemm.mc). */
-    static final int MC = Integer.getInteger("gale.gemm.mc", 192) / MR * MR;
+    static final int MC = Integer.getInteger("gale.gemm.mc", 264) / MR * MR;
     /** Columns of one packed B block, a multiple of NR (gale.gemm.nc). */
     static final int NC = Integer.getInteger("gale.gemm.nc", 1024) / NR * NR;
 
