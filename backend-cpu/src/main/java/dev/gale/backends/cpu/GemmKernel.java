@@ -26,9 +26,10 @@ import java.lang.foreign.MemorySegment;
  * and 1 broadcast of the 32 vector registers, 24 FMAs per 14 loads; alone on L1-resident panels it runs at the
  * core's FMA peak.
  *
- * <p>Block sizes were chosen by measurement on a 2-core AVX-512 machine (48 KiB L1, 2 MiB L2): a deep KC (1024)
- * makes each C tile be read and written once for K up to 1024; the price, panels streamed from L2 instead of L1, cost
- * less than the extra passes over C that KC = 256 needed (C rows lie 4 KiB apart, so each tile store misses). The
+ * <p>Block sizes were chosen by measurement on a 2-core AVX-512 machine (48 KiB L1, 2 MiB L2), in GFLOP per CPU-second
+ * at 1024^3: KC = 256 keeps a B panel (32 KiB) and an A panel (12 KiB) in L1 (about 134; KC = 1024, one pass over C
+ * but panels streamed from L2, about 122); MC = 264 rows (an A block of 270 KiB, in L2) is a quarter of a 1024-row
+ * product. The
  * system properties {@code gale.gemm.kc}, {@code gale.gemm.mc} and {@code gale.gemm.nc} override them for tuning.
  */
 final class GemmKernel {
@@ -37,7 +38,7 @@ final class GemmKernel {
     static final int MR = 12;
     static final int NR = 2 * L;
     /** Depth of one packed block. */
-    static final int KC = Integer.getInteger("gale.gemm.kc", 1024);
+    static final int KC = Integer.getInteger("gale.gemm.kc", 256);
     /** Rows of one packed A block, a multiple of MR (gale.gemm.mc). */
     static final int MC = Integer.getInteger("gale.gemm.mc", 264) / MR * MR;
     /** Columns of one packed B block, a multiple of NR (gale.gemm.nc). */
