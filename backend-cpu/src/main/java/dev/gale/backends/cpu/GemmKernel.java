@@ -29,8 +29,7 @@ import java.lang.foreign.MemorySegment;
  * <p>Block sizes were chosen by measurement on a 2-core AVX-512 machine (48 KiB L1, 2 MiB L2), in GFLOP per CPU-second
  * at 1024^3: KC = 256 keeps a B panel (32 KiB) and an A panel (12 KiB) in L1 (about 134; KC = 1024, one pass over C
  * but panels streamed from L2, about 122); MC = 264 rows (an A block of 270 KiB, in L2) is a quarter of a 1024-row
- * product. The
- * system properties {@code gale.gemm.kc}, {@code gale.gemm.mc} and {@code gale.gemm.nc} override them for tuning.
+ * product. The system properties {@code gale.gemm.kc}, {@code gale.gemm.mc} and {@code gale.gemm.nc} override them for tuning.
  */
 final class GemmKernel {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
