@@ -87,8 +87,8 @@ public final class Conv2d {
     /** A panel source seen from column {@code shift} on (a task's first output pixel). */
     private record Shifted(PanelSource inner, int shift) implements PanelSource {
         @Override
-        public void pack(int p0, int kc, int j0, int nc, int jr0, int jr1, float[] pb) {
-            inner.pack(p0, kc, j0 + shift, nc, jr0, jr1, pb);
+        public void pack(int p0, int kc, int j0, int nc, int jr0, int jr1, float[] pb, int at) {
+            inner.pack(p0, kc, j0 + shift, nc, jr0, jr1, pb, at);
         }
     }
 

@@ -40,6 +40,8 @@ final class GemmKernel {
     static final int KC = Integer.getInteger("gale.gemm.kc", 256);
     /** Rows of one packed A block, a multiple of MR (gale.gemm.mc). */
     static final int MC = Integer.getInteger("gale.gemm.mc", 264) / MR * MR;
+    /** Rows of op(B) packed at once (a multiple of KC): C blocks stay in L2 across this much of K. */
+    static final int KCHUNK = Math.max(1, Integer.getInteger("gale.gemm.kchunk", 1024) / KC) * KC;
     /** Columns of one packed B block, a multiple of NR (gale.gemm.nc). */
     static final int NC = Integer.getInteger("gale.gemm.nc", 1024) / NR * NR;
 
@@ -60,35 +62,54 @@ final class GemmKernel {
                      PanelSource b, float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
         if (m <= 0 || n <= 0) return;
         for (int jc = 0; jc < n; jc += NC) {
-            int nc = Math.min(NC, n - jc);
-            for (int pc = 0; pc < k || pc == 0; pc += KC) {
-                int kc = Math.min(KC, k - pc);
-                float[] pb = s.packB(kc * roundUp(nc, NR));
-                b.pack(pc, kc, jc, nc, 0, nc, pb);
-                multiplyPacked(s, transA, a, aOff, lda, 0, m, pc, kc, pb, jc, nc, 0, nc, alpha,
-                        pc == 0 ? beta : 1f, pc + kc >= k ? ep : null, c, cOff, ldc);
+            int nc = Math.min(NC, n - jc), panels = (nc + NR - 1) / NR;
+            for (int k0 = 0; k0 == 0 || k0 < k; k0 += KCHUNK) {
+                int k1 = Math.min(k, k0 + KCHUNK);
+                float[] pb = s.packB(chunkSize(k1 - k0, nc));
+                packChunk(b, k0, k1, jc, nc, 0, panels, pb);
+                multiplyPacked(s, transA, a, aOff, lda, 0, m, k0, k1, k, pb, jc, nc, 0, nc, alpha, beta, ep, c, cOff, ldc);
             }
         }
     }
 
+    /** Floats of a packed chunk of {@code rows} rows of op(B) by {@code nc} columns. */
+    static int chunkSize(int rows, int nc) { return Math.max(1, rows) * roundUp(nc, NR); }
+
     /**
-     * Rows {@code [i0, i1)} and block columns {@code [jr0, jr1)} (multiples of NR) of {@code C += op(A) x B-block},
-     * where {@code pb} holds op(B)[pc:pc+kc, jc:jc+nc] packed: packs the A rows block by block and runs the
-     * micro-kernel over the tiles. {@code ep} is null except for the last KC block; positions are C's.
+     * Packs panels {@code [panel0, panel1)} of every KC block of op(B)[k0:k1, jc:jc+nc]; block {@code pc} starts at
+     * {@code (pc - k0) * roundUp(nc, NR)} in {@code pb}.
+     */
+    static void packChunk(PanelSource b, int k0, int k1, int jc, int nc, int panel0, int panel1, float[] pb) {
+        int width = roundUp(nc, NR);
+        for (int pc = k0; pc == k0 || pc < k1; pc += KC)
+            b.pack(pc, Math.min(KC, k1 - pc), jc, nc, panel0 * NR, Math.min(nc, panel1 * NR), pb, (pc - k0) * width);
+    }
+
+    /**
+     * Rows {@code [i0, i1)} and block columns {@code [jr0, jr1)} (multiples of NR) of {@code C += op(A) x B-chunk},
+     * where {@code pb} holds op(B)[k0:k1, jc:jc+nc] packed by {@link #packChunk}. For each MC block of rows the KC
+     * blocks go innermost, so that the block's part of C (MC x NC) stays in L2 while it accumulates; C is scaled by
+     * beta at k = 0 and gets the epilogue after k = {@code k} (positions are C's).
      */
     static void multiplyPacked(Scratch s, boolean transA, MemorySegment a, long aOff, long lda, int i0, int i1,
-                               int pc, int kc, float[] pb, int jc, int nc, int jr0, int jr1, float alpha, float cScale,
-                               Epilogue ep, MemorySegment c, long cOff, long ldc) {
-        float[] pa = s.packA(MC * Math.max(kc, 1)), tile = s.tile;
+                               int k0, int k1, int k, float[] pb, int jc, int nc, int jr0, int jr1, float alpha,
+                               float beta, Epilogue ep, MemorySegment c, long cOff, long ldc) {
+        float[] pa = s.packA(MC * Math.max(Math.min(KC, k1 - k0), 1)), tile = s.tile;
+        int width = roundUp(nc, NR);
         for (int ic = i0; ic < i1; ic += MC) {
             int mc = Math.min(MC, i1 - ic);
-            GemmPacking.packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
-            for (int jr = jr0; jr < jr1; jr += NR) {
-                int cols = Math.min(NR, nc - jr), pbOff = jr * kc;
-                for (int ir = 0; ir < mc; ir += MR) {
-                    int rows = Math.min(MR, mc - ir);
-                    micro(rows, kc, pa, ir * kc, pb, pbOff, tile);
-                    TileStore.store(tile, rows, cols, alpha, cScale, ep, c, cOff, ldc, ic + ir, jc + jr);
+            for (int pc = k0; pc == k0 || pc < k1; pc += KC) {
+                int kc = Math.min(KC, k1 - pc), base = (pc - k0) * width;
+                float cScale = pc == 0 ? beta : 1f;
+                Epilogue e = pc + kc >= k ? ep : null;
+                GemmPacking.packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
+                for (int jr = jr0; jr < jr1; jr += NR) {
+                    int cols = Math.min(NR, nc - jr), pbOff = base + jr * kc;
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int rows = Math.min(MR, mc - ir);
+                        micro(rows, kc, pa, ir * kc, pb, pbOff, tile);
+                        TileStore.store(tile, rows, cols, alpha, cScale, e, c, cOff, ldc, ic + ir, jc + jr);
+                    }
                 }
             }
         }

@@ -65,12 +65,13 @@ final class GemmPacking {
 
     /**
      * Packs the panels of op(B)[p0:p0+kc, j0:j0+nc] that start at block columns {@code [jr0, jr1)} (multiples of NR);
-     * B[p, j] is at {@code off + p * ld + j}, or {@code off + j * ld + p} transposed.
+     * B[p, j] is at {@code off + p * ld + j}, or {@code off + j * ld + p} transposed; block column jr starts at
+     * {@code pb[at + jr * kc]}.
      */
     static void packB(boolean trans, MemorySegment b, long off, long ld, int p0, int kc, int j0, int nc, int jr0, int jr1,
-                      float[] pb) {
+                      float[] pb, int at) {
         for (int jr = jr0; jr < jr1; jr += NR) {
-            int cols = Math.min(NR, nc - jr), base = jr * kc;
+            int cols = Math.min(NR, nc - jr), base = at + jr * kc;
             if (trans) {
                 for (int j = 0; j < cols; j++)
                     scatterRun(b, off + (long) (j0 + jr + j) * ld + p0, pb, base + j, NR, STRIDE_NR, kc);

@@ -9,15 +9,15 @@ import java.lang.foreign.MemorySegment;
 interface PanelSource {
     /**
      * Packs the panels of op(B)[p0:p0+kc, j0:j0+nc] that start at block columns {@code [jr0, jr1)} (multiples of NR)
-     * into {@code pb[(jr / NR * kc + p) * NR + j]}, zeros past column nc.
+     * into {@code pb[at + (jr / NR * kc + p) * NR + j]}, zeros past column nc.
      */
-    void pack(int p0, int kc, int j0, int nc, int jr0, int jr1, float[] pb);
+    void pack(int p0, int kc, int j0, int nc, int jr0, int jr1, float[] pb, int at);
 
     /** B[p, j] at {@code off + p * ld + j}, or at {@code off + j * ld + p} when {@code trans}. */
     record Matrix(boolean trans, MemorySegment b, long off, long ld) implements PanelSource {
         @Override
-        public void pack(int p0, int kc, int j0, int nc, int jr0, int jr1, float[] pb) {
-            GemmPacking.packB(trans, b, off, ld, p0, kc, j0, nc, jr0, jr1, pb);
+        public void pack(int p0, int kc, int j0, int nc, int jr0, int jr1, float[] pb, int at) {
+            GemmPacking.packB(trans, b, off, ld, p0, kc, j0, nc, jr0, jr1, pb, at);
         }
     }
 
@@ -27,8 +27,8 @@ interface PanelSource {
      */
     record Unfolded(Window2d window, MemorySegment x, long xOff) implements PanelSource {
         @Override
-        public void pack(int p0, int kc, int j0, int nc, int jr0, int jr1, float[] pb) {
-            Im2col.unfoldPanels(window, x, xOff, p0, kc, j0 + jr0, j0 + Math.min(nc, jr1), pb, jr0 * kc);
+        public void pack(int p0, int kc, int j0, int nc, int jr0, int jr1, float[] pb, int at) {
+            Im2col.unfoldPanels(window, x, xOff, p0, kc, j0 + jr0, j0 + Math.min(nc, jr1), pb, at + jr0 * kc);
         }
     }
 }

@@ -76,34 +76,33 @@ public final class Sgemm {
     }
 
     /**
-     * One large product over all threads with B packed once: for each KC x NC block of op(B), the threads pack its
-     * panels together into the pool's shared buffer, then each multiplies a range of rows (packing only its own rows
-     * of A) or, when C is too short to share out by rows, a range of panels.
+     * One large product over all threads with B packed once: for each KCHUNK x NC chunk of op(B), the threads pack
+     * its panels together into the pool's shared buffer, then each multiplies a range of rows (packing only its own
+     * rows of A) or, when C is too short to share out by rows, a range of panels. Two loops, so two waits, per chunk.
      */
     private static void sharedPacking(KernelPool pool, boolean transA, boolean transB, int m, int n, int k, float alpha,
                                       MemorySegment a, long aOff, long lda, MemorySegment b, long bOff, long ldb,
                                       float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
         int threads = pool.threads(), nr = GemmKernel.NR, mr = GemmKernel.MR;
+        PanelSource source = new PanelSource.Matrix(transB, b, bOff, ldb);
         for (int jc = 0; jc < n; jc += GemmKernel.NC) {
-            int nc = Math.min(GemmKernel.NC, n - jc), panels = (nc + nr - 1) / nr;
-            for (int pc = 0; pc < k || pc == 0; pc += GemmKernel.KC) {
-                int kc = Math.min(GemmKernel.KC, k - pc), j0 = jc, p0 = pc;
-                float[] pb = pool.sharedFloats(kc * panels * nr);
+            int nc = Math.min(GemmKernel.NC, n - jc), panels = (nc + nr - 1) / nr, j0 = jc;
+            for (int k0 = 0; k0 == 0 || k0 < k; k0 += GemmKernel.KCHUNK) {
+                int k1 = Math.min(k, k0 + GemmKernel.KCHUNK), kStart = k0;
+                float[] pb = pool.sharedFloats(GemmKernel.chunkSize(k1 - k0, nc));
                 int packPieces = Math.min(panels, 2 * threads);
-                pool.parallelFor(packPieces, (t, s) -> GemmPacking.packB(transB, b, bOff, ldb, p0, kc, j0, nc,
-                        (int) ((long) t * panels / packPieces) * nr, Math.min(nc, (int) ((long) (t + 1) * panels / packPieces) * nr), pb));
+                pool.parallelFor(packPieces, (t, s) -> GemmKernel.packChunk(source, kStart, k1, j0, nc,
+                        (int) ((long) t * panels / packPieces), (int) ((long) (t + 1) * panels / packPieces), pb));
                 // Rows first (no repacking of A); panels when there are too few row blocks to go round.
                 int rowBlocks = (m + mr - 1) / mr, want = 2 * threads;
                 int pm = Math.min(rowBlocks, want), pn = Math.min(panels, Math.max(1, want / pm));
-                float cScale = pc == 0 ? beta : 1f;
-                Epilogue e = pc + kc >= k ? ep : null;
                 pool.parallelFor(pm * pn, (t, s) -> {
                     int rm = t / pn, rn = t % pn;
                     int i0 = Math.min(m, (int) ((long) rm * rowBlocks / pm) * mr), i1 = Math.min(m, (int) ((long) (rm + 1) * rowBlocks / pm) * mr);
                     int jr0 = (int) ((long) rn * panels / pn) * nr, jr1 = Math.min(nc, (int) ((long) (rn + 1) * panels / pn) * nr);
                     if (i0 < i1 && jr0 < jr1)
-                        GemmKernel.multiplyPacked(s, transA, a, aOff, lda, i0, i1, p0, kc, pb, j0, nc, jr0, jr1, alpha,
-                                cScale, e, c, cOff, ldc);
+                        GemmKernel.multiplyPacked(s, transA, a, aOff, lda, i0, i1, kStart, k1, k, pb, j0, nc, jr0, jr1,
+                                alpha, beta, ep, c, cOff, ldc);
                 });
             }
         }
