@@ -14,6 +14,7 @@ import java.util.Properties;
         description = "Gale: a graph-compiling training accelerator for the JVM.",
         subcommands = {RunCommand.class, PrintCommand.class, TrainCommand.class, EvalCommand.class,
                 ConformanceCommand.class, OpsCommand.class, CompileCommand.class, BenchCommand.class,
+                ExportCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Gale implements Runnable {
     @CommandLine.Spec

@@ -1,0 +1,185 @@
+package dev.gale.backends.cpu;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * NCHW convolution by im2col and {@link Sgemm}'s blocked kernel, forward and backward. With {@code Cg = C / groups},
+ * {@code Mg = M / groups}, {@code K = Cg kh kw} and {@code P = oh ow}, for image n and group g:
+ * <pre>
+ * forward       Y[n, g] (Mg x P)  = W[g] (Mg x K) x col(X[n, g]) (K x P), then the epilogue
+ * input grad    dX[n, g]          = col2im(W[g]^T (K x Mg) x dY[n, g] (Mg x P))
+ * weight grad   dW[g] (Mg x K)    = sum over n of dY[n, g] (Mg x P) x col(X[n, g])^T (P x K)
+ * </pre>
+ * The column matrix is never built whole: each task unfolds a chunk of output pixels (or, for the gradients, of
+ * input channels) into its own scratch and multiplies it at once, so memory stays bounded and the unfolding runs in
+ * parallel. Tasks write disjoint parts of the output: pixel ranges (forward), input-channel ranges, whose col2im
+ * touches only their own planes (input gradient), and weight blocks (weight gradient). A 1x1 unit-stride unpadded
+ * convolution multiplies the input in place.
+ */
+public final class Conv2d {
+    /** Largest column chunk a task unfolds, in floats (4 MiB). */
+    static final int MAX_COL = 1 << 20;
+
+    private Conv2d() {}
+
+    /**
+     * The shapes of a grouped 2-D convolution: X [n, c, h, w], W [m, c / groups, kh, kw], Y [n, m, oh, ow].
+     */
+    public record Shape(int n, int c, int m, int groups, Window2d window) {
+        public Shape {
+            if (n < 0 || c < 1 || m < 1 || groups < 1 || c % groups != 0 || m % groups != 0)
+                throw new IllegalArgumentException("bad convolution shape: n " + n + ", c " + c + ", m " + m
+                        + ", groups " + groups + " (c and m must be multiples of groups)");
+        }
+
+        int cg() { return c / groups; }
+
+        int mg() { return m / groups; }
+
+        /** K, the depth of the product: one group's input channels times the kernel size. */
+        int k() { return cg() * window.kernelSize(); }
+
+        int p() { return window.outSize(); }
+
+        long xSize() { return (long) n * c * window.inSize(); }
+
+        long wSize() { return (long) m * k(); }
+
+        long ySize() { return (long) n * m * p(); }
+    }
+
+    /**
+     * Y = act(conv(X, W) + bias + residual): the epilogue's bias is per row (one value per output channel, offset to
+     * channel 0) and its residual is shaped like Y with {@code ldr = oh * ow}. Element offsets as in {@link Sgemm}.
+     */
+    public static void forward(KernelPool pool, Shape s, MemorySegment x, long xOff, MemorySegment w, long wOff,
+                               MemorySegment y, long yOff, Epilogue ep) {
+        checkAll(pool, s, x, xOff, w, wOff, y, yOff);
+        pool.checkAccess("the bias", ep.bias());
+        pool.checkAccess("the residual", ep.residual());
+        if (ep.bias() != null) {
+            if (!ep.biasPerRow()) throw new IllegalArgumentException("a convolution's bias is per output channel (row bias)");
+            Segments.checkRange("bias", ep.bias(), ep.biasOffset(), s.m());
+        }
+        if (ep.residual() != null) {
+            if (ep.ldr() != s.p())
+                throw new IllegalArgumentException("the residual's ldr must be oh * ow = " + s.p() + ", got " + ep.ldr());
+            Segments.checkRange("residual", ep.residual(), ep.residualOffset(), s.ySize());
+        }
+        if (s.n() == 0 || s.p() == 0) return;
+        Window2d g = s.window();
+        int k = s.k(), p = s.p(), mg = s.mg(), cg = s.cg();
+        boolean pointwise = g.isPointwise();
+        int chunk = chunk(pool, p, s.n() * s.groups());
+        int chunks = (p + chunk - 1) / chunk, perImage = s.groups() * chunks;
+        pool.parallelFor(s.n() * perImage, (task, scratch) -> {
+            int img = task / perImage, grp = task % perImage / chunks, p0 = task % chunks * chunk, p1 = Math.min(p, p0 + chunk);
+            long xImg = xOff + ((long) img * s.c() + (long) grp * cg) * g.inSize();
+            // The column matrix is unfolded straight into the GEMM's B panels (or is X itself for a 1x1 convolution).
+            PanelSource b = pointwise ? new PanelSource.Matrix(false, x, xImg + p0, g.inSize())
+                    : new PanelSource.Unfolded(g, x, xImg);
+            long yAt = ((long) img * s.m() + (long) grp * mg) * p + p0;
+            GemmKernel.gemm(scratch, false, mg, p1 - p0, k, 1f, w, wOff + (long) grp * mg * k, k,
+                    pointwise ? b : new Shifted(b, p0), 0f, y, yOff + yAt, p, ep.shifted((long) grp * mg, yAt));
+        });
+    }
+
+    /** A panel source seen from column {@code shift} on (a task's first output pixel). */
+    private record Shifted(PanelSource inner, int shift) implements PanelSource {
+        @Override
+        public void pack(int p0, int kc, int j0, int nc, int jr0, int jr1, float[] pb, int at) {
+            inner.pack(p0, kc, j0 + shift, nc, jr0, jr1, pb, at);
+        }
+    }
+
+    /** dX from dY and W (overwritten, not accumulated). */
+    public static void backwardInput(KernelPool pool, Shape s, MemorySegment dy, long dyOff, MemorySegment w, long wOff,
+                                     MemorySegment dx, long dxOff) {
+        checkAll(pool, s, dx, dxOff, w, wOff, dy, dyOff);
+        if (s.n() == 0) return;
+        Window2d g = s.window();
+        int khw = g.kernelSize(), k = s.k(), p = s.p(), mg = s.mg(), cg = s.cg();
+        int tasksPerGroup = Math.min(cg, Math.max(1, ceilDiv(2 * pool.threads(), s.n() * s.groups())));
+        int perImage = s.groups() * tasksPerGroup;
+        pool.parallelFor(s.n() * perImage, (task, scratch) -> {
+            int img = task / perImage, grp = task % perImage / tasksPerGroup, part = task % tasksPerGroup;
+            int c0 = (int) ((long) part * cg / tasksPerGroup), c1 = (int) ((long) (part + 1) * cg / tasksPerGroup);
+            long xImg = dxOff + ((long) img * s.c() + (long) grp * cg) * g.inSize();
+            dx.asSlice((xImg + (long) c0 * g.inSize()) * Float.BYTES, (long) (c1 - c0) * g.inSize() * Float.BYTES).fill((byte) 0);
+            if (c0 == c1 || p == 0) return;
+            int rows = (c1 - c0) * khw, chunk = Math.max(GemmKernel.NR, Math.min(p, MAX_COL / rows / GemmKernel.NR * GemmKernel.NR));
+            long dyImg = dyOff + ((long) img * s.m() + (long) grp * mg) * p;
+            for (int p0 = 0; p0 < p; p0 += chunk) {
+                int p1 = Math.min(p, p0 + chunk);
+                float[] col = scratch.work((long) rows * (p1 - p0));
+                GemmKernel.gemm(scratch, true, false, rows, p1 - p0, mg, 1f, w, wOff + (long) grp * mg * k + (long) c0 * khw, k,
+                        dy, dyImg + p0, p, 0f, scratch.workSegment(), 0, p1 - p0, Epilogue.NONE);
+                Im2col.col2imAdd(g, col, p1 - p0, c0, c1, p0, p1, dx, xImg);
+            }
+        });
+    }
+
+    /** dW from dY and X (overwritten, not accumulated). */
+    public static void backwardWeight(KernelPool pool, Shape s, MemorySegment dy, long dyOff, MemorySegment x, long xOff,
+                                      MemorySegment dw, long dwOff) {
+        checkAll(pool, s, x, xOff, dw, dwOff, dy, dyOff);
+        Window2d g = s.window();
+        int khw = g.kernelSize(), k = s.k(), p = s.p(), mg = s.mg(), cg = s.cg();
+        boolean pointwise = g.isPointwise();
+        // Pieces: input-channel ranges (columns of dW) first, then output-channel ranges (rows).
+        int want = Math.max(1, ceilDiv(2 * pool.threads(), s.groups()));
+        int cParts = Math.min(cg, want), mParts = Math.min(ceilDiv(mg, GemmKernel.MR), Math.max(1, want / cParts));
+        int perGroup = cParts * mParts;
+        pool.parallelFor(s.groups() * perGroup, (task, scratch) -> {
+            int grp = task / perGroup, cp = task % perGroup / mParts, mp = task % mParts;
+            int c0 = (int) ((long) cp * cg / cParts), c1 = (int) ((long) (cp + 1) * cg / cParts);
+            int m0 = mp * mg / mParts / GemmKernel.MR * GemmKernel.MR, m1 = mp == mParts - 1 ? mg : (mp + 1) * mg / mParts / GemmKernel.MR * GemmKernel.MR;
+            if (c0 == c1 || m0 == m1) return;
+            int rows = (c1 - c0) * khw;
+            long dwAt = dwOff + ((long) grp * mg + m0) * k + (long) c0 * khw;
+            if (s.n() == 0 || p == 0) {
+                for (int r = 0; r < m1 - m0; r++) dw.asSlice((dwAt + (long) r * k) * Float.BYTES, (long) rows * Float.BYTES).fill((byte) 0);
+                return;
+            }
+            int chunk = pointwise ? p : Math.max(GemmKernel.NR, Math.min(p, MAX_COL / rows / GemmKernel.NR * GemmKernel.NR));
+            boolean first = true;
+            for (int img = 0; img < s.n(); img++) {
+                long xImg = xOff + ((long) img * s.c() + (long) grp * cg) * g.inSize();
+                long dyAt = dyOff + ((long) img * s.m() + (long) grp * mg + m0) * p;
+                for (int p0 = 0; p0 < p; p0 += chunk) {
+                    int p1 = Math.min(p, p0 + chunk);
+                    MemorySegment b = x;
+                    long bOff = xImg + (long) c0 * g.inSize() + p0, ldb = g.inSize();
+                    if (!pointwise) {
+                        float[] col = scratch.work((long) rows * (p1 - p0));
+                        Im2col.im2col(g, x, xImg, c0, c1, p0, p1, col, p1 - p0);
+                        b = scratch.workSegment();
+                        bOff = 0;
+                        ldb = p1 - p0;
+                    }
+                    GemmKernel.gemm(scratch, false, true, m1 - m0, rows, p1 - p0, 1f, dy, dyAt + p0, p, b, bOff, ldb,
+                            first ? 0f : 1f, dw, dwAt, k, Epilogue.NONE);
+                    first = false;
+                }
+            }
+        });
+    }
+
+    /** Output pixels per forward task: two tasks per thread, each at least a few NR-wide panels. */
+    private static int chunk(KernelPool pool, int p, int units) {
+        int perUnit = Math.max(1, ceilDiv(2 * pool.threads(), units));
+        return Math.min(p, Math.max(4 * GemmKernel.NR, GemmKernel.roundUp(ceilDiv(p, perUnit), GemmKernel.NR)));
+    }
+
+    static int ceilDiv(int a, int b) { return (a + b - 1) / b; }
+
+    private static void checkAll(KernelPool pool, Shape s, MemorySegment x, long xOff, MemorySegment w, long wOff,
+                                 MemorySegment y, long yOff) {
+        pool.checkAccess("X", x);
+        pool.checkAccess("W", w);
+        pool.checkAccess("Y", y);
+        Segments.checkRange("X", x, xOff, s.xSize());
+        Segments.checkRange("W", w, wOff, s.wSize());
+        Segments.checkRange("Y", y, yOff, s.ySize());
+    }
+}

@@ -1,0 +1,213 @@
+package dev.gale.backends.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A fixed set of threads that run the pieces of one data-parallel loop at a time, each with its own {@link Scratch}
+ * (packing buffers reused from call to call, so a kernel allocates nothing once its buffers have grown to size).
+ *
+ * <p>The calling thread takes part as participant 0; workers are 1..threads-1. Pieces are handed out from a shared
+ * counter, so a core slowed by other load simply takes fewer pieces. Workers spin briefly after a loop and then park;
+ * the caller waits for the last worker the same way. One loop runs at a time (callers queue on a lock); a task must
+ * not start another loop on the same pool, since its scratch is in use: it calls the kernels' serial entry points
+ * with the scratch it was given.
+ *
+ * <pre>{@code
+ * try (KernelPool pool = new KernelPool(2)) {
+ *     Sgemm.gemm(pool, false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n, Epilogue.NONE);
+ * }
+ * }</pre>
+ */
+public final class KernelPool implements AutoCloseable {
+    /** Piece {@code index} of a parallel loop, run with the scratch of the thread that runs it. */
+    @FunctionalInterface
+    public interface Task {
+        void run(int index, Scratch scratch);
+    }
+
+    /** Busy-wait rounds before yielding, and yielding rounds before parking (see {@link #pause}). */
+    private static final int SPINS = 1 << 10, YIELDS = 1 << 8;
+    private static volatile KernelPool shared;
+
+    private final int threads;
+    private final Scratch[] scratch;
+    private final Thread[] workers;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final AtomicInteger next = new AtomicInteger();
+    private final AtomicInteger running = new AtomicInteger();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private volatile Task task;
+    private volatile int count;
+    private volatile int generation;
+    private volatile boolean closed;
+    /** True while the lock holder runs a loop (a nested loop from its tasks is an error; one from exclusive() is not). */
+    private boolean inLoop;
+    private float[] sharedBuffer = new float[0];
+    private volatile Thread caller;
+
+    /** A pool of {@code threads} participants (the caller plus {@code threads - 1} daemon workers). */
+    public KernelPool(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("a kernel pool needs at least one thread, got " + threads);
+        this.threads = threads;
+        scratch = new Scratch[threads];
+        for (int i = 0; i < threads; i++) scratch[i] = new Scratch();
+        workers = new Thread[threads - 1];
+        for (int w = 1; w < threads; w++) {
+            Worker t = new Worker(this, w);
+            workers[w - 1] = t;
+            t.start();
+        }
+    }
+
+    /** The process-wide pool with one participant per available processor, started on first use. */
+    public static KernelPool shared() {
+        KernelPool p = shared;
+        if (p == null) {
+            synchronized (KernelPool.class) {
+                if (shared == null) shared = new KernelPool(Runtime.getRuntime().availableProcessors());
+                p = shared;
+            }
+        }
+        return p;
+    }
+
+    public int threads() { return threads; }
+
+    /** Rejects a segment the workers may not touch (one from a confined arena, owned by one thread). */
+    void checkAccess(String what, MemorySegment s) {
+        if (s != null && workers.length > 0 && !s.isAccessibleBy(workers[0]))
+            throw new IllegalArgumentException(what + " belongs to a confined arena, which only its owner thread may "
+                    + "access; allocate kernel memory from a shared, global or automatic arena");
+    }
+
+    /**
+     * Runs {@code task.run(i, scratch)} for every {@code i} in {@code [0, count)} across the pool and returns when all
+     * have finished; the first exception a piece throws is rethrown here (the other pieces still run).
+     */
+    public void parallelFor(int count, Task task) {
+        if (count <= 0) return;
+        if (inLoop && lock.isHeldByCurrentThread() || Thread.currentThread() instanceof Worker w && w.pool == this)
+            throw new IllegalStateException("a kernel pool task started another parallel loop on the same pool; "
+                    + "call the serial kernel entry points with the task's scratch instead");
+        lock.lock();
+        inLoop = true;
+        try {
+            if (closed) throw new IllegalStateException("the kernel pool is closed");
+            if (count == 1 || threads == 1) {
+                for (int i = 0; i < count; i++) task.run(i, scratch[0]);
+                return;
+            }
+            this.task = task;
+            this.count = count;
+            next.set(0);
+            failure.set(null);
+            caller = Thread.currentThread();
+            running.set(workers.length);
+            generation++;
+            for (Thread w : workers) LockSupport.unpark(w);
+            drain(scratch[0]);
+            for (int round = 0; running.get() != 0; round++) pause(round);
+            this.task = null;
+            Throwable t = failure.getAndSet(null);
+            if (t instanceof RuntimeException e) throw e;
+            if (t instanceof Error e) throw e;
+            if (t != null) throw new IllegalStateException(t);
+        } finally {
+            inLoop = false;
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Runs {@code body} on the calling thread while no other caller can use the pool, so that several parallel loops
+     * can share {@link #sharedFloats} (a GEMM packs B once for all threads, then multiplies).
+     */
+    void exclusive(Runnable body) {
+        if (inLoop && lock.isHeldByCurrentThread() || Thread.currentThread() instanceof Worker w && w.pool == this)
+            throw new IllegalStateException("a kernel pool task started another parallel loop on the same pool");
+        lock.lock();
+        try {
+            if (closed) throw new IllegalStateException("the kernel pool is closed");
+            body.run();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A buffer all participants may read, for use within {@link #exclusive}; grows to the largest size asked for. */
+    float[] sharedFloats(int size) {
+        if (!lock.isHeldByCurrentThread()) throw new IllegalStateException("sharedFloats outside exclusive()");
+        if (sharedBuffer.length < size) sharedBuffer = new float[size];
+        return sharedBuffer;
+    }
+
+    /** Runs {@code task.run(0, scratch)} on the calling thread with participant 0's scratch (one loop at a time). */
+    public void serial(Task task) { parallelFor(1, task); }
+
+    /**
+     * One round of waiting: spin first (the next loop usually follows within microseconds), then yield (on a machine
+     * with more runnable threads than cores, the thread being waited for may need this core), then park until
+     * unparked.
+     */
+    private void pause(int round) {
+        if (round < SPINS) Thread.onSpinWait();
+        else if (round < SPINS + YIELDS) Thread.yield();
+        else LockSupport.park(this);
+    }
+
+    private void drain(Scratch s) {
+        Task t = task;
+        int n = count;
+        for (int i; (i = next.getAndIncrement()) < n; ) {
+            try {
+                t.run(i, s);
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+            }
+        }
+    }
+
+    private void work(int id) {
+        int seen = 0;
+        while (true) {
+            for (int round = 0; generation == seen && !closed; round++) pause(round);
+            if (closed) return;
+            seen = generation;
+            drain(scratch[id]);
+            if (running.decrementAndGet() == 0) LockSupport.unpark(caller);
+        }
+    }
+
+    /** Stops the workers; the shared pool ignores this. */
+    @Override
+    public void close() {
+        if (this == shared) return;
+        lock.lock();
+        try {
+            closed = true;
+            for (Thread w : workers) LockSupport.unpark(w);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A pool thread; knowing its pool lets a nested loop be reported instead of deadlocking. */
+    private static final class Worker extends Thread {
+        final KernelPool pool;
+        final int id;
+
+        Worker(KernelPool pool, int id) {
+            super("gale-cpu-" + id);
+            this.pool = pool;
+            this.id = id;
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() { pool.work(id); }
+    }
+}

@@ -1,0 +1,176 @@
+package dev.gale.backends.cpu;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.gale.backends.cpu.GemmPacking.F;
+
+/**
+ * Max and average pooling over NCHW planes, forward and backward, with the semantics of Gale's reference
+ * interpreter (ONNX MaxPool/AveragePool and the {@code gale} gradient ops):
+ * <ul>
+ *   <li>padding never contributes a value; a window with no input element gives -inf (max) or 0 (average);</li>
+ *   <li>max: a NaN in the window wins; the gradient goes to the window's first maximum, or to its last NaN
+ *       (PyTorch's scan: take a position that is larger or NaN);</li>
+ *   <li>average: the divisor counts the window's input elements, plus, with {@code countIncludePad}, its positions
+ *       in the explicit padding (not those past it, which only {@code ceil_mode} windows reach).</li>
+ * </ul>
+ * Each window's valid kernel rows and columns are computed once, so the inner loops test no bounds. Planes
+ * ({@code n * c} of them) are split across the pool.
+ */
+public final class Pool2d {
+    private Pool2d() {}
+
+    /** Y[planes, oh, ow] = max over each window of X[planes, h, w]. */
+    public static void maxForward(KernelPool pool, int planes, Window2d g, MemorySegment x, long xOff, MemorySegment y, long yOff) {
+        check(pool, planes, g, x, xOff, y, yOff);
+        forEachPlane(pool, planes, g, (pl) -> {
+            long xp = xOff + (long) pl * g.inSize(), yp = yOff + (long) pl * g.outSize();
+            for (int oy = 0; oy < g.oh(); oy++) {
+                int iy0 = oy * g.strideH() - g.padTop();
+                int kiLo = kLo(iy0, g.dilationH()), kiHi = kHi(iy0, g.dilationH(), g.kh(), g.h());
+                for (int ox = 0; ox < g.ow(); ox++) {
+                    int ix0 = ox * g.strideW() - g.padLeft();
+                    int kjLo = kLo(ix0, g.dilationW()), kjHi = kHi(ix0, g.dilationW(), g.kw(), g.w());
+                    float best = Float.NEGATIVE_INFINITY;
+                    for (int ki = kiLo; ki < kiHi; ki++) {
+                        long row = xp + (long) (iy0 + ki * g.dilationH()) * g.w() + ix0;
+                        for (int kj = kjLo; kj < kjHi; kj++) {
+                            float v = x.getAtIndex(F, row + (long) kj * g.dilationW());
+                            if (v > best || v != v) best = v;
+                        }
+                    }
+                    y.setAtIndex(F, yp + (long) oy * g.ow() + ox, best);
+                }
+            }
+        });
+    }
+
+    /** dX = dY routed to each window's maximum of X (see the class comment for ties and NaN); dX is overwritten. */
+    public static void maxBackward(KernelPool pool, int planes, Window2d g, MemorySegment dy, long dyOff, MemorySegment x,
+                                   long xOff, MemorySegment dx, long dxOff) {
+        check(pool, planes, g, x, xOff, dy, dyOff);
+        Segments.checkRange("dX", dx, dxOff, (long) planes * g.inSize());
+        pool.checkAccess("dX", dx);
+        forEachPlane(pool, planes, g, (pl) -> {
+            long xp = xOff + (long) pl * g.inSize(), dxp = dxOff + (long) pl * g.inSize(), yp = dyOff + (long) pl * g.outSize();
+            dx.asSlice(dxp * Float.BYTES, (long) g.inSize() * Float.BYTES).fill((byte) 0);
+            for (int oy = 0; oy < g.oh(); oy++) {
+                int iy0 = oy * g.strideH() - g.padTop();
+                int kiLo = kLo(iy0, g.dilationH()), kiHi = kHi(iy0, g.dilationH(), g.kh(), g.h());
+                for (int ox = 0; ox < g.ow(); ox++) {
+                    int ix0 = ox * g.strideW() - g.padLeft();
+                    int kjLo = kLo(ix0, g.dilationW()), kjHi = kHi(ix0, g.dilationW(), g.kw(), g.w());
+                    float best = Float.NEGATIVE_INFINITY;
+                    long arg = -1;
+                    for (int ki = kiLo; ki < kiHi; ki++) {
+                        long row = (long) (iy0 + ki * g.dilationH()) * g.w() + ix0;
+                        for (int kj = kjLo; kj < kjHi; kj++) {
+                            long at = row + (long) kj * g.dilationW();
+                            float v = x.getAtIndex(F, xp + at);
+                            if (arg < 0) arg = at;
+                            if (v > best || v != v) {
+                                best = v;
+                                arg = at;
+                            }
+                        }
+                    }
+                    if (arg >= 0) {
+                        float d = dy.getAtIndex(F, yp + (long) oy * g.ow() + ox);
+                        dx.setAtIndex(F, dxp + arg, dx.getAtIndex(F, dxp + arg) + d);
+                    }
+                }
+            }
+        });
+    }
+
+    /** Y = the mean of each window of X (divisor as in the class comment). */
+    public static void averageForward(KernelPool pool, int planes, Window2d g, boolean countIncludePad, MemorySegment x,
+                                      long xOff, MemorySegment y, long yOff) {
+        check(pool, planes, g, x, xOff, y, yOff);
+        forEachPlane(pool, planes, g, (pl) -> {
+            long xp = xOff + (long) pl * g.inSize(), yp = yOff + (long) pl * g.outSize();
+            for (int oy = 0; oy < g.oh(); oy++) {
+                int iy0 = oy * g.strideH() - g.padTop();
+                int kiLo = kLo(iy0, g.dilationH()), kiHi = kHi(iy0, g.dilationH(), g.kh(), g.h());
+                int rowsCounted = countIncludePad ? padded(iy0, g.dilationH(), g.kh(), g.h(), g.padTop(), g.padBottom()) : kiHi - kiLo;
+                for (int ox = 0; ox < g.ow(); ox++) {
+                    int ix0 = ox * g.strideW() - g.padLeft();
+                    int kjLo = kLo(ix0, g.dilationW()), kjHi = kHi(ix0, g.dilationW(), g.kw(), g.w());
+                    int colsCounted = countIncludePad ? padded(ix0, g.dilationW(), g.kw(), g.w(), g.padLeft(), g.padRight()) : kjHi - kjLo;
+                    float sum = 0;
+                    for (int ki = kiLo; ki < kiHi; ki++) {
+                        long row = xp + (long) (iy0 + ki * g.dilationH()) * g.w() + ix0;
+                        for (int kj = kjLo; kj < kjHi; kj++) sum += x.getAtIndex(F, row + (long) kj * g.dilationW());
+                    }
+                    int count = Math.max(0, rowsCounted) * Math.max(0, colsCounted);
+                    y.setAtIndex(F, yp + (long) oy * g.ow() + ox, count == 0 ? 0f : sum / count);
+                }
+            }
+        });
+    }
+
+    /** dX = each window's dY / divisor spread over its input elements; dX is overwritten. */
+    public static void averageBackward(KernelPool pool, int planes, Window2d g, boolean countIncludePad, MemorySegment dy,
+                                       long dyOff, MemorySegment dx, long dxOff) {
+        check(pool, planes, g, dx, dxOff, dy, dyOff);
+        forEachPlane(pool, planes, g, (pl) -> {
+            long dxp = dxOff + (long) pl * g.inSize(), yp = dyOff + (long) pl * g.outSize();
+            dx.asSlice(dxp * Float.BYTES, (long) g.inSize() * Float.BYTES).fill((byte) 0);
+            for (int oy = 0; oy < g.oh(); oy++) {
+                int iy0 = oy * g.strideH() - g.padTop();
+                int kiLo = kLo(iy0, g.dilationH()), kiHi = kHi(iy0, g.dilationH(), g.kh(), g.h());
+                int rowsCounted = countIncludePad ? padded(iy0, g.dilationH(), g.kh(), g.h(), g.padTop(), g.padBottom()) : kiHi - kiLo;
+                for (int ox = 0; ox < g.ow(); ox++) {
+                    int ix0 = ox * g.strideW() - g.padLeft();
+                    int kjLo = kLo(ix0, g.dilationW()), kjHi = kHi(ix0, g.dilationW(), g.kw(), g.w());
+                    int colsCounted = countIncludePad ? padded(ix0, g.dilationW(), g.kw(), g.w(), g.padLeft(), g.padRight()) : kjHi - kjLo;
+                    int count = Math.max(0, rowsCounted) * Math.max(0, colsCounted);
+                    if (count == 0 || kiLo >= kiHi || kjLo >= kjHi) continue;
+                    float share = dy.getAtIndex(F, yp + (long) oy * g.ow() + ox) / count;
+                    for (int ki = kiLo; ki < kiHi; ki++) {
+                        long row = dxp + (long) (iy0 + ki * g.dilationH()) * g.w() + ix0;
+                        for (int kj = kjLo; kj < kjHi; kj++) {
+                            long at = row + (long) kj * g.dilationW();
+                            dx.setAtIndex(F, at, dx.getAtIndex(F, at) + share);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /** First kernel index k with start + k * d >= 0. */
+    private static int kLo(int start, int d) { return start >= 0 ? 0 : (-start + d - 1) / d; }
+
+    /** One past the last kernel index k (< kernel) with start + k * d < size. */
+    private static int kHi(int start, int d, int kernel, int size) {
+        if (start >= size) return 0;
+        return Math.min(kernel, (size - start + d - 1) / d);
+    }
+
+    /** Kernel positions inside the padded range [-padBegin, size + padEnd). */
+    private static int padded(int start, int d, int kernel, int size, int padBegin, int padEnd) {
+        return kHi(start + padBegin, d, kernel, size + padBegin + padEnd) - kLo(start + padBegin, d);
+    }
+
+    private interface PlaneBody {
+        void run(int plane);
+    }
+
+    private static void forEachPlane(KernelPool pool, int planes, Window2d g, PlaneBody body) {
+        long perPlane = Math.max(1, (long) g.outSize() * g.kernelSize() + g.inSize());
+        int tasks = (int) Math.max(1, Math.min(Math.min(planes, 4L * pool.threads()), (long) planes * perPlane / 16384));
+        pool.parallelFor(tasks, (t, s) -> {
+            int p0 = (int) ((long) t * planes / tasks), p1 = (int) ((long) (t + 1) * planes / tasks);
+            for (int pl = p0; pl < p1; pl++) body.run(pl);
+        });
+    }
+
+    private static void check(KernelPool pool, int planes, Window2d g, MemorySegment x, long xOff, MemorySegment y, long yOff) {
+        if (planes < 0) throw new IllegalArgumentException("negative plane count " + planes);
+        pool.checkAccess("X", x);
+        pool.checkAccess("Y", y);
+        Segments.checkRange("X", x, xOff, (long) planes * g.inSize());
+        Segments.checkRange("Y", y, yOff, (long) planes * g.outSize());
+    }
+}

@@ -1,0 +1,43 @@
+package dev.gale.backends.cpu;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One thread's working memory for the kernels: GEMM packing panels, the micro-kernel's output tile and a general
+ * float buffer (im2col columns). Buffers grow to the largest size asked for and are then reused, so steady-state
+ * calls allocate nothing. A scratch belongs to one thread at a time: {@link KernelPool} hands each participant its own.
+ */
+public final class Scratch {
+    private float[] packA = new float[0];
+    private float[] packB = new float[0];
+    private float[] work = new float[0];
+    private MemorySegment workSegment = MemorySegment.ofArray(work);
+    /** The micro-kernel's MR x NR accumulator tile. */
+    final float[] tile = new float[GemmKernel.MR * GemmKernel.NR];
+
+    public Scratch() {}
+
+    float[] packA(int size) {
+        if (packA.length < size) packA = new float[size];
+        return packA;
+    }
+
+    float[] packB(int size) {
+        if (packB.length < size) packB = new float[size];
+        return packB;
+    }
+
+    /** A buffer of at least {@code floats} floats (contents undefined); {@link #workSegment()} views the same memory. */
+    float[] work(long floats) {
+        if (floats > Integer.MAX_VALUE - 16)
+            throw new IllegalArgumentException("a work buffer of " + floats + " floats is too large; use smaller chunks");
+        if (work.length < floats) {
+            work = new float[(int) floats];
+            workSegment = MemorySegment.ofArray(work);
+        }
+        return work;
+    }
+
+    /** The buffer last returned by {@link #work(long)}, as a heap segment. */
+    MemorySegment workSegment() { return workSegment; }
+}

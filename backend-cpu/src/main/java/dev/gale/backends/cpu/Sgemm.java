@@ -1,0 +1,166 @@
+package dev.gale.backends.cpu;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Single-precision GEMM, {@code C = act(alpha op(A) op(B) + beta C + bias + residual)} (see {@link Epilogue}), on
+ * row-major matrices in {@link MemorySegment}s, plain or batched with strides (attention's per-head products).
+ *
+ * <p>Why memory segments: the CPU runtime places every tensor of a plan in one off-heap arena, so a kernel gets a
+ * segment and an element offset, never a Java array; a {@code float[]} caller wraps it with
+ * {@link MemorySegment#ofArray(float[])}. Offsets, strides and leading dimensions are in elements (floats), as in BLAS:
+ * element (i, j) of A is at {@code aOff + i * lda + j}, or {@code aOff + j * lda + i} when {@code transA}. The packed
+ * panels the micro-kernel reads are per-thread {@code float[]}s in the pool's {@link Scratch}, allocated once.
+ * Segments must be accessible from the pool's threads: a shared, global or automatic arena, or a heap array.
+ *
+ * <pre>{@code
+ * // y[batch x out] = gelu(x[batch x in] W^T + b), W stored [out x in] as PyTorch's Linear holds it
+ * Sgemm.gemm(KernelPool.shared(), false, true, batch, out, in, 1f, x, 0, in, w, 0, in, 0f, y, 0, out,
+ *            Epilogue.NONE.withColumnBias(b, 0).withActivation(Activation.GELU));
+ * }</pre>
+ *
+ * Work is split into pieces along M and N (and the batch), each a full blocked GEMM with its own packing; problems
+ * under {@link #SERIAL_FLOPS} run on the calling thread.
+ */
+public final class Sgemm {
+    /** Below this many flops a product runs on one thread: waking the workers would cost more than it saves. */
+    static final long SERIAL_FLOPS = 1L << 21;
+    /** From this many flops per batch entry, all threads share one packed copy of B (two loops per block). */
+    static final long SHARED_PACKING_FLOPS = 1L << 24;
+
+    private Sgemm() {}
+
+    /** C[m x n] = alpha op(A)[m x k] op(B)[k x n] + beta C, then {@code ep}; multi-threaded over {@code pool}. */
+    public static void gemm(KernelPool pool, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                            MemorySegment a, long aOff, long lda, MemorySegment b, long bOff, long ldb,
+                            float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
+        gemmBatched(pool, 1, transA, transB, m, n, k, alpha, a, aOff, lda, 0, b, bOff, ldb, 0, beta, c, cOff, ldc, 0, ep);
+    }
+
+    /**
+     * {@code batch} independent products; entry {@code t} reads A at {@code aOff + t * strideA}, B at
+     * {@code bOff + t * strideB} and writes C at {@code cOff + t * strideC} (a stride of 0 shares the operand, e.g. one
+     * weight matrix for every entry). The epilogue's residual moves by its own batch stride; the bias is shared.
+     */
+    public static void gemmBatched(KernelPool pool, int batch, boolean transA, boolean transB, int m, int n, int k,
+                                   float alpha, MemorySegment a, long aOff, long lda, long strideA,
+                                   MemorySegment b, long bOff, long ldb, long strideB,
+                                   float beta, MemorySegment c, long cOff, long ldc, long strideC, Epilogue ep) {
+        check(batch, transA, transB, m, n, k, a, aOff, lda, strideA, b, bOff, ldb, strideB, c, cOff, ldc, strideC, ep);
+        pool.checkAccess("A", a);
+        pool.checkAccess("B", b);
+        pool.checkAccess("C", c);
+        pool.checkAccess("the bias", ep.bias());
+        pool.checkAccess("the residual", ep.residual());
+        if (batch == 0 || m == 0 || n == 0) return;
+        double flops = 2.0 * m * n * Math.max(k, 1);
+        if (pool.threads() > 1 && flops >= SHARED_PACKING_FLOPS && batch < 2 * pool.threads()) {
+            pool.exclusive(() -> {
+                for (int t = 0; t < batch; t++)
+                    sharedPacking(pool, transA, transB, m, n, k, alpha, a, aOff + t * strideA, lda, b, bOff + t * strideB,
+                            ldb, beta, c, cOff + t * strideC, ldc, ep.shifted(0, t * ep.residualBatchStride()));
+            });
+            return;
+        }
+        Split sp = Split.of(pool.threads(), batch, m, n, k);
+        pool.parallelFor(sp.tasks(), (task, s) -> {
+            int t = task / (sp.pm() * sp.pn()), piece = task % (sp.pm() * sp.pn());
+            int i0 = sp.rowStart(piece / sp.pn(), m), i1 = sp.rowStart(piece / sp.pn() + 1, m);
+            int j0 = sp.colStart(piece % sp.pn(), n), j1 = sp.colStart(piece % sp.pn() + 1, n);
+            if (i0 >= i1 || j0 >= j1) return;
+            long aAt = aOff + t * strideA + (transA ? i0 : i0 * lda), bAt = bOff + t * strideB + (transB ? j0 * ldb : j0);
+            Epilogue e = ep.shifted(ep.biasPerRow() ? i0 : j0, t * ep.residualBatchStride() + i0 * ep.ldr() + j0);
+            GemmKernel.gemm(s, transA, transB, i1 - i0, j1 - j0, k, alpha, a, aAt, lda, b, bAt, ldb,
+                    beta, c, cOff + t * strideC + i0 * ldc + j0, ldc, e);
+        });
+    }
+
+    /**
+     * One large product over all threads with B packed once: for each KCHUNK x NC chunk of op(B), the threads pack
+     * its panels together into the pool's shared buffer, then each multiplies a range of rows (packing only its own
+     * rows of A) or, when C is too short to share out by rows, a range of panels. Two loops, so two waits, per chunk.
+     */
+    private static void sharedPacking(KernelPool pool, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                      MemorySegment a, long aOff, long lda, MemorySegment b, long bOff, long ldb,
+                                      float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
+        int threads = pool.threads(), nr = GemmKernel.NR, mr = GemmKernel.MR;
+        PanelSource source = new PanelSource.Matrix(transB, b, bOff, ldb);
+        for (int jc = 0; jc < n; jc += GemmKernel.NC) {
+            int nc = Math.min(GemmKernel.NC, n - jc), panels = (nc + nr - 1) / nr, j0 = jc;
+            for (int k0 = 0; k0 == 0 || k0 < k; k0 += GemmKernel.KCHUNK) {
+                int k1 = Math.min(k, k0 + GemmKernel.KCHUNK), kStart = k0;
+                float[] pb = pool.sharedFloats(GemmKernel.chunkSize(k1 - k0, nc));
+                int packPieces = Math.min(panels, 2 * threads);
+                pool.parallelFor(packPieces, (t, s) -> GemmKernel.packChunk(source, kStart, k1, j0, nc,
+                        (int) ((long) t * panels / packPieces), (int) ((long) (t + 1) * panels / packPieces), pb));
+                // Rows first (no repacking of A); panels when there are too few row blocks to go round.
+                int rowBlocks = (m + mr - 1) / mr, want = 2 * threads;
+                int pm = Math.min(rowBlocks, want), pn = Math.min(panels, Math.max(1, want / pm));
+                pool.parallelFor(pm * pn, (t, s) -> {
+                    int rm = t / pn, rn = t % pn;
+                    int i0 = Math.min(m, (int) ((long) rm * rowBlocks / pm) * mr), i1 = Math.min(m, (int) ((long) (rm + 1) * rowBlocks / pm) * mr);
+                    int jr0 = (int) ((long) rn * panels / pn) * nr, jr1 = Math.min(nc, (int) ((long) (rn + 1) * panels / pn) * nr);
+                    if (i0 < i1 && jr0 < jr1)
+                        GemmKernel.multiplyPacked(s, transA, a, aOff, lda, i0, i1, kStart, k1, k, pb, j0, nc, jr0, jr1,
+                                alpha, beta, ep, c, cOff, ldc);
+                });
+            }
+        }
+    }
+
+    /** The single-threaded form, for use inside a {@link KernelPool} task with that task's scratch. */
+    public static void gemmSerial(Scratch s, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                  MemorySegment a, long aOff, long lda, MemorySegment b, long bOff, long ldb,
+                                  float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
+        check(1, transA, transB, m, n, k, a, aOff, lda, 0, b, bOff, ldb, 0, c, cOff, ldc, 0, ep);
+        GemmKernel.gemm(s, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, ep);
+    }
+
+    /** {@code float[]} convenience over the shared pool: dense row-major matrices, no epilogue. */
+    public static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, float[] b,
+                            float beta, float[] c) {
+        gemm(KernelPool.shared(), transA, transB, m, n, k, alpha, MemorySegment.ofArray(a), 0, transA ? m : k,
+                MemorySegment.ofArray(b), 0, transB ? k : n, beta, MemorySegment.ofArray(c), 0, n, Epilogue.NONE);
+    }
+
+    /**
+     * How a batched product is cut into pieces: each batch entry into {@code pm} row ranges (multiples of MR) times
+     * {@code pn} column ranges (multiples of NR), cutting the longer side first, until there are about two pieces per
+     * thread (so that a core slowed by other work takes fewer of them).
+     */
+    record Split(int pm, int pn, int mBlocks, int nBlocks, int tasks) {
+        static Split of(int threads, int batch, int m, int n, int k) {
+            int mBlocks = (m + GemmKernel.MR - 1) / GemmKernel.MR, nBlocks = (n + GemmKernel.NR - 1) / GemmKernel.NR;
+            double flops = 2.0 * batch * m * n * Math.max(k, 1);
+            if (threads == 1 || flops < SERIAL_FLOPS) return new Split(1, 1, mBlocks, nBlocks, batch);
+            int want = (int) Math.min(2L * threads, (long) (flops / SERIAL_FLOPS));
+            int pieces = Math.max(1, (want + batch - 1) / batch), pm = 1, pn = 1;
+            while (pm * pn < pieces) {
+                boolean canM = pm < mBlocks, canN = pn < nBlocks;
+                if (!canM && !canN) break;
+                if (canN && (!canM || (double) n / pn >= (double) m / pm)) pn++;
+                else pm++;
+            }
+            return new Split(pm, pn, mBlocks, nBlocks, Math.multiplyExact(batch, pm * pn));
+        }
+
+        int rowStart(int piece, int m) { return Math.min(m, (int) ((long) piece * mBlocks / pm) * GemmKernel.MR); }
+
+        int colStart(int piece, int n) { return Math.min(n, (int) ((long) piece * nBlocks / pn) * GemmKernel.NR); }
+    }
+
+    private static void check(int batch, boolean transA, boolean transB, int m, int n, int k,
+                              MemorySegment a, long aOff, long lda, long strideA, MemorySegment b, long bOff, long ldb,
+                              long strideB, MemorySegment c, long cOff, long ldc, long strideC, Epilogue ep) {
+        if (batch < 0 || m < 0 || n < 0 || k < 0)
+            throw new IllegalArgumentException("negative GEMM size: batch " + batch + ", m " + m + ", n " + n + ", k " + k);
+        if (ep == null) throw new IllegalArgumentException("epilogue is null; use Epilogue.NONE");
+        if (batch == 0 || m == 0 || n == 0) return;
+        Segments.checkMatrix("A", a, aOff, transA ? k : m, transA ? m : k, lda, batch, strideA);
+        Segments.checkMatrix("B", b, bOff, transB ? n : k, transB ? k : n, ldb, batch, strideB);
+        Segments.checkMatrix("C", c, cOff, m, n, ldc, batch, strideC);
+        if (ep.bias() != null) Segments.checkRange("bias", ep.bias(), ep.biasOffset(), ep.biasPerRow() ? m : n);
+        if (ep.residual() != null)
+            Segments.checkMatrix("residual", ep.residual(), ep.residualOffset(), m, n, ep.ldr(), batch, ep.residualBatchStride());
+    }
+}

@@ -1,0 +1,190 @@
+package dev.gale.backends.cpu;
+
+import dev.gale.backends.interp.Interpreter;
+import dev.gale.ir.Attr;
+import dev.gale.ir.Graph;
+import dev.gale.ir.GraphBuilder;
+import dev.gale.ir.Tensor;
+import dev.gale.ir.Value;
+import dev.gale.ir.op.GaleOps;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static dev.gale.backends.cpu.Reference.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Convolution forward, input gradient and weight gradient against the interpreter's Conv, ConvGradInput and
+ * ConvGradWeight: strides, asymmetric pads, dilations, groups (depthwise included), 1x1 and 1-D shapes, odd sizes,
+ * and depths past the GEMM's KC block, on 1 and 2 threads.
+ */
+class Conv2dTest {
+    static KernelPool one, two;
+
+    @BeforeAll
+    static void pools() {
+        one = new KernelPool(1);
+        two = new KernelPool(2);
+    }
+
+    @AfterAll
+    static void close() {
+        one.close();
+        two.close();
+    }
+
+    /** n, c, m, groups, h, w, kh, kw, strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW. */
+    static final int[][] CASES = {
+            {2, 3, 8, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+            {1, 4, 6, 1, 17, 17, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
+            {2, 4, 6, 2, 9, 11, 3, 3, 1, 2, 0, 1, 2, 0, 1, 1},
+            {1, 8, 8, 8, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+            {1, 3, 5, 1, 17, 13, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2},
+            {2, 33, 17, 1, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},
+            {1, 16, 7, 1, 9, 9, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1},
+            {1, 5, 7, 1, 8, 33, 1, 7, 1, 1, 0, 3, 0, 3, 1, 1},
+            {3, 2, 4, 1, 17, 13, 5, 5, 3, 2, 2, 1, 0, 2, 1, 1},
+            {1, 64, 32, 1, 15, 15, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+            {1, 2, 3, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+            {2, 4, 4, 1, 1, 255, 1, 5, 1, 2, 0, 2, 0, 2, 1, 1},
+            {1, 3, 16, 1, 64, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+            {2, 6, 9, 3, 12, 10, 2, 4, 2, 3, 1, 0, 0, 3, 2, 1},
+            {1, 130, 20, 1, 9, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, // K = 1170: the unfolding splits a channel between KC blocks
+    };
+
+    static Conv2d.Shape convShape(int[] c) {
+        return new Conv2d.Shape(c[0], c[1], c[2], c[3],
+                Window2d.of(c[4], c[5], c[6], c[7], c[8], c[9], c[14], c[15], c[10], c[11], c[12], c[13]));
+    }
+
+    static Map<String, Attr> convAttrs(int[] c) {
+        return attrs("kernel_shape", new long[] {c[6], c[7]}, "strides", new long[] {c[8], c[9]},
+                "pads", new long[] {c[10], c[11], c[12], c[13]}, "dilations", new long[] {c[14], c[15]}, "group", c[3]);
+    }
+
+    static long[] xShape(Conv2d.Shape s) { return new long[] {s.n(), s.c(), s.window().h(), s.window().w()}; }
+
+    static long[] wShape(Conv2d.Shape s) { return new long[] {s.m(), s.c() / s.groups(), s.window().kh(), s.window().kw()}; }
+
+    static long[] yShape(Conv2d.Shape s) { return new long[] {s.n(), s.m(), s.window().oh(), s.window().ow()}; }
+
+    @Test
+    void forwardMatchesConv() {
+        long seed = 0;
+        for (int[] c : CASES)
+            for (KernelPool pool : new KernelPool[] {one, two}) {
+                Random rnd = new Random(seed++);
+                Conv2d.Shape s = convShape(c);
+                Tensor x = random(rnd, xShape(s)), w = random(rnd, wShape(s));
+                Tensor want = run("Conv", convAttrs(c), x, w), mag = run("Conv", convAttrs(c), abs(x), abs(w));
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment sx = segment(arena, x, PAD), sw = segment(arena, w, PAD), sy = segment(arena, want, PAD);
+                    sy.asSlice(PAD * 4L, want.numel() * 4L).fill((byte) 0xff); // NaN: every element must be written
+                    Conv2d.forward(pool, s, sx, PAD, sw, PAD, sy, PAD, Epilogue.NONE);
+                    String what = "conv " + java.util.Arrays.toString(c) + " threads=" + pool.threads();
+                    assertClose(what, want, mag, floats(sy, PAD, want.numel()));
+                    assertSentinels(what, sy, PAD, want.numel());
+                }
+            }
+    }
+
+    static final int PAD = 3;
+
+    @Test
+    void forwardEpilogueMatchesConvAddActivation() {
+        long seed = 100;
+        for (int[] c : new int[][] {CASES[0], CASES[2], CASES[5], CASES[9]})
+            for (Activation act : new Activation[] {Activation.RELU, Activation.GELU, Activation.SIGMOID}) {
+                Random rnd = new Random(seed++);
+                Conv2d.Shape s = convShape(c);
+                Tensor x = random(rnd, xShape(s)), w = random(rnd, wShape(s)), b = random(rnd, s.m()), res = random(rnd, yShape(s));
+                Tensor want = convRef(c, x, w, b, res, act), mag = convRef(c, abs(x), abs(w), abs(b), abs(res), Activation.NONE);
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment sx = segment(arena, x, 0), sw = segment(arena, w, 0), sb = segment(arena, b, 0);
+                    MemorySegment sres = segment(arena, res, 0), sy = arena.allocate(want.numel() * 4L);
+                    Epilogue ep = Epilogue.NONE.withRowBias(sb, 0).withResidual(sres, 0, s.p()).withActivation(act);
+                    Conv2d.forward(two, s, sx, 0, sw, 0, sy, 0, ep);
+                    assertClose("conv+" + act + " " + java.util.Arrays.toString(c), want, mag, floats(sy, 0, want.numel()), 1.2);
+                }
+            }
+    }
+
+    static Tensor convRef(int[] c, Tensor x, Tensor w, Tensor b, Tensor res, Activation act) {
+        GraphBuilder g = Graph.builder("conv");
+        Value y = g.op("Conv", List.of(g.initializer("x", x), g.initializer("w", w), g.initializer("b", b)), convAttrs(c));
+        y = g.add(y, g.initializer("res", res));
+        y = switch (act) {
+            case RELU -> g.relu(y);
+            case GELU -> g.op("Gelu", List.of(y), Map.of());
+            case SIGMOID -> g.op("Sigmoid", List.of(y), Map.of());
+            default -> y;
+        };
+        g.output(y);
+        return (Tensor) Interpreter.run(g.buildModel(), Map.of()).get(0);
+    }
+
+    @Test
+    void inputGradientMatchesConvGradInput() {
+        long seed = 200;
+        for (int[] c : CASES)
+            for (KernelPool pool : new KernelPool[] {one, two}) {
+                Random rnd = new Random(seed++);
+                Conv2d.Shape s = convShape(c);
+                Tensor dy = random(rnd, yShape(s)), w = random(rnd, wShape(s)), xs = shape(xShape(s));
+                Tensor want = run(GaleOps.DOMAIN, "ConvGradInput", convAttrs(c), dy, w, xs);
+                Tensor mag = run(GaleOps.DOMAIN, "ConvGradInput", convAttrs(c), abs(dy), abs(w), xs);
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment sdy = segment(arena, dy, PAD), sw = segment(arena, w, PAD), sdx = segment(arena, want, PAD);
+                    sdx.asSlice(PAD * 4L, want.numel() * 4L).fill((byte) 0xff);
+                    Conv2d.backwardInput(pool, s, sdy, PAD, sw, PAD, sdx, PAD);
+                    String what = "conv dX " + java.util.Arrays.toString(c) + " threads=" + pool.threads();
+                    assertClose(what, want, mag, floats(sdx, PAD, want.numel()));
+                    assertSentinels(what, sdx, PAD, want.numel());
+                }
+            }
+    }
+
+    @Test
+    void weightGradientMatchesConvGradWeight() {
+        long seed = 300;
+        for (int[] c : CASES)
+            for (KernelPool pool : new KernelPool[] {one, two}) {
+                Random rnd = new Random(seed++);
+                Conv2d.Shape s = convShape(c);
+                Tensor dy = random(rnd, yShape(s)), x = random(rnd, xShape(s)), ws = shape(wShape(s));
+                Tensor want = run(GaleOps.DOMAIN, "ConvGradWeight", convAttrs(c), dy, x, ws);
+                Tensor mag = run(GaleOps.DOMAIN, "ConvGradWeight", convAttrs(c), abs(dy), abs(x), ws);
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment sdy = segment(arena, dy, PAD), sx = segment(arena, x, PAD), sdw = segment(arena, want, PAD);
+                    sdw.asSlice(PAD * 4L, want.numel() * 4L).fill((byte) 0xff);
+                    Conv2d.backwardWeight(pool, s, sdy, PAD, sx, PAD, sdw, PAD);
+                    String what = "conv dW " + java.util.Arrays.toString(c) + " threads=" + pool.threads();
+                    assertClose(what, want, mag, floats(sdw, PAD, want.numel()));
+                    assertSentinels(what, sdw, PAD, want.numel());
+                }
+            }
+    }
+
+    @Test
+    void rejectsBadArguments() {
+        assertThrows(IllegalArgumentException.class, () -> new Conv2d.Shape(1, 3, 4, 2, Window2d.of(5, 5, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0)));
+        assertThrows(IllegalArgumentException.class, () -> Window2d.of(2, 2, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0));
+        Conv2d.Shape s = new Conv2d.Shape(1, 2, 2, 1, Window2d.of(4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1));
+        MemorySegment small = MemorySegment.ofArray(new float[8]);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Conv2d.forward(one, s, small, 0, small, 0, small, 0, Epilogue.NONE));
+        assertTrue(e.getMessage().startsWith("X: elements [0, 32)"), e.getMessage());
+        try (Arena confined = Arena.ofConfined()) {
+            MemorySegment big = confined.allocate(1024);
+            e = assertThrows(IllegalArgumentException.class, () -> Conv2d.forward(two, s, big, 0, big, 0, big, 0, Epilogue.NONE));
+            assertTrue(e.getMessage().contains("confined arena"), e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,279 @@
+package dev.gale.backends.cpu;
+
+import dev.gale.backends.interp.Interpreter;
+import dev.gale.ir.Graph;
+import dev.gale.ir.GraphBuilder;
+import dev.gale.ir.Tensor;
+import dev.gale.ir.Value;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static dev.gale.backends.cpu.Reference.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * SGEMM against the interpreter's Gemm (and MatMul, Add and the activation ops for the epilogues): odd sizes that
+ * leave partial MR x NR tiles (1, 7, 17, 33, 255), sizes past the KC / MC / NC blocks, all four transposes, alpha and
+ * beta, padded leading dimensions and offsets inside NaN-guarded segments, batches, and 1 to 3 threads.
+ */
+class SgemmTest {
+    static KernelPool one, two, three;
+
+    @BeforeAll
+    static void pools() {
+        one = new KernelPool(1);
+        two = new KernelPool(2);
+        three = new KernelPool(3);
+    }
+
+    @AfterAll
+    static void close() {
+        one.close();
+        two.close();
+        three.close();
+    }
+
+    /** A stored operand: rows x cols logical, kept as (trans ? cols x rows : rows x cols) with row stride ld. */
+    record Stored(Tensor tensor, MemorySegment seg, long off, long ld) {}
+
+    static final int PAD = 5;
+
+    /** Places a rows x cols tensor at offset PAD with row stride cols + extra, NaN everywhere else. */
+    static Stored store(Arena arena, Tensor t, int extra) {
+        int rows = (int) t.dim(0), cols = (int) t.dim(1), ld = cols + extra;
+        float[] f = new float[Math.max(0, rows * ld)];
+        java.util.Arrays.fill(f, Float.NaN);
+        for (int i = 0; i < rows; i++) System.arraycopy(t.floats(), i * cols, f, i * ld, cols);
+        MemorySegment s = segment(arena, Tensor.ofFloats(new long[] {f.length}, f), PAD);
+        return new Stored(t, s, PAD, ld);
+    }
+
+    static Tensor gemmRef(Tensor a, Tensor b, Tensor c, boolean ta, boolean tb, float alpha, float beta) {
+        return run("Gemm", attrs("transA", ta ? 1 : 0, "transB", tb ? 1 : 0, "alpha", alpha, "beta", beta), a, b, c);
+    }
+
+    /** One product checked against the interpreter; C starts as random data (or NaN when beta is 0). */
+    static void check(KernelPool pool, int m, int n, int k, boolean ta, boolean tb, float alpha, float beta, int extra, long seed) {
+        Random rnd = new Random(seed);
+        Tensor a = random(rnd, ta ? k : m, ta ? m : k), b = random(rnd, tb ? n : k, tb ? k : n), c = random(rnd, m, n);
+        Tensor want = gemmRef(a, b, c, ta, tb, alpha, beta);
+        Tensor mag = gemmRef(abs(a), abs(b), abs(c), ta, tb, Math.abs(alpha), Math.abs(beta));
+        String what = "gemm m=" + m + " n=" + n + " k=" + k + " ta=" + ta + " tb=" + tb + " alpha=" + alpha + " beta=" + beta
+                + " threads=" + pool.threads();
+        try (Arena arena = Arena.ofShared()) {
+            Stored sa = store(arena, a, extra), sb = store(arena, b, extra);
+            Tensor cInit = c;
+            if (beta == 0) {
+                float[] nan = new float[m * n];
+                java.util.Arrays.fill(nan, Float.NaN);
+                cInit = Tensor.ofFloats(new long[] {m, n}, nan); // beta = 0: C must not be read
+            }
+            Stored sc = store(arena, cInit, extra);
+            Sgemm.gemm(pool, ta, tb, m, n, k, alpha, sa.seg(), sa.off(), sa.ld(), sb.seg(), sb.off(), sb.ld(),
+                    beta, sc.seg(), sc.off(), sc.ld(), Epilogue.NONE);
+            assertClose(what, want, mag, unpack(sc, m, n));
+            assertSentinels(what, sc.seg(), PAD, m * (int) sc.ld());
+            for (int i = 0; i < m && extra > 0; i++)
+                for (int j = n; j < sc.ld(); j++)
+                    assertTrue(Float.isNaN(sc.seg().getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, PAD + i * sc.ld() + j)),
+                            what + ": wrote into the row padding");
+        }
+    }
+
+    static float[] unpack(Stored s, int rows, int cols) {
+        float[] out = new float[rows * cols];
+        for (int i = 0; i < rows; i++)
+            System.arraycopy(floats(s.seg(), s.off() + i * s.ld(), cols), 0, out, i * cols, cols);
+        return out;
+    }
+
+    @Test
+    void smallOddShapesAllTransposes() {
+        int[] sizes = {1, 7, 17, 33};
+        long seed = 0;
+        for (int m : sizes)
+            for (int n : sizes)
+                for (int k : sizes)
+                    for (int t = 0; t < 4; t++)
+                        check(one, m, n, k, (t & 1) != 0, (t & 2) != 0, 1f, 0f, t, seed++);
+    }
+
+    @Test
+    void largeOddShapesAllTransposesAndThreads() {
+        int[][] shapes = {{255, 33, 17}, {17, 255, 255}, {255, 255, 7}, {33, 7, 255}, {255, 255, 255}, {1, 255, 33},
+                {200, 70, 300}, {64, 64, 64}, {97, 129, 513}};
+        long seed = 1000;
+        for (int[] s : shapes)
+            for (int t = 0; t < 4; t++)
+                for (KernelPool p : new KernelPool[] {one, two, three})
+                    check(p, s[0], s[1], s[2], (t & 1) != 0, (t & 2) != 0, 1f, 0f, 3, seed++);
+    }
+
+    @Test
+    void alphaBetaAndEmptyDepth() {
+        long seed = 2000;
+        for (float[] ab : new float[][] {{0.5f, 1f}, {-2f, -0.75f}, {1f, 0f}, {0f, 2f}})
+            for (KernelPool p : new KernelPool[] {one, two})
+                for (int t = 0; t < 4; t++) {
+                    check(p, 33, 65, 300, (t & 1) != 0, (t & 2) != 0, ab[0], ab[1], 1, seed++);
+                    check(p, 7, 17, 0, (t & 1) != 0, (t & 2) != 0, ab[0], ab[1], 0, seed++); // k = 0: C = beta C
+                }
+    }
+
+    @Test
+    void wideAndTallPastTheBlocks() {
+        check(two, 1, 2100, 3, false, false, 1f, 1f, 0, 3000); // n > NC
+        check(two, 2100, 3, 5, true, false, 1f, 0f, 0, 3001); // many MC blocks
+        check(three, 9, 40, 1100, false, true, 1f, 0.5f, 2, 3002); // several KC blocks with beta
+    }
+
+    /** Products large enough that all threads share one packed B, across several NC and KC blocks. */
+    @Test
+    void largeProductsSharingThePackedB() {
+        check(two, 300, 2100, 40, false, true, 1f, 0f, 1, 3100); // two NC blocks
+        check(three, 64, 70, 4100, true, false, 0.5f, 1f, 0, 3101); // many KC blocks, beta accumulates
+        check(two, 513, 300, 300, true, true, 1f, -1f, 2, 3102);
+        check(two, 9, 3000, 400, false, false, 1f, 0f, 0, 3103); // too few rows: panels are shared out
+    }
+
+    @Test
+    void largeBatchedEpilogueWithResidualStride() {
+        Random rnd = new Random(3200);
+        int batch = 2, m = 200, n = 300, k = 150;
+        Tensor a = random(rnd, batch, m, k), b = random(rnd, batch, k, n), bias = random(rnd, n), res = random(rnd, batch, m, n);
+        GraphBuilder g = Graph.builder("batched");
+        Value y = g.add(g.add(g.matmul(g.initializer("a", a), g.initializer("b", b)), g.initializer("bias", bias)),
+                g.initializer("res", res));
+        g.output(g.relu(y));
+        Tensor want = (Tensor) Interpreter.run(g.buildModel(), Map.of()).get(0);
+        GraphBuilder gm = Graph.builder("mag");
+        gm.output(gm.add(gm.add(gm.matmul(gm.initializer("a", abs(a)), gm.initializer("b", abs(b))),
+                gm.initializer("bias", abs(bias))), gm.initializer("res", abs(res))));
+        Tensor mag = (Tensor) Interpreter.run(gm.buildModel(), Map.of()).get(0);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment sa = segment(arena, a, 0), sb = segment(arena, b, 0), sbias = segment(arena, bias, 0);
+            MemorySegment sres = segment(arena, res, 0), sc = arena.allocate((long) batch * m * n * Float.BYTES);
+            Epilogue ep = Epilogue.NONE.withColumnBias(sbias, 0).withResidual(sres, 0, n, (long) m * n).withActivation(Activation.RELU);
+            Sgemm.gemmBatched(two, batch, false, false, m, n, k, 1f, sa, 0, k, (long) m * k, sb, 0, n, (long) k * n,
+                    0f, sc, 0, n, (long) m * n, ep);
+            assertClose("large batched epilogue", want, mag, floats(sc, 0, batch * m * n));
+        }
+    }
+
+    @Test
+    void batchedMatchesMatMul() {
+        Random rnd = new Random(4000);
+        int batch = 5, m = 17, n = 33, k = 40;
+        for (KernelPool p : new KernelPool[] {one, two, three})
+            for (boolean sharedB : new boolean[] {false, true}) {
+                Tensor a = random(rnd, batch, m, k), b = sharedB ? random(rnd, k, n) : random(rnd, batch, k, n);
+                Tensor want = run("MatMul", Map.of(), a, b), mag = run("MatMul", Map.of(), abs(a), abs(b));
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment sa = segment(arena, a, PAD), sb = segment(arena, b, PAD);
+                    MemorySegment sc = arena.allocate((long) batch * m * n * Float.BYTES);
+                    Sgemm.gemmBatched(p, batch, false, false, m, n, k, 1f, sa, PAD, k, (long) m * k, sb, PAD, n,
+                            sharedB ? 0 : (long) k * n, 0f, sc, 0, n, (long) m * n, Epilogue.NONE);
+                    assertClose("batched threads=" + p.threads() + " sharedB=" + sharedB, want, mag, floats(sc, 0, batch * m * n));
+                }
+            }
+    }
+
+    /** Attention's scores: Q K^T per head, K stored [heads, seq, d] and read transposed. */
+    @Test
+    void batchedTransposedLikeAttention() {
+        Random rnd = new Random(4100);
+        int heads = 6, seq = 33, d = 16;
+        Tensor q = random(rnd, heads, seq, d), kk = random(rnd, heads, seq, d);
+        Tensor kt = run("Transpose", attrs("perm", new long[] {0, 2, 1}), kk);
+        Tensor want = run("MatMul", Map.of(), q, kt), mag = run("MatMul", Map.of(), abs(q), abs(kt));
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment sq = segment(arena, q, 0), sk = segment(arena, kk, 0);
+            MemorySegment sc = arena.allocate((long) heads * seq * seq * Float.BYTES);
+            Sgemm.gemmBatched(two, heads, false, true, seq, seq, d, 1f, sq, 0, d, (long) seq * d, sk, 0, d,
+                    (long) seq * d, 0f, sc, 0, seq, (long) seq * seq, Epilogue.NONE);
+            assertClose("attention scores", want, mag, floats(sc, 0, heads * seq * seq));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Activation.class)
+    void epilogueMatchesTheUnfusedGraph(Activation act) {
+        record Case(int m, int n, int k, boolean rowBias, boolean residual, float beta, KernelPool pool) {}
+        List<Case> cases = new ArrayList<>();
+        for (int[] s : new int[][] {{7, 17, 33}, {33, 255, 17}, {255, 40, 300}})
+            for (boolean rowBias : new boolean[] {false, true})
+                for (boolean residual : new boolean[] {false, true})
+                    cases.add(new Case(s[0], s[1], s[2], rowBias, residual, residual ? 0f : 0.5f, rowBias ? one : two));
+        long seed = 5000;
+        for (Case cs : cases) {
+            Random rnd = new Random(seed++);
+            Tensor a = random(rnd, cs.m, cs.k), b = random(rnd, cs.n, cs.k), c = random(rnd, cs.m, cs.n);
+            Tensor bias = random(rnd, cs.rowBias ? cs.m : cs.n), res = random(rnd, cs.m, cs.n);
+            Tensor want = epilogueRef(a, b, c, bias, cs.rowBias, cs.residual ? res : null, cs.beta, act);
+            Tensor mag = epilogueRef(abs(a), abs(b), abs(c), abs(bias), cs.rowBias, cs.residual ? abs(res) : null, cs.beta,
+                    Activation.NONE);
+            try (Arena arena = Arena.ofShared()) {
+                MemorySegment sa = segment(arena, a, 0), sb = segment(arena, b, 0), sc = segment(arena, c, 0);
+                MemorySegment sbias = segment(arena, bias, PAD), sres = segment(arena, res, 0);
+                Epilogue ep = (cs.rowBias ? Epilogue.NONE.withRowBias(sbias, PAD) : Epilogue.NONE.withColumnBias(sbias, PAD))
+                        .withActivation(act);
+                if (cs.residual) ep = ep.withResidual(sres, 0, cs.n);
+                Sgemm.gemm(cs.pool, false, true, cs.m, cs.n, cs.k, 1f, sa, 0, cs.k, sb, 0, cs.k, cs.beta, sc, 0, cs.n, ep);
+                // Activations are at most 1.13-Lipschitz; the vector forms approximate to ~1e-7 relative.
+                assertClose(act + " " + cs, want, mag, floats(sc, 0, cs.m * cs.n), 1.2);
+            }
+        }
+    }
+
+    /** act(Gemm(A, B^T, C, beta) + bias + residual) on the interpreter. */
+    static Tensor epilogueRef(Tensor a, Tensor b, Tensor c, Tensor bias, boolean rowBias, Tensor res, float beta, Activation act) {
+        GraphBuilder g = Graph.builder("epilogue");
+        Value y = g.op("Gemm", List.of(g.initializer("a", a), g.initializer("b", b), g.initializer("c", c)),
+                attrs("transB", 1, "beta", beta));
+        Tensor biasShaped = rowBias ? Tensor.ofFloats(new long[] {bias.dim(0), 1}, bias.floats()) : bias;
+        y = g.add(y, g.initializer("bias", biasShaped));
+        if (res != null) y = g.add(y, g.initializer("res", res));
+        y = switch (act) {
+            case NONE -> y;
+            case RELU -> g.relu(y);
+            case TANH -> g.tanh(y);
+            case SIGMOID -> g.op("Sigmoid", List.of(y), Map.of());
+            case GELU -> g.op("Gelu", List.of(y), Map.of());
+            case GELU_TANH -> g.op("Gelu", List.of(y), attrs("approximate", "tanh"));
+        };
+        g.output(y);
+        return (Tensor) Interpreter.run(g.buildModel(), Map.of()).get(0);
+    }
+
+    @Test
+    void floatArrayConvenience() {
+        Random rnd = new Random(6000);
+        Tensor a = random(rnd, 20, 30), b = random(rnd, 30, 10);
+        float[] c = new float[200];
+        Sgemm.gemm(false, false, 20, 10, 30, 1f, a.floats(), b.floats(), 0f, c);
+        assertClose("float[]", run("MatMul", Map.of(), a, b), run("MatMul", Map.of(), abs(a), abs(b)), c);
+    }
+
+    @Test
+    void badArgumentsAreRejectedBeforeAnyWork() {
+        MemorySegment small = MemorySegment.ofArray(new float[10]);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Sgemm.gemm(one, false, false,
+                4, 4, 4, 1f, small, 0, 4, small, 0, 4, 0f, small, 0, 4, Epilogue.NONE));
+        assertTrue(e.getMessage().startsWith("A: elements [0, 16)"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Sgemm.gemm(one, false, false, 2, 3, 2, 1f,
+                MemorySegment.ofArray(new float[4]), 0, 1, small, 0, 3, 0f, small, 0, 3, Epilogue.NONE));
+        assertTrue(e.getMessage().contains("leading dimension 1"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Sgemm.gemm(one, false, false, -1, 3, 2, 1f,
+                small, 0, 2, small, 0, 3, 0f, small, 0, 3, Epilogue.NONE));
+    }
+}
