@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Rewrites the expected outputs of the golden text-IR tests (torture-tests/src/test/resources/golden/*.gir.expected)
+# Rewrites the expected outputs of the golden text-IR tests (torture-tests/src/test/resources/golden/**/*.gir.expected,
+# pass tests under golden/passes/ included)
 # from what the code prints now. Review the diff (git diff -- '*.expected') before committing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
