@@ -25,6 +25,8 @@ final class GaleKernels {
         gale("PadGrad", Kernel.single(ShapeGradKernels::padGrad));
         // --- pattern fusions (elementwise helper) ---
         FusedKernels.registerAll();
+        // --- kernel (control helper) ---
+        KernelBodyKernels.registerAll();
     }
 
     /** Sums {@code x} over the axes along which a tensor of {@code target} shape was broadcast to x's shape. */

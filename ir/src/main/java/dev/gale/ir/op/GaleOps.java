@@ -73,6 +73,24 @@ public final class GaleOps {
         // Attention(Q, K, V[, mask]): softmax(scale Q K^T + mask, last axis) V; K given as K^T when key_transposed.
         define(DOMAIN, "Attention").inputs(3, 4).outputs(1).required("scale", dev.gale.ir.Attr.Kind.FLOAT)
                 .attr("key_transposed", 0L).category(OPAQUE).infer(FusedOpTypes::attention).register();
+
+        // --- kernel (control helper) ---
+        // Kernel(inputs...) -> outputs...: a group of nodes fused by partitioning. `body` is a closed graph (it reads
+        // only its own inputs) taking the node's inputs and giving its outputs in order; `pattern` says how it was
+        // fused ("elementwise", "reduction", "matmul+epilogue", ...) and `name` names the kernel. The outputs have
+        // the body's output types for the node's input types.
+        define(DOMAIN, "Kernel").inputs(0, OpSchema.VARIADIC).outputs(1, OpSchema.VARIADIC)
+                .required("body", dev.gale.ir.Attr.Kind.GRAPH).attr("pattern", "").attr("name", "").category(OPAQUE)
+                .infer(c -> {
+                    dev.gale.ir.Graph body = c.attrGraph("body");
+                    if (body.inputs().size() != c.numInputs() || body.outputs().size() != c.numOutputs())
+                        throw c.error("the body takes " + body.inputs().size() + " inputs and gives "
+                                + body.outputs().size() + " outputs, but the node has " + c.numInputs()
+                                + " inputs and " + c.numOutputs() + " outputs");
+                    List<Type> in = new ArrayList<>();
+                    for (int i = 0; i < c.numInputs(); i++) in.add(c.inputType(i));
+                    return NestedGraphs.outputTypes(body, in, c, "the kernel body");
+                }).register();
     }
 
     /** The shape held by constant input {@code i}, or a shape of unknown dims when only its length is known. */

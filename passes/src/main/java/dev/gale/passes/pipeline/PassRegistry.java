@@ -23,6 +23,7 @@ public final class PassRegistry {
         register("schedule", dev.gale.passes.memory.Scheduler::pass);
         register("plan-memory", dev.gale.passes.memory.MemoryPlanner::pass);
         register("remat", dev.gale.passes.memory.Rematerializer::pass);
+        register(dev.gale.passes.partition.Partition.NAME, dev.gale.passes.partition.Partition::new);
     }
 
     private PassRegistry() {}
