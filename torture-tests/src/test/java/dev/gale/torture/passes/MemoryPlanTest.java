@@ -80,6 +80,23 @@ class MemoryPlanTest {
         replay(scheduled, plan, feeds(scheduled, batch));
     }
 
+    /** The same after simplification and pattern fusion (fused ops are one step each), batch 8. */
+    @ParameterizedTest
+    @ValueSource(strings = {"mlp", "cnn", "transformer", "mlp-train", "cnn-train", "transformer-train"})
+    void planAfterSimplifyAndFusion(String which) {
+        Graph g = graph(which);
+        PassContext ctx = new PassContext(Map.of("batch", "8"));
+        Graph scheduled = PassRegistry.parse("simplify,fuse-patterns,schedule,plan-memory").run(g, ctx, true, null)
+                .graph();
+        MemoryPlan plan = ctx.get(MemoryPlanner.PLAN_KEY);
+        plan.verify();
+        System.out.printf("%-18s simplified+fused batch 8: nodes %4d, naive %9d, lower bound %9d, planned %9d bytes"
+                        + " (%.4f)%n", which, scheduled.nodes().size(), plan.naiveBytes(), plan.lowerBound(),
+                plan.arenaBytes(), plan.ratio());
+        assertTrue(plan.ratio() <= TARGET, which + ": " + plan.arenaBytes() + " vs " + plan.lowerBound());
+        replay(scheduled, plan, feeds(scheduled, 8));
+    }
+
     /** Runs {@code g} on the interpreter through an {@link ArenaChecker}; returns the outputs. */
     static List<Object> replay(Graph g, MemoryPlan plan, Map<String, Object> feeds) {
         ArenaChecker checker = new ArenaChecker(g, plan);
