@@ -79,10 +79,26 @@ final class CompileJson {
         Long c = ctx.counters().get("memory." + key);
         if (c != null) return c;
         if (plan == null) return null;
-        Object j = jsonable(plan);
-        if (!(j instanceof Map<?, ?> m)) return null;
-        Object v = m.containsKey(key) ? m.get(key) : m.get(camel(key));
+        Object v = switch (plan) { // one level deep: converting a whole plan (thousands of values) is not needed
+            case Record r -> component(r, key) != null ? component(r, key) : component(r, camel(key));
+            case Map<?, ?> m -> m.containsKey(key) ? m.get(key) : m.get(camel(key));
+            default -> null;
+        };
         return v instanceof Number n ? n.longValue() : null;
+    }
+
+    /** The value of the record component named {@code name}, or null when there is none. */
+    private static Object component(Record r, String name) {
+        for (RecordComponent rc : r.getClass().getRecordComponents()) {
+            if (!rc.getName().equals(name)) continue;
+            try {
+                rc.getAccessor().setAccessible(true);
+                return rc.getAccessor().invoke(r);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                return null;
+            }
+        }
+        return null;
     }
 
     private static String camel(String snake) {

@@ -79,7 +79,7 @@ public record CompiledStep(Graph graph, BufferPlan plan, MemoryPlan memoryPlan, 
     }
 
     /** {@code step} with the inputs of {@code shapes} fixed to them and every type inferred again. */
-    static Graph specialize(Graph step, Map<String, long[]> shapes, Map<String, Long> symbols) {
+    public static Graph specialize(Graph step, Map<String, long[]> shapes, Map<String, Long> symbols) {
         List<Value> inputs = new ArrayList<>();
         boolean changed = false;
         for (Value v : step.inputs()) {
