@@ -4,6 +4,7 @@ import dev.gale.ir.GaleException;
 import dev.gale.ir.Graph;
 import dev.gale.ir.Model;
 import dev.gale.ir.Node;
+import dev.gale.ir.Type;
 import dev.gale.ir.Value;
 import dev.gale.ir.op.GaleOps;
 import dev.gale.ir.text.PrintOptions;
@@ -110,7 +111,12 @@ final class CompileCommand implements Callable<Integer> {
             if (labels != null) g = ValueRenamer.rename(g, TrainingProgram.LABELS, labels);
             m = m.withGraph(g);
         }
-        Pipeline pipeline = pipelineSpec != null ? parsePipeline(pipelineSpec) : Pipelines.standard(train);
+        // memory planning needs every size: the default pipeline leaves it out while the batch is symbolic
+        boolean sized = m.graph().runtimeInputs().stream().allMatch(v -> v.type() instanceof Type.TensorType t
+                && t.shape() != null && t.shape().isStatic());
+        Pipeline pipeline = pipelineSpec != null ? parsePipeline(pipelineSpec) : Pipelines.standard(train, sized);
+        String memoryNote = pipelineSpec == null && !sized
+                ? "memory not planned: the inputs have symbolic dimensions (give --batch-size)" : null;
         List<String> passNames = pipeline.passes().stream().map(Pass::name).toList();
         if (dumpAfter != null && !dumpAfter.equals("all") && !passNames.contains(dumpAfter))
             throw new GaleException("--dump-after '" + dumpAfter + "' is not a pass of the pipeline " + passNames
@@ -161,10 +167,10 @@ final class CompileCommand implements Callable<Integer> {
                 written)));
 
         Map<String, Object> kernels = kernels(input.graph(), compiled.graph());
-        Map<String, Object> memory = memory(ctx, plan, compiled.graph());
+        Map<String, Object> memory = MemoryFigures.of(ctx, compiled.graph());
         double compileMs = (System.nanoTime() - t0) / 1e6;
         if (report != null) write(report, Json.write(report(result.reports(), kernels, memory, ctx, compileMs)));
-        summary(result.reports(), kernels, memory, written, compileMs);
+        summary(result.reports(), kernels, memory, memoryNote, written, compileMs);
         return 0;
     }
 
@@ -274,19 +280,6 @@ final class CompileCommand implements Callable<Integer> {
 
     static boolean isKernel(Node n) { return n.domain().equals(GaleOps.DOMAIN) && n.op().equals("Kernel"); }
 
-    /** Memory figures: the planner's where it recorded them, else the estimates that need no planner, else null. */
-    static Map<String, Object> memory(PassContext ctx, Object plan, Graph g) {
-        MemoryEstimate est = MemoryEstimate.of(g);
-        Map<String, Object> mem = new LinkedHashMap<>();
-        mem.put("naive_bytes", or(CompileJson.figure(ctx, plan, "naive_bytes"), est.naiveBytes()));
-        mem.put("lower_bound_bytes", or(CompileJson.figure(ctx, plan, "lower_bound_bytes"), est.lowerBoundBytes()));
-        mem.put("planned_bytes", CompileJson.figure(ctx, plan, "planned_bytes"));
-        mem.put("remat_extra_flops", CompileJson.figure(ctx, plan, "remat_extra_flops"));
-        return mem;
-    }
-
-    private static Object or(Object a, Object b) { return a != null ? a : b; }
-
     private Map<String, Object> report(List<PassReport> passes, Map<String, Object> kernels,
                                        Map<String, Object> memory, PassContext ctx, double compileMs) {
         Map<String, Object> r = new LinkedHashMap<>();
@@ -312,7 +305,7 @@ final class CompileCommand implements Callable<Integer> {
     private static double round(double ms) { return Math.round(ms * 1000) / 1000.0; }
 
     private void summary(List<PassReport> passes, Map<String, Object> kernels, Map<String, Object> memory,
-                         List<String> written, double compileMs) {
+                         String memoryNote, List<String> written, double compileMs) {
         PrintWriter out = spec.commandLine().getOut();
         out.printf("compiled %s (%s%s) into %s in %.0f ms%n", model.getFileName(), train ? "training" : "inference",
                 batchSize != null ? ", batch " + batchSize : "", outDir, compileMs);
@@ -323,8 +316,13 @@ final class CompileCommand implements Callable<Integer> {
                     p.nodesAfter());
         out.printf("  kernels: %s nodes -> %s fused kernels + %s other nodes%n", kernels.get("before"),
                 kernels.get("fused"), kernels.get("plain"));
-        out.printf("  memory: naive %s, lower bound %s, planned %s%n", size(memory.get("naive_bytes")),
-                size(memory.get("lower_bound_bytes")), size(memory.get("planned_bytes")));
+        out.printf("  memory: naive %s, lower bound %s, planned %s%s%n", size(memory.get("naive_bytes")),
+                size(memory.get("lower_bound_bytes")), size(memory.get("planned_bytes")),
+                memory.get("remat_extra_flops") instanceof Long f && f > 0 ? " (rematerialization: +" + f + " flops)" : "");
+        if (memoryNote != null) out.println("  " + memoryNote);
+        if (memory.get("over_budget_bytes") instanceof Long over && over > 0)
+            out.printf("  warning: the plan needs %s more than the memory budget of %s%n", size(over),
+                    size(memory.get("budget_bytes")));
         out.printf("  wrote %s%s%n", String.join(", ", written), report != null ? "; report " + report : "");
         out.flush();
     }

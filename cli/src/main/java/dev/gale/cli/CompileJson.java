@@ -1,7 +1,5 @@
 package dev.gale.cli;
 
-import dev.gale.passes.pipeline.PassContext;
-
 import java.lang.reflect.Array;
 import java.lang.reflect.Method;
 import java.lang.reflect.RecordComponent;
@@ -13,8 +11,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Turns the artifacts passes leave in the {@link PassContext} (the memory plan) into stable JSON without knowing
- * their classes: a public {@code String toJson()} method is used as it is; otherwise records become objects (fields
+ * Turns the artifacts passes leave in the pass context (the memory plan) into stable JSON without knowing their
+ * classes: a public {@code String toJson()} method is used as it is; otherwise records become objects (fields
  * in declaration order), maps objects with sorted keys, collections and arrays lists, enums their names, and
  * anything else its {@code toString()}.
  */
@@ -69,48 +67,5 @@ final class CompileJson {
                 yield l;
             }
         };
-    }
-
-    /**
-     * A memory figure such as {@code planned_bytes}: the counter {@code memory.planned_bytes}, else the plan's record
-     * component {@code planned_bytes} or {@code plannedBytes}, else its map entry; null when none says.
-     */
-    static Long figure(PassContext ctx, Object plan, String key) {
-        Long c = ctx.counters().get("memory." + key);
-        if (c != null) return c;
-        if (plan == null) return null;
-        Object v = switch (plan) { // one level deep: converting a whole plan (thousands of values) is not needed
-            case Record r -> component(r, key) != null ? component(r, key) : component(r, camel(key));
-            case Map<?, ?> m -> m.containsKey(key) ? m.get(key) : m.get(camel(key));
-            default -> null;
-        };
-        return v instanceof Number n ? n.longValue() : null;
-    }
-
-    /** The value of the record component named {@code name}, or null when there is none. */
-    private static Object component(Record r, String name) {
-        for (RecordComponent rc : r.getClass().getRecordComponents()) {
-            if (!rc.getName().equals(name)) continue;
-            try {
-                rc.getAccessor().setAccessible(true);
-                return rc.getAccessor().invoke(r);
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                return null;
-            }
-        }
-        return null;
-    }
-
-    private static String camel(String snake) {
-        StringBuilder sb = new StringBuilder();
-        boolean up = false;
-        for (char ch : snake.toCharArray()) {
-            if (ch == '_') up = true;
-            else {
-                sb.append(up ? Character.toUpperCase(ch) : ch);
-                up = false;
-            }
-        }
-        return sb.toString();
     }
 }

@@ -13,7 +13,7 @@ import java.util.Properties;
 @Command(name = "gale", mixinStandardHelpOptions = true, versionProvider = Gale.Version.class,
         description = "Gale: a graph-compiling training accelerator for the JVM.",
         subcommands = {RunCommand.class, PrintCommand.class, TrainCommand.class, EvalCommand.class,
-                ConformanceCommand.class, OpsCommand.class, CompileCommand.class,
+                ConformanceCommand.class, OpsCommand.class, CompileCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Gale implements Runnable {
     @CommandLine.Spec

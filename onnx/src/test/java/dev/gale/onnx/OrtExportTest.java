@@ -1,14 +1,7 @@
 package dev.gale.onnx;
 
-import ai.onnxruntime.OnnxJavaType;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
-import ai.onnxruntime.TensorInfo;
 import dev.gale.backends.interp.Interpreter;
-import dev.gale.ir.DType;
 import dev.gale.ir.GaleException;
 import dev.gale.ir.Model;
 import dev.gale.ir.Tensor;
@@ -19,8 +12,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,7 +20,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -39,118 +29,12 @@ import static org.junit.jupiter.api.Assertions.*;
  * Gale's kernels), and on built models against Gale's reference interpreter.
  */
 class OrtExportTest {
-    private static OrtEnvironment env;
-
     @BeforeAll
-    static void loadOrt() {
-        try {
-            env = OrtEnvironment.getEnvironment();
-        } catch (Throwable t) {
-            Assumptions.abort("ONNX Runtime is not available here: " + t);
-        }
-    }
+    static void loadOrt() { OrtRunner.requireOrt(); }
 
-    /** Runs an exported model on ONNX Runtime. */
+    /** Runs an exported model on ONNX Runtime, without its graph optimizations. */
     static List<Tensor> runOrt(Model m, Map<String, Tensor> feeds) throws OrtException {
-        byte[] bytes = OnnxExporter.toProto(m).toByteArray();
-        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
-            opts.setIntraOpNumThreads(1);
-            opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
-            try (OrtSession s = env.createSession(bytes, opts)) {
-                Map<String, OnnxTensor> in = new LinkedHashMap<>();
-                try {
-                    for (Map.Entry<String, Tensor> e : feeds.entrySet()) in.put(e.getKey(), toOrt(e.getValue()));
-                    try (OrtSession.Result r = s.run(in)) {
-                        List<Tensor> out = new ArrayList<>();
-                        for (Map.Entry<String, OnnxValue> e : r) out.add(fromOrt((OnnxTensor) e.getValue()));
-                        return out;
-                    }
-                } finally {
-                    for (OnnxTensor t : in.values()) t.close();
-                }
-            }
-        }
-    }
-
-    static OnnxTensor toOrt(Tensor t) throws OrtException {
-        long[] shape = t.shape();
-        if (t.dtype() == DType.STRING) {
-            String[] s = new String[t.numel()];
-            for (int i = 0; i < s.length; i++) s[i] = t.getString(i);
-            return OnnxTensor.createTensor(OrtEnvironment.getEnvironment(), s, shape);
-        }
-        ByteBuffer b = ByteBuffer.allocateDirect((int) RawData.byteSize(t)).order(ByteOrder.nativeOrder());
-        b.put(ByteBuffer.wrap(RawData.bytes(t)).order(ByteOrder.LITTLE_ENDIAN));
-        b.rewind();
-        OnnxJavaType jt = switch (t.dtype()) {
-            case FLOAT32 -> OnnxJavaType.FLOAT;
-            case FLOAT64 -> OnnxJavaType.DOUBLE;
-            case INT64 -> OnnxJavaType.INT64;
-            case INT32 -> OnnxJavaType.INT32;
-            case INT16 -> OnnxJavaType.INT16;
-            case INT8 -> OnnxJavaType.INT8;
-            case UINT8 -> OnnxJavaType.UINT8;
-            case BOOL -> OnnxJavaType.BOOL;
-            case FLOAT16 -> OnnxJavaType.FLOAT16;
-            case BFLOAT16 -> OnnxJavaType.BFLOAT16;
-            default -> throw new UnsupportedOperationException("no ORT Java type for " + t.dtype());
-        };
-        return OnnxTensor.createTensor(OrtEnvironment.getEnvironment(), b, shape, jt);
-    }
-
-    static Tensor fromOrt(OnnxTensor o) throws OrtException {
-        TensorInfo info = o.getInfo();
-        long[] shape = info.getShape();
-        DType d = switch (info.type) {
-            case FLOAT -> DType.FLOAT32;
-            case DOUBLE -> DType.FLOAT64;
-            case INT64 -> DType.INT64;
-            case INT32 -> DType.INT32;
-            case INT16 -> DType.INT16;
-            case INT8 -> DType.INT8;
-            case UINT8 -> DType.UINT8;
-            case BOOL -> DType.BOOL;
-            case FLOAT16 -> DType.FLOAT16;
-            case BFLOAT16 -> DType.BFLOAT16;
-            case STRING -> DType.STRING;
-            default -> throw new UnsupportedOperationException("unsupported ORT output type " + info.type);
-        };
-        if (d == DType.STRING) return Tensor.ofStrings(shape, (String[]) flatten(o.getValue(), shape));
-        Tensor t = Tensor.zeros(d, shape);
-        RawData.fill(t, o.getByteBuffer().order(ByteOrder.nativeOrder()).order(ByteOrder.LITTLE_ENDIAN));
-        return t;
-    }
-
-    private static Object flatten(Object nested, long[] shape) {
-        List<String> out = new ArrayList<>();
-        flattenInto(nested, out);
-        return out.toArray(String[]::new);
-    }
-
-    private static void flattenInto(Object o, List<String> out) {
-        if (o instanceof String s) out.add(s);
-        else if (o instanceof Object[] a) for (Object x : a) flattenInto(x, out);
-    }
-
-    /** Same dtype and shape, values within rtol 1e-3 / atol 1e-5 (NaN equals NaN). */
-    static String mismatch(Tensor want, Tensor got) {
-        // The test data stores bfloat16 as its uint16 bits (numpy has no bfloat16).
-        if (want.dtype() == DType.UINT16 && got.dtype() == DType.BFLOAT16) want = new Tensor(DType.BFLOAT16, want.shape(), want.data());
-        if (want.dtype() != got.dtype()) return "dtype " + got.dtype() + ", expected " + want.dtype();
-        if (!java.util.Arrays.equals(want.shape(), got.shape()))
-            return "shape " + java.util.Arrays.toString(got.shape()) + ", expected " + java.util.Arrays.toString(want.shape());
-        for (int i = 0; i < want.numel(); i++) {
-            if (want.dtype() == DType.STRING) {
-                if (!want.getString(i).equals(got.getString(i))) return "element " + i + " differs";
-                continue;
-            }
-            double a = want.getDouble(i), b = got.getDouble(i);
-            if (Double.isNaN(a) && Double.isNaN(b)) continue;
-            if (a == b) continue;
-            if (!(Math.abs(a - b) <= 1e-5 + 1e-3 * Math.abs(a)))
-                return "element " + i + " is " + b + ", expected " + a;
-        }
-        return null;
+        return OrtRunner.run(OnnxExporter.toProto(m).toByteArray(), feeds, false);
     }
 
     @Test
@@ -162,7 +46,7 @@ class OrtExportTest {
         Tensor xt = Tensor.ofFloats(new long[] {3, 4}, x);
         Tensor ort = runOrt(m, Map.of("x", xt)).get(0);
         Tensor interp = (Tensor) Interpreter.run(m, Map.of("x", xt)).get(0);
-        assertNull(mismatch(interp, ort));
+        assertNull(OrtRunner.mismatch(interp, ort));
     }
 
     /** Layers PyTorch models are made of, in current and old (upgraded) forms. */
@@ -194,7 +78,7 @@ class OrtExportTest {
             List<Tensor> ort = runOrt(m, feeds);
             List<Object> interp = Interpreter.run(m, new HashMap<>(feeds));
             for (int k = 0; k < ort.size(); k++)
-                assertNull(mismatch((Tensor) interp.get(k), ort.get(k)), name + " output " + k);
+                assertNull(OrtRunner.mismatch((Tensor) interp.get(k), ort.get(k)), name + " output " + k);
             checked++;
         }
         System.out.println("ORT and the interpreter agree on " + checked + " of " + LAYER_MODELS.size() + " layer models");
@@ -223,7 +107,7 @@ class OrtExportTest {
                 List<Tensor> got = runOrt(m, feeds);
                 for (int k = 0; k < got.size(); k++) {
                     Tensor want = OnnxTensors.readTensor(data.resolve("output_" + k + ".pb"));
-                    String why = mismatch(want, got.get(k));
+                    String why = OrtRunner.mismatch(want, got.get(k));
                     if (why != null) failures.add(dir.getFileName() + " output " + k + ": " + why);
                 }
                 checked++;

@@ -4,13 +4,8 @@ import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
-import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
 import com.google.protobuf.ByteString;
 import dev.gale.backends.interp.Interpreter;
 import dev.gale.ir.DType;
@@ -37,16 +32,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * rewrite alone) and on Gale's interpreter (when it has the kernels).
  */
 class UpgradeParityTest {
-    private static OrtEnvironment env;
-
     @BeforeAll
-    static void loadOrt() {
-        try {
-            env = OrtEnvironment.getEnvironment();
-        } catch (Throwable t) {
-            Assumptions.abort("ONNX Runtime is not available here: " + t);
-        }
-    }
+    static void loadOrt() { OrtRunner.requireOrt(); }
 
     /** One old-form node: its inputs (random floats of a shape, or fixed tensors) and output element types. */
     record Case(String name, int opset, NodeProto node, Map<String, Tensor> inputs, Map<String, Tensor> weights,
@@ -184,21 +171,9 @@ class UpgradeParityTest {
                 outs("final", FLOAT, "ys", FLOAT));
     }
 
+    /** On ORT with its default graph optimizations (the export test turns them off). */
     private static List<Tensor> runOrt(byte[] model, Map<String, Tensor> feeds) throws Exception {
-        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
-            opts.setIntraOpNumThreads(1);
-            try (OrtSession s = env.createSession(model, opts)) {
-                Map<String, OnnxTensor> in = new LinkedHashMap<>();
-                for (Map.Entry<String, Tensor> e : feeds.entrySet()) in.put(e.getKey(), OrtExportTest.toOrt(e.getValue()));
-                try (OrtSession.Result r = s.run(in)) {
-                    List<Tensor> out = new ArrayList<>();
-                    for (Map.Entry<String, OnnxValue> e : r) out.add(OrtExportTest.fromOrt((OnnxTensor) e.getValue()));
-                    return out;
-                } finally {
-                    for (OnnxTensor t : in.values()) t.close();
-                }
-            }
-        }
+        return OrtRunner.run(model, feeds, true);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -215,9 +190,9 @@ class UpgradeParityTest {
         }
         List<Tensor> exported = runOrt(OnnxExporter.toProto(m).toByteArray(), c.inputs());
         for (int k = 0; k < want.size(); k++)
-            assertNull(OrtExportTest.mismatch(want.get(k), exported.get(k)), "output " + k + " on ORT after the upgrade");
+            assertNull(OrtRunner.mismatch(want.get(k), exported.get(k)), "output " + k + " on ORT after the upgrade");
         List<Object> interp = Interpreter.run(m, new LinkedHashMap<>(c.inputs()));
         for (int k = 0; k < want.size(); k++)
-            assertNull(OrtExportTest.mismatch(want.get(k), (Tensor) interp.get(k)), "output " + k + " on the interpreter");
+            assertNull(OrtRunner.mismatch(want.get(k), (Tensor) interp.get(k)), "output " + k + " on the interpreter");
     }
 }

@@ -1,28 +1,19 @@
 package dev.gale.torture;
 
-import dev.gale.cli.Gale;
+import dev.gale.torture.GaleCli.Result;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 
+import static dev.gale.torture.GaleCli.gale;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Bad input at the command line: one clear line on stderr, a non-zero exit, no stack trace. */
 class CliBadInputTest {
-    record Result(int code, String out, String err) {}
-
-    static Result gale(String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        int code = Gale.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Result(code, out.toString(), err.toString());
-    }
-
     static void assertOneLineError(Result r, String expected) {
         assertNotEquals(0, r.code(), r.err());
         assertTrue(r.err().contains(expected), "stderr should mention '" + expected + "': " + r.err());
@@ -62,28 +53,28 @@ class CliBadInputTest {
                 "no value for input 0 'x'");
     }
 
+    /** One SGD step of {@code gale train} on the MLP with data x and labels y, saved as d.npz in tmp. */
+    private static Result trainMlp(Path tmp, dev.gale.ir.Tensor x, dev.gale.ir.Tensor y) throws IOException {
+        Path data = tmp.resolve("d.npz");
+        Files.write(data, dev.gale.ir.io.Npz.write(new java.util.LinkedHashMap<>(java.util.Map.of("x", x, "y", y))));
+        Path model = PyTorchModelsTest.model("mlp").resolve("model.onnx");
+        return gale("train", model.toString(), "--data", data.toString(), "--feed", "x=x", "--labels", "y",
+                "--loss", "cross-entropy", "--optimizer", "sgd", "--batch-size", "2", "--steps", "1",
+                "--out", tmp.resolve("o.onnx").toString());
+    }
+
     @Test
     void labelsOutOfRange(@TempDir Path tmp) throws IOException {
         var x = dev.gale.ir.Tensor.zeros(dev.gale.ir.DType.FLOAT32, 4, 784);
         var y = dev.gale.ir.Tensor.ofLongs(new long[] {4}, 1, 2, 12, 3);
-        Path data = tmp.resolve("d.npz");
-        Files.write(data, dev.gale.ir.io.Npz.write(new java.util.LinkedHashMap<>(java.util.Map.of("x", x, "y", y))));
-        Path model = PyTorchModelsTest.model("mlp").resolve("model.onnx");
-        assertOneLineError(gale("train", model.toString(), "--data", data.toString(), "--feed", "x=x", "--labels", "y",
-                "--loss", "cross-entropy", "--optimizer", "sgd", "--batch-size", "2", "--steps", "1",
-                "--out", tmp.resolve("o.onnx").toString()), "label 12 at row 2");
+        assertOneLineError(trainMlp(tmp, x, y), "label 12 at row 2");
     }
 
     @Test
     void wrongShapeForTheModel(@TempDir Path tmp) throws IOException {
         var x = dev.gale.ir.Tensor.zeros(dev.gale.ir.DType.FLOAT32, 4, 100);
         var y = dev.gale.ir.Tensor.ofLongs(new long[] {4}, 1, 2, 1, 3);
-        Path data = tmp.resolve("d.npz");
-        Files.write(data, dev.gale.ir.io.Npz.write(new java.util.LinkedHashMap<>(java.util.Map.of("x", x, "y", y))));
-        Path model = PyTorchModelsTest.model("mlp").resolve("model.onnx");
-        assertOneLineError(gale("train", model.toString(), "--data", data.toString(), "--feed", "x=x", "--labels", "y",
-                "--loss", "cross-entropy", "--optimizer", "sgd", "--batch-size", "2", "--steps", "1",
-                "--out", tmp.resolve("o.onnx").toString()), "input 'x' expects");
+        assertOneLineError(trainMlp(tmp, x, y), "input 'x' expects");
     }
 
     @Test

@@ -22,12 +22,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * pass count drops below the floor kept in {@code conformance-floor.properties}.
  */
 class ConformanceSuiteTest {
-    static final Path DATA = Path.of(System.getProperty("gale.onnx.testdata", "/usr/share/libonnx-testdata/data"));
-
     @ParameterizedTest
     @ValueSource(strings = {"node", "simple", "pytorch-converted", "pytorch-operator"})
     void passCountStaysAboveFloor(String suite) throws IOException {
-        Path dir = DATA.resolve(suite);
+        Path dir = ConformanceModels.DATA.resolve(suite);
         assertTrue(Files.isDirectory(dir), dir + " is missing: install Debian's libonnx-testdata (.ci/run does)");
         List<TestOutcome> outcomes = new ConformanceRunner(Backends.get("interp"), 120).runAll(dir, o -> { });
         ConformanceReport report = new ConformanceReport(outcomes);

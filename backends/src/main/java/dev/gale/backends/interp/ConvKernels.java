@@ -133,9 +133,9 @@ final class ConvKernels {
         int[] target = new int[Math.multiplyExact(inSize, ks)];
         long[] ii = new long[r], kk = new long[r];
         for (int i = 0; i < inSize; i++) {
-            SlidingWindow.unravel(i, in, ii);
+            Strided.unravel(i, in, ii);
             for (int k = 0; k < ks; k++) {
-                SlidingWindow.unravel(k, g.kernel(), kk);
+                Strided.unravel(k, g.kernel(), kk);
                 long off = 0;
                 for (int a = 0; a < r && off >= 0; a++) {
                     long p = ii[a] * g.strides()[a] + kk[a] * g.dilations()[a] - g.padsBegin()[a];

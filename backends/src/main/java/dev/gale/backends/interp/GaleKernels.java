@@ -44,8 +44,6 @@ final class GaleKernels {
         int[] map = Broadcast.indexMap(x.shape(), target);
         double[] acc = new double[Tensor.checkedNumel(target)];
         for (int i = 0; i < x.numel(); i++) acc[map[i]] += x.getDouble(i);
-        Tensor y = Tensor.zeros(x.dtype(), target);
-        for (int i = 0; i < acc.length; i++) y.setDouble(i, acc[i]);
-        return y;
+        return NnKernels.fromDoubles(x.dtype(), target, acc);
     }
 }

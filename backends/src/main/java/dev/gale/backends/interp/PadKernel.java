@@ -14,58 +14,21 @@ final class PadKernel {
 
     static Tensor pad(KernelCall c) {
         Tensor x = c.required(0);
-        int r = x.rank();
-        String mode = c.attrString("mode");
-        int[] axes = c.has(3) ? ShapeMath.axes(c.in(3).toLongArray(), r, c::error) : ShapeKernels.range(r);
-        long[] pads = c.required(1).toLongArray();
-        if (pads.length != 2 * axes.length)
-            throw c.error("pads has " + pads.length + " entries, expected " + 2 * axes.length);
-        long[] before = new long[r], in = x.shape(), shape = x.shape();
-        for (int i = 0; i < axes.length; i++) {
-            int a = axes[i];
-            before[a] = pads[i];
-            shape[a] = in[a] + pads[i] + pads[i + axes.length];
-            if (shape[a] < 0) throw c.error("pads " + Arrays.toString(pads) + " crop axis " + a + " below size 0");
-        }
+        PadIndexMap map = new PadIndexMap(c, x.shape(), c.required(1).toLongArray());
         Tensor value = c.has(2) ? c.in(2) : null;
         if (value != null && value.numel() != 1)
             throw c.error("constant_value must hold one element, has " + value.numel());
         if (value != null && value.dtype() != x.dtype())
             throw c.error("constant_value has type " + value.dtype() + ", data " + x.dtype());
-        if (!mode.equals("constant"))
-            for (int k = 0; k < r; k++)
-                if (in[k] == 0 && shape[k] > 0) throw c.error("cannot pad an empty axis " + k + " in " + mode + " mode");
-        Tensor out = Tensor.zeros(x.dtype(), shape);
-        long[] st = Tensor.strides(in), idx = new long[r];
+        Tensor out = Tensor.zeros(x.dtype(), map.out);
+        long[] idx = new long[x.rank()];
         for (int i = 0; i < out.numel(); i++) {
-            long src = 0;
-            boolean outside = false;
-            for (int k = 0; k < r; k++) {
-                long p = idx[k] - before[k];
-                if (p < 0 || p >= in[k]) {
-                    switch (mode) {
-                        case "constant" -> outside = true;
-                        case "edge" -> p = p < 0 ? 0 : in[k] - 1;
-                        case "wrap" -> p = Math.floorMod(p, in[k]);
-                        case "reflect" -> p = reflect(p, in[k]);
-                        default -> throw c.error("unknown mode '" + mode + "'");
-                    }
-                }
-                src += p * st[k];
-            }
-            if (!outside) out.copyElement(i, x, (int) src);
+            long src = map.source(idx);
+            if (src >= 0) out.copyElement(i, x, (int) src);
             else if (value != null) out.copyElement(i, value, 0);
-            Strided.next(idx, shape);
+            Strided.next(idx, map.out);
         }
         return out;
-    }
-
-    /** numpy's "reflect": the edge element is not repeated, and the pattern repeats with period 2 (n - 1). */
-    private static long reflect(long p, long n) {
-        if (n == 1) return 0;
-        long period = 2 * (n - 1);
-        p = Math.floorMod(p, period);
-        return p < n ? p : period - p;
     }
 
     static Tensor centerCropPad(KernelCall c) {
@@ -151,9 +114,7 @@ final class PadKernel {
                 }
             }
         }
-        Tensor out = Tensor.zeros(x.dtype(), shape);
-        for (int i = 0; i < acc.length; i++) out.setDouble(i, acc[i]);
-        return out;
+        return NnKernels.fromDoubles(x.dtype(), shape, acc);
     }
 
     private static long[] orDefault(long[] v, int n, long def) {

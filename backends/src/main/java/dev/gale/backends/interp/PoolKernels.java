@@ -138,7 +138,7 @@ final class PoolKernels {
                 }
                 long spatial = arg;
                 if (storageOrder == 1) {
-                    SlidingWindow.unravel(arg, in, idx);
+                    Strided.unravel(arg, in, idx);
                     spatial = 0;
                     for (int a = in.length - 1; a >= 0; a--) spatial = spatial * in[a] + idx[a];
                 }
@@ -187,7 +187,7 @@ final class PoolKernels {
             long at = ind.getLong(i);
             if (at < 0 || at >= defNumel)
                 throw c.error("index " + at + " is outside the unpooled tensor of shape " + Arrays.toString(defShape));
-            SlidingWindow.unravel(at, defShape, idx);
+            Strided.unravel(at, defShape, idx);
             long off = 0;
             for (int a = 0; a < idx.length; a++) {
                 if (idx[a] >= outShape[a])

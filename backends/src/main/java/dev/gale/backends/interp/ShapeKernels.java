@@ -145,24 +145,8 @@ final class ShapeKernels {
 
     private static Tensor slice(KernelCall c) {
         Tensor x = c.required(0);
-        long[] starts = c.required(1).toLongArray(), ends = c.required(2).toLongArray();
-        int n = starts.length;
-        long[] axesIn = c.has(3) ? c.in(3).toLongArray() : null;
-        long[] steps = c.has(4) ? c.in(4).toLongArray() : null;
-        if (ends.length != n || axesIn != null && axesIn.length != n || steps != null && steps.length != n)
-            throw c.error("starts, ends, axes and steps must have the same length");
-        if (axesIn == null && n > x.rank()) throw c.error("Slice has " + n + " starts for rank " + x.rank());
-        int[] axes = axesIn == null ? range(n) : ShapeMath.axes(axesIn, x.rank(), c::error);
-        long[] shape = x.shape(), st = Tensor.strides(shape), strides = st.clone();
-        long offset = 0;
-        for (int i = 0; i < n; i++) {
-            int a = axes[i];
-            var s = ShapeMath.slice(shape[a], starts[i], ends[i], steps == null ? 1 : steps[i], c::error);
-            shape[a] = s.count();
-            strides[a] = st[a] * s.step();
-            if (s.count() > 0) offset += s.start() * st[a];
-        }
-        return Strided.view(x, shape, offset, strides);
+        SliceIndexMap map = SliceIndexMap.of(c, x.shape(), 1);
+        return Strided.view(x, map.shape(), map.offset(), map.strides());
     }
 
     static int[] range(int n) {

@@ -31,9 +31,9 @@ final class SlidingWindow {
         int[] offsets = new int[Math.multiplyExact(outSize, kernelSize)];
         long[] o = new long[r], k = new long[r];
         for (int oi = 0; oi < outSize; oi++) {
-            unravel(oi, g.out(), o);
+            Strided.unravel(oi, g.out(), o);
             for (int ki = 0; ki < kernelSize; ki++) {
-                unravel(ki, g.kernel(), k);
+                Strided.unravel(ki, g.kernel(), k);
                 int off = 0;
                 for (int a = 0; a < r && off != OUTSIDE; a++) {
                     long p = o[a] * g.strides()[a] + k[a] * g.dilations()[a] - g.padsBegin()[a];
@@ -47,13 +47,5 @@ final class SlidingWindow {
             }
         }
         return new SlidingWindow(outSize, kernelSize, inSize, offsets);
-    }
-
-    /** Row-major multi-index of {@code flat} within {@code shape}. */
-    static void unravel(long flat, long[] shape, long[] idx) {
-        for (int a = shape.length - 1; a >= 0; a--) {
-            idx[a] = flat % shape[a];
-            flat /= shape[a];
-        }
     }
 }

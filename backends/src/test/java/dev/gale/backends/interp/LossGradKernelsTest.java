@@ -3,19 +3,13 @@ package dev.gale.backends.interp;
 import dev.gale.ir.Attr;
 import dev.gale.ir.DType;
 import dev.gale.ir.GaleException;
-import dev.gale.ir.Graph;
-import dev.gale.ir.GraphBuilder;
-import dev.gale.ir.Model;
 import dev.gale.ir.Tensor;
-import dev.gale.ir.Value;
 import dev.gale.ir.op.GaleOps;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 
+import static dev.gale.backends.interp.OpHarness.s;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -24,21 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The gale-domain loss gradients (SoftmaxCrossEntropyLossGrad, NegativeLogLikelihoodLossGrad) on hand-computed cases. */
 class LossGradKernelsTest {
     private static Tensor run(String op, Map<String, Attr> attrs, Tensor... inputs) {
-        GraphBuilder b = Graph.builder();
-        List<Value> in = new ArrayList<>();
-        Map<String, Object> feeds = new HashMap<>();
-        for (int i = 0; i < inputs.length; i++) {
-            Object[] dims = new Object[inputs[i].rank()];
-            for (int k = 0; k < dims.length; k++) dims[k] = inputs[i].dim(k);
-            Value v = b.input("in" + i, inputs[i].dtype(), dims);
-            in.add(v);
-            feeds.put(v.name(), inputs[i]);
-        }
-        b.output(b.op(GaleOps.DOMAIN, op, in, attrs, 1).get(0));
-        return (Tensor) Interpreter.run(Model.of(b.build()), feeds).get(0);
+        return OpHarness.run(GaleOps.DOMAIN, op, attrs, 1, inputs).get(0);
     }
-
-    private static long[] s(long... d) { return d; }
 
     @Test
     void crossEntropyGradientIsSoftmaxMinusOneHot() {

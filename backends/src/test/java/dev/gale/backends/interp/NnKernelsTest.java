@@ -16,6 +16,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import static dev.gale.backends.interp.OpHarness.Result;
+import static dev.gale.backends.interp.OpHarness.s;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -30,39 +32,9 @@ class NnKernelsTest {
         return t;
     }
 
-    static long[] s(long... v) { return v; }
-
-    /** The node's output values and inferred types. */
-    record Result(List<Tensor> values, List<Type> types) {
-        Tensor v(int i) { return values.get(i); }
-    }
-
+    /** Runs the node with fed inputs and holds inference to the types of the outputs the kernel produced. */
     static Result run(String op, Map<String, Attr> attrs, int numOutputs, Tensor... inputs) {
-        GraphBuilder g = Graph.builder("t");
-        List<Value> in = new ArrayList<>();
-        Map<String, Object> feeds = new HashMap<>();
-        for (int i = 0; i < inputs.length; i++) {
-            if (inputs[i] == null) {
-                in.add(Value.NONE);
-                continue;
-            }
-            Object[] dims = new Object[inputs[i].rank()];
-            for (int k = 0; k < dims.length; k++) dims[k] = inputs[i].dim(k);
-            Value v = g.input("in" + i, inputs[i].dtype(), dims);
-            in.add(v);
-            feeds.put(v.name(), inputs[i]);
-        }
-        List<Value> outs = g.op("", op, in, attrs, numOutputs);
-        List<Type> types = new ArrayList<>();
-        for (Value v : outs) {
-            g.output(v);
-            types.add(v.type());
-        }
-        List<Tensor> values = new ArrayList<>();
-        for (Object o : Interpreter.run(g.buildModel(), feeds)) values.add((Tensor) o);
-        for (int i = 0; i < values.size(); i++)
-            assertEquals(types.get(i), values.get(i).type(), "inferred type of output " + i + " matches the kernel");
-        return new Result(values, types);
+        return OpHarness.run("", op, attrs, numOutputs, inputs).assertInferredExactly(op);
     }
 
     static void assertValues(Tensor t, double... expected) {
@@ -85,9 +57,9 @@ class NnKernelsTest {
         Tensor a = Tensor.ofFloats(s(3), 1, 2, 3);
         Tensor b = seq(s(2, 3, 2), 1, 100, 0, 1);
         Result r = run("MatMul", Map.of(), 1, a, b);
-        assertArrayEquals(s(2, 2), r.v(0).shape());
+        assertArrayEquals(s(2, 2), r.get(0).shape());
         // [1 2 3] x [[0 1][2 3][4 5]] = [16 22]; x [[6 7][8 9][10 11]] = [52 58]
-        assertValues(r.v(0), 16, 22, 52, 58);
+        assertValues(r.get(0), 16, 22, 52, 58);
     }
 
     @Test
@@ -96,7 +68,7 @@ class NnKernelsTest {
         Tensor b = Tensor.ofLongs(s(2, 1), 4, (1L << 53) + 1);
         Result r = run("MatMul", Map.of(), 1, a, b);
         // 2^62 * 4 wraps to 0; the rest is exact beyond float64's 53 bits.
-        assertEquals(3 * ((1L << 53) + 1), r.v(0).getLong(0));
+        assertEquals(3 * ((1L << 53) + 1), r.get(0).getLong(0));
     }
 
     @Test
@@ -117,8 +89,8 @@ class NnKernelsTest {
         Result r = run("Gemm", Map.of("transA", Attr.of(1L), "transB", Attr.of(1L), "alpha", Attr.of(0.5f),
                 "beta", Attr.of(2f)), 1, a, b, c);
         // A'B' = [[-4 5][-4 8]]; 0.5 * that + 2 * [10 20]
-        assertArrayEquals(s(2, 2), r.v(0).shape());
-        assertValues(r.v(0), 18, 42.5, 18, 44);
+        assertArrayEquals(s(2, 2), r.get(0).shape());
+        assertValues(r.get(0), 18, 42.5, 18, 44);
     }
 
     // ---- Conv / ConvTranspose
@@ -129,8 +101,8 @@ class NnKernelsTest {
         Tensor b = Tensor.ofFloats(s(6), 0.5f, -1, 2, 0, 1, -0.5f);
         Result r = run("Conv", Map.of("group", Attr.of(2L), "strides", Attr.of(2L, 1L), "dilations", Attr.of(1L, 2L),
                 "pads", Attr.of(1L, 0L, 2L, 1L)), 1, x, w, b);
-        assertArrayEquals(s(1, 6, 3, 5), r.v(0).shape());
-        assertValues(r.v(0), -7, 5, -5, -9.5, 1, -3, -8.5, -3, -3, -3.5, -5, 5, -7, -2.5, 15, 17, 5, -1.5, 3, -3.5,
+        assertArrayEquals(s(1, 6, 3, 5), r.get(0).shape());
+        assertValues(r.get(0), -7, 5, -5, -9.5, 1, -3, -8.5, -3, -3, -3.5, -5, 5, -7, -2.5, 15, 17, 5, -1.5, 3, -3.5,
                 15, 0.5, -3, -1, 0, 2.5, -12, 1, 3, -18, -14, -1, 6.5, -8, 7, -8, 7, -5.5, -1.5, 8, 0.5, 0, -0.5, -1,
                 16.5, -6, -6.5, -1.5, -2, 0.5, -6.5, -9, -0.5, 8, -5.5, -7, 4, 4, 4, 5, 5, 5, 5, -6, -3, 9, 0.5, -8,
                 -5.5, 3.5, -1, -0.5, -5.5, -5, 2.5, -0.5, 0, -5, 12, -2, -6, -10, 13.5, 20.5, -0.5, -11.5, 3, 17.5,
@@ -152,8 +124,8 @@ class NnKernelsTest {
         Tensor x = seq(s(1, 2, 3, 3), 3, 5, 2, 1), w = seq(s(2, 1, 2, 2), 2, 5, 1, 1);
         Result r = run("ConvTranspose", Map.of("group", Attr.of(2L), "strides", Attr.of(2L, 2L),
                 "output_shape", Attr.of(7L, 7L)), 1, x, w);
-        assertArrayEquals(s(1, 2, 7, 7), r.v(0).shape());
-        assertValues(r.v(0), 2, -2, -1, 1, 1, -1, 0, -6, 0, 3, 0, -3, 0, 0, -2, 2, 0, 0, 2, -2, 0, 6, 0, 0, 0, -6, 0, 0,
+        assertArrayEquals(s(1, 2, 7, 7), r.get(0).shape());
+        assertValues(r.get(0), 2, -2, -1, 1, 1, -1, 0, -6, 0, 3, 0, -3, 0, 0, -2, 2, 0, 0, 2, -2, 0, 6, 0, 0, 0, -6, 0, 0,
                 -1, 1, 1, -1, -2, 2, 0, 3, 0, -3, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -4, 2, 2, -1, 0, 0, 0, -2, -6, 1,
                 3, 0, -2, 1, 4, -2, 0, 0, 0, -1, -3, 2, 6, 0, 0, 0, -4, 2, 2, -1, -2, 1, 0, -2, -6, 1, 3, -1, -3, 0, 0,
                 0, 0, 0, 0, 0, 0);
@@ -167,18 +139,18 @@ class NnKernelsTest {
         Result r = run("MaxPool", Map.of("kernel_shape", Attr.of(2L), "strides", Attr.of(2L), "pads", Attr.of(1L, 1L),
                 "ceil_mode", Attr.of(1L)), 2, x);
         // windows [pad,1] [5,2] [4,3]; a fourth would start at the end pad
-        assertArrayEquals(s(1, 1, 3), r.v(0).shape());
-        assertValues(r.v(0), 1, 5, 4);
-        assertValues(r.v(1), 0, 1, 3);
+        assertArrayEquals(s(1, 1, 3), r.get(0).shape());
+        assertValues(r.get(0), 1, 5, 4);
+        assertValues(r.get(1), 0, 1, 3);
     }
 
     @Test
     void maxPoolIndicesInColumnMajorOrder() {
         Tensor x = seq(s(2, 1, 2, 3), 5, 7, 0, 1);   // plane 0: [[0 5 3][1 6 4]], plane 1: [[2 0 5][3 1 6]]
         Result r = run("MaxPool", Map.of("kernel_shape", Attr.of(2L, 2L), "storage_order", Attr.of(1L)), 2, x);
-        assertValues(r.v(0), 6, 6, 3, 6);
+        assertValues(r.get(0), 6, 6, 3, 6);
         // (h, w) -> w * H + h, plus the plane offset 6
-        assertValues(r.v(1), 3, 3, 6 + 1, 6 + 5);
+        assertValues(r.get(1), 3, 3, 6 + 1, 6 + 5);
     }
 
     @Test
@@ -187,7 +159,7 @@ class NnKernelsTest {
         Result r = run("AveragePool", Map.of("kernel_shape", Attr.of(3L), "strides", Attr.of(2L),
                 "pads", Attr.of(1L, 0L), "ceil_mode", Attr.of(1L), "count_include_pad", Attr.of(1L)), 1, x);
         // windows [pad 1 2] -> 3/3, [2 3 4] -> 9/3, [4 5 past-the-padding] -> 9/2
-        assertValues(r.v(0), 1, 3, 4.5);
+        assertValues(r.get(0), 1, 3, 4.5);
     }
 
     @Test
@@ -195,7 +167,7 @@ class NnKernelsTest {
         Tensor x = Tensor.ofFloats(s(1, 1, 2, 2), 5, 6, 7, 8);
         Tensor i = Tensor.ofLongs(s(1, 1, 2, 2), 0, 3, 9, 14);
         Result r = run("MaxUnpool", Map.of("kernel_shape", Attr.of(2L, 2L), "strides", Attr.of(2L, 2L)), 1, x, i);
-        assertValues(r.v(0), 5, 0, 0, 6, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 8, 0);
+        assertValues(r.get(0), 5, 0, 0, 6, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 8, 0);
     }
 
     // ---- normalization
@@ -205,11 +177,11 @@ class NnKernelsTest {
         Tensor x = Tensor.ofFloats(s(2, 1, 3), 1, 2, 3, 2, 2, 8);
         Tensor scale = Tensor.ofFloats(s(3), 1, 2, 1), bias = Tensor.ofFloats(s(1), 1);
         Result r = run("LayerNormalization", Map.of("axis", Attr.of(-2L), "epsilon", Attr.of(0f)), 3, x, scale, bias);
-        assertEquals("tensor<[2,1,1],f32>", r.types().get(1).toString());
+        assertEquals("tensor<[2,1,1],f32>", r.inferred().get(1).toString());
         double inv0 = 1 / Math.sqrt(2.0 / 3), inv1 = 1 / Math.sqrt(8.0);
-        assertValues(r.v(0), 1 - inv0, 1, 1 + inv0, 1 - 2 * inv1 * 1, 1 - 2 * 2 * inv1, 1 + 4 * inv1);
-        assertValues(r.v(1), 2, 4);
-        assertValues(r.v(2), inv0, inv1);
+        assertValues(r.get(0), 1 - inv0, 1, 1 + inv0, 1 - 2 * inv1 * 1, 1 - 2 * 2 * inv1, 1 + 4 * inv1);
+        assertValues(r.get(1), 2, 4);
+        assertValues(r.get(2), inv0, inv1);
     }
 
     @Test
@@ -219,9 +191,9 @@ class NnKernelsTest {
         Result r = run("BatchNormalization", Map.of("training_mode", Attr.of(1L), "epsilon", Attr.of(0f),
                 "momentum", Attr.of(0.75f)), 3, x, one, zero, zero, one);
         double sd = Math.sqrt(5);
-        assertValues(r.v(0), -3 / sd, -1 / sd, 1 / sd, 3 / sd);
-        assertValues(r.v(1), 0.25 * 4);
-        assertValues(r.v(2), 0.75 + 0.25 * 5);
+        assertValues(r.get(0), -3 / sd, -1 / sd, 1 / sd, 3 / sd);
+        assertValues(r.get(1), 0.25 * 4);
+        assertValues(r.get(2), 0.75 + 0.25 * 5);
     }
 
     @Test
@@ -230,7 +202,7 @@ class NnKernelsTest {
         Tensor scale = Tensor.ofFloats(s(2), 1, 2), bias = Tensor.ofFloats(s(2), 0, 1);
         Result r = run("GroupNormalization", Map.of("num_groups", Attr.of(2L), "epsilon", Attr.of(0f)), 1, x, scale,
                 bias);
-        assertValues(r.v(0), -1, 1, -1, 3);
+        assertValues(r.get(0), -1, 1, -1, 3);
     }
 
     // ---- Einsum, Det, Dropout
@@ -239,22 +211,22 @@ class NnKernelsTest {
     void einsumBroadcastsEllipsisAndTakesDiagonals() {
         Tensor a = seq(s(1, 2, 3), 1, 7, 3, 1), b = seq(s(4, 3, 3), 2, 9, 4, 1);
         Result r = run("Einsum", Map.of("equation", Attr.of("...ij,...jk")), 1, a, b);
-        assertArrayEquals(s(4, 2, 3), r.v(0).shape());
-        assertValues(r.v(0), 9, -3, 3, 0, 6, 3, 9, -3, 3, 0, 6, 3, 9, -3, 3, 0, 6, 3, 9, -3, 3, 0, 6, 3);
+        assertArrayEquals(s(4, 2, 3), r.get(0).shape());
+        assertValues(r.get(0), 9, -3, 3, 0, 6, 3, 9, -3, 3, 0, 6, 3, 9, -3, 3, 0, 6, 3, 9, -3, 3, 0, 6, 3);
         Result d = run("Einsum", Map.of("equation", Attr.of("bii->bi")), 1, b);
-        assertValues(d.v(0), -4, 4, 3, -4, 4, 3, -4, 4, 3, -4, 4, 3);
+        assertValues(d.get(0), -4, 4, 3, -4, 4, 3, -4, 4, 3, -4, 4, 3);
         // implicit output: labels seen once, in order: "ba,ac" -> "bc"
         Result m = run("Einsum", Map.of("equation", Attr.of("ba,ac")), 1, seq(s(2, 3), 1, 5, 2, 1),
                 seq(s(3, 2), 2, 5, 2, 1));
-        assertValues(m.v(0), 2, 1, 0, 2);
+        assertValues(m.get(0), 2, 1, 0, 2);
     }
 
     @Test
     void detOfBatchIncludingSingular() {
         Tensor x = Tensor.ofFloats(s(2, 3, 3), 2, 1, 3, 0, -1, 4, 5, 2, 1, 1, 2, 3, 2, 4, 6, 0, 1, 1);
         Result r = run("Det", Map.of(), 1, x);
-        assertArrayEquals(s(2), r.v(0).shape());
-        assertValues(r.v(0), 17, 0);
+        assertArrayEquals(s(2), r.get(0).shape());
+        assertValues(r.get(0), 17, 0);
     }
 
     @Test
@@ -263,11 +235,11 @@ class NnKernelsTest {
         Tensor ratio = Tensor.scalar(DType.FLOAT32, 0.6), train = Tensor.ofBools(s(), true);
         Result r = run("Dropout", Map.of("seed", Attr.of(0L)), 2, x, ratio, train);
         // np.random.seed(0); np.random.uniform(0, 1, 6) = [.549 .715 .603 .545 .424 .646]
-        assertValues(r.v(0), 0, 5, 7.5, 0, 0, 15);
-        assertValues(r.v(1), 0, 1, 1, 0, 0, 1);
+        assertValues(r.get(0), 0, 5, 7.5, 0, 0, 15);
+        assertValues(r.get(1), 0, 1, 1, 0, 0, 1);
         Result inference = run("Dropout", Map.of(), 2, x, ratio);
-        assertValues(inference.v(0), 1, 2, 3, 4, 5, 6);
-        assertValues(inference.v(1), 1, 1, 1, 1, 1, 1);
+        assertValues(inference.get(0), 1, 2, 3, 4, 5, 6);
+        assertValues(inference.get(1), 1, 1, 1, 1, 1, 1);
     }
 
     // ---- recurrent
@@ -283,8 +255,8 @@ class NnKernelsTest {
                 null, h0);
         double z = 1 / (1 + Math.exp(-(0.5 + 0.15))), rr = 1 / (1 + Math.exp(-(-0.5 + 0.3)));
         double cand = Math.tanh(1.0 + rr * (-0.3 + 0.25)), h1 = (1 - z) * cand + z * 0.3;
-        assertValues(res.v(0), h1);
-        assertValues(res.v(1), h1);
+        assertValues(res.get(0), h1);
+        assertValues(res.get(1), h1);
     }
 
     @Test
@@ -303,19 +275,19 @@ class NnKernelsTest {
         Map<String, Attr> batchFirst = new HashMap<>(attrs);
         batchFirst.put("layout", Attr.of(1L));
         Result bf = run("LSTM", batchFirst, 3, xb, w, r, b, lens, null, null, p);
-        assertArrayEquals(s(batch, seq, 2, h), bf.v(0).shape());
+        assertArrayEquals(s(batch, seq, 2, h), bf.get(0).shape());
         for (int t = 0; t < seq; t++)
             for (int d = 0; d < 2; d++)
                 for (int n = 0; n < batch; n++)
                     for (int k = 0; k < h; k++)
-                        assertEquals(a.v(0).getDouble(((t * 2 + d) * batch + n) * h + k),
-                                bf.v(0).getDouble(((n * seq + t) * 2 + d) * h + k), 1e-6);
+                        assertEquals(a.get(0).getDouble(((t * 2 + d) * batch + n) * h + k),
+                                bf.get(0).getDouble(((n * seq + t) * 2 + d) * h + k), 1e-6);
         // Past the second sequence's end Y is zero, and its Y_h is the state at its last valid step.
         for (int d = 0; d < 2; d++)
-            for (int k = 0; k < h; k++) assertEquals(0, a.v(0).getDouble(((2 * 2 + d) * batch + 1) * h + k));
+            for (int k = 0; k < h; k++) assertEquals(0, a.get(0).getDouble(((2 * 2 + d) * batch + 1) * h + k));
         for (int k = 0; k < h; k++) {
-            assertEquals(a.v(0).getDouble(((1 * 2) * batch + 1) * h + k), a.v(1).getDouble(batch * 0 + h + k), 1e-7);
-            assertEquals(a.v(0).getDouble(((0 * 2 + 1) * batch + 1) * h + k), a.v(1).getDouble((batch + 1) * h + k),
+            assertEquals(a.get(0).getDouble(((1 * 2) * batch + 1) * h + k), a.get(1).getDouble(batch * 0 + h + k), 1e-7);
+            assertEquals(a.get(0).getDouble(((0 * 2 + 1) * batch + 1) * h + k), a.get(1).getDouble((batch + 1) * h + k),
                     1e-7);
         }
     }

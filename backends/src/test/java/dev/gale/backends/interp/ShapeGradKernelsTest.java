@@ -4,28 +4,20 @@ import dev.gale.ir.Attr;
 import dev.gale.ir.DType;
 import dev.gale.ir.GaleException;
 import dev.gale.ir.Tensor;
-import dev.gale.ir.Type;
 import dev.gale.ir.op.GaleOps;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
 
-import static dev.gale.backends.interp.MiscKernelHarness.floats;
+import static dev.gale.backends.interp.OpHarness.floats;
+import static dev.gale.backends.interp.OpHarness.run1OnConstants;
+import static dev.gale.backends.interp.OpHarness.values;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The shape family's gale backward kernels (SliceGrad, GatherGrad, PadGrad) on hand-computed float32 cases. */
 class ShapeGradKernelsTest {
     private static Tensor run(String op, Map<String, Attr> attrs, Tensor... in) {
-        MiscKernelHarness.Result r = MiscKernelHarness.run(GaleOps.DOMAIN, op, attrs, 1, in);
-        Tensor y = r.get(0);
-        assertEquals(Type.tensor(y.dtype(), y.shape()), r.inferred().get(0), "inferred type of " + op);
-        return y;
-    }
-
-    private static double[] values(Tensor t) {
-        double[] v = new double[t.numel()];
-        for (int i = 0; i < v.length; i++) v[i] = t.getDouble(i);
-        return v;
+        return run1OnConstants(GaleOps.DOMAIN, op, attrs, in);
     }
 
     @Test

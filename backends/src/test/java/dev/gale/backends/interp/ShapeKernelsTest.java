@@ -1,21 +1,13 @@
 package dev.gale.backends.interp;
 
-import dev.gale.ir.Attr;
 import dev.gale.ir.DType;
 import dev.gale.ir.GaleException;
-import dev.gale.ir.Graph;
-import dev.gale.ir.GraphBuilder;
-import dev.gale.ir.Model;
 import dev.gale.ir.Tensor;
-import dev.gale.ir.Value;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
+import static dev.gale.backends.interp.OpHarness.*;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -23,44 +15,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Tricky semantics of the shape and indexing kernels, against hand-computed or numpy-computed values. */
 class ShapeKernelsTest {
-    /** Runs one node whose inputs are fed at run time (so inference sees no constants); null inputs are omitted. */
-    private static List<Object> run(String op, Map<String, Attr> attrs, int outputs, Tensor... inputs) {
-        GraphBuilder b = Graph.builder();
-        List<Value> in = new ArrayList<>();
-        Map<String, Object> feeds = new HashMap<>();
-        for (int i = 0; i < inputs.length; i++) {
-            if (inputs[i] == null) {
-                in.add(Value.NONE);
-                continue;
-            }
-            Object[] dims = new Object[inputs[i].rank()];
-            for (int k = 0; k < dims.length; k++) dims[k] = inputs[i].dim(k);
-            Value v = b.input("in" + i, inputs[i].dtype(), dims);
-            in.add(v);
-            feeds.put(v.name(), inputs[i]);
-        }
-        for (Value v : b.op("", op, in, attrs, outputs)) b.output(v);
-        return Interpreter.run(Model.of(b.build()), feeds);
-    }
-
-    private static Tensor run1(String op, Map<String, Attr> attrs, Tensor... inputs) {
-        return (Tensor) run(op, attrs, 1, inputs).get(0);
-    }
-
-    private static Map<String, Attr> attrs(Object... kv) {
-        Map<String, Attr> m = new LinkedHashMap<>();
-        for (int i = 0; i < kv.length; i += 2) {
-            m.put((String) kv[i], switch (kv[i + 1]) {
-                case Long l -> Attr.of(l);
-                case Integer n -> Attr.of((long) n);
-                case String s -> Attr.of(s);
-                case long[] v -> Attr.of(v);
-                default -> throw new IllegalArgumentException();
-            });
-        }
-        return m;
-    }
-
     private static Tensor iota(long... shape) {
         Tensor t = Tensor.zeros(DType.FLOAT32, shape);
         for (int i = 0; i < t.numel(); i++) t.setDouble(i, i);
@@ -68,8 +22,6 @@ class ShapeKernelsTest {
     }
 
     private static Tensor vec(long... v) { return Tensor.vector(v); }
-
-    private static double[] values(Tensor t) { return t.toDoubleArray(); }
 
     @Test
     void sliceWithNegativeStepsAndExtremeBounds() {

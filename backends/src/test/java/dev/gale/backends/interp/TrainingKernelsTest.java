@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.Map;
 
-import static dev.gale.backends.interp.MiscKernelHarness.*;
+import static dev.gale.backends.interp.OpHarness.*;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -19,10 +19,10 @@ class TrainingKernelsTest {
     @Test
     void adamAppliesBiasCorrectionAfterTheFirstStep() {
         double alpha = 0.9, beta = 0.99, eps = 1e-6, x = 1, g = 0.5, v = 0.2, h = 0.3;
-        var r = MiscKernelHarness.run(OpsetInfo.TRAINING_DOMAIN, "Adam",
+        var r = runOnConstants(OpsetInfo.TRAINING_DOMAIN, "Adam",
                 Map.of("alpha", Attr.of((float) alpha), "beta", Attr.of((float) beta)), 3, R,
-                Tensor.scalarLong(DType.INT64, 2), floats(shape(1), x), floats(shape(1), g), floats(shape(1), v),
-                floats(shape(1), h));
+                Tensor.scalarLong(DType.INT64, 2), floats(s(1), x), floats(s(1), g), floats(s(1), v),
+                floats(s(1), h));
         double vNew = (float) alpha * v + (1 - (float) alpha) * g, hNew = (float) beta * h + (1 - (float) beta) * g * g;
         double rate = 0.1 * Math.sqrt(1 - Math.pow((float) beta, 2)) / (1 - Math.pow((float) alpha, 2));
         assertClose(new double[] {x - rate * vNew / (Math.sqrt(hNew) + eps)}, r.get(0), 1e-6);
@@ -33,11 +33,11 @@ class TrainingKernelsTest {
     @Test
     void momentumGroupsOutputsByKindForSeveralTensors() {
         // n = 2: inputs R, T, X1, X2, G1, G2, V1, V2; outputs X1', X2', V1', V2'
-        var r = MiscKernelHarness.run(OpsetInfo.TRAINING_DOMAIN, "Momentum",
+        var r = runOnConstants(OpsetInfo.TRAINING_DOMAIN, "Momentum",
                 Map.of("alpha", Attr.of(0.5f), "beta", Attr.of(0.25f), "mode", Attr.of("nesterov"),
                         "norm_coefficient", Attr.of(0f)), 4, R, Tensor.scalarLong(DType.INT64, 1),
-                floats(shape(1), 1), floats(shape(2), 2, 3), floats(shape(1), 4), floats(shape(2), 8, 12),
-                floats(shape(1), 1), floats(shape(2), 2, 4));
+                floats(s(1), 1), floats(s(2), 2, 3), floats(s(1), 4), floats(s(2), 8, 12),
+                floats(s(1), 1), floats(s(2), 2, 4));
         // V' = 0.5 V + 0.25 G; X' = X - 0.1 (G + 0.5 V')
         assertClose(new double[] {1 - 0.1 * (4 + 0.5 * 1.5)}, r.get(0), 1e-6);
         assertClose(new double[] {2 - 0.1 * (8 + 0.5 * 3), 3 - 0.1 * (12 + 0.5 * 5)}, r.get(1), 1e-6);
@@ -49,9 +49,9 @@ class TrainingKernelsTest {
 
     @Test
     void adagradDecaysTheRate() {
-        var r = MiscKernelHarness.run(OpsetInfo.TRAINING_DOMAIN, "Adagrad",
+        var r = runOnConstants(OpsetInfo.TRAINING_DOMAIN, "Adagrad",
                 Map.of("decay_factor", Attr.of(0.5f), "epsilon", Attr.of(0f)), 2, R, Tensor.scalarLong(DType.INT64, 2),
-                floats(shape(1), 1), floats(shape(1), 3), floats(shape(1), 16));
+                floats(s(1), 1), floats(s(1), 3), floats(s(1), 16));
         // r = 0.1 / (1 + 2 * 0.5); H' = 16 + 9 = 25; X' = 1 - 0.05 * 3 / 5
         assertClose(new double[] {0.97}, r.get(0), 1e-7);
         assertClose(new double[] {25}, r.get(1), 0);
@@ -59,7 +59,7 @@ class TrainingKernelsTest {
 
     @Test
     void unevenGroupsAreAnError() {
-        assertThrows(GaleException.class, () -> MiscKernelHarness.run(OpsetInfo.TRAINING_DOMAIN, "Adagrad", Map.of(),
-                2, R, Tensor.scalarLong(DType.INT64, 0), floats(shape(1), 1), floats(shape(1), 1)));
+        assertThrows(GaleException.class, () -> runOnConstants(OpsetInfo.TRAINING_DOMAIN, "Adagrad", Map.of(),
+                2, R, Tensor.scalarLong(DType.INT64, 0), floats(s(1), 1), floats(s(1), 1)));
     }
 }

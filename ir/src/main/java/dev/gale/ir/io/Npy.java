@@ -63,17 +63,8 @@ public final class Npy {
         if (bytes.length - pos < need)
             throw new GaleException(where + ": shape " + dims + " of " + t + " needs " + need + " bytes of data, file has "
                     + (bytes.length - pos));
-        ByteBuffer data = ByteBuffer.wrap(bytes, pos, (int) need).slice().order(ByteOrder.LITTLE_ENDIAN);
         Object arr = Tensor.allocate(t, numel);
-        switch (arr) {
-            case float[] a -> data.asFloatBuffer().get(a);
-            case double[] a -> data.asDoubleBuffer().get(a);
-            case short[] a -> data.asShortBuffer().get(a);
-            case byte[] a -> data.get(a);
-            case int[] a -> data.asIntBuffer().get(a);
-            case long[] a -> data.asLongBuffer().get(a);
-            default -> throw new GaleException(where + ": unsupported .npy element type");
-        }
+        LittleEndian.get(ByteBuffer.wrap(bytes, pos, (int) need), arr);
         return new Tensor(t, shape, arr);
     }
 
@@ -130,15 +121,7 @@ public final class Npy {
         ByteBuffer b = ByteBuffer.allocate(10 + header.length() + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
         b.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) header.length());
         b.put(header.getBytes(StandardCharsets.ISO_8859_1));
-        switch (t.data()) {
-            case float[] a -> b.asFloatBuffer().put(a);
-            case double[] a -> b.asDoubleBuffer().put(a);
-            case short[] a -> b.asShortBuffer().put(a);
-            case byte[] a -> b.put(a);
-            case int[] a -> b.asIntBuffer().put(a);
-            case long[] a -> b.asLongBuffer().put(a);
-            default -> throw new GaleException("cannot write " + t.dtype() + " as .npy");
-        }
+        LittleEndian.put(t.data(), b);
         return b.array();
     }
 }

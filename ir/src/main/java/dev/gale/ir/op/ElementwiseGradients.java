@@ -2,8 +2,6 @@ package dev.gale.ir.op;
 
 import dev.gale.ir.Attr;
 import dev.gale.ir.DType;
-import dev.gale.ir.Shape;
-import dev.gale.ir.Tensor;
 import dev.gale.ir.Value;
 
 import java.util.Arrays;
@@ -66,13 +64,6 @@ final class ElementwiseGradients {
     /** {@code x * x}. */
     static Value square(GradContext c, Value x) { return mul(c, x, x); }
 
-    /** Zeros of {@code like}'s type and shape (torch's {@code zeros_like}): a zero-gradient op's input gradient. */
-    static Value zerosLike(GradContext c, Value like) {
-        Shape s = c.typeOf(like).shape();
-        Value shape = s != null && s.isStatic() ? c.constant(Tensor.vector(s.sizes())) : c.op("Shape", NONE, like);
-        return c.op("ConstantOfShape", Map.of("value", Attr.of(Tensor.zeros(c.dtypeOf(like), 1))), shape);
-    }
-
     /** {@code sum_to(g, in(i))} when input i needs a gradient, else null (and no nodes). */
     static Value reduced(GradContext c, int i, java.util.function.Supplier<Value> g) {
         return c.needs(i) ? c.sumToShapeOf(g.get(), c.in(i)) : null;
@@ -131,7 +122,7 @@ final class ElementwiseGradients {
         rule("Abs", c -> unary(c, c.op("Sign", NONE, c.in(0))));
         // y = sign(x), floor(x), ceil(x), round(x)  /  dx = 0 (torch: zeros_like)
         for (String op : List.of("Sign", "Floor", "Ceil", "Round"))
-            rule(op, c -> list(zerosLike(c, c.in(0))));
+            rule(op, c -> list(c.zerosLike(c.in(0))));
         // y = sum(x_i)  /  dx_i = sum_to(dy, x_i) ; y = mean(x_i) / dx_i = sum_to(dy / n, x_i)
         rule("Sum", c -> {
             Value[] r = new Value[c.node().inputs().size()];

@@ -4,6 +4,7 @@ import dev.gale.ir.Attr;
 import dev.gale.ir.DType;
 import dev.gale.ir.GaleException;
 import dev.gale.ir.Node;
+import dev.gale.ir.Shape;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
 import dev.gale.ir.Value;
@@ -65,6 +66,18 @@ public interface GradContext {
 
     /** A scalar constant with {@code like}'s element type. */
     default Value scalar(double v, Value like) { return constant(Tensor.scalar(dtypeOf(like), v)); }
+
+    /** v's shape as an int64 vector: a constant when it is static, else read at run time. */
+    default Value shapeOf(Value v) {
+        Shape s = typeOf(v).shape();
+        if (s != null && s.isStatic()) return constant(Tensor.vector(s.sizes()));
+        return op("Shape", Map.of(), v);
+    }
+
+    /** Zeros of v's shape and element type. */
+    default Value zerosLike(Value v) {
+        return op("ConstantOfShape", Map.of("value", Attr.of(Tensor.zeros(dtypeOf(v), 1))), shapeOf(v));
+    }
 
     /** Sums {@code grad} over the axes along which {@code like} was broadcast, so it gets {@code like}'s shape. */
     Value sumToShapeOf(Value grad, Value like);

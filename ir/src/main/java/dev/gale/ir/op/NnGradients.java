@@ -41,7 +41,7 @@ final class NnGradients {
         rule("MaxPool", c -> list(c.dOut(0) == null ? null
                 : c.gale("MaxPoolGrad", c.node().attrs(), c.dOut(0), c.in(0))));
         // y = window sum / divisor  /  dx = each window's dy / divisor spread over its elements (AveragePoolGrad)
-        rule("AveragePool", c -> list(c.gale("AveragePoolGrad", c.node().attrs(), c.dOut(0), shapeOf(c, c.in(0)))));
+        rule("AveragePool", c -> list(c.gale("AveragePoolGrad", c.node().attrs(), c.dOut(0), c.shapeOf(c.in(0)))));
         // y = mean over the spatial axes  /  dx = dy / n broadcast over them
         rule("GlobalAveragePool", NnGradients::globalAveragePool);
         // y = max over the spatial axes  /  dx = dy at each plane's first maximum
@@ -126,8 +126,8 @@ final class NnGradients {
     private static List<Value> conv(GradContext c, String gradInput, String gradWeight) {
         Value x = c.in(0), w = c.in(1), dy = c.dOut(0);
         Map<String, Attr> attrs = c.node().attrs();
-        Value dx = c.needs(0) ? c.gale(gradInput, attrs, dy, w, shapeOf(c, x)) : null;
-        Value dw = c.needs(1) ? c.gale(gradWeight, attrs, dy, x, shapeOf(c, w)) : null;
+        Value dx = c.needs(0) ? c.gale(gradInput, attrs, dy, w, c.shapeOf(x)) : null;
+        Value dw = c.needs(1) ? c.gale(gradWeight, attrs, dy, x, c.shapeOf(w)) : null;
         Value db = null;
         if (c.needs(2)) {
             int r = rank(c, dy);
@@ -152,7 +152,7 @@ final class NnGradients {
             Value count = c.op("ReduceProd", Map.of("keepdims", Attr.of(0L)), spatial);
             n = c.op("Cast", Map.of("to", Attr.of((long) c.dtypeOf(dy).onnxCode())), count);
         }
-        return list(c.op("Expand", NONE, c.op("Div", NONE, dy, n), shapeOf(c, x)));
+        return list(c.op("Expand", NONE, c.op("Div", NONE, dy, n), c.shapeOf(x)));
     }
 
     // ---- normalization
@@ -237,7 +237,7 @@ final class NnGradients {
                     operands.toArray(Value[]::new));
             if (!missing.isEmpty()) {
                 long[] axes = missing.stream().mapToLong(Long::longValue).toArray();
-                g = c.op("Expand", NONE, c.op("Unsqueeze", NONE, g, c.constant(Tensor.vector(axes))), shapeOf(c, c.in(i)));
+                g = c.op("Expand", NONE, c.op("Unsqueeze", NONE, g, c.constant(Tensor.vector(axes))), c.shapeOf(c.in(i)));
             }
             grads[i] = c.sumToShapeOf(g, c.in(i));
         }
@@ -265,13 +265,6 @@ final class NnGradients {
         Shape s = c.typeOf(v).shape();
         if (s == null) throw c.error("the rank of '" + v.name() + "' is unknown");
         return s.rank();
-    }
-
-    /** The shape of {@code v} as an int64 vector: a constant when static, else a Shape node. */
-    static Value shapeOf(GradContext c, Value v) {
-        Shape s = c.typeOf(v).shape();
-        if (s != null && s.isStatic()) return c.constant(Tensor.vector(s.sizes()));
-        return c.op("Shape", NONE, v);
     }
 
     /** Swaps the last two axes. */

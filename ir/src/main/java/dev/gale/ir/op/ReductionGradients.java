@@ -75,7 +75,7 @@ final class ReductionGradients {
         // (v, i) = topk(x, k, axis)  /  dx = zeros like x with dv scattered back to i along axis; i has no gradient
         rule("TopK", c -> {
             Value x = c.in(0);
-            Value zero = c.op("ConstantOfShape", Map.of("value", Attr.of(Tensor.zeros(c.dtypeOf(x), 1))), shapeOf(c, x));
+            Value zero = c.zerosLike(x);
             return list(c.op("ScatterElements", Map.of("axis", Attr.of(c.attrInt("axis"))), zero, c.out(1), c.dOut(0)),
                     null);
         });
@@ -149,7 +149,7 @@ final class ReductionGradients {
         Value x = c.in(0);
         Shape vs = c.typeOf(v).shape(), xs = c.typeOf(x).shape();
         if (vs != null && vs.isStatic() && vs.equals(xs)) return v;
-        return c.op("Expand", NONE, unreduce(c, v), shapeOf(c, x));
+        return c.op("Expand", NONE, unreduce(c, v), c.shapeOf(x));
     }
 
     /** The number of elements each output of the reduction summed: numel(x) / numel(y), at run time if need be. */
@@ -163,13 +163,6 @@ final class ReductionGradients {
         Map<String, Attr> toFloat = Map.of("to", Attr.of((long) c.dtypeOf(x).onnxCode()));
         Value nx = c.op("Cast", toFloat, c.op("Size", NONE, x)), ny = c.op("Cast", toFloat, c.op("Size", NONE, y));
         return c.op("Div", NONE, nx, ny);
-    }
-
-    /** v's shape as an int64 vector: a constant when static, else a Shape node. */
-    private static Value shapeOf(GradContext c, Value v) {
-        Shape s = c.typeOf(v).shape();
-        if (s != null && s.isStatic()) return c.constant(Tensor.vector(s.sizes()));
-        return c.op("Shape", NONE, v);
     }
 
     /** sum(v, axis) with keepdims. */

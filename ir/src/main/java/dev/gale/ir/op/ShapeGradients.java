@@ -22,7 +22,7 @@ import static dev.gale.ir.op.Gradients.rule;
  * permutation, its pieces, or a scatter of it into zeros of x's shape (gale {@code SliceGrad}, {@code GatherGrad},
  * {@code PadGrad}, or ONNX scatters with {@code reduction = add} where an element may be read twice). Shapes, axes,
  * indices, repeats and pads are integer inputs and never get gradients. Nothing assumes static shapes: a shape the
- * types do not pin down comes from a Shape node at run time ({@link #shapeOf}, {@link #dimsOf}).
+ * types do not pin down comes from a Shape node at run time ({@link GradContext#shapeOf}, {@link #dimsOf}).
  */
 final class ShapeGradients {
     private ShapeGradients() {}
@@ -47,24 +47,24 @@ final class ShapeGradients {
         rule("Split", c -> {
             int n = c.node().outputs().size();
             Value[] parts = new Value[n];
-            for (int i = 0; i < n; i++) parts[i] = c.dOut(i) != null ? c.dOut(i) : zerosLike(c, c.out(i));
+            for (int i = 0; i < n; i++) parts[i] = c.dOut(i) != null ? c.dOut(i) : c.zerosLike(c.out(i));
             return list(n == 1 ? parts[0] : c.op("Concat", Map.of("axis", Attr.of(c.attrInt("axis"))), parts), null);
         });
         // y = x[starts:ends:steps on axes]  /  dx = zeros like x with dy written back where the slice read
-        rule("Slice", c -> list(c.gale("SliceGrad", NONE, present(c.dOut(0), shapeOf(c, c.in(0)), c.in(1), c.in(2),
+        rule("Slice", c -> list(c.gale("SliceGrad", NONE, present(c.dOut(0), c.shapeOf(c.in(0)), c.in(1), c.in(2),
                 c.node().input(3), c.node().input(4))), null, null, null, null));
         // y = gather(data, i; axis)  /  ddata = zeros like data with dy's slices added at rows i (duplicates sum)
         rule("Gather", c -> list(c.gale("GatherGrad", Map.of("axis", Attr.of(c.attrInt("axis"))), c.dOut(0),
-                shapeOf(c, c.in(0)), c.in(1)), null));
+                c.shapeOf(c.in(0)), c.in(1)), null));
         // y = gather_elements(data, i; axis)  /  ddata = scatter_elements(zeros like data, i, dy; axis, add)
         rule("GatherElements", c -> list(c.op("ScatterElements", Map.of("axis", Attr.of(c.attrInt("axis")),
-                "reduction", Attr.of("add")), zerosLike(c, c.in(0)), c.in(1), c.dOut(0)), null));
+                "reduction", Attr.of("add")), c.zerosLike(c.in(0)), c.in(1), c.dOut(0)), null));
         // y = gather_nd(data, i)  /  ddata = scatter_nd(zeros like data, i, dy; add) (batch_dims 0 only)
         rule("GatherND", c -> {
             if (c.attrInt("batch_dims") != 0)
                 throw c.error("GatherND with batch_dims " + c.attrInt("batch_dims") + " has no gradient rule yet;"
                         + " only batch_dims = 0 is supported");
-            return list(c.op("ScatterND", Map.of("reduction", Attr.of("add")), zerosLike(c, c.in(0)), c.in(1),
+            return list(c.op("ScatterND", Map.of("reduction", Attr.of("add")), c.zerosLike(c.in(0)), c.in(1),
                     c.dOut(0)), null);
         });
         // y = data with y[i] = u (reduction none) or += u (add)
@@ -94,7 +94,7 @@ final class ShapeGradients {
         rule("CenterCropPad", c -> {
             long[] axes = c.attrInts("axes");
             Map<String, Attr> attrs = axes == null ? NONE : Map.of("axes", Attr.of(axes));
-            Value sizes = axes == null ? shapeOf(c, c.in(0)) : dimsOf(c, c.in(0), axes);
+            Value sizes = axes == null ? c.shapeOf(c.in(0)) : dimsOf(c, c.in(0), axes);
             return list(c.op("CenterCropPad", attrs, c.dOut(0), sizes), null);
         });
         // y = compress(x, cond; axis) = gather(x, nonzero(cond); axis), flattened first without an axis
@@ -111,13 +111,6 @@ final class ShapeGradients {
         int n = in.length;
         while (n > 0 && (in[n - 1] == null || in[n - 1].isNone())) n--;
         return Arrays.copyOf(in, n);
-    }
-
-    /** v's shape as an int64 vector: a constant when static, else a Shape node. */
-    static Value shapeOf(GradContext c, Value v) {
-        Shape s = c.typeOf(v).shape();
-        if (s != null && s.isStatic()) return c.constant(Tensor.vector(s.sizes()));
-        return c.op("Shape", NONE, v);
     }
 
     /** v's sizes along {@code axes} (negative counts from the end): a constant when known, else gathered at run time. */
@@ -138,16 +131,11 @@ final class ShapeGradients {
         return c.op("Gather", NONE, c.op("Shape", NONE, v), c.constant(Tensor.vector(axes)));
     }
 
-    /** Zeros with v's element type and shape. */
-    static Value zerosLike(GradContext c, Value v) {
-        return c.op("ConstantOfShape", Map.of("value", Attr.of(Tensor.zeros(c.dtypeOf(v), 1))), shapeOf(c, v));
-    }
-
     /** g reshaped to x's shape (g unchanged when both are the same static shape). */
     static Value reshapeLike(GradContext c, Value g, Value x) {
         Shape gs = c.typeOf(g).shape(), xs = c.typeOf(x).shape();
         if (gs != null && xs != null && xs.isStatic() && gs.equals(xs)) return g;
-        return c.op("Reshape", Map.of("allowzero", Attr.of(1L)), g, shapeOf(c, x));
+        return c.op("Reshape", Map.of("allowzero", Attr.of(1L)), g, c.shapeOf(x));
     }
 
     /** An int64 vector from pieces: a {@code Long} is a known entry, a {@code Value} a 1-D int64 computed one. */
@@ -201,7 +189,7 @@ final class ShapeGradients {
         Value ddata = null, du = null;
         if (c.needs(0)) {
             ddata = switch (reduction) {
-                case "none" -> c.op(nd ? "ScatterND" : "ScatterElements", axis, dy, idx, zerosLike(c, c.in(2)));
+                case "none" -> c.op(nd ? "ScatterND" : "ScatterElements", axis, dy, idx, c.zerosLike(c.in(2)));
                 case "add" -> dy;
                 default -> throw c.error("no gradient rule for reduction '" + reduction
                         + "' (only none and add are differentiable here)");
@@ -234,7 +222,7 @@ final class ShapeGradients {
             // [r_0, d_0, r_1, d_1, ...] = reshape(concat([repeats, shape(x)] as columns; 1), [-1])
             Value col = c.constant(Tensor.vector(1));
             Value pairs = c.op("Concat", Map.of("axis", Attr.of(1L)), c.op("Unsqueeze", NONE, c.in(1), col),
-                    c.op("Unsqueeze", NONE, shapeOf(c, x), col));
+                    c.op("Unsqueeze", NONE, c.shapeOf(x), col));
             spec = c.op("Reshape", NONE, pairs, c.constant(Tensor.vector(-1)));
         }
         long[] even = new long[r];
@@ -250,7 +238,7 @@ final class ShapeGradients {
         if (mode.equals("constant")) {
             dx = c.op("Pad", NONE, present(dy, c.op("Neg", NONE, pads), Value.NONE, axes));
         } else {
-            dx = c.gale("PadGrad", Map.of("mode", Attr.of(mode)), present(dy, shapeOf(c, x), pads, axes));
+            dx = c.gale("PadGrad", Map.of("mode", Attr.of(mode)), present(dy, c.shapeOf(x), pads, axes));
         }
         Value dv = null;
         if (mode.equals("constant") && c.needs(2)) {
@@ -279,7 +267,7 @@ final class ShapeGradients {
         Value x = c.in(0), dy = c.dOut(0);
         Value idx = c.op("Squeeze", NONE, c.op("NonZero", NONE, c.in(1)), c.constant(Tensor.vector(0)));
         if (c.attr("axis") != null)
-            return list(c.gale("GatherGrad", Map.of("axis", Attr.of(c.attrInt("axis"))), dy, shapeOf(c, x), idx), null);
+            return list(c.gale("GatherGrad", Map.of("axis", Attr.of(c.attrInt("axis"))), dy, c.shapeOf(x), idx), null);
         Shape xs = c.typeOf(x).shape();
         Value flat = xs != null && xs.isStatic() ? c.constant(Tensor.vector(xs.numelOrMinus1()))
                 : c.op("Reshape", NONE, c.op("Size", NONE, x), c.constant(Tensor.vector(1)));

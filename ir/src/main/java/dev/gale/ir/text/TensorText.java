@@ -2,10 +2,10 @@ package dev.gale.ir.text;
 
 import dev.gale.ir.DType;
 import dev.gale.ir.Tensor;
+import dev.gale.ir.io.LittleEndian;
 
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.HexFormat;
 import java.util.List;
 
@@ -121,16 +121,8 @@ final class TensorText {
         Object data = t.data();
         int n = java.lang.reflect.Array.getLength(data);
         int width = t.dtype().byteSize() / (complex(t.dtype()) ? 2 : 1);
-        ByteBuffer b = ByteBuffer.allocate(n * width).order(ByteOrder.LITTLE_ENDIAN);
-        switch (data) {
-            case float[] a -> b.asFloatBuffer().put(a);
-            case double[] a -> b.asDoubleBuffer().put(a);
-            case short[] a -> b.asShortBuffer().put(a);
-            case byte[] a -> b.put(a);
-            case int[] a -> b.asIntBuffer().put(a);
-            case long[] a -> b.asLongBuffer().put(a);
-            default -> throw new IllegalStateException("no byte form for " + t.dtype());
-        }
+        ByteBuffer b = ByteBuffer.allocate(n * width);
+        LittleEndian.put(data, b);
         return b.array();
     }
 
@@ -145,17 +137,8 @@ final class TensorText {
         if (digits.length() != expected)
             throw new ElementError(-1, "hex data for " + shapeText(shape) + " " + dtype + " needs " + expected
                     + " hex digits (" + n * (long) width + " bytes), got " + digits.length());
-        ByteBuffer b = ByteBuffer.wrap(HexFormat.of().parseHex(digits)).order(ByteOrder.LITTLE_ENDIAN);
         Object data = Tensor.allocate(dtype, numel);
-        switch (data) {
-            case float[] a -> b.asFloatBuffer().get(a);
-            case double[] a -> b.asDoubleBuffer().get(a);
-            case short[] a -> b.asShortBuffer().get(a);
-            case byte[] a -> b.get(a);
-            case int[] a -> b.asIntBuffer().get(a);
-            case long[] a -> b.asLongBuffer().get(a);
-            default -> throw new IllegalStateException();
-        }
+        LittleEndian.get(ByteBuffer.wrap(HexFormat.of().parseHex(digits)), data);
         return new Tensor(dtype, shape, data);
     }
 

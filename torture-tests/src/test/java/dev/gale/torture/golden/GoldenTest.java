@@ -5,6 +5,8 @@ import dev.gale.ir.Model;
 import dev.gale.ir.text.PrintOptions;
 import dev.gale.ir.text.TextParser;
 import dev.gale.ir.text.TextPrinter;
+import dev.gale.passes.memory.MemoryPlan;
+import dev.gale.passes.memory.MemoryPlanner;
 import dev.gale.passes.pipeline.PassContext;
 import dev.gale.passes.pipeline.PassRegistry;
 import dev.gale.passes.pipeline.Pipeline;
@@ -39,8 +41,9 @@ import static org.junit.jupiter.api.Assertions.*;
  *       {@link PassRegistry} names, as one {@link Pipeline} with verification after each pass; {@code KEY=VALUE}
  *       words are pass options), then print the result. The result must also compute what the input computed:
  *       both run on the interpreter with seeded random inputs ({@link PassDifferential#compareOnRandomInputs}) when
- *       every input has a static shape and the input graph runs. Pass golden files live in {@code golden/passes/},
- *       one per pass.</li>
+ *       every input has a static shape and the input graph runs. A memory plan the passes leave follows the graph
+ *       as {@code // memory-plan:} comment lines. Pass golden files live in {@code golden/passes/}, one per
+ *       pass.</li>
  * </ul>
  *
  * <p>A case that must fail marks the line of the error inline, MLIR style:
@@ -143,17 +146,23 @@ class GoldenTest {
         }
         String[] last = {null};
         Model after;
+        PassContext ctx = new PassContext(run.passOptions());
         try {
-            after = m.withGraph(pipeline.run(m.graph(), new PassContext(run.passOptions()), true,
-                    (pass, g) -> last[0] = pass).graph());
+            after = m.withGraph(pipeline.run(m.graph(), ctx, true, (pass, g) -> last[0] = pass).graph());
         } catch (GaleException e) {
             return Output.error(e.getMessage().startsWith("after pass '") || e.getMessage().startsWith("pipeline [")
                     ? e.getMessage() : "in pass '" + failingPass(pipeline, last[0]) + "': " + e.getMessage());
         } catch (RuntimeException | StackOverflowError e) { // a pass bug: this case fails, the others still run
             return Output.error("crash in pass '" + failingPass(pipeline, last[0]) + "': " + e);
         }
-        return new Output(TextPrinter.print(after, run.print()).strip(), m, after);
+        String text = TextPrinter.print(after, run.print()).strip();
+        if (ctx.get(MemoryPlanner.PLAN_KEY) instanceof MemoryPlan plan)
+            text += "\n" + PLAN_MARKER + "\n" + plan.toJson().strip().replaceAll("(?m)^", "// ");
+        return new Output(text, m, after);
     }
+
+    /** Where the memory plan, as comment lines, follows the printed graph. */
+    static final String PLAN_MARKER = "// memory-plan:";
 
     /** The pass after {@code lastDone} (null: none done yet), the one that threw. */
     private static String failingPass(Pipeline p, String lastDone) {
@@ -192,7 +201,8 @@ class GoldenTest {
             assertNull(diff, "the pipeline changed what the graph computes: " + diff);
         }
         if (!run.print().inlineWeights() && output.contains(" elided {")) return;
-        assertEquals(output, TextPrinter.print(TextParser.parse(output, name + " (printed)"), run.print()).strip(),
+        String graph = output.contains(PLAN_MARKER) ? output.substring(0, output.indexOf(PLAN_MARKER)).strip() : output;
+        assertEquals(graph, TextPrinter.print(TextParser.parse(graph, name + " (printed)"), run.print()).strip(),
                 "printing is not a fixed point");
     }
 

@@ -5,17 +5,16 @@ import dev.gale.ir.text.PrintOptions;
 import dev.gale.ir.text.TextParser;
 import dev.gale.ir.text.TextPrinter;
 import dev.gale.ir.text.UseTypes;
-import dev.gale.onnx.OnnxImporter;
+import dev.gale.torture.ConformanceModels;
+import dev.gale.torture.PyTorchModelsTest;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -25,24 +24,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * gives the same text. Models that do not import (ops still missing) are counted and skipped.
  */
 class OnnxTextRoundTripTest {
-    static final Path DATA = Path.of(System.getProperty("gale.onnx.testdata", "/usr/share/libonnx-testdata/data"));
-
     @ParameterizedTest
     @ValueSource(strings = {"node", "simple", "pytorch-converted", "pytorch-operator"})
-    void importedModelsRoundTrip(String suite) throws IOException {
-        Path dir = DATA.resolve(suite);
+    void importedModelsRoundTrip(String suite) {
+        Path dir = ConformanceModels.DATA.resolve(suite);
         Assumptions.assumeTrue(Files.isDirectory(dir), dir + " is missing (Debian's libonnx-testdata)");
-        List<Path> models;
-        try (Stream<Path> s = Files.list(dir)) {
-            models = s.map(d -> d.resolve("model.onnx")).filter(Files::exists).sorted().toList();
-        }
+        List<Path> models = ConformanceModels.tests(dir);
         int imported = 0, passed = 0;
         List<String> failures = new ArrayList<>();
-        for (Path file : models) {
-            String name = file.getParent().getFileName().toString();
+        for (Path test : models) {
+            String name = test.getFileName().toString();
             Model m;
             try {
-                m = OnnxImporter.load(file);
+                m = ConformanceModels.load(test);
             } catch (RuntimeException e) {
                 continue; // an op still missing or an import problem: not the text IR's concern
             }
@@ -61,9 +55,8 @@ class OnnxTextRoundTripTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"mlp", "cnn", "transformer"})
-    void pytorchModelsRoundTrip(String name) throws Exception {
-        Path file = Path.of(OnnxTextRoundTripTest.class.getResource("/models/" + name + "/model.onnx").toURI());
-        String problem = roundTrip(OnnxImporter.load(file), name);
+    void pytorchModelsRoundTrip(String name) {
+        String problem = roundTrip(ConformanceModels.load(PyTorchModelsTest.model(name)), name);
         assertTrue(problem == null, () -> name + ": " + problem);
     }
 

@@ -1,32 +1,22 @@
 package dev.gale.torture.golden;
 
-import dev.gale.cli.Gale;
+import dev.gale.torture.ConformanceModels;
+import dev.gale.torture.GaleCli.Result;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static dev.gale.torture.GaleCli.gale;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** {@code gale print} on ONNX and .gir files, {@code gale run} on a .gir file, and one-line errors for bad text. */
 class PrintCommandTest {
-    static final Path NODE = Path.of("/usr/share/libonnx-testdata/data/node");
-
-    record Result(int code, String out, String err) {}
-
-    static Result gale(String... args) {
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        int code = Gale.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Result(code, out.toString(), err.toString());
-    }
-
     @Test
     void printsOnnxAndReadsItsOwnOutput(@TempDir Path tmp) throws IOException {
-        Path model = NODE.resolve("test_relu/model.onnx");
+        Path model = ConformanceModels.NODE.resolve("test_relu/model.onnx");
         org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(model), "libonnx-testdata is not installed");
         Result r = gale("print", model.toString(), "--inline-weights");
         assertEquals(0, r.code(), r.err());
@@ -41,7 +31,8 @@ class PrintCommandTest {
         Result again = gale("print", gir.toString());
         assertEquals(r.out(), again.out(), again.err());
 
-        Result run = gale("run", gir.toString(), "--inputs", NODE.resolve("test_relu/test_data_set_0").toString(),
+        Path inputs = ConformanceModels.NODE.resolve("test_relu/test_data_set_0");
+        Result run = gale("run", gir.toString(), "--inputs", inputs.toString(),
                 "--outputs", tmp.resolve("out").toString());
         assertEquals(0, run.code(), run.err());
         assertTrue(Files.exists(tmp.resolve("out/output_0.pb")));

@@ -14,13 +14,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Elementwise rules on shapes known only at run time: a batch input {@code x: [batch, 3]} scales a trained
@@ -81,25 +78,7 @@ class ElementwiseGradientsSymbolicTest {
         List<Object> results = Interpreter.run(Model.of(train.graph()), trainFeeds);
         for (int pi = 0; pi < params.size(); pi++) {
             String p = params.get(pi);
-            Tensor analytic = (Tensor) results.get(1 + pi), p0 = forward.initializers().get(p);
-            for (int e = 0; e < p0.numel(); e++) {
-                double step = 1e-6;
-                double numeric = (lossWith(forward, p, e, step, feeds) - lossWith(forward, p, e, -step, feeds)) / (2 * step);
-                double a = analytic.getDouble(e);
-                double scale = Math.max(1.0, Math.max(Math.abs(a), Math.abs(numeric)));
-                assertTrue(Math.abs(a - numeric) <= 1e-5 * scale,
-                        k + ": d loss / d " + p + "[" + e + "]: rule gives " + a + ", finite differences " + numeric);
-            }
+            GradientCheck.assertMatchesFiniteDifferences(forward, feeds, p, (Tensor) results.get(1 + pi), k + ": ");
         }
-    }
-
-    private static double lossWith(Graph forward, String p, int e, double dv, Map<String, Object> feeds) {
-        Tensor x = forward.initializers().get(p);
-        Tensor moved = Tensor.zeros(x.dtype(), x.shape());
-        for (int i = 0; i < x.numel(); i++) moved.setDouble(i, x.getDouble(i));
-        moved.setDouble(e, x.getDouble(e) + dv);
-        Map<String, Tensor> init = new LinkedHashMap<>(forward.initializers());
-        init.put(p, moved);
-        return ((Tensor) Interpreter.run(Model.of(forward.withInitializers(init)), feeds).get(0)).getDouble(0);
     }
 }

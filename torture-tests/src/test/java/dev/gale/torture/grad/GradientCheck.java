@@ -17,6 +17,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /**
  * Checks an op's gradient rule against central finite differences in float64.
  *
@@ -137,13 +139,7 @@ public final class GradientCheck {
 
     /** {@code sum_k <y_k, w_k>} with element {@code e} of parameter {@code p} set to {@code v}. */
     private static double lossWith(Graph forward, Map<String, Tensor> weights, String p, Tensor x, int e, double v) {
-        Tensor moved = Tensor.zeros(x.dtype(), x.shape());
-        for (int i = 0; i < x.numel(); i++) moved.setDouble(i, x.getDouble(i));
-        moved.setDouble(e, v);
-        Map<String, Tensor> init = new java.util.LinkedHashMap<>(forward.initializers());
-        init.put(p, moved);
-        Graph g = forward.withInitializers(init);
-        List<Object> ys = Interpreter.run(Model.of(g), Map.of());
+        List<Object> ys = Interpreter.run(Model.of(withElement(forward, p, e, v)), Map.of());
         double loss = 0;
         int k = 0;
         for (Tensor w : weights.values()) {
@@ -151,5 +147,40 @@ public final class GradientCheck {
             for (int i = 0; i < y.numel(); i++) loss += y.getDouble(i) * w.getDouble(i);
         }
         return loss;
+    }
+
+    /** The graph with element {@code e} of initializer {@code p} set to {@code v}. */
+    private static Graph withElement(Graph forward, String p, int e, double v) {
+        Tensor x = forward.initializers().get(p);
+        Tensor moved = Tensor.zeros(x.dtype(), x.shape());
+        for (int i = 0; i < x.numel(); i++) moved.setDouble(i, x.getDouble(i));
+        moved.setDouble(e, v);
+        Map<String, Tensor> init = new java.util.LinkedHashMap<>(forward.initializers());
+        init.put(p, moved);
+        return forward.withInitializers(init);
+    }
+
+    /**
+     * Asserts that {@code analytic}, the gradient of forward's first output (a scalar loss) with respect to its
+     * float64 initializer {@code p}, agrees element by element with central differences run on {@code feeds} (step
+     * 1e-6, tolerance 1e-5 relative to the larger magnitude, with an absolute floor); {@code what} starts the message.
+     */
+    public static void assertMatchesFiniteDifferences(Graph forward, Map<String, Object> feeds, String p,
+                                                      Tensor analytic, String what) {
+        double h = 1e-6;
+        Tensor x = forward.initializers().get(p);
+        for (int e = 0; e < x.numel(); e++) {
+            double v = x.getDouble(e);
+            double numeric = (scalarLoss(withElement(forward, p, e, v + h), feeds)
+                    - scalarLoss(withElement(forward, p, e, v - h), feeds)) / (2 * h);
+            double a = analytic.getDouble(e);
+            double scale = Math.max(1.0, Math.max(Math.abs(a), Math.abs(numeric)));
+            assertTrue(Math.abs(a - numeric) <= 1e-5 * scale,
+                    what + "d loss / d " + p + "[" + e + "]: rule gives " + a + ", finite differences " + numeric);
+        }
+    }
+
+    private static double scalarLoss(Graph g, Map<String, Object> feeds) {
+        return ((Tensor) Interpreter.run(Model.of(g), feeds).get(0)).getDouble(0);
     }
 }

@@ -19,8 +19,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 /**
  * The nn rules on a batch size known only at run time: {@code x: [batch, ...]} scales a trained {@code w} of the
  * remaining shape, the op under test runs on {@code h = x * w} (with its own trained parameters), and the loss is
@@ -102,27 +100,8 @@ class NnGradientsSymbolicTest {
         for (String p : params) feeds.put(p, forward.initializers().get(p));
         List<Object> out = Interpreter.run(Model.of(train.graph()), feeds);
         int at = 1;
-        for (String p : params) {
-            Tensor analytic = (Tensor) out.get(at++);
-            Tensor value = forward.initializers().get(p);
-            for (int e = 0; e < value.numel(); e++) {
-                double hstep = 1e-6;
-                double num = (lossWith(forward, x.name(), xv, p, e, value.getDouble(e) + hstep)
-                        - lossWith(forward, x.name(), xv, p, e, value.getDouble(e) - hstep)) / (2 * hstep);
-                double a = analytic.getDouble(e), scale = Math.max(1, Math.max(Math.abs(a), Math.abs(num)));
-                assertTrue(Math.abs(a - num) <= 1e-5 * scale,
-                        k.name() + ": d loss / d " + p + "[" + e + "]: rule " + a + ", finite differences " + num);
-            }
-        }
-    }
-
-    private static double lossWith(Graph forward, String x, Tensor xv, String p, int e, double v) {
-        Tensor t = forward.initializers().get(p);
-        Tensor moved = Tensor.zeros(t.dtype(), t.shape());
-        for (int i = 0; i < t.numel(); i++) moved.setDouble(i, t.getDouble(i));
-        moved.setDouble(e, v);
-        Map<String, Tensor> init = new LinkedHashMap<>(forward.initializers());
-        init.put(p, moved);
-        return ((Tensor) Interpreter.run(Model.of(forward.withInitializers(init)), Map.of(x, xv)).get(0)).getDouble(0);
+        for (String p : params)
+            GradientCheck.assertMatchesFiniteDifferences(forward, Map.of(x.name(), xv), p, (Tensor) out.get(at++),
+                    k.name() + ": ");
     }
 }

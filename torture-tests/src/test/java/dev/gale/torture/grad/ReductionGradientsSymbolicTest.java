@@ -17,7 +17,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -95,24 +94,6 @@ class ReductionGradientsSymbolicTest {
         trainFeeds.put(w.name(), w0);
         Tensor analytic = (Tensor) Interpreter.run(Model.of(train.graph()), trainFeeds).get(1);
         assertEquals(w0.numel(), analytic.numel());
-        for (int e = 0; e < w0.numel(); e++) {
-            double h = 1e-6;
-            double numeric =
-                    (lossWith(forward, w.name(), e, h, feeds) - lossWith(forward, w.name(), e, -h, feeds)) / (2 * h);
-            double a = analytic.getDouble(e);
-            double scale = Math.max(1.0, Math.max(Math.abs(a), Math.abs(numeric)));
-            assertTrue(Math.abs(a - numeric) <= 1e-5 * scale,
-                    k + ": d loss / d w[" + e + "]: rule gives " + a + ", finite differences " + numeric);
-        }
-    }
-
-    private static double lossWith(Graph forward, String p, int e, double dv, Map<String, Object> feeds) {
-        Tensor x = forward.initializers().get(p);
-        Tensor moved = Tensor.zeros(x.dtype(), x.shape());
-        for (int i = 0; i < x.numel(); i++) moved.setDouble(i, x.getDouble(i));
-        moved.setDouble(e, x.getDouble(e) + dv);
-        Map<String, Tensor> init = new LinkedHashMap<>(forward.initializers());
-        init.put(p, moved);
-        return ((Tensor) Interpreter.run(Model.of(forward.withInitializers(init)), feeds).get(0)).getDouble(0);
+        GradientCheck.assertMatchesFiniteDifferences(forward, feeds, w.name(), analytic, k + ": ");
     }
 }

@@ -14,7 +14,6 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -199,25 +198,8 @@ class ShapeGradientsGraphTest {
         for (String p : train.gradients().keySet()) {
             Tensor analytic = (Tensor) out.get(k++), w = forward.initializers().get(p);
             assertEquals(w.numel(), analytic.numel(), p);
-            for (int e = 0; e < w.numel(); e++) {
-                double h = 1e-6;
-                double numeric = (lossWith(forward, p, e, h, feeds) - lossWith(forward, p, e, -h, feeds)) / (2 * h);
-                double a = analytic.getDouble(e);
-                double scale = Math.max(1.0, Math.max(Math.abs(a), Math.abs(numeric)));
-                assertTrue(Math.abs(a - numeric) <= 1e-5 * scale,
-                        "d loss / d " + p + "[" + e + "]: rule gives " + a + ", finite differences " + numeric);
-            }
+            GradientCheck.assertMatchesFiniteDifferences(forward, feeds, p, analytic, "");
         }
         assertEquals(params.size(), train.gradients().size(), "every parameter reaches the loss");
-    }
-
-    private static double lossWith(Graph forward, String p, int e, double dv, Map<String, Object> feeds) {
-        Tensor x = forward.initializers().get(p);
-        Tensor moved = Tensor.zeros(x.dtype(), x.shape());
-        for (int i = 0; i < x.numel(); i++) moved.setDouble(i, x.getDouble(i));
-        moved.setDouble(e, x.getDouble(e) + dv);
-        Map<String, Tensor> init = new LinkedHashMap<>(forward.initializers());
-        init.put(p, moved);
-        return ((Tensor) Interpreter.run(Model.of(forward.withInitializers(init)), feeds).get(0)).getDouble(0);
     }
 }

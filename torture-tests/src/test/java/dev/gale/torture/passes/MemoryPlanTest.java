@@ -1,7 +1,6 @@
 package dev.gale.torture.passes;
 
 import dev.gale.backends.interp.Interpreter;
-import dev.gale.cli.conformance.ConformanceRunner;
 import dev.gale.ir.DType;
 import dev.gale.ir.Dim;
 import dev.gale.ir.GaleException;
@@ -11,7 +10,6 @@ import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
 import dev.gale.ir.Value;
 import dev.gale.onnx.OnnxImporter;
-import dev.gale.onnx.OnnxTensors;
 import dev.gale.passes.LowerGradientOps;
 import dev.gale.passes.memory.ArenaChecker;
 import dev.gale.passes.memory.MemoryPlan;
@@ -19,6 +17,7 @@ import dev.gale.passes.memory.MemoryPlanner;
 import dev.gale.passes.memory.Rematerializer;
 import dev.gale.passes.pipeline.PassContext;
 import dev.gale.passes.pipeline.PassRegistry;
+import dev.gale.torture.ConformanceModels;
 import dev.gale.torture.PyTorchModelsTest;
 import dev.gale.train.LossKind;
 import dev.gale.train.TrainingProgram;
@@ -36,6 +35,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
+import static dev.gale.torture.ConformanceModels.NODE;
+import static dev.gale.torture.ConformanceModels.firstInputs;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -150,28 +151,25 @@ class MemoryPlanTest {
         }
     }
 
-    static final Path NODE_TESTS = Path.of(System.getProperty("gale.onnx.testdata",
-            "/usr/share/libonnx-testdata/data")).resolve("node");
-
     /**
      * Every ONNX node conformance model that imports: planned (symbolic dims bound from its test inputs), verified,
      * within the target, and replayed through the arena wherever the interpreter runs it.
      */
     @Test
     void conformanceModelsPlanTightly() throws IOException {
-        assertTrue(Files.isDirectory(NODE_TESTS), NODE_TESTS + " is missing: install Debian's libonnx-testdata");
+        assertTrue(Files.isDirectory(NODE), NODE + " is missing: install Debian's libonnx-testdata");
         int planned = 0, withArena = 0, replayed = 0;
         long naive = 0, lower = 0, arena = 0;
         double worst = 1;
         String worstName = "every plan meets its bound";
         List<String> problems = new ArrayList<>();
-        for (Path dir : ConformanceRunner.findTests(NODE_TESTS)) {
+        for (Path dir : ConformanceModels.tests(NODE)) {
             String name = dir.getFileName().toString();
             Model model;
             Map<String, Object> feeds;
             try {
-                model = LowerGradientOps.apply(OnnxImporter.load(dir.resolve("model.onnx")));
-                feeds = testInputs(model.graph(), dir.resolve("test_data_set_0"));
+                model = LowerGradientOps.apply(ConformanceModels.load(dir));
+                feeds = firstInputs(model.graph(), dir);
             } catch (GaleException e) {
                 continue; // not importable: the conformance suite reports it
             }
@@ -219,16 +217,6 @@ class MemoryPlanTest {
                 naive, lower, arena, worst, worstName);
         assertTrue(problems.isEmpty(), String.join("\n", problems));
         assertTrue(planned > 800, "only " + planned + " models planned");
-    }
-
-    static Map<String, Object> testInputs(Graph g, Path set) {
-        Map<String, Object> feeds = new HashMap<>();
-        List<Value> inputs = g.runtimeInputs();
-        for (int k = 0; k < inputs.size(); k++) {
-            Path f = set.resolve("input_" + k + ".pb");
-            if (Files.exists(f)) feeds.put(inputs.get(k).name(), OnnxTensors.readValue(f, inputs.get(k).type()));
-        }
-        return feeds;
     }
 
     /** {@code dim.NAME} options binding each symbolic input dimension to its size in the fed tensor. */

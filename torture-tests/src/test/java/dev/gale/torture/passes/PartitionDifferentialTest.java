@@ -13,13 +13,12 @@ import dev.gale.ir.text.PrintOptions;
 import dev.gale.ir.text.TextParser;
 import dev.gale.ir.text.TextPrinter;
 import dev.gale.ir.text.UseTypes;
-import dev.gale.onnx.OnnxImporter;
-import dev.gale.onnx.OnnxTensors;
 import dev.gale.passes.LowerGradientOps;
 import dev.gale.passes.partition.Partition;
 import dev.gale.passes.simplify.Simplify;
 import dev.gale.passes.pipeline.PassContext;
 import dev.gale.passes.pipeline.Pipeline;
+import dev.gale.torture.ConformanceModels;
 import dev.gale.torture.PyTorchModelsTest;
 import dev.gale.train.LossKind;
 import dev.gale.train.TrainingProgram;
@@ -29,15 +28,15 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 
+import static dev.gale.torture.ConformanceModels.NODE;
+import static dev.gale.torture.ConformanceModels.firstInputs;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -47,9 +46,6 @@ import static org.junit.jupiter.api.Assertions.*;
  * its types and reads back from its text form. Prints nodes before versus kernels and plain nodes after.
  */
 class PartitionDifferentialTest {
-    static final Path NODE_TESTS = Path.of(System.getProperty("gale.onnx.testdata",
-            "/usr/share/libonnx-testdata/data")).resolve("node");
-
     private static int modelsChecked, modelsSkipped, nodesBefore, kernelsAfter, plainAfter, multiNodeKernels;
 
     @AfterAll
@@ -62,13 +58,10 @@ class PartitionDifferentialTest {
     }
 
     @TestFactory
-    Stream<DynamicTest> nodeConformanceModels() throws IOException {
-        assertTrue(Files.isDirectory(NODE_TESTS), NODE_TESTS + " is missing: install Debian's libonnx-testdata");
-        List<Path> dirs;
-        try (Stream<Path> s = Files.list(NODE_TESTS)) {
-            dirs = s.filter(p -> Files.exists(p.resolve("model.onnx"))).sorted().toList();
-        }
-        return dirs.stream().map(d -> DynamicTest.dynamicTest(d.getFileName().toString(), () -> checkNodeModel(d)));
+    Stream<DynamicTest> nodeConformanceModels() {
+        assertTrue(Files.isDirectory(NODE), NODE + " is missing: install Debian's libonnx-testdata");
+        return ConformanceModels.tests(NODE).stream()
+                .map(d -> DynamicTest.dynamicTest(d.getFileName().toString(), () -> checkNodeModel(d)));
     }
 
     private static void checkNodeModel(Path dir) {
@@ -76,8 +69,8 @@ class PartitionDifferentialTest {
         Map<String, Object> feeds;
         List<Object> before;
         try {
-            model = LowerGradientOps.apply(OnnxImporter.load(dir.resolve("model.onnx")));
-            feeds = feeds(model.graph(), dir.resolve("test_data_set_0"));
+            model = LowerGradientOps.apply(ConformanceModels.load(dir));
+            feeds = firstInputs(model.graph(), dir);
             before = new Interpreter(model).run(feeds);
         } catch (RuntimeException | StackOverflowError e) {
             modelsSkipped++; // only models that import and run are this test's business
@@ -100,8 +93,8 @@ class PartitionDifferentialTest {
     @ValueSource(strings = {"mlp", "cnn", "transformer"})
     void pytorchForward(String name) {
         Path dir = PyTorchModelsTest.model(name);
-        Model model = OnnxImporter.load(dir.resolve("model.onnx"));
-        Map<String, Object> feeds = feeds(model.graph(), dir.resolve("test_data_set_0"));
+        Model model = ConformanceModels.load(dir);
+        Map<String, Object> feeds = firstInputs(model.graph(), dir);
         Graph after = check(model, feeds, new Interpreter(model).run(feeds), name);
         report(name + " forward", model.graph(), after);
     }
@@ -110,16 +103,11 @@ class PartitionDifferentialTest {
     @ValueSource(strings = {"mlp", "cnn", "transformer"})
     void pytorchTraining(String name) {
         Path dir = PyTorchModelsTest.model(name);
-        Model forward = OnnxImporter.load(dir.resolve("model.onnx"));
+        Model forward = ConformanceModels.load(dir);
         Graph training = TrainingProgram.build(forward.graph(), "logits", LossKind.CROSS_ENTROPY, n -> true,
                 Long.MIN_VALUE).graph();
         Model model = forward.withGraph(training);
-        Map<String, Object> feeds = feeds(forward.graph(), dir.resolve("test_data_set_0"));
-        Tensor logits = (Tensor) new Interpreter(forward).run(feeds).get(0);
-        for (Value v : training.runtimeInputs()) // parameters are inputs of the training step
-            if (forward.graph().initializers().containsKey(v.name()))
-                feeds.put(v.name(), forward.graph().initializers().get(v.name()));
-        feeds.put(TrainingProgram.LABELS, labels(logits.shape()));
+        Map<String, Object> feeds = trainingFeeds(forward, training, dir);
         Graph after = check(model, feeds, new Interpreter(model).run(feeds), name + " training");
         report(name + " training", training, after);
     }
@@ -129,17 +117,12 @@ class PartitionDifferentialTest {
     void pytorchTrainingSimplifiedFirst(String name) {
         // The realistic pipeline: simplify (folding, CSE, dead code) then partition.
         Path dir = PyTorchModelsTest.model(name);
-        Model forward = OnnxImporter.load(dir.resolve("model.onnx"));
+        Model forward = ConformanceModels.load(dir);
         Graph training = TrainingProgram.build(forward.graph(), "logits", LossKind.CROSS_ENTROPY, n -> true,
                 Long.MIN_VALUE).graph();
         Graph simplified = new Simplify().run(training, PassContext.defaults());
         Model model = forward.withGraph(simplified);
-        Map<String, Object> feeds = feeds(forward.graph(), dir.resolve("test_data_set_0"));
-        Tensor logits = (Tensor) new Interpreter(forward).run(feeds).get(0);
-        for (Value v : simplified.runtimeInputs())
-            if (forward.graph().initializers().containsKey(v.name()))
-                feeds.put(v.name(), forward.graph().initializers().get(v.name()));
-        feeds.put(TrainingProgram.LABELS, labels(logits.shape()));
+        Map<String, Object> feeds = trainingFeeds(forward, simplified, dir);
         Graph after = check(model, feeds, new Interpreter(model).run(feeds), name + " simplified training");
         report(name + " training (" + training.nodes().size() + " nodes) simplified", simplified, after);
     }
@@ -171,13 +154,14 @@ class PartitionDifferentialTest {
 
     private static boolean isKernel(Node n) { return n.domain().equals("gale") && n.op().equals("Kernel"); }
 
-    private static Map<String, Object> feeds(Graph g, Path set) {
-        Map<String, Object> feeds = new HashMap<>();
-        List<Value> inputs = g.runtimeInputs();
-        for (int k = 0; k < inputs.size(); k++) {
-            Path f = set.resolve("input_" + k + ".pb");
-            if (Files.exists(f)) feeds.put(inputs.get(k).name(), OnnxTensors.readValue(f, inputs.get(k).type()));
-        }
+    /** The inputs of one training step: the test inputs, the parameters' initial values, labels in range. */
+    private static Map<String, Object> trainingFeeds(Model forward, Graph step, Path dir) {
+        Map<String, Object> feeds = firstInputs(forward.graph(), dir);
+        Tensor logits = (Tensor) new Interpreter(forward).run(feeds).get(0);
+        for (Value v : step.runtimeInputs()) // parameters are inputs of the training step
+            if (forward.graph().initializers().containsKey(v.name()))
+                feeds.put(v.name(), forward.graph().initializers().get(v.name()));
+        feeds.put(TrainingProgram.LABELS, labels(logits.shape()));
         return feeds;
     }
 

@@ -11,18 +11,15 @@ import dev.gale.ir.ShapeInference;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
 import dev.gale.ir.Value;
-import dev.gale.onnx.OnnxImporter;
-import dev.gale.onnx.OnnxTensors;
 import dev.gale.passes.LowerGradientOps;
 import dev.gale.passes.pipeline.Pass;
 import dev.gale.passes.pipeline.PassContext;
 import dev.gale.passes.pipeline.Pipeline;
+import dev.gale.torture.ConformanceModels;
 import dev.gale.torture.PyTorchModelsTest;
 import dev.gale.train.LossKind;
 import dev.gale.train.TrainingProgram;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,8 +60,6 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 public final class PassDifferential {
     public static final double RTOL = 1e-5, ATOL = 1e-6;
-    static final Path NODE_SUITE =
-            Path.of(System.getProperty("gale.onnx.testdata", "/usr/share/libonnx-testdata/data")).resolve("node");
     /** Ops whose outputs are not a function of the inputs: two runs need not agree. */
     static final Set<String> RANDOM_OPS = Set.of("RandomUniform", "RandomNormal", "RandomUniformLike",
             "RandomNormalLike", "Bernoulli", "Multinomial", "Dropout");
@@ -214,11 +209,28 @@ public final class PassDifferential {
         }
         Model after;
         try {
-            after = before.withGraph(pipeline.run(before.graph(), new PassContext(options), true, null).graph());
+            after = before.withGraph(pipeline.run(before.graph(), new PassContext(withDims(options, s)), true, null)
+                    .graph());
         } catch (RuntimeException | StackOverflowError e) {
             return new Outcome("the pipeline failed: " + e, null);
         }
         return compareRuns(before.graph(), expected, after, s.feeds());
+    }
+
+    /**
+     * The options plus {@code dim.NAME = size} for every symbolic input dimension, read off the fed tensors, so
+     * passes that need sizes (memory planning) see the sizes this run has. Options given explicitly win.
+     */
+    static Map<String, String> withDims(Map<String, String> options, Subject s) {
+        Map<String, String> o = new HashMap<>(options);
+        for (Value v : s.model().graph().runtimeInputs()) {
+            if (!(v.type() instanceof Type.TensorType t) || t.shape() == null) continue;
+            if (!(s.feeds().get(v.name()) instanceof Tensor fed) || fed.rank() != t.shape().rank()) continue;
+            for (int k = 0; k < fed.rank(); k++)
+                if (t.shape().dim(k) instanceof dev.gale.ir.Dim.Sym sym)
+                    o.putIfAbsent("dim." + sym.name(), Long.toString(fed.dim(k)));
+        }
+        return o;
     }
 
     /** Compares {@code expected} (outputs of {@code before}) with a run of {@code after} on the same feeds. */
@@ -292,12 +304,8 @@ public final class PassDifferential {
 
     /** The node conformance test folders, sorted. Empty when the suite is not installed. */
     public static List<Path> conformanceModels() {
-        if (!Files.isDirectory(NODE_SUITE)) return List.of();
-        try (Stream<Path> s = Files.list(NODE_SUITE)) {
-            return s.filter(p -> Files.isRegularFile(p.resolve("model.onnx"))).sorted().toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        Path node = ConformanceModels.NODE;
+        return Files.isDirectory(node) ? ConformanceModels.tests(node) : List.of();
     }
 
     public static List<Path> pytorchModels() {
@@ -309,15 +317,8 @@ public final class PassDifferential {
      * {@link GaleException} when the model does not import.
      */
     public static Subject subject(Path dir) {
-        Model m = LowerGradientOps.apply(OnnxImporter.load(dir.resolve("model.onnx")));
-        Path set = dir.resolve("test_data_set_0");
-        List<Value> inputs = m.graph().runtimeInputs();
-        Map<String, Object> feeds = new HashMap<>();
-        for (int k = 0; k < inputs.size(); k++) {
-            Path f = set.resolve("input_" + k + ".pb");
-            if (Files.exists(f)) feeds.put(inputs.get(k).name(), OnnxTensors.readValue(f, inputs.get(k).type()));
-        }
-        return new Subject(nameOf(dir), m, feeds);
+        Model m = LowerGradientOps.apply(ConformanceModels.load(dir));
+        return new Subject(nameOf(dir), m, ConformanceModels.firstInputs(m.graph(), dir));
     }
 
     /** The subject with its fed tensor inputs turned into initializers: compile-time constants. */

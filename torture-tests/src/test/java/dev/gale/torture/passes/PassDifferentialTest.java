@@ -91,6 +91,14 @@ class PassDifferentialTest {
         for (boolean training : new boolean[] {false, true})
             tests.add(DynamicTest.dynamicTest("standard pipeline (" + (training ? "training" : "inference") + ")",
                     () -> PassDifferential.check(Pipelines.standard(training)).assertNoMismatches()));
+        // a budget nothing meets: rematerialization recomputes all it can, and the result must still agree
+        tests.add(DynamicTest.dynamicTest("standard training pipeline, 1-byte memory budget", () -> {
+            List<PassDifferential.Source> sources = new ArrayList<>(
+                    PassDifferential.testFolders(PassDifferential.pytorchModels(), true));
+            sources.addAll(PassDifferential.randomGraphs(100, 1000));
+            PassDifferential.check(Pipelines.standard(true), Map.of(Pipelines.MEMORY_BUDGET, "1"), sources)
+                    .assertNoMismatches();
+        }));
         return tests.stream();
     }
 }

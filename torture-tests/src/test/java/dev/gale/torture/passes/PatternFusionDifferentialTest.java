@@ -1,20 +1,15 @@
 package dev.gale.torture.passes;
 
-import dev.gale.backends.interp.Interpreter;
-import dev.gale.cli.conformance.Allclose;
-import dev.gale.cli.conformance.ConformanceRunner;
 import dev.gale.ir.Graph;
-import dev.gale.ir.Model;
 import dev.gale.ir.Node;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Value;
-import dev.gale.onnx.OnnxImporter;
-import dev.gale.onnx.OnnxTensors;
 import dev.gale.passes.fuse.FusePatterns;
 import dev.gale.passes.pipeline.Pass;
 import dev.gale.passes.pipeline.PassContext;
 import dev.gale.passes.pipeline.Pipeline;
 import dev.gale.passes.simplify.Simplify;
+import dev.gale.torture.ConformanceModels;
 import dev.gale.torture.PyTorchModelsTest;
 import dev.gale.train.LossKind;
 import dev.gale.train.TrainingProgram;
@@ -27,7 +22,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -35,8 +29,12 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
+import static dev.gale.torture.ConformanceModels.NODE;
+import static dev.gale.torture.ConformanceModels.firstInputs;
+import static dev.gale.torture.passes.DifferentialRuns.assertSameOutputs;
+import static dev.gale.torture.passes.DifferentialRuns.random;
+import static dev.gale.torture.passes.DifferentialRuns.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 
 /**
  * Pattern fusion preserves meaning: the interpreter gives the same outputs (rtol 1e-5, atol 1e-6: a fused kernel
@@ -47,12 +45,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
  * that fire are pinned, so a fusion that silently stops firing (or starts firing somewhere new) shows up here.
  */
 class PatternFusionDifferentialTest {
-    static final Path NODE = Path.of(System.getProperty("gale.onnx.testdata", "/usr/share/libonnx-testdata/data"))
-            .resolve("node");
-    static final double RTOL = 1e-5, ATOL = 1e-6;
-    static final Set<String> RANDOM = Set.of("RandomUniform", "RandomNormal", "RandomUniformLike",
-            "RandomNormalLike", "Bernoulli", "Multinomial", "Dropout");
-
     /** What fuse-patterns makes, counted in the report. */
     static final Set<String> FUSED_OPS = Set.of("Gelu", "LayerNormalization", "Softmax", "LogSoftmax", "FusedMatMul",
             "FusedGemm", "FusedConv", "Attention");
@@ -66,51 +58,27 @@ class PatternFusionDifferentialTest {
                 + " fired on " + v.size() + ": " + v.stream().sorted().collect(Collectors.joining(" "))));
     }
 
-    static List<Object> run(Graph g, Map<String, Object> feeds) {
-        Interpreter interp = new Interpreter(Model.of(g));
-        interp.seed(0);
-        return interp.run(feeds);
-    }
-
     static Graph apply(Graph g, PassContext ctx, Pass... passes) {
         return new Pipeline(List.of(passes)).run(g, ctx, true, null).graph();
-    }
-
-    static void assertSameOutputs(List<Object> expected, List<Object> actual, String what) {
-        assertEquals(expected.size(), actual.size(), what + ": number of outputs");
-        for (int i = 0; i < expected.size(); i++) {
-            String m = Allclose.compare(expected.get(i), actual.get(i), RTOL, ATOL);
-            assertNull(m, what + ": output " + i + ": " + m);
-        }
-    }
-
-    static Map<String, Object> feeds(Graph g, Path set) {
-        Map<String, Object> feeds = new HashMap<>();
-        List<Value> inputs = g.runtimeInputs();
-        for (int k = 0; k < inputs.size(); k++) {
-            Path f = set.resolve("input_" + k + ".pb");
-            if (Files.exists(f)) feeds.put(inputs.get(k).name(), OnnxTensors.readValue(f, inputs.get(k).type()));
-        }
-        return feeds;
     }
 
     @TestFactory
     Stream<DynamicTest> conformanceModelsKeepTheirOutputs() {
         Assumptions.assumeTrue(Files.isDirectory(NODE), NODE + " is missing");
-        return ConformanceRunner.findTests(NODE).stream().map(dir -> DynamicTest.dynamicTest(
+        return ConformanceModels.tests(NODE).stream().map(dir -> DynamicTest.dynamicTest(
                 dir.getFileName().toString(), () -> {
                     Graph g;
                     Map<String, Object> feeds;
                     List<Object> expected;
                     try {
-                        g = OnnxImporter.load(dir.resolve("model.onnx")).graph();
-                        feeds = feeds(g, dir.resolve("test_data_set_0"));
+                        g = ConformanceModels.load(dir).graph();
+                        feeds = firstInputs(g, dir);
                         expected = run(g, feeds);
                     } catch (RuntimeException | StackOverflowError e) {
                         Assumptions.abort("does not import or run on the interpreter");
                         return;
                     }
-                    Assumptions.assumeFalse(g.nodes().stream().anyMatch(n -> RANDOM.contains(n.op())), "random");
+                    Assumptions.assumeFalse(random(g), "random");
                     // simplify first, as a pipeline does: it removes the Casts and folds the constants that
                     // expanded function bodies carry; the comparison isolates fuse-patterns
                     Graph simple;
@@ -140,8 +108,8 @@ class PatternFusionDifferentialTest {
             "transformer; {fuse.attention=2, fuse.matmul-activation=2, fuse.matmul-bias=4}"})
     void pyTorchModelsForward(String name, String expectedFirings) {
         Path dir = PyTorchModelsTest.model(name);
-        Graph g = OnnxImporter.load(dir.resolve("model.onnx")).graph();
-        Map<String, Object> feeds = feeds(g, dir.resolve("test_data_set_0"));
+        Graph g = ConformanceModels.load(dir).graph();
+        Map<String, Object> feeds = firstInputs(g, dir);
         Graph simple = apply(g, PassContext.defaults(), new Simplify());
         PassContext ctx = PassContext.defaults();
         Graph fused = apply(simple, ctx, new FusePatterns());
@@ -162,7 +130,7 @@ class PatternFusionDifferentialTest {
             "transformer; {fuse.gemm-bias=1, fuse.matmul-bias=8}"})
     void pyTorchModelsTraining(String name, String expectedFirings) {
         Path dir = PyTorchModelsTest.model(name);
-        Graph forward = OnnxImporter.load(dir.resolve("model.onnx")).graph();
+        Graph forward = ConformanceModels.load(dir).graph();
         TrainingProgram p = TrainingProgram.build(forward, "logits", LossKind.CROSS_ENTROPY, n -> true, Long.MIN_VALUE);
         Map<String, Object> feeds = trainingFeeds(forward, p, dir);
         PassContext ctx = new PassContext(Map.of("train.params", String.join(",", p.params())));
@@ -184,7 +152,7 @@ class PatternFusionDifferentialTest {
     @CsvSource(delimiter = ';', value = {"mlp; {fuse.gelu=1}", "cnn; {}", "transformer; {}"})
     void fuseDecomposedBeforeAutodiff(String name, String expectedFirings) {
         Path dir = PyTorchModelsTest.model(name);
-        Graph forward = OnnxImporter.load(dir.resolve("model.onnx")).graph();
+        Graph forward = ConformanceModels.load(dir).graph();
         PassContext ctx = PassContext.defaults();
         Graph fusedForward = apply(forward, ctx, FusePatterns.decomposedOnly());
         assertEquals(expectedFirings, FusePatterns.fired(ctx).toString(), name + ": fusions fired");
@@ -202,7 +170,7 @@ class PatternFusionDifferentialTest {
 
     /** The inputs of one training step: the test inputs, labels (3i + 1) mod 10, the parameters' initial values. */
     static Map<String, Object> trainingFeeds(Graph forward, TrainingProgram p, Path dir) {
-        Map<String, Object> feeds = feeds(forward, dir.resolve("test_data_set_0"));
+        Map<String, Object> feeds = firstInputs(forward, dir);
         long batch = ((Tensor) feeds.values().iterator().next()).dim(0);
         long[] labels = new long[(int) batch];
         for (int i = 0; i < batch; i++) labels[i] = (3L * i + 1) % 10;

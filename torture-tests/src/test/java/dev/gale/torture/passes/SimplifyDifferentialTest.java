@@ -1,19 +1,14 @@
 package dev.gale.torture.passes;
 
-import dev.gale.backends.interp.Interpreter;
-import dev.gale.cli.conformance.Allclose;
-import dev.gale.cli.conformance.ConformanceRunner;
 import dev.gale.ir.Graph;
-import dev.gale.ir.Model;
 import dev.gale.ir.Node;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Value;
-import dev.gale.onnx.OnnxImporter;
-import dev.gale.onnx.OnnxTensors;
 import dev.gale.passes.pipeline.Pass;
 import dev.gale.passes.pipeline.PassContext;
 import dev.gale.passes.pipeline.Pipeline;
 import dev.gale.passes.simplify.Simplify;
+import dev.gale.torture.ConformanceModels;
 import dev.gale.torture.PyTorchModelsTest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -29,12 +24,13 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
+import static dev.gale.torture.ConformanceModels.NODE;
+import static dev.gale.torture.passes.DifferentialRuns.assertSameOutputs;
+import static dev.gale.torture.passes.DifferentialRuns.random;
+import static dev.gale.torture.passes.DifferentialRuns.run;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -45,14 +41,6 @@ import static org.junit.jupiter.api.Assertions.fail;
  * time). The PyTorch MLP, CNN and transformer are checked the same way, and their exported shape chains must fold.
  */
 class SimplifyDifferentialTest {
-    static final Path NODE = Path.of(System.getProperty("gale.onnx.testdata", "/usr/share/libonnx-testdata/data"))
-            .resolve("node");
-    /** Simplification evaluates with the same kernels, so results agree far more closely than conformance asks. */
-    static final double RTOL = 1e-5, ATOL = 1e-6;
-    /** Ops whose outputs are random draws: a different draw order is not a different meaning. */
-    static final Set<String> RANDOM = Set.of("RandomUniform", "RandomNormal", "RandomUniformLike",
-            "RandomNormalLike", "Bernoulli", "Multinomial", "Dropout");
-
     /** Rule firings over all conformance models, printed at the end so a silent rule stands out. */
     static final Map<String, Long> FIRINGS = new TreeMap<>();
 
@@ -66,41 +54,16 @@ class SimplifyDifferentialTest {
     /** The model's graph, its first data set's inputs and its interpreter outputs; null when it does not run. */
     static Case load(Path dir) {
         try {
-            Model model = OnnxImporter.load(dir.resolve("model.onnx"));
-            Graph g = model.graph();
-            Path set = dir.resolve("test_data_set_0");
-            Map<String, Object> feeds = new HashMap<>();
-            List<Value> inputs = g.runtimeInputs();
-            for (int k = 0; k < inputs.size(); k++) {
-                Path f = set.resolve("input_" + k + ".pb");
-                if (Files.exists(f)) feeds.put(inputs.get(k).name(), OnnxTensors.readValue(f, inputs.get(k).type()));
-            }
+            Graph g = ConformanceModels.load(dir).graph();
+            Map<String, Object> feeds = ConformanceModels.firstInputs(g, dir);
             return new Case(g, feeds, run(g, feeds));
         } catch (RuntimeException | StackOverflowError e) {
             return null;
         }
     }
 
-    static List<Object> run(Graph g, Map<String, Object> feeds) {
-        Interpreter interp = new Interpreter(Model.of(g));
-        interp.seed(0);
-        return interp.run(feeds);
-    }
-
     static Graph simplify(Graph g, PassContext ctx) {
         return new Pipeline(List.<Pass>of(new Simplify())).run(g, ctx, true, null).graph();
-    }
-
-    static void assertSameOutputs(List<Object> expected, List<Object> actual, String what) {
-        assertEquals(expected.size(), actual.size(), what + ": number of outputs");
-        for (int i = 0; i < expected.size(); i++) {
-            String m = Allclose.compare(expected.get(i), actual.get(i), RTOL, ATOL);
-            assertNull(m, what + ": output " + i + ": " + m);
-        }
-    }
-
-    static boolean random(Graph g) {
-        return g.nodes().stream().anyMatch(n -> RANDOM.contains(n.op()));
     }
 
     /** The graph with the fed tensor inputs turned into initializers (compile-time constants). */
@@ -117,7 +80,7 @@ class SimplifyDifferentialTest {
     @TestFactory
     Stream<DynamicTest> conformanceModelsKeepTheirOutputs() {
         Assumptions.assumeTrue(Files.isDirectory(NODE), NODE + " is missing");
-        return ConformanceRunner.findTests(NODE).stream().map(dir -> DynamicTest.dynamicTest(
+        return ConformanceModels.tests(NODE).stream().map(dir -> DynamicTest.dynamicTest(
                 dir.getFileName().toString(), () -> {
                     Case c = load(dir);
                     Assumptions.assumeTrue(c != null, "does not import or run on the interpreter");

@@ -1,18 +1,16 @@
 package dev.gale.torture.train;
 
-import dev.gale.cli.Gale;
 import dev.gale.ir.DType;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.io.Npz;
+import dev.gale.torture.GaleCli.Result;
 import dev.gale.torture.PyTorchModelsTest;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.io.RandomAccessFile;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
+import static dev.gale.torture.GaleCli.gale;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Checkpoints: an interrupted-and-resumed run logs exactly the uninterrupted losses; bad checkpoints are refused. */
@@ -28,8 +27,6 @@ class CheckpointResumeTest {
     @TempDir
     static Path tmp;
     static Path model, data;
-
-    record Run(int code, String out, String err) {}
 
     @BeforeAll
     static void setUp() throws IOException {
@@ -46,29 +43,27 @@ class CheckpointResumeTest {
         Files.write(data, Npz.write(arrays));
     }
 
-    static Run train(String... extra) {
+    static Result train(String... extra) {
         List<String> args = new ArrayList<>(List.of("train", model.toString(), "--data", data.toString(), "--feed", "x=x",
                 "--loss", "cross-entropy", "--batch-size", "8", "--seed", "3"));
         List<String> more = List.of(extra);
         if (!more.contains("--optimizer")) args.addAll(List.of("--optimizer", "adam"));
         if (!more.contains("--labels")) args.addAll(List.of("--labels", "y"));
         args.addAll(more);
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        int code = Gale.execute(args.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(code, out.toString(), err.toString());
+        return gale(args);
     }
 
     @Test
     void resumedRunLogsTheSameLossesAsAnUninterruptedOne() throws IOException {
         Path full = tmp.resolve("full.csv"), part = tmp.resolve("part.csv"), ck = tmp.resolve("ck");
-        Run a = train("--steps", "12", "--loss-log", full.toString(), "--out", tmp.resolve("a.onnx").toString());
+        Result a = train("--steps", "12", "--loss-log", full.toString(), "--out", tmp.resolve("a.onnx").toString());
         assertEquals(0, a.code(), a.err());
-        Run b = train("--steps", "9", "--loss-log", part.toString(), "--checkpoint-dir", ck.toString(),
+        Result b = train("--steps", "9", "--loss-log", part.toString(), "--checkpoint-dir", ck.toString(),
                 "--checkpoint-every", "4", "--out", tmp.resolve("b.onnx").toString());
         assertEquals(0, b.code(), b.err());
         // the run "crashed" after step 9, before its final checkpoint was durable: resume from step 8
         Files.delete(ck.resolve("ckpt-000000009.gale"));
-        Run c = train("--steps", "12", "--loss-log", part.toString(), "--resume", ck.toString(),
+        Result c = train("--steps", "12", "--loss-log", part.toString(), "--resume", ck.toString(),
                 "--checkpoint-every", "4", "--out", tmp.resolve("c.onnx").toString());
         assertEquals(0, c.code(), c.err());
         assertEquals(Files.readString(full), Files.readString(part));
@@ -78,10 +73,10 @@ class CheckpointResumeTest {
     @Test
     void corruptAndMismatchedCheckpointsAreRefused() throws IOException {
         Path ck = tmp.resolve("ck2");
-        Run b = train("--steps", "2", "--checkpoint-dir", ck.toString(), "--checkpoint-every", "1",
+        Result b = train("--steps", "2", "--checkpoint-dir", ck.toString(), "--checkpoint-every", "1",
                 "--out", tmp.resolve("d.onnx").toString());
         assertEquals(0, b.code(), b.err());
-        Run other = train("--steps", "4", "--resume", ck.toString(), "--optimizer", "sgd",
+        Result other = train("--steps", "4", "--resume", ck.toString(), "--optimizer", "sgd",
                 "--out", tmp.resolve("e.onnx").toString());
         assertNotEquals(0, other.code());
         assertTrue(other.err().contains("cannot resume"), other.err());
@@ -92,7 +87,7 @@ class CheckpointResumeTest {
             f.seek(f.length() / 2);
             f.write(v ^ 0xff);
         }
-        Run corrupt = train("--steps", "4", "--resume", ck.toString(), "--out", tmp.resolve("f.onnx").toString());
+        Result corrupt = train("--steps", "4", "--resume", ck.toString(), "--out", tmp.resolve("f.onnx").toString());
         assertNotEquals(0, corrupt.code());
         assertTrue(corrupt.err().contains("corrupt"), corrupt.err());
         assertTrue(Files.exists(ck.resolve("ckpt-000000001.gale")), "the older good checkpoint is kept");
@@ -115,11 +110,10 @@ class CheckpointResumeTest {
                 "--labels", "y", "--loss", "cross-entropy", "--optimizer", "sgd", "--batch-size", "8", "--steps", "4",
                 "--no-shuffle", "--checkpoint-dir", ck.toString(), "--checkpoint-every", "1",
                 "--out", tmp.resolve("nan.onnx").toString()));
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        int code = Gale.execute(args.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true));
-        assertNotEquals(0, code);
-        assertTrue(err.toString().contains("step 2: the loss is NaN"), err.toString());
-        assertTrue(err.toString().contains("first non-finite value in tensor"), err.toString());
+        Result run = gale(args);
+        assertNotEquals(0, run.code());
+        assertTrue(run.err().contains("step 2: the loss is NaN"), run.err());
+        assertTrue(run.err().contains("first non-finite value in tensor"), run.err());
         assertTrue(Files.exists(ck.resolve("ckpt-000000001.gale")), "the last good checkpoint is kept");
         assertFalse(Files.exists(tmp.resolve("nan.onnx")), "no trained model is written for a failed run");
     }
@@ -142,10 +136,10 @@ class CheckpointResumeTest {
 
     @Test
     void badFeedsAndLabelsGetClearErrors() {
-        Run wrongInput = train("--steps", "1", "--feed", "nope=x", "--out", tmp.resolve("g.onnx").toString());
+        Result wrongInput = train("--steps", "1", "--feed", "nope=x", "--out", tmp.resolve("g.onnx").toString());
         assertNotEquals(0, wrongInput.code());
         assertTrue(wrongInput.err().contains("'nope' is not an input"), wrongInput.err());
-        Run wrongArray = train("--steps", "1", "--labels", "zz", "--out", tmp.resolve("h.onnx").toString());
+        Result wrongArray = train("--steps", "1", "--labels", "zz", "--out", tmp.resolve("h.onnx").toString());
         assertTrue(wrongArray.err().contains("'zz' is not in the data"), wrongArray.err());
     }
 }

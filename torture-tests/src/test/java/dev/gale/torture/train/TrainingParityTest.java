@@ -1,14 +1,12 @@
 package dev.gale.torture.train;
 
-import dev.gale.cli.Gale;
+import dev.gale.torture.GaleCli;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -50,9 +48,8 @@ class TrainingParityTest {
         args.addAll(Arrays.asList(Files.readString(dir.resolve("args.txt")).trim().split("\\s+")));
         args.addAll(List.of("--loss-log", dir.resolve("gale_losses.csv").toString(),
                 "--out", dir.resolve("trained.onnx").toString()));
-        StringWriter out = new StringWriter(), err = new StringWriter();
-        int code = Gale.execute(args.toArray(String[]::new), new PrintWriter(out), new PrintWriter(err));
-        assertEquals(0, code, "gale train failed: " + err);
+        GaleCli.Result r = GaleCli.gale(args);
+        assertEquals(0, r.code(), "gale train failed: " + r.err());
         double[] torch = losses(dir.resolve("torch_losses.csv")), gale = losses(dir.resolve("gale_losses.csv"));
         assertEquals(torch.length, gale.length, "number of steps");
         for (int s = 0; s < torch.length; s++) {

@@ -1,0 +1,166 @@
+package dev.gale.cli.bench;
+
+import dev.gale.ir.GaleException;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs the comparisons of {@code gale bench}, one model and batch at a time, each side in a fresh process:
+ * <ul>
+ *   <li>forward: Gale's backend against ONNX Runtime in one {@link ForwardWorker};</li>
+ *   <li>train and memory: a {@link TrainWorker} against scripts/bench_pytorch.py, then each one's peak RSS.</li>
+ * </ul>
+ * Each side warms up, then the timed runs alternate between the sides one run at a time (the order flipping every
+ * run), with a short pause at each switch so that one side's spinning thread pool does not eat into the other's run.
+ * Run {@code i} of both sides thus sees nearly the same machine, and the ratio of the pair is what is summarized:
+ * absolute times drift on a shared machine, ratios taken this way much less.
+ */
+final class BenchRunner {
+    record Settings(List<String> models, int threads, int runs, int warmup, String backend, Path modelsDir) {}
+
+    private static final long SETTLE_MS = 20;
+
+    private final Settings settings;
+    private final BenchEnvironment env;
+    private final PrintWriter out;
+    private final PrintWriter err;
+    private final Map<String, Object> peers = new LinkedHashMap<>();
+
+    BenchRunner(Settings settings, BenchEnvironment env, PrintWriter out, PrintWriter err) {
+        this.settings = settings;
+        this.env = env;
+        this.out = out;
+        this.err = err;
+    }
+
+    /** What the peers reported about their setup (versions, threads, BLAS, allocator). */
+    Map<String, Object> peers() { return peers; }
+
+    List<BenchResult> run() {
+        env.export(settings.modelsDir(), settings.models(), err);
+        List<BenchResult> results = new ArrayList<>();
+        for (String name : settings.models()) {
+            BenchModel model = BenchModel.load(settings.modelsDir().resolve(name));
+            for (int batch : model.batches()) {
+                results.add(report(forward(model, batch)));
+                if (model.trains()) for (BenchResult r : train(model, batch)) results.add(report(r));
+            }
+        }
+        return results;
+    }
+
+    private BenchResult report(BenchResult r) {
+        out.println(r.line());
+        out.flush();
+        return r;
+    }
+
+    private BenchResult forward(BenchModel model, int batch) {
+        List<String> args = List.of(model.inferModel().toString(), model.data(batch).toString(),
+                String.join(",", model.inputs()), Integer.toString(settings.threads()), settings.backend());
+        try (WorkerProcess w = env.javaWorker("forward", ForwardWorker.class, args)) {
+            Map<String, String> info = w.info();
+            if (info.containsKey("ort_version") && !peers.containsKey("onnxruntime")) {
+                Map<String, Object> setup = new LinkedHashMap<>();
+                setup.put("version", info.get("ort_version"));
+                setup.put("intra_op_threads", settings.threads());
+                setup.put("execution", "sequential");
+                setup.put("graph_optimization", "all");
+                peers.put("onnxruntime", setup);
+            }
+            if (info.containsKey("gale_error"))
+                return BenchResult.failed("forward", model.name(), batch, "onnxruntime", "Gale cannot run "
+                        + model.inferModel().getFileName() + " (" + model.description() + "): " + info.get("gale_error"));
+            if (info.containsKey("ort_error"))
+                return BenchResult.failed("forward", model.name(), batch, "onnxruntime", info.get("ort_error"));
+            double[][] t = paired(w, "gale", w, "ort");
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("description", model.description());
+            details.put("max_abs_diff", Double.parseDouble(info.getOrDefault("max_abs_diff", "NaN")));
+            return new BenchResult("forward", model.name(), batch, "onnxruntime", Stats.of(t[0]), Stats.of(t[1]),
+                    Stats.ratios(t[0], t[1]), details, null);
+        } catch (GaleException e) {
+            return BenchResult.failed("forward", model.name(), batch, "onnxruntime", e.getMessage());
+        }
+    }
+
+    private List<BenchResult> train(BenchModel model, int batch) {
+        List<String> args = List.of(model.trainModel().toString(), model.data(batch).toString(),
+                String.join(",", model.inputs()), model.loss(), Integer.toString(batch), settings.backend());
+        try (WorkerProcess gale = env.javaWorker("gale-train", TrainWorker.class, args);
+             WorkerProcess torch = env.pytorchWorker(model.folder(), batch)) {
+            Map<String, String> ti = torch.info();
+            if (!peers.containsKey("pytorch")) {
+                Map<String, String> setup = new LinkedHashMap<>(ti);
+                setup.remove("rss_kb");
+                peers.put("pytorch", setup);
+            }
+            if (ti.containsKey("warning") && !peers.containsKey("pytorch_warned")) {
+                peers.put("pytorch_warned", true);
+                err.println("gale bench: warning: " + ti.get("warning"));
+                err.flush();
+            }
+            double[][] t = paired(gale, "step", torch, "step");
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("description", model.description());
+            details.put("optimizer", "adam lr 1e-3");
+            details.put("loss", model.loss());
+            BenchResult time = new BenchResult("train", model.name(), batch, "pytorch", Stats.of(t[0]), Stats.of(t[1]),
+                    Stats.ratios(t[0], t[1]), details, null);
+            long[] gm = gale.memory();
+            long[] tm = torch.memory();
+            Map<String, Object> mem = new LinkedHashMap<>();
+            mem.put("measure", "VmHWM of the training process after " + (settings.warmup() + settings.runs()) + " steps");
+            mem.put("gale_max_heap_mib", Long.parseLong(gale.info().getOrDefault("max_heap_mib", "-1")));
+            mem.put("gale_rss_at_start_mib", mib(Long.parseLong(gale.info().getOrDefault("rss_kb", "-1"))));
+            mem.put("peer_rss_at_start_mib", mib(Long.parseLong(ti.getOrDefault("rss_kb", "-1"))));
+            double g = mib(gm[0]), p = mib(tm[0]);
+            BenchResult memory = new BenchResult("memory", model.name(), batch, "pytorch", Stats.of(new double[] {g}),
+                    Stats.of(new double[] {p}), Stats.of(new double[] {g / p}), mem, null);
+            return List.of(time, memory);
+        } catch (GaleException e) {
+            return List.of(BenchResult.failed("train", model.name(), batch, "pytorch", e.getMessage()));
+        }
+    }
+
+    private static double mib(long kb) { return kb < 0 ? Double.NaN : kb / 1024.0; }
+
+    /** Warmup on each side, then runs alternating between the sides; returns {gale times, peer times}. */
+    private double[][] paired(WorkerProcess a, String cmdA, WorkerProcess b, String cmdB) {
+        int runs = settings.runs();
+        if (settings.warmup() > 0) {
+            a.times(cmdA, settings.warmup());
+            settle();
+            b.times(cmdB, settings.warmup());
+            settle();
+        }
+        double[] ta = new double[runs], tb = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            if (i % 2 == 0) {
+                ta[i] = a.times(cmdA, 1)[0];
+                settle();
+                tb[i] = b.times(cmdB, 1)[0];
+            } else {
+                tb[i] = b.times(cmdB, 1)[0];
+                settle();
+                ta[i] = a.times(cmdA, 1)[0];
+            }
+            settle();
+        }
+        return new double[][] {ta, tb};
+    }
+
+    private static void settle() {
+        try {
+            Thread.sleep(SETTLE_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new GaleException("interrupted");
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package dev.gale.cli.bench;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/** The worker side of the {@link WorkerProcess} protocol, shared by the Gale workers. */
+final class WorkerMain {
+    private WorkerMain() {}
+
+    static final PrintStream OUT = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true,
+            StandardCharsets.UTF_8);
+    static final BufferedReader IN = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+
+    static void ready(Map<String, ?> info) {
+        OUT.println("ready\t" + info.entrySet().stream().map(e -> e.getKey() + "=" + clean(String.valueOf(e.getValue())))
+                .collect(Collectors.joining("\t")));
+    }
+
+    static void times(long[] nanos, int count) {
+        StringBuilder sb = new StringBuilder("times\t");
+        for (int i = 0; i < count; i++) sb.append(i > 0 ? " " : "").append(nanos[i] / 1e9);
+        OUT.println(sb);
+    }
+
+    static void memory() {
+        OUT.println("mem\t" + statusKb("VmHWM") + "\t" + statusKb("VmRSS"));
+    }
+
+    static void error(Throwable e) {
+        String m = e instanceof dev.gale.ir.GaleException ? e.getMessage() : e.toString();
+        OUT.println("error\t" + clean(m));
+        e.printStackTrace();
+    }
+
+    /** A field of /proc/self/status in kB, or -1 where there is none (not Linux). */
+    static long statusKb(String field) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status")))
+                if (line.startsWith(field + ":")) return Long.parseLong(line.substring(field.length() + 1).trim().split("\\s+")[0]);
+        } catch (IOException | RuntimeException ignored) {
+            // reported as unknown
+        }
+        return -1;
+    }
+
+    /** The next command, or null at end of input. */
+    static String[] next() throws IOException {
+        String line;
+        do {
+            line = IN.readLine();
+            if (line == null) return null;
+        } while (line.isBlank());
+        return line.trim().split("\\s+");
+    }
+
+    private static String clean(String s) { return s.replace('\t', ' ').replace('\n', ' ').replace('\r', ' '); }
+}
