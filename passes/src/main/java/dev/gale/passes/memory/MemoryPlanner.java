@@ -67,7 +67,6 @@ public final class MemoryPlanner {
         ctx.put(PLAN_KEY, plan);
         ctx.put(PLANNED_GRAPH, g);
         set(ctx, "memory.arena_bytes", plan.arenaBytes());
-        set(ctx, "memory.planned_bytes", plan.arenaBytes()); // the name gale compile's report reads
         set(ctx, "memory.naive_bytes", plan.naiveBytes());
         set(ctx, "memory.lower_bound_bytes", plan.lowerBound());
         set(ctx, "memory.in_place", plan.allocations().stream().filter(a -> a.inPlaceOf() != null).count());
