@@ -35,7 +35,7 @@ for m in torture-tests/src/test/resources/models/{mlp,cnn,transformer}/model.onn
 import json, re, sys
 model, report, cold, warm = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3], sys.argv[4]
 k, mem = report["kernels"], report["memory"]
-mib = lambda b: "-" if b is None else f"{b / 2**20:.2f} MiB"
+mib = lambda b: "-" if b is None else f"{b / 2**10:.1f} KiB" if b < 2**20 else f"{b / 2**20:.1f} MiB"
 line = lambda name: re.search(name + r": min ([\d.]+) ms, median ([\d.]+) ms", warm).groups()
 print(f"{model}: {k['before']} nodes -> {k['fused']} kernels + {k['plain']} other nodes; memory naive "
       f"{mib(mem['naive_bytes'])}, lower bound {mib(mem['lower_bound_bytes'])}, planned {mib(mem['planned_bytes'])}; "
