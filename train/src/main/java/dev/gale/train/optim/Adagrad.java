@@ -32,13 +32,7 @@ public final class Adagrad implements Optimizer {
         float[] p = s.params(), g = s.grads(), sum = s.moment("sum");
         if (fresh && initialAccumulator != 0) java.util.Arrays.fill(sum, (float) initialAccumulator);
         float clr = (float) (lr / (1 + (step - 1) * lrDecay)), wd = (float) weightDecay, e = (float) eps;
-        for (int i = from; i < to; i++) {
-            float gi = g[i];
-            if (wd != 0) gi = gi + wd * p[i];
-            sum[i] = sum[i] + gi * gi;
-            float std = (float) Math.sqrt(sum[i]) + e;
-            p[i] = p[i] - clr * (gi / std);
-        }
+        VectorUpdates.adagrad(p, g, sum, from, to, clr, wd, e);
     }
 
     @Override

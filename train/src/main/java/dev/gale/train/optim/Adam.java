@@ -37,15 +37,7 @@ public final class Adam implements Optimizer {
         float stepSize = (float) (lr / bc1), bc2Sqrt = (float) Math.sqrt(bc2);
         float b1 = (float) beta1, b2 = (float) beta2, c1 = (float) (1 - beta1), c2 = (float) (1 - beta2);
         float e = (float) eps, wd = (float) weightDecay, decay = (float) (1 - lr * weightDecay);
-        for (int i = from; i < to; i++) {
-            float gi = g[i];
-            if (decoupled) p[i] = p[i] * decay;
-            else if (wd != 0) gi = gi + wd * p[i];
-            m[i] = m[i] * b1 + gi * c1;
-            v[i] = v[i] * b2 + gi * gi * c2;
-            float denom = (float) Math.sqrt(v[i]) / bc2Sqrt + e;
-            p[i] = p[i] - stepSize * (m[i] / denom);
-        }
+        VectorUpdates.adam(p, g, m, v, from, to, stepSize, bc2Sqrt, b1, b2, c1, c2, e, wd, decay, decoupled);
     }
 
     @Override

@@ -33,15 +33,7 @@ public final class Sgd implements Optimizer {
         float[] p = s.params(), g = s.grads();
         float[] buf = momentum != 0 ? s.moment("momentum_buffer") : null;
         float wd = (float) weightDecay, mom = (float) momentum, damp = (float) (1 - dampening), rate = (float) lr;
-        for (int i = from; i < to; i++) {
-            float d = g[i];
-            if (wd != 0) d = d + wd * p[i];
-            if (buf != null) {
-                buf[i] = step == 1 ? d : mom * buf[i] + damp * d;
-                d = nesterov ? d + mom * buf[i] : buf[i];
-            }
-            p[i] = p[i] - rate * d;
-        }
+        VectorUpdates.sgd(p, g, buf, from, to, wd, mom, damp, rate, step == 1, nesterov);
     }
 
     @Override

@@ -1,0 +1,164 @@
+package dev.gale.backends.cpu.runtime;
+
+import dev.gale.ir.DType;
+import dev.gale.ir.GaleException;
+import dev.gale.ir.Node;
+import dev.gale.ir.Tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A graph compiled for one set of input shapes: one off-heap arena holding every float32 tensor of static shape at
+ * its planned offset (allocated and touched once, when the plan is built), the boxes holding everything else, and
+ * the steps in execution order. {@link #run} copies the feeds in, runs the steps and copies the outputs out; the
+ * steps themselves allocate nothing except in nodes that fall back to the interpreter.
+ */
+final class ExecutionPlan implements AutoCloseable {
+    /** How a graph input was given when the plan was built: its tensor type, or not a tensor, or absent. */
+    record InputKind(DType dtype, long[] shape, boolean present) {
+        static InputKind of(Object v) {
+            if (v instanceof Tensor t) return new InputKind(t.dtype(), t.shape(), true);
+            return new InputKind(null, null, v != null);
+        }
+
+        /** A tensor of this static type, given. */
+        static InputKind of(dev.gale.ir.Type type) {
+            var t = (dev.gale.ir.Type.TensorType) type;
+            return new InputKind(t.dtype(), t.shape().sizes(), true);
+        }
+
+        boolean matches(Object v) {
+            if (!(v instanceof Tensor t)) return dtype == null && present == (v != null);
+            if (t.dtype() != dtype || t.rank() != shape.length) return false;
+            for (int i = 0; i < shape.length; i++) if (t.dim(i) != shape[i]) return false;
+            return true;
+        }
+    }
+
+    record Input(String name, Slot slot, Tensor defaultValue, InputKind kind) {}
+
+    private final Arena arena;
+    private final MemorySegment mem;
+    private final Object[] boxes;
+    private final Step[] steps;
+    private final Node[] nodes;
+    private final Input[] inputs;
+    private final boolean[] overridden;
+    private final Slot[] outputs;
+    private final Set<Object> owned;
+    private final List<FallbackStep> fallbacks;
+    private final Map<String, Integer> nativeOps, fallbackOps;
+    private final long arenaBytes;
+    private final int planned;
+
+    ExecutionPlan(Arena arena, MemorySegment mem, Object[] boxes, List<Step> steps, List<Node> nodes,
+                  List<Input> inputs, List<Slot> outputs, List<FallbackStep> fallbacks, Map<String, Integer> nativeOps,
+                  Map<String, Integer> fallbackOps, int planned) {
+        this.planned = planned;
+        this.arena = arena;
+        this.mem = mem;
+        this.boxes = boxes;
+        this.steps = steps.toArray(Step[]::new);
+        this.nodes = nodes.toArray(Node[]::new);
+        this.inputs = inputs.toArray(Input[]::new);
+        this.overridden = new boolean[this.inputs.length];
+        this.outputs = outputs.toArray(Slot[]::new);
+        this.fallbacks = List.copyOf(fallbacks);
+        this.nativeOps = Collections.unmodifiableMap(nativeOps);
+        this.fallbackOps = Collections.unmodifiableMap(fallbackOps);
+        this.arenaBytes = mem.byteSize();
+        Set<Object> own = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Object b : boxes) if (b != null) own.add(b);
+        for (Input in : this.inputs) if (in.defaultValue() != null) own.remove(in.defaultValue());
+        this.owned = own;
+    }
+
+    /** True when these feeds have the element types and shapes this plan was built for. */
+    boolean matches(Map<String, Object> feeds) {
+        for (Input in : inputs) if (!in.kind().matches(feeds.get(in.name()))) return false;
+        return true;
+    }
+
+    Map<String, Integer> nativeOps() { return nativeOps; }
+
+    Map<String, Integer> fallbackOps() { return fallbackOps; }
+
+    long arenaBytes() { return arenaBytes; }
+
+    int steps() { return steps.length; }
+
+    void seed(long seed) {
+        for (FallbackStep f : fallbacks) f.seed(seed);
+    }
+
+    List<Object> run(Map<String, Object> feeds) {
+        for (int i = 0; i < inputs.length; i++) {
+            Input in = inputs[i];
+            Object v = feeds.get(in.name());
+            Slot s = in.slot();
+            if (s.inArena()) {
+                Tensor t = v != null ? (Tensor) v : overridden[i] ? in.defaultValue() : null;
+                if (t != null && (t.dtype() != DType.FLOAT32 || t.numel() != s.numel))
+                    throw new GaleException("input '" + in.name() + "' is " + t.type() + ", expected " + s.type);
+                if (t != null) MemorySegment.copy(t.floats(), 0, mem, Vec.F, s.offset << 2, t.numel());
+                overridden[i] = v != null && in.defaultValue() != null;
+            } else {
+                boxes[s.box] = v != null ? v : in.defaultValue();
+            }
+        }
+        for (int i = 0; i < steps.length; i++) {
+            try {
+                steps[i].run();
+            } catch (GaleException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new GaleException(nodes[i].describe() + ": " + e, e);
+            }
+        }
+        List<Object> result = new ArrayList<>(outputs.length);
+        for (Slot s : outputs) {
+            if (s.inArena()) {
+                float[] data = new float[Math.toIntExact(s.numel)];
+                MemorySegment.copy(mem, Vec.F, s.offset << 2, data, 0, data.length);
+                result.add(new Tensor(DType.FLOAT32, s.shape, data));
+            } else {
+                Object v = boxes[s.box];
+                result.add(owned.contains(v) ? copy((Tensor) v) : v);
+            }
+        }
+        return result;
+    }
+
+    private static Tensor copy(Tensor t) {
+        Object d = switch (t.data()) {
+            case float[] a -> a.clone();
+            case double[] a -> a.clone();
+            case long[] a -> a.clone();
+            case int[] a -> a.clone();
+            case short[] a -> a.clone();
+            case byte[] a -> a.clone();
+            case boolean[] a -> a.clone();
+            case String[] a -> a.clone();
+            default -> throw new IllegalStateException("unexpected tensor storage " + t.data().getClass());
+        };
+        return new Tensor(t.dtype(), t.shape(), d);
+    }
+
+    @Override
+    public void close() { arena.close(); }
+
+    @Override
+    public String toString() {
+        return "plan of " + steps.length + " steps, arena " + arenaBytes + " bytes (" + planned
+                + " values at the memory plan's offsets), native " + nativeOps
+                + ", fallback " + fallbackOps + ", inputs " + Arrays.stream(inputs).map(Input::name).toList();
+    }
+}

@@ -1,0 +1,295 @@
+package dev.gale.backends.cpu.runtime;
+
+import dev.gale.ir.DType;
+import dev.gale.ir.Tensor;
+import dev.gale.ir.op.GaleOps;
+import dev.gale.ir.op.ShapeMath;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * Steps that move data without computing: the reshapes (a copy, since every value has its own place in the
+ * arena), Transpose, Slice and its gradient, Expand, Concat, Gather along an axis and its gradient.
+ */
+final class LayoutSteps {
+    private LayoutSteps() {}
+
+    static void registerAll() {
+        for (String op : new String[] {"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze"}) {
+            NativeOps.register(op, LayoutSteps::copy);
+            NativeOps.inPlace(op);
+        }
+        NativeOps.register("Transpose", LayoutSteps::transpose);
+        NativeOps.register("Slice", c -> slice(c, false));
+        NativeOps.register(GaleOps.DOMAIN, "SliceGrad", c -> slice(c, true));
+        NativeOps.register("Expand", LayoutSteps::expand);
+        NativeOps.register("Concat", LayoutSteps::concat);
+        NativeOps.register("Gather", LayoutSteps::gather);
+        NativeOps.register("Pad", LayoutSteps::pad);
+        NativeOps.register("Split", LayoutSteps::split);
+        NativeOps.register(GaleOps.DOMAIN, "GatherGrad", LayoutSteps::gatherGrad);
+    }
+
+    /** Output = input 0's elements in the same order. */
+    static Step copy(EmitContext c) {
+        if (!c.arenaIn(0) || c.out(0) == null || !c.out(0).inArena() || c.in(0).numel != c.out(0).numel) return null;
+        MemorySegment m = c.mem;
+        long from = c.in(0).offset, to = c.out(0).offset, n = c.in(0).numel;
+        if (from == to) return () -> { };
+        return () -> Vec.copy(m, from, m, to, n);
+    }
+
+    private static Step transpose(EmitContext c) {
+        if (!c.allArena()) return null;
+        Slot x = c.in(0), y = c.out(0);
+        int r = x.rank();
+        long[] perm = c.attrInts("perm");
+        if (perm == null) {
+            perm = new long[r];
+            for (int i = 0; i < r; i++) perm[i] = r - 1 - i;
+        }
+        if (perm.length != r) return null;
+        long[] st = StridedCopy.strides(x.shape), strides = new long[r], counts = new long[r];
+        for (int i = 0; i < r; i++) {
+            if (perm[i] < 0 || perm[i] >= r) return null;
+            strides[i] = st[(int) perm[i]];
+            counts[i] = x.dim((int) perm[i]);
+        }
+        if (!Arrays.equals(counts, y.shape)) return null;
+        StridedCopy sc = StridedCopy.of(counts, strides);
+        if (sc == null) return null;
+        MemorySegment m = c.mem;
+        long xo = x.offset, yo = y.offset;
+        return () -> sc.gather(m, xo, yo);
+    }
+
+    /** Slice(data, starts, ends[, axes[, steps]]) or SliceGrad(dy, shape, starts, ends[, axes[, steps]]). */
+    private static Step slice(EmitContext c, boolean grad) {
+        int first = grad ? 2 : 1;
+        if (!c.arenaIn(0) || c.out(0) == null || !c.out(0).inArena()) return null;
+        long[] shape = grad ? c.out(0).shape : c.in(0).shape;
+        long[] starts = c.constantLongs(first), ends = c.constantLongs(first + 1);
+        long[] axesIn = c.has(first + 2) ? c.constantLongs(first + 2) : null;
+        long[] steps = c.has(first + 3) ? c.constantLongs(first + 3) : null;
+        if (starts == null || ends == null || c.has(first + 2) && axesIn == null || c.has(first + 3) && steps == null)
+            return null;
+        int n = starts.length;
+        if (ends.length != n || axesIn != null && axesIn.length != n || steps != null && steps.length != n) return null;
+        long[] st = StridedCopy.strides(shape), strides = st.clone(), counts = shape.clone();
+        long offset = 0;
+        try {
+            int[] axes = axesIn == null ? null : ShapeMath.axes(axesIn, shape.length, c::error);
+            for (int i = 0; i < n; i++) {
+                int a = axes == null ? i : axes[i];
+                if (a >= shape.length) return null;
+                var s = ShapeMath.slice(shape[a], starts[i], ends[i], steps == null ? 1 : steps[i], c::error);
+                counts[a] = s.count();
+                strides[a] = st[a] * s.step();
+                if (s.count() > 0) offset += s.start() * st[a];
+            }
+        } catch (RuntimeException e) {
+            return null;
+        }
+        Slot dense = grad ? c.in(0) : c.out(0);
+        long total = 1;
+        for (long k : counts) total *= k;
+        if (total != dense.numel) return null;
+        StridedCopy sc = StridedCopy.of(counts, strides);
+        if (sc == null) return null;
+        MemorySegment m = c.mem;
+        long in = c.in(0).offset, out = c.out(0).offset, base = offset, size = c.out(0).numel;
+        if (!grad) return () -> sc.gather(m, in + base, out);
+        return () -> {
+            Vec.fill(m, out, size, 0f);
+            sc.scatter(m, in, out + base);
+        };
+    }
+
+    private static Step expand(EmitContext c) {
+        if (!c.arenaIn(0) || c.out(0) == null || !c.out(0).inArena()) return null;
+        long[] out = c.out(0).shape, in = c.in(0).shape;
+        if (in.length > out.length) return null;
+        long[] st = StridedCopy.strides(in), strides = new long[out.length];
+        for (int d = 0; d < out.length; d++) {
+            int k = d - (out.length - in.length);
+            if (k < 0) continue;
+            if (in[k] != out[d] && in[k] != 1) return null;
+            strides[d] = in[k] == 1 ? 0 : st[k];
+        }
+        StridedCopy sc = StridedCopy.of(out, strides);
+        if (sc == null) return null;
+        MemorySegment m = c.mem;
+        long xo = c.in(0).offset, yo = c.out(0).offset;
+        return () -> sc.gather(m, xo, yo);
+    }
+
+    private static Step concat(EmitContext c) {
+        if (!c.allArena()) return null;
+        Slot y = c.out(0);
+        int a = NormSteps.axis(c.attrInt("axis"), y.rank());
+        if (a < 0) return null;
+        long outer = NormSteps.prod(y.shape, 0, a), yRow = NormSteps.prod(y.shape, a, y.rank());
+        int k = c.numInputs();
+        long[] offs = new long[k], rows = new long[k];
+        long sum = 0;
+        for (int i = 0; i < k; i++) {
+            Slot s = c.in(i);
+            if (s == null || s.rank() != y.rank()) return null;
+            offs[i] = s.offset;
+            rows[i] = NormSteps.prod(s.shape, a, s.rank());
+            sum += rows[i];
+        }
+        if (sum != yRow) return null;
+        MemorySegment m = c.mem;
+        long yo = y.offset;
+        return () -> {
+            long at = yo;
+            for (long o = 0; o < outer; o++) {
+                for (int i = 0; i < k; i++) {
+                    Vec.copy(m, offs[i] + o * rows[i], m, at, rows[i]);
+                    at += rows[i];
+                }
+            }
+        };
+    }
+
+    /** Pad in constant mode with constant, non-negative pads: fill with the value, copy the input inside. */
+    private static Step pad(EmitContext c) {
+        if (!c.arenaIn(0) || c.out(0) == null || !c.out(0).inArena() || !c.attrString("mode").equals("constant"))
+            return null;
+        Slot x = c.in(0), y = c.out(0);
+        int r = x.rank();
+        long[] pads = c.constantLongs(1);
+        if (pads == null || c.has(3) && c.constantLongs(3) == null) return null;
+        int[] axes;
+        try {
+            axes = c.has(3) ? ShapeMath.axes(c.constantLongs(3), r, c::error) : null;
+        } catch (RuntimeException e) {
+            return null;
+        }
+        int na = axes == null ? r : axes.length;
+        if (pads.length != 2 * na) return null;
+        long[] before = new long[r];
+        for (int i = 0; i < na; i++) {
+            if (pads[i] < 0 || pads[i + na] < 0) return null;
+            before[axes == null ? i : axes[i]] = pads[i];
+        }
+        float value = 0f;
+        if (c.has(2)) {
+            Tensor v = c.constant(2);
+            if (v == null || v.dtype() != DType.FLOAT32 || v.numel() != 1) return null;
+            value = v.floats()[0];
+        }
+        long[] yst = StridedCopy.strides(y.shape);
+        long base = 0;
+        for (int k = 0; k < r; k++) base += before[k] * yst[k];
+        StridedCopy sc = StridedCopy.of(x.shape, yst);
+        if (sc == null) return null;
+        MemorySegment m = c.mem;
+        long xo = x.offset, yo = y.offset, size = y.numel, at = base;
+        float fill = value;
+        return () -> {
+            Vec.fill(m, yo, size, fill);
+            sc.scatter(m, xo, yo + at);
+        };
+    }
+
+    /** Split along an axis: each output copies its band of every outer row (sizes from the outputs' shapes). */
+    private static Step split(EmitContext c) {
+        if (!c.arenaIn(0) || c.has(1) && c.constant(1) == null) return null;
+        Slot x = c.in(0);
+        int a = NormSteps.axis(c.attrInt("axis"), x.rank()), k = c.numOutputs();
+        if (a < 0) return null;
+        long outer = NormSteps.prod(x.shape, 0, a), row = NormSteps.prod(x.shape, a, x.rank());
+        long[] offs = new long[k], widths = new long[k], starts = new long[k];
+        long at = 0;
+        for (int i = 0; i < k; i++) {
+            Slot o = c.out(i);
+            if (o == null || !o.inArena() || o.rank() != x.rank()) return null;
+            offs[i] = o.offset;
+            widths[i] = NormSteps.prod(o.shape, a, o.rank());
+            starts[i] = at;
+            at += widths[i];
+        }
+        if (at != row) return null;
+        MemorySegment m = c.mem;
+        long xo = x.offset;
+        return () -> {
+            for (long r = 0; r < outer; r++)
+                for (int i = 0; i < k; i++) Vec.copy(m, xo + r * row + starts[i], m, offs[i] + r * widths[i], widths[i]);
+        };
+    }
+
+    /** The indices of a Gather: a constant, or a boxed int32/int64 tensor read at run time. */
+    private interface Indices {
+        Tensor get();
+    }
+
+    private static Indices indices(EmitContext c, int i) {
+        Tensor k = c.constant(i);
+        if (k != null) return k.dtype() == DType.INT64 || k.dtype() == DType.INT32 ? () -> k : null;
+        Slot s = c.in(i);
+        if (s == null || s.inArena() || s.shape == null || s.dtype != DType.INT64 && s.dtype != DType.INT32) return null;
+        Object[] boxes = c.boxes;
+        int box = s.box;
+        return () -> (Tensor) boxes[box];
+    }
+
+    private static Step gather(EmitContext c) {
+        if (!c.arenaIn(0) || c.out(0) == null || !c.out(0).inArena()) return null;
+        Slot data = c.in(0);
+        Indices idx = indices(c, 1);
+        if (idx == null || data.rank() == 0) return null;
+        int a = NormSteps.axis(c.attrInt("axis"), data.rank());
+        if (a < 0) return null;
+        long outer = NormSteps.prod(data.shape, 0, a), inner = NormSteps.prod(data.shape, a + 1, data.rank()), n = data.dim(a);
+        long count = c.in(1).numel;
+        if (count < 0 || outer * count * inner != c.out(0).numel) return null;
+        MemorySegment m = c.mem;
+        long xo = data.offset, yo = c.out(0).offset;
+        EmitContext.Where where = c.where();
+        return () -> {
+            Tensor t = idx.get();
+            long at = yo;
+            for (long o = 0; o < outer; o++) {
+                for (int j = 0; j < count; j++) {
+                    long k = t.getLong(j);
+                    if (k < -n || k >= n) throw where.error("index " + k + " is out of range for an axis of size " + n);
+                    Vec.copy(m, xo + (o * n + (k < 0 ? k + n : k)) * inner, m, at, inner);
+                    at += inner;
+                }
+            }
+        };
+    }
+
+    /** GatherGrad(dy, shape, indices; axis): each gathered row's gradient added back at its index. */
+    private static Step gatherGrad(EmitContext c) {
+        if (!c.arenaIn(0) || c.out(0) == null || !c.out(0).inArena()) return null;
+        Slot dx = c.out(0);
+        Indices idx = indices(c, 2);
+        if (idx == null || dx.rank() == 0) return null;
+        int a = NormSteps.axis(c.attrInt("axis"), dx.rank());
+        if (a < 0) return null;
+        long outer = NormSteps.prod(dx.shape, 0, a), inner = NormSteps.prod(dx.shape, a + 1, dx.rank()), n = dx.dim(a);
+        long count = c.in(2).numel;
+        if (count < 0 || outer * count * inner != c.in(0).numel) return null;
+        MemorySegment m = c.mem;
+        long dyo = c.in(0).offset, dxo = dx.offset, size = dx.numel;
+        EmitContext.Where where = c.where();
+        return () -> {
+            Tensor t = idx.get();
+            Vec.fill(m, dxo, size, 0f);
+            long at = dyo;
+            for (long o = 0; o < outer; o++) {
+                for (int j = 0; j < count; j++) {
+                    long k = t.getLong(j);
+                    if (k < -n || k >= n) throw where.error("index " + k + " is out of range for an axis of size " + n);
+                    long row = dxo + (o * n + (k < 0 ? k + n : k)) * inner;
+                    ElementwiseSteps.zip(m, ElementwiseSteps.ADD, row, true, at, true, row, inner);
+                    at += inner;
+                }
+            }
+        };
+    }
+}

@@ -1,0 +1,327 @@
+package dev.gale.backends.cpu.runtime;
+
+import dev.gale.backends.cpu.KernelPool;
+import dev.gale.ir.DType;
+import dev.gale.ir.op.GaleOps;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.gale.backends.cpu.runtime.Vec.L;
+import static dev.gale.backends.cpu.runtime.Vec.S;
+
+/**
+ * Softmax and LogSoftmax along one axis, LayerNormalization and its gradient, BatchNormalization (inference and
+ * training mode) and its gradient. Rows along the last axis run as vector loops, split across the pool when large;
+ * other axes run as strided scalar loops. Statistics: float vector lanes for layer-norm rows, float64 for
+ * batch-norm channels (which sum over the whole batch).
+ */
+final class NormSteps {
+    private NormSteps() {}
+
+    static void registerAll() {
+        NativeOps.register("Softmax", c -> softmax(c, false));
+        NativeOps.register("LogSoftmax", c -> softmax(c, true));
+        NativeOps.register("LayerNormalization", NormSteps::layerNorm);
+        NativeOps.register(GaleOps.DOMAIN, "LayerNormGrad", NormSteps::layerNormGrad);
+        NativeOps.register("BatchNormalization", NormSteps::batchNorm);
+        NativeOps.register(GaleOps.DOMAIN, "BatchNormGrad", NormSteps::batchNormGrad);
+    }
+
+    static int axis(long a, int rank) {
+        long r = a < 0 ? a + rank : a;
+        return r < 0 || r >= rank ? -1 : (int) r;
+    }
+
+    static long prod(long[] s, int from, int to) {
+        long p = 1;
+        for (int i = from; i < to; i++) p *= s[i];
+        return p;
+    }
+
+    // ---- softmax
+
+    private static Step softmax(EmitContext c, boolean log) {
+        if (!c.allArena()) return null;
+        Slot x = c.in(0), y = c.out(0);
+        int a = axis(c.attrInt("axis"), x.rank());
+        if (a < 0) return null;
+        long outer = prod(x.shape, 0, a), len = x.dim(a), inner = prod(x.shape, a + 1, x.rank());
+        MemorySegment m = c.mem;
+        long xo = x.offset, yo = y.offset;
+        if (len == 0 || outer * inner == 0) return () -> { };
+        if (inner == 1) {
+            return rows(c.pool, outer, len, (r0, r1) -> {
+                for (long r = r0; r < r1; r++) softmaxRow(m, xo + r * len, yo + r * len, len, log);
+            });
+        }
+        return () -> {
+            for (long o = 0; o < outer; o++) {
+                for (long i = 0; i < inner; i++) {
+                    long base = o * len * inner + i;
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (long k = 0; k < len; k++) max = Math.max(max, Vec.get(m, xo + base + k * inner));
+                    double sum = 0;
+                    for (long k = 0; k < len; k++) sum += Math.exp(Vec.get(m, xo + base + k * inner) - max);
+                    double logSum = Math.log(sum);
+                    for (long k = 0; k < len; k++) {
+                        float d = Vec.get(m, xo + base + k * inner) - max;
+                        Vec.set(m, yo + base + k * inner, log ? (float) (d - logSum) : (float) (Math.exp(d) / sum));
+                    }
+                }
+            }
+        };
+    }
+
+    /** exp(x - max) / sum, or (x - max) - log(sum), over one contiguous row; y may be x. */
+    static void softmaxRow(MemorySegment m, long x, long y, long n, boolean log) {
+        long b = Vec.bound(n), k = 0;
+        FloatVector mv = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (; k < b; k += L) mv = mv.max(Vec.load(m, x + k));
+        float max = mv.reduceLanes(VectorOperators.MAX);
+        for (; k < n; k++) max = Math.max(max, Vec.get(m, x + k));
+        FloatVector maxV = FloatVector.broadcast(S, max), acc = FloatVector.zero(S);
+        float sum = 0;
+        if (log) {
+            for (k = 0; k < b; k += L) acc = acc.add(Vec.load(m, x + k).sub(maxV).lanewise(VectorOperators.EXP));
+            sum = acc.reduceLanes(VectorOperators.ADD);
+            for (; k < n; k++) sum += (float) Math.exp(Vec.get(m, x + k) - max);
+            float logSum = (float) Math.log(sum);
+            for (k = 0; k < b; k += L) Vec.store(Vec.load(m, x + k).sub(maxV).sub(logSum), m, y + k);
+            for (; k < n; k++) Vec.set(m, y + k, Vec.get(m, x + k) - max - logSum);
+            return;
+        }
+        for (k = 0; k < b; k += L) {
+            FloatVector e = Vec.load(m, x + k).sub(maxV).lanewise(VectorOperators.EXP);
+            acc = acc.add(e);
+            Vec.store(e, m, y + k);
+        }
+        sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; k < n; k++) {
+            float e = (float) Math.exp(Vec.get(m, x + k) - max);
+            sum += e;
+            Vec.set(m, y + k, e);
+        }
+        float inv = 1f / sum;
+        for (k = 0; k < b; k += L) Vec.store(Vec.load(m, y + k).mul(inv), m, y + k);
+        for (; k < n; k++) Vec.set(m, y + k, Vec.get(m, y + k) * inv);
+    }
+
+    // ---- layer normalization
+
+    /** Scale (or bias) covering the normalized axes exactly (leading 1s allowed): its numel is the row length. */
+    private static boolean coversRow(Slot s, long[] x, int axis, long len) {
+        if (s.numel != len || s.rank() > x.length) return false;
+        for (int i = 0; i < s.rank(); i++) {
+            int xi = x.length - s.rank() + i;
+            if (xi < axis ? s.dim(i) != 1 : s.dim(i) != x[xi]) return false;
+        }
+        return true;
+    }
+
+    private static Step layerNorm(EmitContext c) {
+        if (!c.allArena()) return null;
+        Slot x = c.in(0), scale = c.in(1), bias = c.in(2), y = c.out(0), mean = c.out(1), inv = c.out(2);
+        int a = axis(c.attrInt("axis"), x.rank());
+        if (a < 0 || y == null) return null;
+        if ((mean != null || inv != null) && c.attrInt("stash_type") != DType.FLOAT32.onnxCode()) return null;
+        long rows = prod(x.shape, 0, a), len = prod(x.shape, a, x.rank());
+        if (!coversRow(scale, x.shape, a, len) || bias != null && !coversRow(bias, x.shape, a, len)) return null;
+        if (len == 0 || rows == 0) return null;
+        float eps = c.attrFloat("epsilon");
+        MemorySegment m = c.mem;
+        long xo = x.offset, yo = y.offset, so = scale.offset, bo = bias == null ? -1 : bias.offset;
+        long mo = mean == null ? -1 : mean.offset, io = inv == null ? -1 : inv.offset;
+        return rows(c.pool, rows, len * 4, (r0, r1) -> {
+            for (long r = r0; r < r1; r++) {
+                long xr = xo + r * len, yr = yo + r * len;
+                float mu = Vec.sum(m, xr, len) / len;
+                float var = sumSquaredDiff(m, xr, len, mu) / len;
+                float is = (float) (1 / Math.sqrt(var + eps));
+                if (mo >= 0) Vec.set(m, mo + r, mu);
+                if (io >= 0) Vec.set(m, io + r, is);
+                long k = 0, b = Vec.bound(len);
+                FloatVector muV = FloatVector.broadcast(S, mu);
+                for (; k < b; k += L) {
+                    FloatVector v = Vec.load(m, xr + k).sub(muV).mul(is).mul(Vec.load(m, so + k));
+                    if (bo >= 0) v = v.add(Vec.load(m, bo + k));
+                    Vec.store(v, m, yr + k);
+                }
+                for (; k < len; k++) {
+                    float v = (Vec.get(m, xr + k) - mu) * is * Vec.get(m, so + k);
+                    Vec.set(m, yr + k, bo >= 0 ? v + Vec.get(m, bo + k) : v);
+                }
+            }
+        });
+    }
+
+    static float sumSquaredDiff(MemorySegment m, long x, long n, float mu) {
+        FloatVector acc = FloatVector.zero(S), muV = FloatVector.broadcast(S, mu);
+        long k = 0, b = Vec.bound(n);
+        for (; k < b; k += L) {
+            FloatVector d = Vec.load(m, x + k).sub(muV);
+            acc = d.fma(d, acc);
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; k < n; k++) {
+            float d = Vec.get(m, x + k) - mu;
+            s += d * d;
+        }
+        return s;
+    }
+
+    /** LayerNormGrad(dY, X, scale) -> (dX, dScale), statistics recomputed from X. */
+    private static Step layerNormGrad(EmitContext c) {
+        if (!c.allArena()) return null;
+        Slot dy = c.in(0), x = c.in(1), scale = c.in(2), dx = c.out(0), ds = c.out(1);
+        int a = axis(c.attrInt("axis"), x.rank());
+        if (a < 0 || dx == null || dy.numel != x.numel) return null;
+        long rows = prod(x.shape, 0, a), len = prod(x.shape, a, x.rank());
+        if (!coversRow(scale, x.shape, a, len) || len == 0) return null;
+        float eps = c.attrFloat("epsilon");
+        MemorySegment m = c.mem;
+        long dyo = dy.offset, xo = x.offset, so = scale.offset, dxo = dx.offset, dso = ds == null ? -1 : ds.offset;
+        return () -> {
+            if (dso >= 0) Vec.fill(m, dso, len, 0f);
+            for (long r = 0; r < rows; r++) {
+                long xr = xo + r * len, gr = dyo + r * len, dr = dxo + r * len;
+                float mu = Vec.sum(m, xr, len) / len;
+                float is = (float) (1 / Math.sqrt(sumSquaredDiff(m, xr, len, mu) / len + eps));
+                float sumH = 0, sumHx = 0;
+                for (long k = 0; k < len; k++) {
+                    float xhat = (Vec.get(m, xr + k) - mu) * is, g = Vec.get(m, gr + k), h = g * Vec.get(m, so + k);
+                    sumH += h;
+                    sumHx += h * xhat;
+                    if (dso >= 0) Vec.set(m, dso + k, Vec.get(m, dso + k) + g * xhat);
+                }
+                float mh = sumH / len, mhx = sumHx / len;
+                for (long k = 0; k < len; k++) {
+                    float xhat = (Vec.get(m, xr + k) - mu) * is, h = Vec.get(m, gr + k) * Vec.get(m, so + k);
+                    Vec.set(m, dr + k, is * (h - mh - xhat * mhx));
+                }
+            }
+        };
+    }
+
+    // ---- batch normalization (channels second: [N, C, spatial...])
+
+    private static Step batchNorm(EmitContext c) {
+        if (!c.allArena()) return null;
+        Slot x = c.in(0), y = c.out(0);
+        if (x.rank() < 2 || y == null) return null;
+        long n = x.dim(0), ch = x.dim(1), plane = prod(x.shape, 2, x.rank());
+        for (int i = 1; i <= 4; i++) if (c.in(i).numel != ch) return null;
+        boolean training = c.attrInt("training_mode") != 0;
+        if (!training && c.usedOutputs() > 1) return null;
+        float eps = c.attrFloat("epsilon"), momentum = c.attrFloat("momentum");
+        MemorySegment m = c.mem;
+        long xo = x.offset, yo = y.offset, so = c.in(1).offset, bo = c.in(2).offset, mo = c.in(3).offset,
+                vo = c.in(4).offset;
+        long rmo = c.out(1) == null ? -1 : c.out(1).offset, rvo = c.out(2) == null ? -1 : c.out(2).offset;
+        return () -> {
+            for (long k = 0; k < ch; k++) {
+                double mean = Vec.get(m, mo + k), var = Vec.get(m, vo + k);
+                if (training) {
+                    double s = 0;
+                    for (long b = 0; b < n; b++) {
+                        long at = xo + (b * ch + k) * plane;
+                        for (long i = 0; i < plane; i++) s += Vec.get(m, at + i);
+                    }
+                    double bm = s / ((double) n * plane), v = 0;
+                    for (long b = 0; b < n; b++) {
+                        long at = xo + (b * ch + k) * plane;
+                        for (long i = 0; i < plane; i++) {
+                            double d = Vec.get(m, at + i) - bm;
+                            v += d * d;
+                        }
+                    }
+                    double bv = v / ((double) n * plane);
+                    if (rmo >= 0) Vec.set(m, rmo + k, (float) (mean * momentum + bm * (1 - momentum)));
+                    if (rvo >= 0) Vec.set(m, rvo + k, (float) (var * momentum + bv * (1 - momentum)));
+                    mean = bm;
+                    var = bv;
+                }
+                double inv = 1 / Math.sqrt(var + eps), sc = Vec.get(m, so + k), bi = Vec.get(m, bo + k);
+                for (long b = 0; b < n; b++) {
+                    long at = (b * ch + k) * plane;
+                    for (long i = 0; i < plane; i++)
+                        Vec.set(m, yo + at + i, (float) ((Vec.get(m, xo + at + i) - mean) * inv * sc + bi));
+                }
+            }
+        };
+    }
+
+    /** BatchNormGrad(dY, X, scale, mean, var) -> (dX, dScale, dB); batch statistics when training_mode=1. */
+    private static Step batchNormGrad(EmitContext c) {
+        if (!c.allArena()) return null;
+        Slot dy = c.in(0), x = c.in(1);
+        if (x.rank() < 2 || dy.numel != x.numel || c.out(0) == null) return null;
+        long n = x.dim(0), ch = x.dim(1), plane = prod(x.shape, 2, x.rank());
+        for (int i = 2; i <= 4; i++) if (c.in(i).numel != ch) return null;
+        boolean training = c.attrInt("training_mode") != 0;
+        float eps = c.attrFloat("epsilon");
+        MemorySegment m = c.mem;
+        long gyo = dy.offset, xo = x.offset, so = c.in(2).offset, mo = c.in(3).offset, vo = c.in(4).offset;
+        long dxo = c.out(0).offset, dso = c.out(1) == null ? -1 : c.out(1).offset, dbo = c.out(2) == null ? -1 : c.out(2).offset;
+        double count = (double) n * plane;
+        return () -> {
+            for (long k = 0; k < ch; k++) {
+                double mean, var;
+                if (training) {
+                    double s = 0;
+                    for (long b = 0; b < n; b++)
+                        for (long i = 0; i < plane; i++) s += Vec.get(m, xo + (b * ch + k) * plane + i);
+                    mean = s / count;
+                    double v = 0;
+                    for (long b = 0; b < n; b++) {
+                        for (long i = 0; i < plane; i++) {
+                            double d = Vec.get(m, xo + (b * ch + k) * plane + i) - mean;
+                            v += d * d;
+                        }
+                    }
+                    var = v / count;
+                } else {
+                    mean = Vec.get(m, mo + k);
+                    var = Vec.get(m, vo + k);
+                }
+                double inv = 1 / Math.sqrt(var + eps), sc = Vec.get(m, so + k);
+                double dScale = 0, dB = 0, sumH = 0, sumHx = 0;
+                for (long b = 0; b < n; b++) {
+                    for (long i = 0; i < plane; i++) {
+                        long at = (b * ch + k) * plane + i;
+                        double g = Vec.get(m, gyo + at), xhat = (Vec.get(m, xo + at) - mean) * inv;
+                        dScale += g * xhat;
+                        dB += g;
+                        sumH += g * sc;
+                        sumHx += g * sc * xhat;
+                    }
+                }
+                for (long b = 0; b < n; b++) {
+                    for (long i = 0; i < plane; i++) {
+                        long at = (b * ch + k) * plane + i;
+                        double h = Vec.get(m, gyo + at) * sc, xhat = (Vec.get(m, xo + at) - mean) * inv;
+                        double d = training ? inv * (h - sumH / count - xhat * sumHx / count) : inv * h;
+                        Vec.set(m, dxo + at, (float) d);
+                    }
+                }
+                if (dso >= 0) Vec.set(m, dso + k, (float) dScale);
+                if (dbo >= 0) Vec.set(m, dbo + k, (float) dB);
+            }
+        };
+    }
+
+    // ---- splitting rows across the pool
+
+    interface RowRange {
+        void run(long r0, long r1);
+    }
+
+    /** Runs {@code body} over [0, rows), split into ranges across the pool when rows x work is large. */
+    static Step rows(KernelPool pool, long rows, long workPerRow, RowRange body) {
+        int tasks = (int) Math.min(rows, ElementwiseSteps.tasks(pool, rows * workPerRow));
+        if (tasks <= 1) return () -> body.run(0, rows);
+        KernelPool.Task t = (i, s) -> body.run(rows * i / tasks, rows * (i + 1) / tasks);
+        return () -> pool.parallelFor(tasks, t);
+    }
+}

@@ -1,0 +1,235 @@
+package dev.gale.backends.cpu.runtime;
+
+import dev.gale.backends.Session;
+import dev.gale.backends.interp.Interpreter;
+import dev.gale.ir.DType;
+import dev.gale.ir.GaleException;
+import dev.gale.ir.Model;
+import dev.gale.ir.Tensor;
+import dev.gale.ir.Type;
+import dev.gale.ir.Value;
+import dev.gale.ir.text.TextParser;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The cpu backend against the reference interpreter on the text-IR cases of {@code runtime/native-ops.gir}: every
+ * output within float32 tolerance, twice in a row (the second run reuses the plan), through the compiler passes,
+ * with none, and with fused kernels as generated code; every node native unless the case allows it to fall back.
+ */
+class CpuRuntimeTest {
+    static final double RTOL = 1e-3, ATOL = 1e-4;
+
+    record Case(String name, String text, Set<String> fallbackOk) {
+        @Override
+        public String toString() { return name; }
+    }
+
+    static List<Case> cases() throws IOException {
+        String all;
+        try (InputStream in = CpuRuntimeTest.class.getResourceAsStream("/runtime/native-ops.gir")) {
+            all = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        List<Case> r = new ArrayList<>();
+        Pattern name = Pattern.compile("graph @(\\w+)"), fb = Pattern.compile("(?m)^// fallback: ([\\w:,]+)$");
+        for (String part : all.split("// -----")) {
+            Matcher m = name.matcher(part);
+            if (!m.find()) continue;
+            Matcher f = fb.matcher(part);
+            r.add(new Case(m.group(1), part, f.find() ? Set.of(f.group(1).split(",")) : Set.of()));
+        }
+        return r;
+    }
+
+    @AfterEach
+    void clearProperties() {
+        System.clearProperty("gale.cpu.passes");
+        System.clearProperty("gale.cpu.codegen");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void matchesInterpreterThroughThePasses(Case c) { check(c); }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void matchesInterpreterWithoutPasses(Case c) {
+        System.setProperty("gale.cpu.passes", "");
+        check(c);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void matchesInterpreterWithGeneratedKernels(Case c) {
+        System.setProperty("gale.cpu.codegen", "true");
+        check(c);
+    }
+
+    private static void check(Case c) {
+        Model model = TextParser.parse(c.text(), c.name());
+        Map<String, Object> feeds = randomFeeds(model, 42);
+        List<Object> expected = Interpreter.run(model, feeds);
+        try (CpuSession s = (CpuSession) new CpuBackend().open(model)) {
+            for (int run = 0; run < 2; run++) compare(c.name() + " run " + run, model, expected, s.run(feeds));
+            for (String op : s.fallbackOps().keySet())
+                assertTrue(c.fallbackOk().contains(op), c.name() + ": " + op + " fell back (" + s.describePlans() + ")");
+        }
+    }
+
+    static Map<String, Object> randomFeeds(Model m, long seed) {
+        Random r = new Random(seed);
+        Map<String, Object> feeds = new HashMap<>();
+        for (Value v : m.graph().runtimeInputs()) {
+            Type.TensorType t = v.tensorType();
+            Tensor x = Tensor.zeros(t.dtype(), t.shape().sizes());
+            for (int i = 0; i < x.numel(); i++) {
+                if (t.dtype() == DType.BOOL) x.setLong(i, r.nextBoolean() ? 1 : 0);
+                else if (t.dtype().isFloat()) x.setDouble(i, r.nextGaussian());
+                else x.setLong(i, r.nextInt(3));
+            }
+            feeds.put(v.name(), x);
+        }
+        return feeds;
+    }
+
+    static void compare(String what, Model m, List<Object> expected, List<Object> actual) {
+        assertEquals(expected.size(), actual.size(), what + ": number of outputs");
+        for (int k = 0; k < expected.size(); k++) {
+            Tensor e = (Tensor) expected.get(k), a = (Tensor) actual.get(k);
+            String out = what + " output '" + m.graph().outputs().get(k).name() + "'";
+            assertEquals(e.dtype(), a.dtype(), out + ": element type");
+            assertArrayEquals(e.shape(), a.shape(), out + ": shape");
+            for (int i = 0; i < e.numel(); i++) {
+                double x = e.getDouble(i), y = a.getDouble(i);
+                if (Double.isNaN(x) && Double.isNaN(y)) continue;
+                assertTrue(Math.abs(x - y) <= ATOL + RTOL * Math.abs(x),
+                        out + "[" + i + "]: interpreter " + x + ", cpu " + y);
+            }
+        }
+    }
+
+    // ---- sessions
+
+    private static Model model(String text) { return TextParser.parse(text, "test"); }
+
+    private static Tensor ramp(long... shape) {
+        Tensor t = Tensor.zeros(DType.FLOAT32, shape);
+        for (int i = 0; i < t.numel(); i++) t.setDouble(i, 0.25 * i - 1);
+        return t;
+    }
+
+    @Test
+    void newInputShapesGetTheirOwnPlanAndOldOnesAreReused() {
+        Model m = model("""
+                graph @g(%x: tensor<[batch,4],f32>, %b: tensor<[4],f32>) -> (%y: tensor<[batch,4],f32>) {
+                  %s = Add(%x, %b)
+                  %y = Relu(%s)
+                }
+                """);
+        try (CpuSession s = (CpuSession) new CpuBackend().open(m)) {
+            for (long batch : new long[] {2, 5, 2}) {
+                Map<String, Object> feeds = Map.of("x", ramp(batch, 4), "b", ramp(4));
+                compare("batch " + batch, m, Interpreter.run(m, feeds), s.run(feeds));
+            }
+            assertEquals(2, s.describePlans().size(), s.describePlans().toString());
+        }
+    }
+
+    @Test
+    void aFedInitializerOverridesItsDefaultForThatRunOnly() {
+        Model m = model("""
+                graph @g(%x: tensor<[2,2],f32>, %w: tensor<[2,2],f32>) -> (%y: tensor<[2,2],f32>) {
+                  %y = MatMul(%x, %w)
+                }
+                """);
+        Tensor w = ramp(2, 2);
+        m = m.withGraph(m.graph().withInitializers(Map.of("w", w)));
+        try (Session s = new CpuBackend().open(m)) {
+            Tensor x = ramp(2, 2), other = Tensor.ofFloats(new long[] {2, 2}, 1, 0, 0, 1);
+            Tensor byDefault = (Tensor) s.run(Map.of("x", x)).getFirst();
+            assertArrayEquals(x.floats(), ((Tensor) s.run(Map.of("x", x, "w", other)).getFirst()).floats());
+            assertArrayEquals(byDefault.floats(), ((Tensor) s.run(Map.of("x", x)).getFirst()).floats());
+        }
+    }
+
+    @Test
+    void missingAndUnknownInputsAreErrorsThatNameThem() {
+        Model m = model("""
+                graph @g(%x: tensor<[2],f32>) -> (%y: tensor<[2],f32>) {
+                  %y = Neg(%x)
+                }
+                """);
+        try (Session s = new CpuBackend().open(m)) {
+            assertTrue(assertThrows(GaleException.class, () -> s.run(Map.of())).getMessage().contains("'x'"));
+            GaleException e = assertThrows(GaleException.class, () -> s.run(Map.of("x", ramp(2), "z", ramp(2))));
+            assertTrue(e.getMessage().contains("'z'"), e.getMessage());
+        }
+    }
+
+    @Test
+    void runtimeErrorsNameTheNode() {
+        Model m = model("""
+                graph @g(%x: tensor<[3,2],f32>, %i: tensor<[2],i64>) -> (%y: tensor<[2,2],f32>) {
+                  %y = Gather(%x, %i)
+                }
+                """);
+        try (Session s = new CpuBackend().open(m)) {
+            Tensor bad = Tensor.ofLongs(new long[] {2}, 0, 7);
+            GaleException e = assertThrows(GaleException.class, () -> s.run(Map.of("x", ramp(3, 2), "i", bad)));
+            assertTrue(e.getMessage().contains("Gather") && e.getMessage().contains("7"), e.getMessage());
+        }
+    }
+
+    @Test
+    void outputsAreFreshTensorsTheNextRunDoesNotChange() {
+        Model m = model("""
+                graph @g(%x: tensor<[3],f32>) -> (%y: tensor<[3],f32>, %m: tensor<[3],bool>) {
+                  %zero = Constant() {value = tensor<[],f32> [0.0]}
+                  %y = Neg(%x)
+                  %m = Greater(%x, %zero)
+                }
+                """);
+        try (Session s = new CpuBackend().open(m)) {
+            List<Object> first = s.run(Map.of("x", ramp(3)));
+            float[] y = ((Tensor) first.get(0)).floats().clone();
+            byte[] mask = ((byte[]) ((Tensor) first.get(1)).data()).clone();
+            Tensor other = Tensor.ofFloats(new long[] {3}, 5, -5, 5);
+            s.run(Map.of("x", other));
+            assertArrayEquals(y, ((Tensor) first.get(0)).floats());
+            assertArrayEquals(mask, (byte[]) ((Tensor) first.get(1)).data());
+        }
+    }
+
+    @Test
+    void kernelOutputsThePlanPutsOverTheirInputsAreComputedAsideAndCopied() throws IOException {
+        Case c = cases().stream().filter(k -> k.name().equals("inplace")).findFirst().orElseThrow();
+        Model model = TextParser.parse(c.text(), c.name());
+        Map<String, Object> feeds = randomFeeds(model, 7);
+        try (CpuSession s = (CpuSession) new CpuBackend().open(model)) {
+            compare("inplace", model, Interpreter.run(model, feeds), s.run(feeds));
+            assertTrue(s.passes().containsAll(List.of("partition", "plan-memory")), s.passes().toString());
+            assertTrue(s.nativeOps().containsKey("Identity"), "no output was computed aside: " + s.describePlans());
+        }
+        System.setProperty("gale.cpu.codegen", "true");
+        try (CpuSession s = (CpuSession) new CpuBackend().open(model)) {
+            compare("inplace, generated", model, Interpreter.run(model, feeds), s.run(feeds));
+            assertTrue(s.nativeOps().containsKey("gale::Kernel"), "no kernel was generated: " + s.describePlans());
+        }
+    }
+}
