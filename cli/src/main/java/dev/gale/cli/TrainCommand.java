@@ -68,7 +68,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", paramLabel = "DIR", description = "Continue from the newest checkpoint in DIR.") Path resume;
     @Option(names = "--out", required = true, paramLabel = "TRAINED.onnx") Path out;
     @Option(names = "--no-compile", description = "Run the training step as built, without the compile pipeline "
-            + "(simplify, fuse, partition, schedule, plan memory).") boolean noCompile;
+            + "(simplify, fuse, partition, schedule, plan memory) that interp runs it through by default (the cpu "
+            + "backend compiles the step its own way).") boolean noCompile;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

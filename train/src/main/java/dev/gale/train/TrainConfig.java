@@ -10,7 +10,8 @@ import java.util.function.Predicate;
 /**
  * Everything one training run is given. {@code checkpointDir} and {@code lossLog} may be null; {@code clipNorm} is
  * 0 for no clipping; {@code ignoreIndex} is {@code Long.MIN_VALUE} for none. {@code compile} is the pass pipeline
- * the training step goes through before it runs (see {@link CompiledStep}), or null to run the step as built.
+ * the training step goes through before it runs (see {@link CompiledStep}) on a backend that runs planned graphs
+ * ({@code interp}), or null to run the step as built; backends that compile models themselves ignore it.
  */
 public record TrainConfig(String output, LossKind loss, long ignoreIndex, Predicate<String> trainable,
                           Optimizer optimizer, LrSchedule schedule, double clipNorm, int batchSize, long steps,

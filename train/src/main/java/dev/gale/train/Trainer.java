@@ -62,7 +62,8 @@ public final class Trainer {
         Map<String, Tensor> used = new LinkedHashMap<>();
         validateFeeds(g, data, feeds, labels, used);
         this.sampler = new BatchSampler(used, config.batchSize(), config.shuffle(), config.seed());
-        this.compiled = config.compile() == null ? null
+        // A backend that compiles models its own way (cpu) gets the step as built.
+        this.compiled = config.compile() == null || !Backends.get(config.backend()).runsPlannedGraphs() ? null
                 : CompiledStep.compile(program.graph(), batchShapes(used, labels), config.compile());
     }
 

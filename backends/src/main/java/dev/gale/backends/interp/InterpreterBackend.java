@@ -26,6 +26,9 @@ public final class InterpreterBackend implements Backend {
         };
     }
 
+    @Override
+    public boolean runsPlannedGraphs() { return true; }
+
     /** A compiled graph with its memory plan: every intermediate in one arena (see {@link PlannedExecutor}). */
     @Override
     public Session open(Model model, BufferPlan plan) { return new PlannedExecutor(model, plan); }

@@ -77,6 +77,7 @@ class PlannedExecutorTest {
 
     @Test
     void interpreterBackendRunsPlannedGraphsInTheArena() {
+        assertTrue(Backends.get("interp").runsPlannedGraphs());
         try (Session s = Backends.get("interp").open(Model.of(G), GOOD)) {
             assertInstanceOf(PlannedExecutor.class, s);
             assertEquals(Interpreter.run(Model.of(G), FEEDS), s.run(FEEDS));
