@@ -30,10 +30,15 @@ final class Slot {
         Type.TensorType t = type instanceof Type.TensorType tt ? tt : null;
         this.dtype = t == null ? null : t.dtype();
         Shape s = t == null ? null : t.shape();
-        this.shape = s != null && s.isStatic() ? s.sizes() : null;
+        long[] sizes = s != null && s.isStatic() ? s.sizes() : null;
         long n = 1;
-        if (shape != null) for (long d : shape) n = Math.multiplyExact(n, d);
-        this.numel = shape == null ? -1 : n;
+        try {
+            if (sizes != null) for (long d : sizes) n = Math.multiplyExact(n, d);
+        } catch (ArithmeticException e) {
+            sizes = null; // too large to place; the interpreter's kernels will say so
+        }
+        this.shape = sizes;
+        this.numel = sizes == null ? -1 : n;
     }
 
     /** True when this value belongs in the arena: a float32 tensor of static shape (within the tensor size limit). */
