@@ -40,6 +40,7 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -98,7 +99,8 @@ final class CompileCommand implements Callable<Integer> {
         if (!Files.isRegularFile(model)) throw new GaleException(model + ": no such file");
         if (Files.exists(outDir) && !Files.isDirectory(outDir))
             throw new GaleException(outDir + ": exists and is not a folder; -o names the output folder");
-        String sha256 = sha256(Files.readAllBytes(model));
+        // Hashing a large model costs about as much as loading it: done on the side, streamed.
+        CompletableFuture<String> sha256 = CompletableFuture.supplyAsync(() -> sha256(model));
         Model m = ModelFiles.load(model);
         if (batchSize != null) m = m.withGraph(BatchDimension.fix(m.graph(), batchSize));
         TrainingProgram program = null;
@@ -161,7 +163,7 @@ final class CompileCommand implements Callable<Integer> {
             Files.deleteIfExists(planFile); // a plan from an earlier compile into this folder would mislead
         }
         written.add("manifest.json");
-        write(outDir.resolve("manifest.json"), Json.write(manifest(sha256, passNames, opt, budget, program, compiled,
+        write(outDir.resolve("manifest.json"), Json.write(manifest(join(sha256), passNames, opt, budget, program, compiled,
                 written)));
 
         Map<String, Object> kernels = kernels(input.graph(), compiled.graph());
@@ -344,11 +346,25 @@ final class CompileCommand implements Callable<Integer> {
         }
     }
 
-    private static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    private static String sha256(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
+            return HexFormat.of().formatHex(md.digest());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    private static String join(CompletableFuture<String> f) {
+        try {
+            return f.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw e;
         }
     }
 

@@ -38,12 +38,23 @@ final class ExportCommand implements Callable<Integer> {
     public Integer call() {
         Model m = load(model);
         checkOutput();
+        Path data = output.resolveSibling(output.getFileName() + ".data");
+        long before = lastModified(data);
         OnnxExporter.save(m, output, OnnxExporter.Options.DEFAULT.withExternalData(externalData));
+        // The exporter also moves weights out by itself when they pass what one protobuf message may hold.
+        boolean wroteData = Files.exists(data) && lastModified(data) != before;
         PrintWriter out = spec.commandLine().getOut();
-        out.println("wrote " + output + (Files.exists(output.resolveSibling(output.getFileName() + ".data"))
-                && externalData ? " and " + output.getFileName() + ".data" : ""));
+        out.println("wrote " + output + (wroteData ? " and " + data.getFileName() : ""));
         out.flush();
         return 0;
+    }
+
+    private static long lastModified(Path p) {
+        try {
+            return Files.exists(p) ? Files.getLastModifiedTime(p).toMillis() : -1;
+        } catch (java.io.IOException e) {
+            return -1;
+        }
     }
 
     private static Model load(Path file) {

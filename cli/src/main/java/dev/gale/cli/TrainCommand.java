@@ -67,6 +67,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", defaultValue = "0", paramLabel = "K") long checkpointEvery;
     @Option(names = "--resume", paramLabel = "DIR", description = "Continue from the newest checkpoint in DIR.") Path resume;
     @Option(names = "--out", required = true, paramLabel = "TRAINED.onnx") Path out;
+    @Option(names = "--no-compile", description = "Run the training step as built, without the compile pipeline "
+            + "(simplify, fuse, partition, schedule, plan memory) that interp runs it through by default (the cpu "
+            + "backend compiles the step its own way).") boolean noCompile;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -94,7 +97,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig config = new TrainConfig(outName, LossKind.parse(loss),
                 ignoreIndex == null ? Long.MIN_VALUE : ignoreIndex, trainable(m.graph().initializers().keySet()), opt,
                 new LrSchedule(schedule, lr, warmup, steps, 0), clip, batchSize, steps, !noShuffle, seed, backend,
-                lossLog, ckptDir, checkpointEvery, resume != null);
+                lossLog, ckptDir, checkpointEvery, resume != null, noCompile ? null : Pipelines.standard(true));
         Trainer trainer = new Trainer(m, HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes)),
                 config, arrays, feeds, labels);
         PrintWriter err = spec.commandLine().getErr();
@@ -102,6 +105,13 @@ final class TrainCommand implements Callable<Integer> {
         stdout.printf("training %d parameters (%d tensors) of %s with %s, %d steps of batch %d on %s%n",
                 trainer.state().layout().slots().stream().mapToLong(s -> s.numel()).sum(),
                 trainer.program().params().size(), model.getFileName(), opt.name(), steps, batchSize, backend);
+        if (trainer.compiled() != null) {
+            var c = trainer.compiled();
+            stdout.printf(java.util.Locale.ROOT, "compiled the training step in %.0f ms: %d nodes -> %d fused kernels"
+                            + " + %d other nodes%s%n", c.millis(), trainer.program().graph().nodes().size(),
+                    c.kernels(), c.graph().nodes().size() - c.kernels(), c.plan() == null ? ""
+                            : ", arena " + c.plan().arenaBytes() + " bytes");
+        }
         ProgressPrinter progress = new ProgressPrinter(System.console() != null && System.console().isTerminal(),
                 err, stdout);
         List<Double> losses = trainer.run(progress);

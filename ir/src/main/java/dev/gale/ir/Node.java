@@ -15,7 +15,7 @@ public record Node(String name, String domain, String op, List<Value> inputs, Li
     public Node {
         inputs = List.copyOf(inputs);
         outputs = List.copyOf(outputs);
-        attrs = Collections.unmodifiableMap(new TreeMap<>(attrs));
+        attrs = attrs.isEmpty() ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(attrs));
         if (name == null) name = "";
         if (domain == null) domain = "";
     }

@@ -9,6 +9,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * Checks a graph's structure against the op table: every op is known, arities and attributes fit its schema, every
@@ -29,16 +30,20 @@ public final class Verifier {
 
     public static List<String> check(Graph g) {
         List<String> problems = new ArrayList<>();
-        check(g, Set.of(), problems);
+        check(g, name -> false, problems);
         return problems;
     }
 
-    private static void check(Graph g, Set<String> outer, List<String> problems) {
-        Set<String> defined = new HashSet<>(outer);
+    /**
+     * {@code outer} answers whether an enclosing scope defines a name so far; a nested graph asks its parent's
+     * scope rather than copying it (a partitioned graph has hundreds of kernel bodies).
+     */
+    private static void check(Graph g, Predicate<String> outer, List<String> problems) {
         Set<String> local = new HashSet<>();
-        for (Value v : g.inputs()) define(v.name(), "graph input", local, defined, problems, g);
+        Predicate<String> defined = name -> local.contains(name) || outer.test(name);
+        for (Value v : g.inputs()) define(v.name(), "graph input", local, problems, g);
         for (String name : g.initializers().keySet())
-            if (!local.contains(name)) define(name, "initializer", local, defined, problems, g);
+            if (!local.contains(name)) define(name, "initializer", local, problems, g);
         for (Node n : g.nodes()) {
             OpSchema s = OpTable.lookup(n.domain(), n.op());
             if (s == null) {
@@ -48,28 +53,27 @@ public final class Verifier {
                 checkAttrs(n, s, problems);
             }
             for (Value v : n.inputs())
-                if (!v.isNone() && !defined.contains(v.name()))
+                if (!v.isNone() && !defined.test(v.name()))
                     problems.add(n.describe() + ": input '" + v.name() + "' is not defined before use");
             for (Attr a : n.attrs().values()) {
                 if (a instanceof Attr.GraphAttr ga) check(ga.value(), defined, problems);
                 if (a instanceof Attr.GraphsAttr gs) for (Graph sub : gs.values()) check(sub, defined, problems);
             }
             for (Value v : n.outputs())
-                if (!v.isNone()) define(v.name(), n.describe() + " output", local, defined, problems, g);
+                if (!v.isNone()) define(v.name(), n.describe() + " output", local, problems, g);
         }
         for (Value v : g.outputs())
-            if (!defined.contains(v.name()))
+            if (!defined.test(v.name()))
                 problems.add("graph '" + g.name() + "': output '" + v.name() + "' is never defined");
     }
 
-    private static void define(String name, String what, Set<String> local, Set<String> defined,
-                               List<String> problems, Graph g) {
+    private static void define(String name, String what, Set<String> local, List<String> problems, Graph g) {
         if (name.isEmpty()) {
             problems.add("graph '" + g.name() + "': " + what + " has an empty name");
+            local.add(name);
         } else if (!local.add(name)) {
             problems.add("graph '" + g.name() + "': value '" + name + "' is defined twice (" + what + ")");
         }
-        defined.add(name);
     }
 
     private static void checkArity(Node n, OpSchema s, List<String> problems) {

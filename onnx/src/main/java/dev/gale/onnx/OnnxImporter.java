@@ -114,6 +114,7 @@ public final class OnnxImporter {
         try {
             CodedInputStream in = CodedInputStream.newInstance(bytes);
             in.setRecursionLimit(200);
+            in.enableAliasing(true); // tensor bytes stay views of the file's bytes, not a second copy of the weights
             m = ModelProto.parseFrom(in, ExtensionRegistryLite.getEmptyRegistry());
         } catch (IOException e) {
             String why = e.getMessage() == null ? "" : e.getMessage();

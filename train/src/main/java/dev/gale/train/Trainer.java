@@ -1,5 +1,6 @@
 package dev.gale.train;
 
+import dev.gale.backends.Backend;
 import dev.gale.backends.Backends;
 import dev.gale.backends.Session;
 import dev.gale.backends.interp.Interpreter;
@@ -38,6 +39,8 @@ public final class Trainer {
     private final BatchSampler sampler;
     private final Map<String, String> feedToArray;
     private final String labelsArray;
+    /** The compiled training step, or null when the step runs as built. */
+    private final CompiledStep compiled;
 
     /**
      * @param data the arrays of the data set by name; {@code feeds} maps graph input name to array name, and
@@ -59,6 +62,24 @@ public final class Trainer {
         Map<String, Tensor> used = new LinkedHashMap<>();
         validateFeeds(g, data, feeds, labels, used);
         this.sampler = new BatchSampler(used, config.batchSize(), config.shuffle(), config.seed());
+        // A backend that compiles models its own way (cpu) gets the step as built.
+        this.compiled = config.compile() == null || !Backends.get(config.backend()).runsPlannedGraphs() ? null
+                : CompiledStep.compile(program.graph(), batchShapes(used, labels), config.compile());
+    }
+
+    /** The shape of each data input and of the labels in one batch: the batch size, then an array row's shape. */
+    private Map<String, long[]> batchShapes(Map<String, Tensor> arrays, String labels) {
+        Map<String, long[]> shapes = new HashMap<>();
+        for (Map.Entry<String, String> e : feedToArray.entrySet())
+            shapes.put(e.getKey(), batchShape(arrays.get(e.getValue())));
+        shapes.put(TrainingProgram.LABELS, batchShape(arrays.get(labels)));
+        return shapes;
+    }
+
+    private long[] batchShape(Tensor array) {
+        long[] s = array.shape();
+        if (s.length > 0) s[0] = config.batchSize();
+        return s;
     }
 
     private void validateFeeds(Graph g, Map<String, Tensor> data, Map<String, String> feeds, String labels,
@@ -139,6 +160,9 @@ public final class Trainer {
 
     public TrainingProgram program() { return program; }
 
+    /** The compiled training step, or null when the config asks for none. */
+    public CompiledStep compiled() { return compiled; }
+
     public TrainingState state() { return state; }
 
     /** The current values of every initializer training changes (parameters and model state). */
@@ -155,7 +179,8 @@ public final class Trainer {
         if (config.resume()) start = restore(Checkpoint.latest(config.checkpointDir()));
         List<Double> losses = new ArrayList<>();
         LossLog log = config.lossLog() == null ? null : LossLog.create(config.lossLog(), start);
-        try (Session session = Backends.get(config.backend()).open(Model.of(program.graph()))) {
+        Backend backend = Backends.get(config.backend());
+        try (Session session = compiled != null ? compiled.open(backend) : backend.open(Model.of(program.graph()))) {
             for (long step = start + 1; step <= config.steps(); step++) {
                 double loss = step(session, step);
                 losses.add(loss);

@@ -70,24 +70,26 @@ public final class Conv2d {
         Window2d g = s.window();
         int k = s.k(), p = s.p(), mg = s.mg(), cg = s.cg();
         boolean pointwise = g.isPointwise();
-        int chunk = chunk(pool, p, s.n() * s.groups(), k, pointwise ? Integer.MAX_VALUE : MAX_COL);
+        int chunk = chunk(pool, p, s.n() * s.groups());
         int chunks = (p + chunk - 1) / chunk, perImage = s.groups() * chunks;
         pool.parallelFor(s.n() * perImage, (task, scratch) -> {
             int img = task / perImage, grp = task % perImage / chunks, p0 = task % chunks * chunk, p1 = Math.min(p, p0 + chunk);
             long xImg = xOff + ((long) img * s.c() + (long) grp * cg) * g.inSize();
-            MemorySegment b = x;
-            long bOff = xImg + p0, ldb = g.inSize();
-            if (!pointwise) {
-                float[] col = scratch.work((long) k * (p1 - p0));
-                Im2col.im2col(g, x, xImg, 0, cg, p0, p1, col, p1 - p0);
-                b = scratch.workSegment();
-                bOff = 0;
-                ldb = p1 - p0;
-            }
+            // The column matrix is unfolded straight into the GEMM's B panels (or is X itself for a 1x1 convolution).
+            PanelSource b = pointwise ? new PanelSource.Matrix(false, x, xImg + p0, g.inSize())
+                    : new PanelSource.Unfolded(g, x, xImg);
             long yAt = ((long) img * s.m() + (long) grp * mg) * p + p0;
-            GemmKernel.gemm(scratch, false, false, mg, p1 - p0, k, 1f, w, wOff + (long) grp * mg * k, k, b, bOff, ldb,
-                    0f, y, yOff + yAt, p, ep.shifted((long) grp * mg, yAt));
+            GemmKernel.gemm(scratch, false, mg, p1 - p0, k, 1f, w, wOff + (long) grp * mg * k, k,
+                    pointwise ? b : new Shifted(b, p0), 0f, y, yOff + yAt, p, ep.shifted((long) grp * mg, yAt));
         });
+    }
+
+    /** A panel source seen from column {@code shift} on (a task's first output pixel). */
+    private record Shifted(PanelSource inner, int shift) implements PanelSource {
+        @Override
+        public void pack(int p0, int kc, int j0, int nc, int jr0, int jr1, float[] pb, int at) {
+            inner.pack(p0, kc, j0 + shift, nc, jr0, jr1, pb, at);
+        }
     }
 
     /** dX from dY and W (overwritten, not accumulated). */
@@ -163,15 +165,10 @@ public final class Conv2d {
         });
     }
 
-    /**
-     * Output pixels per forward task: enough tasks for two per thread, at least a few NR-wide panels each, and a
-     * column chunk of at most {@code maxCol} floats.
-     */
-    private static int chunk(KernelPool pool, int p, int units, int k, int maxCol) {
-        int byMemory = Math.max(GemmKernel.NR, maxCol / Math.max(1, k) / GemmKernel.NR * GemmKernel.NR);
+    /** Output pixels per forward task: two tasks per thread, each at least a few NR-wide panels. */
+    private static int chunk(KernelPool pool, int p, int units) {
         int perUnit = Math.max(1, ceilDiv(2 * pool.threads(), units));
-        int byThreads = Math.max(4 * GemmKernel.NR, GemmKernel.roundUp(ceilDiv(p, perUnit), GemmKernel.NR));
-        return Math.min(p, Math.min(byMemory, byThreads));
+        return Math.min(p, Math.max(4 * GemmKernel.NR, GemmKernel.roundUp(ceilDiv(p, perUnit), GemmKernel.NR)));
     }
 
     static int ceilDiv(int a, int b) { return (a + b - 1) / b; }

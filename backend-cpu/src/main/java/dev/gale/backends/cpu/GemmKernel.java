@@ -10,61 +10,105 @@ import java.lang.foreign.MemorySegment;
  * multiplication", 2008) as BLIS arranges it:
  *
  * <pre>
- * for jc in n step NC                      B block (KC x NC) packed in NR-wide panels, lives in L2/L3
+ * for jc in n step NC                      B block (KC x NC) packed in NR-wide panels
  *   for pc in k step KC
  *     pack B[pc:pc+KC, jc:jc+NC]
  *     for ic in m step MC                  A block (MC x KC) packed in MR-tall panels, lives in L2
  *       pack A[ic:ic+MC, pc:pc+KC]
- *       for jr in NC step NR               one B panel (KC x NR) stays in L1 across the ir loop
+ *       for jr in NC step NR               one B panel (KC x NR) is reused across the ir loop
  *         for ir in MC step MR
  *           micro-kernel: MR x NR tile += A panel x B panel (rank-1 updates, MR x NR/L accumulators in registers)
  *           store the tile into C (TileStore): scale, beta, and after the last KC block the epilogue
  * </pre>
  *
  * Packing pads partial panels with zeros, so the micro-kernel always computes a full tile and only the store knows
- * about edges. MR x NR is 8 rows x 2 vectors: 16 accumulators, 2 B vectors and 1 broadcast of the 32 vector
- * registers, and 16 FMAs per 10 loads, which keeps both FMA units of an AVX-512 core busy.
+ * about edges. MR x NR is 12 rows x 2 vectors (BLIS's 32 x 12 for AVX-512, transposed): 24 accumulators, 2 B vectors
+ * and 1 broadcast of the 32 vector registers, 24 FMAs per 14 loads; alone on L1-resident panels it runs at the
+ * core's FMA peak.
+ *
+ * <p>Block sizes were chosen by measurement on a 2-core AVX-512 machine (48 KiB L1, 2 MiB L2), in GFLOP per CPU-second
+ * at 1024^3: KC = 256 keeps a B panel (32 KiB) and an A panel (12 KiB) in L1 (about 134; KC = 1024, one pass over C
+ * but panels streamed from L2, about 122); MC = 264 rows (an A block of 270 KiB, in L2) is a quarter of a 1024-row
+ * product. The system properties {@code gale.gemm.kc}, {@code gale.gemm.mc} and {@code gale.gemm.nc} override them for tuning.
  */
 final class GemmKernel {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
-    static final int MR = 8;
+    static final int MR = 12;
     static final int NR = 2 * L;
-    /** Depth of one packed block: a B panel of KC x NR floats (32 KiB with 16 lanes) fits the 48 KiB L1. */
-    static final int KC = 256;
-    /** Rows of one packed A block: MC x KC floats (192 KiB) in L2. */
-    static final int MC = 192;
-    /** Columns of one packed B block: KC x NC floats (2 MiB) within the 2 MiB L2 or L3. */
-    static final int NC = 2048;
+    /** Depth of one packed block. */
+    static final int KC = Integer.getInteger("gale.gemm.kc", 256);
+    /** Rows of one packed A block, a multiple of MR (gale.gemm.mc). */
+    static final int MC = Integer.getInteger("gale.gemm.mc", 264) / MR * MR;
+    /** Rows of op(B) packed at once (a multiple of KC): C blocks stay in L2 across this much of K. */
+    static final int KCHUNK = Math.max(1, Integer.getInteger("gale.gemm.kchunk", 1024) / KC) * KC;
+    /** Columns of one packed B block, a multiple of NR (gale.gemm.nc). */
+    static final int NC = Integer.getInteger("gale.gemm.nc", 1024) / NR * NR;
 
     private GemmKernel() {}
 
     /**
      * C[m x n] = alpha op(A) op(B) + beta C, then the epilogue; indices are elements, {@code ld*} row strides. The
-     * epilogue's bias and residual are already positioned at this block's (0, 0).
+     * epilogue's bias and residual are positioned at this block's (0, 0).
      */
     static void gemm(Scratch s, boolean transA, boolean transB, int m, int n, int k, float alpha,
                      MemorySegment a, long aOff, long lda, MemorySegment b, long bOff, long ldb,
                      float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
+        gemm(s, transA, m, n, k, alpha, a, aOff, lda, new PanelSource.Matrix(transB, b, bOff, ldb), beta, c, cOff, ldc, ep);
+    }
+
+    /** The same with B's panels from {@code b}. */
+    static void gemm(Scratch s, boolean transA, int m, int n, int k, float alpha, MemorySegment a, long aOff, long lda,
+                     PanelSource b, float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
         if (m <= 0 || n <= 0) return;
-        float[] pa = s.packA(MC * KC), pb = s.packB(KC * (Math.min(NC, roundUp(n, NR))));
-        float[] tile = s.tile;
         for (int jc = 0; jc < n; jc += NC) {
-            int nc = Math.min(NC, n - jc);
-            for (int pc = 0; pc < k || pc == 0; pc += KC) {
-                int kc = Math.min(KC, k - pc);
-                boolean first = pc == 0, last = pc + kc >= k;
-                GemmPacking.packB(transB, b, bOff, ldb, pc, kc, jc, nc, pb);
-                for (int ic = 0; ic < m; ic += MC) {
-                    int mc = Math.min(MC, m - ic);
-                    GemmPacking.packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
-                    for (int jr = 0; jr < nc; jr += NR) {
-                        int cols = Math.min(NR, nc - jr), pbOff = jr * kc;
-                        for (int ir = 0; ir < mc; ir += MR) {
-                            micro(kc, pa, ir * kc, pb, pbOff, tile);
-                            TileStore.store(tile, Math.min(MR, mc - ir), cols, alpha, first ? beta : 1f, last ? ep : null,
-                                    c, cOff, ldc, ic + ir, jc + jr);
-                        }
+            int nc = Math.min(NC, n - jc), panels = (nc + NR - 1) / NR;
+            for (int k0 = 0; k0 == 0 || k0 < k; k0 += KCHUNK) {
+                int k1 = Math.min(k, k0 + KCHUNK);
+                float[] pb = s.packB(chunkSize(k1 - k0, nc));
+                packChunk(b, k0, k1, jc, nc, 0, panels, pb);
+                multiplyPacked(s, transA, a, aOff, lda, 0, m, k0, k1, k, pb, jc, nc, 0, nc, alpha, beta, ep, c, cOff, ldc);
+            }
+        }
+    }
+
+    /** Floats of a packed chunk of {@code rows} rows of op(B) by {@code nc} columns. */
+    static int chunkSize(int rows, int nc) { return Math.max(1, rows) * roundUp(nc, NR); }
+
+    /**
+     * Packs panels {@code [panel0, panel1)} of every KC block of op(B)[k0:k1, jc:jc+nc]; block {@code pc} starts at
+     * {@code (pc - k0) * roundUp(nc, NR)} in {@code pb}.
+     */
+    static void packChunk(PanelSource b, int k0, int k1, int jc, int nc, int panel0, int panel1, float[] pb) {
+        int width = roundUp(nc, NR);
+        for (int pc = k0; pc == k0 || pc < k1; pc += KC)
+            b.pack(pc, Math.min(KC, k1 - pc), jc, nc, panel0 * NR, Math.min(nc, panel1 * NR), pb, (pc - k0) * width);
+    }
+
+    /**
+     * Rows {@code [i0, i1)} and block columns {@code [jr0, jr1)} (multiples of NR) of {@code C += op(A) x B-chunk},
+     * where {@code pb} holds op(B)[k0:k1, jc:jc+nc] packed by {@link #packChunk}. For each MC block of rows the KC
+     * blocks go innermost, so that the block's part of C (MC x NC) stays in L2 while it accumulates; C is scaled by
+     * beta at k = 0 and gets the epilogue after k = {@code k} (positions are C's).
+     */
+    static void multiplyPacked(Scratch s, boolean transA, MemorySegment a, long aOff, long lda, int i0, int i1,
+                               int k0, int k1, int k, float[] pb, int jc, int nc, int jr0, int jr1, float alpha,
+                               float beta, Epilogue ep, MemorySegment c, long cOff, long ldc) {
+        float[] pa = s.packA(MC * Math.max(Math.min(KC, k1 - k0), 1)), tile = s.tile;
+        int width = roundUp(nc, NR);
+        for (int ic = i0; ic < i1; ic += MC) {
+            int mc = Math.min(MC, i1 - ic);
+            for (int pc = k0; pc == k0 || pc < k1; pc += KC) {
+                int kc = Math.min(KC, k1 - pc), base = (pc - k0) * width;
+                float cScale = pc == 0 ? beta : 1f;
+                Epilogue e = pc + kc >= k ? ep : null;
+                GemmPacking.packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
+                for (int jr = jr0; jr < jr1; jr += NR) {
+                    int cols = Math.min(NR, nc - jr), pbOff = base + jr * kc;
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int rows = Math.min(MR, mc - ir);
+                        micro(rows, kc, pa, ir * kc, pb, pbOff, tile);
+                        TileStore.store(tile, rows, cols, alpha, cScale, e, c, cOff, ldc, ic + ir, jc + jr);
                     }
                 }
             }
@@ -73,54 +117,167 @@ final class GemmKernel {
 
     static int roundUp(int x, int to) { return (x + to - 1) / to * to; }
 
-    /** tile[MR x NR] = A panel (kc x MR, k-major) times B panel (kc x NR, k-major). */
-    static void micro(int kc, float[] pa, int ia, float[] pb, int ib, float[] tile) {
+    /**
+     * tile[rows x NR] = A panel (kc x MR, k-major, the first {@code rows} used) times B panel (kc x NR, k-major): the
+     * full 12-row kernel, or the 8- and 4-row ones for a short last panel (64 output channels are 5 x 12 + 4), so
+     * that padding rows cost no FMAs.
+     */
+    static void micro(int rows, int kc, float[] pa, int ia, float[] pb, int ib, float[] tile) {
+        if (rows > 8) micro12(kc, pa, ia, pb, ib, tile);
+        else if (rows > 4) micro8(kc, pa, ia, pb, ib, tile);
+        else micro4(kc, pa, ia, pb, ib, tile);
+    }
+
+    /** The 12 x 2-vector kernel: 24 accumulators, 24 FMAs per 14 loads. */
+    static void micro12(int kc, float[] pa, int ia, float[] pb, int ib, float[] tile) {
         FloatVector z = FloatVector.zero(S);
-        FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z;
-        FloatVector c40 = z, c41 = z, c50 = z, c51 = z, c60 = z, c61 = z, c70 = z, c71 = z;
+        FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
+        FloatVector c4a = z, c4b = z, c5a = z, c5b = z, c6a = z, c6b = z, c7a = z, c7b = z;
+        FloatVector c8a = z, c8b = z, c9a = z, c9b = z, c10a = z, c10b = z, c11a = z, c11b = z;
         for (int p = 0; p < kc; p++) {
             int ao = ia + p * MR, bo = ib + p * NR;
             FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
             FloatVector a = FloatVector.broadcast(S, pa[ao]);
-            c00 = a.fma(b0, c00);
-            c01 = a.fma(b1, c01);
+            c0a = a.fma(b0, c0a);
+            c0b = a.fma(b1, c0b);
             a = FloatVector.broadcast(S, pa[ao + 1]);
-            c10 = a.fma(b0, c10);
-            c11 = a.fma(b1, c11);
+            c1a = a.fma(b0, c1a);
+            c1b = a.fma(b1, c1b);
             a = FloatVector.broadcast(S, pa[ao + 2]);
-            c20 = a.fma(b0, c20);
-            c21 = a.fma(b1, c21);
+            c2a = a.fma(b0, c2a);
+            c2b = a.fma(b1, c2b);
             a = FloatVector.broadcast(S, pa[ao + 3]);
-            c30 = a.fma(b0, c30);
-            c31 = a.fma(b1, c31);
+            c3a = a.fma(b0, c3a);
+            c3b = a.fma(b1, c3b);
             a = FloatVector.broadcast(S, pa[ao + 4]);
-            c40 = a.fma(b0, c40);
-            c41 = a.fma(b1, c41);
+            c4a = a.fma(b0, c4a);
+            c4b = a.fma(b1, c4b);
             a = FloatVector.broadcast(S, pa[ao + 5]);
-            c50 = a.fma(b0, c50);
-            c51 = a.fma(b1, c51);
+            c5a = a.fma(b0, c5a);
+            c5b = a.fma(b1, c5b);
             a = FloatVector.broadcast(S, pa[ao + 6]);
-            c60 = a.fma(b0, c60);
-            c61 = a.fma(b1, c61);
+            c6a = a.fma(b0, c6a);
+            c6b = a.fma(b1, c6b);
             a = FloatVector.broadcast(S, pa[ao + 7]);
-            c70 = a.fma(b0, c70);
-            c71 = a.fma(b1, c71);
+            c7a = a.fma(b0, c7a);
+            c7b = a.fma(b1, c7b);
+            a = FloatVector.broadcast(S, pa[ao + 8]);
+            c8a = a.fma(b0, c8a);
+            c8b = a.fma(b1, c8b);
+            a = FloatVector.broadcast(S, pa[ao + 9]);
+            c9a = a.fma(b0, c9a);
+            c9b = a.fma(b1, c9b);
+            a = FloatVector.broadcast(S, pa[ao + 10]);
+            c10a = a.fma(b0, c10a);
+            c10b = a.fma(b1, c10b);
+            a = FloatVector.broadcast(S, pa[ao + 11]);
+            c11a = a.fma(b0, c11a);
+            c11b = a.fma(b1, c11b);
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, L);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + L);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + L);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + L);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + L);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + L);
-        c60.intoArray(tile, 6 * NR);
-        c61.intoArray(tile, 6 * NR + L);
-        c70.intoArray(tile, 7 * NR);
-        c71.intoArray(tile, 7 * NR + L);
+        c0a.intoArray(tile, 0);
+        c0b.intoArray(tile, L);
+        c1a.intoArray(tile, NR);
+        c1b.intoArray(tile, NR + L);
+        c2a.intoArray(tile, 2 * NR);
+        c2b.intoArray(tile, 2 * NR + L);
+        c3a.intoArray(tile, 3 * NR);
+        c3b.intoArray(tile, 3 * NR + L);
+        c4a.intoArray(tile, 4 * NR);
+        c4b.intoArray(tile, 4 * NR + L);
+        c5a.intoArray(tile, 5 * NR);
+        c5b.intoArray(tile, 5 * NR + L);
+        c6a.intoArray(tile, 6 * NR);
+        c6b.intoArray(tile, 6 * NR + L);
+        c7a.intoArray(tile, 7 * NR);
+        c7b.intoArray(tile, 7 * NR + L);
+        c8a.intoArray(tile, 8 * NR);
+        c8b.intoArray(tile, 8 * NR + L);
+        c9a.intoArray(tile, 9 * NR);
+        c9b.intoArray(tile, 9 * NR + L);
+        c10a.intoArray(tile, 10 * NR);
+        c10b.intoArray(tile, 10 * NR + L);
+        c11a.intoArray(tile, 11 * NR);
+        c11b.intoArray(tile, 11 * NR + L);
+    }
+
+    /** Rows 0..7 of a panel. */
+    static void micro8(int kc, float[] pa, int ia, float[] pb, int ib, float[] tile) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
+        FloatVector c4a = z, c4b = z, c5a = z, c5b = z, c6a = z, c6b = z, c7a = z, c7b = z;
+        for (int p = 0; p < kc; p++) {
+            int ao = ia + p * MR, bo = ib + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
+            FloatVector a = FloatVector.broadcast(S, pa[ao]);
+            c0a = a.fma(b0, c0a);
+            c0b = a.fma(b1, c0b);
+            a = FloatVector.broadcast(S, pa[ao + 1]);
+            c1a = a.fma(b0, c1a);
+            c1b = a.fma(b1, c1b);
+            a = FloatVector.broadcast(S, pa[ao + 2]);
+            c2a = a.fma(b0, c2a);
+            c2b = a.fma(b1, c2b);
+            a = FloatVector.broadcast(S, pa[ao + 3]);
+            c3a = a.fma(b0, c3a);
+            c3b = a.fma(b1, c3b);
+            a = FloatVector.broadcast(S, pa[ao + 4]);
+            c4a = a.fma(b0, c4a);
+            c4b = a.fma(b1, c4b);
+            a = FloatVector.broadcast(S, pa[ao + 5]);
+            c5a = a.fma(b0, c5a);
+            c5b = a.fma(b1, c5b);
+            a = FloatVector.broadcast(S, pa[ao + 6]);
+            c6a = a.fma(b0, c6a);
+            c6b = a.fma(b1, c6b);
+            a = FloatVector.broadcast(S, pa[ao + 7]);
+            c7a = a.fma(b0, c7a);
+            c7b = a.fma(b1, c7b);
+        }
+        c0a.intoArray(tile, 0);
+        c0b.intoArray(tile, L);
+        c1a.intoArray(tile, NR);
+        c1b.intoArray(tile, NR + L);
+        c2a.intoArray(tile, 2 * NR);
+        c2b.intoArray(tile, 2 * NR + L);
+        c3a.intoArray(tile, 3 * NR);
+        c3b.intoArray(tile, 3 * NR + L);
+        c4a.intoArray(tile, 4 * NR);
+        c4b.intoArray(tile, 4 * NR + L);
+        c5a.intoArray(tile, 5 * NR);
+        c5b.intoArray(tile, 5 * NR + L);
+        c6a.intoArray(tile, 6 * NR);
+        c6b.intoArray(tile, 6 * NR + L);
+        c7a.intoArray(tile, 7 * NR);
+        c7b.intoArray(tile, 7 * NR + L);
+    }
+
+    /** Rows 0..3 of a panel. */
+    static void micro4(int kc, float[] pa, int ia, float[] pb, int ib, float[] tile) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
+        for (int p = 0; p < kc; p++) {
+            int ao = ia + p * MR, bo = ib + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
+            FloatVector a = FloatVector.broadcast(S, pa[ao]);
+            c0a = a.fma(b0, c0a);
+            c0b = a.fma(b1, c0b);
+            a = FloatVector.broadcast(S, pa[ao + 1]);
+            c1a = a.fma(b0, c1a);
+            c1b = a.fma(b1, c1b);
+            a = FloatVector.broadcast(S, pa[ao + 2]);
+            c2a = a.fma(b0, c2a);
+            c2b = a.fma(b1, c2b);
+            a = FloatVector.broadcast(S, pa[ao + 3]);
+            c3a = a.fma(b0, c3a);
+            c3b = a.fma(b1, c3b);
+        }
+        c0a.intoArray(tile, 0);
+        c0b.intoArray(tile, L);
+        c1a.intoArray(tile, NR);
+        c1b.intoArray(tile, NR + L);
+        c2a.intoArray(tile, 2 * NR);
+        c2b.intoArray(tile, 2 * NR + L);
+        c3a.intoArray(tile, 3 * NR);
+        c3b.intoArray(tile, 3 * NR + L);
     }
 }

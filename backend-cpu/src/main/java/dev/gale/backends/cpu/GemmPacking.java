@@ -23,41 +23,58 @@ final class GemmPacking {
     static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
+    /** Scatter index maps: lane i goes i panel rows further on. */
+    private static final int[] STRIDE_MR = strides(MR), STRIDE_NR = strides(NR);
+
     private GemmPacking() {}
+
+    private static int[] strides(int stride) {
+        int[] map = new int[L];
+        for (int i = 0; i < L; i++) map[i] = i * stride;
+        return map;
+    }
+
+    /** {@code dst[at + p * stride] = src[from + p]} for p in [0, n): a contiguous run transposed into a panel. */
+    private static void scatterRun(MemorySegment src, long from, float[] dst, int at, int stride, int[] map, int n) {
+        int p = 0;
+        for (; p <= n - L; p += L)
+            FloatVector.fromMemorySegment(S, src, (from + p) * Float.BYTES, NATIVE).intoArray(dst, at + p * stride, map, 0);
+        for (; p < n; p++) dst[at + p * stride] = src.getAtIndex(F, from + p);
+    }
 
     /** Packs op(A)[i0:i0+mc, p0:p0+kc]; A[i, p] is at {@code off + i * ld + p}, or {@code off + p * ld + i} transposed. */
     static void packA(boolean trans, MemorySegment a, long off, long ld, int i0, int mc, int p0, int kc, float[] pa) {
         for (int ir = 0; ir < mc; ir += MR) {
             int rows = Math.min(MR, mc - ir), base = ir * kc;
             if (trans) {
-                long src = off + (long) p0 * ld + i0 + ir;
-                for (int p = 0; p < kc; p++, src += ld) {
-                    int dst = base + p * MR;
-                    for (int r = 0; r < rows; r++) pa[dst + r] = a.getAtIndex(F, src + r);
-                    for (int r = rows; r < MR; r++) pa[dst + r] = 0f;
+                // Each k gives MR contiguous values: masked vector copies (one when MR <= L), zeros past the rows.
+                for (int r = 0; r < MR; r += L) {
+                    VectorMask<Float> in = S.indexInRange(r, rows), out = S.indexInRange(r, MR);
+                    long src = (off + (long) p0 * ld + i0 + ir + r) * Float.BYTES, step = ld * Float.BYTES;
+                    for (int p = 0; p < kc; p++, src += step)
+                        FloatVector.fromMemorySegment(S, a, src, NATIVE, in).intoArray(pa, base + p * MR + r, out);
                 }
             } else {
-                for (int r = 0; r < rows; r++) {
-                    long src = off + (long) (i0 + ir + r) * ld + p0;
-                    int dst = base + r;
-                    for (int p = 0; p < kc; p++) pa[dst + p * MR] = a.getAtIndex(F, src + p);
-                }
+                for (int r = 0; r < rows; r++)
+                    scatterRun(a, off + (long) (i0 + ir + r) * ld + p0, pa, base + r, MR, STRIDE_MR, kc);
                 for (int r = rows; r < MR; r++)
                     for (int p = 0; p < kc; p++) pa[base + r + p * MR] = 0f;
             }
         }
     }
 
-    /** Packs op(B)[p0:p0+kc, j0:j0+nc]; B[p, j] is at {@code off + p * ld + j}, or {@code off + j * ld + p} transposed. */
-    static void packB(boolean trans, MemorySegment b, long off, long ld, int p0, int kc, int j0, int nc, float[] pb) {
-        for (int jr = 0; jr < nc; jr += NR) {
-            int cols = Math.min(NR, nc - jr), base = jr * kc;
+    /**
+     * Packs the panels of op(B)[p0:p0+kc, j0:j0+nc] that start at block columns {@code [jr0, jr1)} (multiples of NR);
+     * B[p, j] is at {@code off + p * ld + j}, or {@code off + j * ld + p} transposed; block column jr starts at
+     * {@code pb[at + jr * kc]}.
+     */
+    static void packB(boolean trans, MemorySegment b, long off, long ld, int p0, int kc, int j0, int nc, int jr0, int jr1,
+                      float[] pb, int at) {
+        for (int jr = jr0; jr < jr1; jr += NR) {
+            int cols = Math.min(NR, nc - jr), base = at + jr * kc;
             if (trans) {
-                for (int j = 0; j < cols; j++) {
-                    long src = off + (long) (j0 + jr + j) * ld + p0;
-                    int dst = base + j;
-                    for (int p = 0; p < kc; p++) pb[dst + p * NR] = b.getAtIndex(F, src + p);
-                }
+                for (int j = 0; j < cols; j++)
+                    scatterRun(b, off + (long) (j0 + jr + j) * ld + p0, pb, base + j, NR, STRIDE_NR, kc);
                 for (int j = cols; j < NR; j++)
                     for (int p = 0; p < kc; p++) pb[base + j + p * NR] = 0f;
             } else if (cols == NR) {

@@ -22,37 +22,99 @@ import static dev.gale.backends.cpu.GemmPacking.NATIVE;
 final class Im2col {
     private Im2col() {}
 
-    /** Fills {@code col[r * ldc + p - p0]} from channels {@code [c0, c1)} of the image whose channel 0 is at {@code xOff}. */
-    static void im2col(Window2d g, MemorySegment x, long xOff, int c0, int c1, int p0, int p1, float[] col, int ldc) {
-        int hw = g.inSize();
-        for (int c = c0; c < c1; c++) {
+    /**
+     * Fills {@code col[at + (r - r0) * ldc + p - p0]} for column-matrix rows {@code [r0, r1)} and output pixels
+     * {@code [p0, p1)} of the image (or group) whose channel 0 is at {@code xOff}.
+     */
+    static void unfold(Window2d g, MemorySegment x, long xOff, int r0, int r1, int p0, int p1, float[] col, int at, int ldc) {
+        int hw = g.inSize(), khw = g.kernelSize();
+        for (int row = r0; row < r1; row++) {
+            int c = row / khw, ki = row % khw / g.kw(), kj = row % g.kw();
             long plane = xOff + (long) c * hw;
-            for (int ki = 0; ki < g.kh(); ki++) {
-                for (int kj = 0; kj < g.kw(); kj++) {
-                    int row = ((c - c0) * g.kh() + ki) * g.kw() + kj, lo = g.firstValidCol(kj), hi = g.endValidCol(kj);
-                    int colShift = kj * g.dilationW() - g.padLeft();
-                    for (int p = p0; p < p1; ) {
-                        int oy = p / g.ow(), ox0 = p - oy * g.ow(), ox1 = Math.min(g.ow(), ox0 + p1 - p);
-                        int dst = row * ldc + p - p0 - ox0;
-                        int iy = oy * g.strideH() - g.padTop() + ki * g.dilationH();
-                        if (iy < 0 || iy >= g.h() || lo >= hi) {
-                            Arrays.fill(col, dst + ox0, dst + ox1, 0f);
-                        } else {
-                            int a = Math.clamp(lo, ox0, ox1), b = Math.clamp(hi, a, ox1);
-                            Arrays.fill(col, dst + ox0, dst + a, 0f);
-                            long src = plane + (long) iy * g.w() + colShift;
-                            if (g.strideW() == 1) {
-                                if (b > a) MemorySegment.copy(x, F, (src + a) * Float.BYTES, col, dst + a, b - a);
-                            } else {
-                                for (int ox = a; ox < b; ox++) col[dst + ox] = x.getAtIndex(F, src + (long) ox * g.strideW());
-                            }
-                            Arrays.fill(col, dst + b, dst + ox1, 0f);
-                        }
-                        p += ox1 - ox0;
+            int lo = g.firstValidCol(kj), hi = g.endValidCol(kj), colShift = kj * g.dilationW() - g.padLeft();
+            for (int p = p0; p < p1; ) {
+                int oy = p / g.ow(), ox0 = p - oy * g.ow(), ox1 = Math.min(g.ow(), ox0 + p1 - p);
+                int dst = at + (row - r0) * ldc + p - p0 - ox0;
+                int iy = oy * g.strideH() - g.padTop() + ki * g.dilationH();
+                if (iy < 0 || iy >= g.h() || lo >= hi) {
+                    Arrays.fill(col, dst + ox0, dst + ox1, 0f);
+                } else {
+                    int a = Math.clamp(lo, ox0, ox1), b = Math.clamp(hi, a, ox1);
+                    Arrays.fill(col, dst + ox0, dst + a, 0f);
+                    long src = plane + (long) iy * g.w() + colShift;
+                    if (g.strideW() == 1) {
+                        if (b > a) MemorySegment.copy(x, F, (src + a) * Float.BYTES, col, dst + a, b - a);
+                    } else {
+                        for (int ox = a; ox < b; ox++) col[dst + ox] = x.getAtIndex(F, src + (long) ox * g.strideW());
                     }
+                    Arrays.fill(col, dst + b, dst + ox1, 0f);
                 }
+                p += ox1 - ox0;
             }
         }
+    }
+
+    /**
+     * Unfolds column-matrix rows {@code [r0, r0 + kc)} for output pixels {@code [q0, q1)} straight into GEMM B-panel
+     * layout: pixel q goes to panel {@code (q - q0) / NR}, lane {@code (q - q0) % NR}, i.e.
+     * {@code pb[at + ((q - q0) / NR * kc + r - r0) * NR + (q - q0) % NR]}; lanes past q1 in the last panel are zeroed.
+     * Each (row, output row) pair is one run, cut only where it crosses a panel; unit-stride runs are vector copies.
+     */
+    static void unfoldPanels(Window2d g, MemorySegment x, long xOff, int r0, int kc, int q0, int q1, float[] pb, int at) {
+        int hw = g.inSize(), khw = g.kernelSize(), nr = GemmKernel.NR, ow = g.ow();
+        for (int row = r0; row < r0 + kc; row++) {
+            int c = row / khw, ki = row % khw / g.kw(), kj = row % g.kw();
+            long plane = xOff + (long) c * hw;
+            int lo = g.firstValidCol(kj), hi = g.endValidCol(kj), colShift = kj * g.dilationW() - g.padLeft();
+            int rowBase = at + (row - r0) * nr;
+            for (int q = q0; q < q1; ) {
+                int oy = q / ow, ox0 = q - oy * ow, ox1 = Math.min(ow, ox0 + q1 - q);
+                int iy = oy * g.strideH() - g.padTop() + ki * g.dilationH();
+                boolean rowValid = iy >= 0 && iy < g.h() && lo < hi;
+                int a = rowValid ? Math.clamp(lo, ox0, ox1) : ox1, b = rowValid ? Math.clamp(hi, a, ox1) : ox1;
+                long src = plane + (long) iy * g.w() + colShift;
+                // [ox0, a) and [b, ox1) are padding; [a, b) reads input columns ox * strideW + colShift.
+                for (int ox = ox0; ox < ox1; ) {
+                    int rel = q - q0 + ox - ox0, lane = rel % nr, dst = rowBase + rel / nr * kc * nr + lane;
+                    int end = Math.min(ox1, ox + nr - lane);
+                    if (ox < a) end = Math.min(end, a);
+                    else if (ox < b) end = Math.min(end, b);
+                    int n = end - ox;
+                    if (ox < a || ox >= b) {
+                        for (int i = 0; i < n; i++) pb[dst + i] = 0f;
+                    } else if (g.strideW() == 1) {
+                        copyRun(x, src + ox, pb, dst, n);
+                    } else {
+                        for (int i = 0; i < n; i++) pb[dst + i] = x.getAtIndex(F, src + (long) (ox + i) * g.strideW());
+                    }
+                    ox = end;
+                }
+                q += ox1 - ox0;
+            }
+        }
+        int used = q1 - q0, tail = used % nr;
+        if (tail != 0) {
+            int panel = at + used / nr * kc * nr;
+            for (int r = 0; r < kc; r++) Arrays.fill(pb, panel + r * nr + tail, panel + (r + 1) * nr, 0f);
+        }
+    }
+
+    /** pb[dst, dst + n) = x[from, from + n), n at most NR: one or two (masked) vector copies. */
+    private static void copyRun(MemorySegment x, long from, float[] pb, int dst, int n) {
+        long byteAt = from * Float.BYTES;
+        for (int i = 0; i < n; i += L, byteAt += (long) L * Float.BYTES) {
+            if (n - i >= L) FloatVector.fromMemorySegment(S, x, byteAt, NATIVE).intoArray(pb, dst + i);
+            else {
+                var m = S.indexInRange(i, n);
+                FloatVector.fromMemorySegment(S, x, byteAt, NATIVE, m).intoArray(pb, dst + i, m);
+            }
+        }
+    }
+
+    /** {@link #unfold} of whole channels {@code [c0, c1)} into {@code col[(r - c0 kh kw) * ldc + p - p0]}. */
+    static void im2col(Window2d g, MemorySegment x, long xOff, int c0, int c1, int p0, int p1, float[] col, int ldc) {
+        int khw = g.kernelSize();
+        unfold(g, x, xOff, c0 * khw, c1 * khw, p0, p1, col, 0, ldc);
     }
 
     /** Adds {@code col[r * ldc + p - p0]} into channels {@code [c0, c1)} of the image whose channel 0 is at {@code xOff}. */

@@ -29,7 +29,8 @@ public final class KernelPool implements AutoCloseable {
         void run(int index, Scratch scratch);
     }
 
-    private static final int SPINS = 1 << 14;
+    /** Busy-wait rounds before yielding, and yielding rounds before parking (see {@link #pause}). */
+    private static final int SPINS = 1 << 10, YIELDS = 1 << 8;
     private static volatile KernelPool shared;
 
     private final int threads;
@@ -43,6 +44,9 @@ public final class KernelPool implements AutoCloseable {
     private volatile int count;
     private volatile int generation;
     private volatile boolean closed;
+    /** True while the lock holder runs a loop (a nested loop from its tasks is an error; one from exclusive() is not). */
+    private boolean inLoop;
+    private float[] sharedBuffer = new float[0];
     private volatile Thread caller;
 
     /** A pool of {@code threads} participants (the caller plus {@code threads - 1} daemon workers). */
@@ -86,10 +90,11 @@ public final class KernelPool implements AutoCloseable {
      */
     public void parallelFor(int count, Task task) {
         if (count <= 0) return;
-        if (lock.isHeldByCurrentThread() || Thread.currentThread() instanceof Worker w && w.pool == this)
+        if (inLoop && lock.isHeldByCurrentThread() || Thread.currentThread() instanceof Worker w && w.pool == this)
             throw new IllegalStateException("a kernel pool task started another parallel loop on the same pool; "
                     + "call the serial kernel entry points with the task's scratch instead");
         lock.lock();
+        inLoop = true;
         try {
             if (closed) throw new IllegalStateException("the kernel pool is closed");
             if (count == 1 || threads == 1) {
@@ -105,22 +110,54 @@ public final class KernelPool implements AutoCloseable {
             generation++;
             for (Thread w : workers) LockSupport.unpark(w);
             drain(scratch[0]);
-            for (int spin = 0; running.get() != 0; spin++) {
-                if (spin < SPINS) Thread.onSpinWait();
-                else LockSupport.park(this);
-            }
+            for (int round = 0; running.get() != 0; round++) pause(round);
             this.task = null;
             Throwable t = failure.getAndSet(null);
             if (t instanceof RuntimeException e) throw e;
             if (t instanceof Error e) throw e;
             if (t != null) throw new IllegalStateException(t);
         } finally {
+            inLoop = false;
             lock.unlock();
         }
     }
 
+    /**
+     * Runs {@code body} on the calling thread while no other caller can use the pool, so that several parallel loops
+     * can share {@link #sharedFloats} (a GEMM packs B once for all threads, then multiplies).
+     */
+    void exclusive(Runnable body) {
+        if (inLoop && lock.isHeldByCurrentThread() || Thread.currentThread() instanceof Worker w && w.pool == this)
+            throw new IllegalStateException("a kernel pool task started another parallel loop on the same pool");
+        lock.lock();
+        try {
+            if (closed) throw new IllegalStateException("the kernel pool is closed");
+            body.run();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A buffer all participants may read, for use within {@link #exclusive}; grows to the largest size asked for. */
+    float[] sharedFloats(int size) {
+        if (!lock.isHeldByCurrentThread()) throw new IllegalStateException("sharedFloats outside exclusive()");
+        if (sharedBuffer.length < size) sharedBuffer = new float[size];
+        return sharedBuffer;
+    }
+
     /** Runs {@code task.run(0, scratch)} on the calling thread with participant 0's scratch (one loop at a time). */
     public void serial(Task task) { parallelFor(1, task); }
+
+    /**
+     * One round of waiting: spin first (the next loop usually follows within microseconds), then yield (on a machine
+     * with more runnable threads than cores, the thread being waited for may need this core), then park until
+     * unparked.
+     */
+    private void pause(int round) {
+        if (round < SPINS) Thread.onSpinWait();
+        else if (round < SPINS + YIELDS) Thread.yield();
+        else LockSupport.park(this);
+    }
 
     private void drain(Scratch s) {
         Task t = task;
@@ -137,11 +174,7 @@ public final class KernelPool implements AutoCloseable {
     private void work(int id) {
         int seen = 0;
         while (true) {
-            int spin = 0;
-            while (generation == seen && !closed) {
-                if (spin++ < SPINS) Thread.onSpinWait();
-                else LockSupport.park(this);
-            }
+            for (int round = 0; generation == seen && !closed; round++) pause(round);
             if (closed) return;
             seen = generation;
             drain(scratch[id]);

@@ -25,6 +25,8 @@ import java.lang.foreign.MemorySegment;
 public final class Sgemm {
     /** Below this many flops a product runs on one thread: waking the workers would cost more than it saves. */
     static final long SERIAL_FLOPS = 1L << 21;
+    /** From this many flops per batch entry, all threads share one packed copy of B (two loops per block). */
+    static final long SHARED_PACKING_FLOPS = 1L << 24;
 
     private Sgemm() {}
 
@@ -51,6 +53,15 @@ public final class Sgemm {
         pool.checkAccess("the bias", ep.bias());
         pool.checkAccess("the residual", ep.residual());
         if (batch == 0 || m == 0 || n == 0) return;
+        double flops = 2.0 * m * n * Math.max(k, 1);
+        if (pool.threads() > 1 && flops >= SHARED_PACKING_FLOPS && batch < 2 * pool.threads()) {
+            pool.exclusive(() -> {
+                for (int t = 0; t < batch; t++)
+                    sharedPacking(pool, transA, transB, m, n, k, alpha, a, aOff + t * strideA, lda, b, bOff + t * strideB,
+                            ldb, beta, c, cOff + t * strideC, ldc, ep.shifted(0, t * ep.residualBatchStride()));
+            });
+            return;
+        }
         Split sp = Split.of(pool.threads(), batch, m, n, k);
         pool.parallelFor(sp.tasks(), (task, s) -> {
             int t = task / (sp.pm() * sp.pn()), piece = task % (sp.pm() * sp.pn());
@@ -62,6 +73,39 @@ public final class Sgemm {
             GemmKernel.gemm(s, transA, transB, i1 - i0, j1 - j0, k, alpha, a, aAt, lda, b, bAt, ldb,
                     beta, c, cOff + t * strideC + i0 * ldc + j0, ldc, e);
         });
+    }
+
+    /**
+     * One large product over all threads with B packed once: for each KCHUNK x NC chunk of op(B), the threads pack
+     * its panels together into the pool's shared buffer, then each multiplies a range of rows (packing only its own
+     * rows of A) or, when C is too short to share out by rows, a range of panels. Two loops, so two waits, per chunk.
+     */
+    private static void sharedPacking(KernelPool pool, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                      MemorySegment a, long aOff, long lda, MemorySegment b, long bOff, long ldb,
+                                      float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
+        int threads = pool.threads(), nr = GemmKernel.NR, mr = GemmKernel.MR;
+        PanelSource source = new PanelSource.Matrix(transB, b, bOff, ldb);
+        for (int jc = 0; jc < n; jc += GemmKernel.NC) {
+            int nc = Math.min(GemmKernel.NC, n - jc), panels = (nc + nr - 1) / nr, j0 = jc;
+            for (int k0 = 0; k0 == 0 || k0 < k; k0 += GemmKernel.KCHUNK) {
+                int k1 = Math.min(k, k0 + GemmKernel.KCHUNK), kStart = k0;
+                float[] pb = pool.sharedFloats(GemmKernel.chunkSize(k1 - k0, nc));
+                int packPieces = Math.min(panels, 2 * threads);
+                pool.parallelFor(packPieces, (t, s) -> GemmKernel.packChunk(source, kStart, k1, j0, nc,
+                        (int) ((long) t * panels / packPieces), (int) ((long) (t + 1) * panels / packPieces), pb));
+                // Rows first (no repacking of A); panels when there are too few row blocks to go round.
+                int rowBlocks = (m + mr - 1) / mr, want = 2 * threads;
+                int pm = Math.min(rowBlocks, want), pn = Math.min(panels, Math.max(1, want / pm));
+                pool.parallelFor(pm * pn, (t, s) -> {
+                    int rm = t / pn, rn = t % pn;
+                    int i0 = Math.min(m, (int) ((long) rm * rowBlocks / pm) * mr), i1 = Math.min(m, (int) ((long) (rm + 1) * rowBlocks / pm) * mr);
+                    int jr0 = (int) ((long) rn * panels / pn) * nr, jr1 = Math.min(nc, (int) ((long) (rn + 1) * panels / pn) * nr);
+                    if (i0 < i1 && jr0 < jr1)
+                        GemmKernel.multiplyPacked(s, transA, a, aOff, lda, i0, i1, kStart, k1, k, pb, j0, nc, jr0, jr1,
+                                alpha, beta, ep, c, cOff, ldc);
+                });
+            }
+        }
     }
 
     /** The single-threaded form, for use inside a {@link KernelPool} task with that task's scratch. */
@@ -89,7 +133,7 @@ public final class Sgemm {
             int mBlocks = (m + GemmKernel.MR - 1) / GemmKernel.MR, nBlocks = (n + GemmKernel.NR - 1) / GemmKernel.NR;
             double flops = 2.0 * batch * m * n * Math.max(k, 1);
             if (threads == 1 || flops < SERIAL_FLOPS) return new Split(1, 1, mBlocks, nBlocks, batch);
-            int want = (int) Math.min(Integer.getInteger("gale.ppt", 2) * (long) threads, (long) (flops / SERIAL_FLOPS));
+            int want = (int) Math.min(2L * threads, (long) (flops / SERIAL_FLOPS));
             int pieces = Math.max(1, (want + batch - 1) / batch), pm = 1, pn = 1;
             while (pm * pn < pieces) {
                 boolean canM = pm < mBlocks, canN = pn < nBlocks;

@@ -56,6 +56,7 @@ class Conv2dTest {
             {2, 4, 4, 1, 1, 255, 1, 5, 1, 2, 0, 2, 0, 2, 1, 1},
             {1, 3, 16, 1, 64, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
             {2, 6, 9, 3, 12, 10, 2, 4, 2, 3, 1, 0, 0, 3, 2, 1},
+            {1, 130, 20, 1, 9, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, // K = 1170: the unfolding splits a channel between KC blocks
     };
 
     static Conv2d.Shape convShape(int[] c) {

@@ -45,6 +45,36 @@ class KernelPoolTest {
         }
     }
 
+    /** Callers on several threads take turns; each product still equals the one computed alone. */
+    @Test
+    void concurrentCallersGetTheirOwnResults() throws Exception {
+        int n = 300;
+        java.util.Random rnd = new java.util.Random(7);
+        float[] a = new float[n * n], b = new float[n * n];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) rnd.nextGaussian();
+            b[i] = (float) rnd.nextGaussian();
+        }
+        try (KernelPool pool = new KernelPool(2)) {
+            float[] want = new float[n * n];
+            Sgemm.gemm(pool, false, false, n, n, n, 1f, java.lang.foreign.MemorySegment.ofArray(a), 0, n,
+                    java.lang.foreign.MemorySegment.ofArray(b), 0, n, 0f, java.lang.foreign.MemorySegment.ofArray(want), 0, n,
+                    Epilogue.NONE);
+            java.util.List<java.util.concurrent.Future<float[]>> results = new java.util.ArrayList<>();
+            try (var callers = java.util.concurrent.Executors.newFixedThreadPool(3)) {
+                for (int t = 0; t < 6; t++)
+                    results.add(callers.submit(() -> {
+                        float[] c = new float[n * n];
+                        Sgemm.gemm(pool, false, false, n, n, n, 1f, java.lang.foreign.MemorySegment.ofArray(a), 0, n,
+                                java.lang.foreign.MemorySegment.ofArray(b), 0, n, 0f, java.lang.foreign.MemorySegment.ofArray(c),
+                                0, n, Epilogue.NONE);
+                        return c;
+                    }));
+                for (var f : results) assertArrayEquals(want, f.get());
+            }
+        }
+    }
+
     @Test
     void closedPoolRefusesWork() {
         KernelPool pool = new KernelPool(2);

@@ -137,6 +137,39 @@ class SgemmTest {
         check(three, 9, 40, 1100, false, true, 1f, 0.5f, 2, 3002); // several KC blocks with beta
     }
 
+    /** Products large enough that all threads share one packed B, across several NC and KC blocks. */
+    @Test
+    void largeProductsSharingThePackedB() {
+        check(two, 300, 2100, 40, false, true, 1f, 0f, 1, 3100); // two NC blocks
+        check(three, 64, 70, 4100, true, false, 0.5f, 1f, 0, 3101); // many KC blocks, beta accumulates
+        check(two, 513, 300, 300, true, true, 1f, -1f, 2, 3102);
+        check(two, 9, 3000, 400, false, false, 1f, 0f, 0, 3103); // too few rows: panels are shared out
+    }
+
+    @Test
+    void largeBatchedEpilogueWithResidualStride() {
+        Random rnd = new Random(3200);
+        int batch = 2, m = 200, n = 300, k = 150;
+        Tensor a = random(rnd, batch, m, k), b = random(rnd, batch, k, n), bias = random(rnd, n), res = random(rnd, batch, m, n);
+        GraphBuilder g = Graph.builder("batched");
+        Value y = g.add(g.add(g.matmul(g.initializer("a", a), g.initializer("b", b)), g.initializer("bias", bias)),
+                g.initializer("res", res));
+        g.output(g.relu(y));
+        Tensor want = (Tensor) Interpreter.run(g.buildModel(), Map.of()).get(0);
+        GraphBuilder gm = Graph.builder("mag");
+        gm.output(gm.add(gm.add(gm.matmul(gm.initializer("a", abs(a)), gm.initializer("b", abs(b))),
+                gm.initializer("bias", abs(bias))), gm.initializer("res", abs(res))));
+        Tensor mag = (Tensor) Interpreter.run(gm.buildModel(), Map.of()).get(0);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment sa = segment(arena, a, 0), sb = segment(arena, b, 0), sbias = segment(arena, bias, 0);
+            MemorySegment sres = segment(arena, res, 0), sc = arena.allocate((long) batch * m * n * Float.BYTES);
+            Epilogue ep = Epilogue.NONE.withColumnBias(sbias, 0).withResidual(sres, 0, n, (long) m * n).withActivation(Activation.RELU);
+            Sgemm.gemmBatched(two, batch, false, false, m, n, k, 1f, sa, 0, k, (long) m * k, sb, 0, n, (long) k * n,
+                    0f, sc, 0, n, (long) m * n, ep);
+            assertClose("large batched epilogue", want, mag, floats(sc, 0, batch * m * n));
+        }
+    }
+
     @Test
     void batchedMatchesMatMul() {
         Random rnd = new Random(4000);

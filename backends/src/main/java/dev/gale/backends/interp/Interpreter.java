@@ -90,24 +90,11 @@ public final class Interpreter {
                     throw new GaleException(n.describe() + ": input '" + v.name() + "' has no value");
                 in.add(x);
             }
-            OpSchema schema = OpTable.require(n.domain(), n.op(), n.describe());
-            Kernel k = Kernels.lookup(n.domain(), n.op());
-            if (k == null) throw new UnsupportedOpException(n.describe() + ": the interp backend has no kernel for this op");
-            List<Object> out;
-            try {
-                out = k.run(new KernelCall(n, schema, in, this, env));
-            } catch (GaleException e) {
-                throw e;
-            } catch (RuntimeException e) {
-                throw new GaleException(n.describe() + ": " + e, e);
-            }
-            if (out.size() < countNonEmpty(n))
-                throw new IllegalStateException(n.describe() + ": kernel returned " + out.size() + " outputs");
+            List<Object> out = runNode(n, in, env);
             for (int i = 0; i < n.outputs().size(); i++) {
                 Value v = n.outputs().get(i);
                 if (!v.isNone() && i < out.size()) env.put(v.name(), out.get(i));
             }
-            if (listener != null) listener.computed(n, out);
         }
         List<Object> result = new ArrayList<>(g.outputs().size());
         for (Value v : g.outputs()) {
@@ -115,6 +102,28 @@ public final class Interpreter {
             result.add(env.get(v.name()));
         }
         return result;
+    }
+
+    /**
+     * Runs one node's kernel on its input values (null for omitted inputs) and returns its outputs; nested graphs
+     * see the values of {@code scope}. For executors that keep values elsewhere (the planned executor's arena).
+     */
+    public List<Object> runNode(Node n, List<Object> in, Map<String, Object> scope) {
+        OpSchema schema = OpTable.require(n.domain(), n.op(), n.describe());
+        Kernel k = Kernels.lookup(n.domain(), n.op());
+        if (k == null) throw new UnsupportedOpException(n.describe() + ": the interp backend has no kernel for this op");
+        List<Object> out;
+        try {
+            out = k.run(new KernelCall(n, schema, in, this, scope));
+        } catch (GaleException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new GaleException(n.describe() + ": " + e, e);
+        }
+        if (out.size() < countNonEmpty(n))
+            throw new IllegalStateException(n.describe() + ": kernel returned " + out.size() + " outputs");
+        if (listener != null) listener.computed(n, out);
+        return out;
     }
 
     private static int countNonEmpty(Node n) {

@@ -2,12 +2,14 @@ package dev.gale.backends.interp;
 
 import dev.gale.backends.Backend;
 import dev.gale.backends.Session;
+import dev.gale.backends.interp.planned.PlannedExecutor;
 import dev.gale.ir.Model;
+import dev.gale.ir.plan.BufferPlan;
 
 import java.util.List;
 import java.util.Map;
 
-/** The reference interpreter as a backend named {@code interp}. */
+/** The reference interpreter as a backend named {@code interp}; given a memory plan, it runs in one arena. */
 public final class InterpreterBackend implements Backend {
     @Override
     public String name() { return "interp"; }
@@ -23,4 +25,11 @@ public final class InterpreterBackend implements Backend {
             public void seed(long seed) { interp.seed(seed); }
         };
     }
+
+    @Override
+    public boolean runsPlannedGraphs() { return true; }
+
+    /** A compiled graph with its memory plan: every intermediate in one arena (see {@link PlannedExecutor}). */
+    @Override
+    public Session open(Model model, BufferPlan plan) { return new PlannedExecutor(model, plan); }
 }

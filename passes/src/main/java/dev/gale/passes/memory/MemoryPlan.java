@@ -53,6 +53,14 @@ public record MemoryPlan(long alignment, long arenaBytes, long naiveBytes, long 
         return null;
     }
 
+    /** The plan as executors read it (backends do not see this class): value -> slot, and the arena size. */
+    public dev.gale.ir.plan.BufferPlan buffers() {
+        Map<String, dev.gale.ir.plan.BufferPlan.Slot> slots = new HashMap<>();
+        for (Allocation a : allocations)
+            slots.put(a.value, new dev.gale.ir.plan.BufferPlan.Slot(a.offset, a.bytes, a.first, a.last, a.inPlaceOf));
+        return new dev.gale.ir.plan.BufferPlan(arenaBytes, alignment, slots);
+    }
+
     /** Arena bytes over the lower bound (1.0 is optimal for this schedule). */
     public double ratio() { return lowerBound == 0 ? 1.0 : (double) arenaBytes / lowerBound; }
 

@@ -51,16 +51,24 @@ public final class MemoryPlanner {
 
             @Override
             public Graph run(Graph g, PassContext ctx) {
-                MemoryPlan plan = plan(g, TensorSizes.from(ctx, true));
-                record(plan, ctx);
+                // remat plans the graph it returns: when nothing changed it since, that plan stands
+                MemoryPlan plan = ctx.get(PLANNED_GRAPH) == g ? ctx.get(PLAN_KEY) : null;
+                if (plan == null) plan = plan(g, TensorSizes.from(ctx, true));
+                record(plan, g, ctx);
                 return g;
             }
         };
     }
 
-    /** Stores the plan in the context and shows its numbers as counters (a later plan replaces them). */
-    static void record(MemoryPlan plan, PassContext ctx) {
+    /** The graph the plan under {@link #PLAN_KEY} was made for (compared by identity: graphs are immutable). */
+    static final String PLANNED_GRAPH = "memory.plan.graph";
+
+    /**
+     * Stores the plan of {@code g} in the context and shows its numbers as counters (a later plan replaces them).
+     */
+    static void record(MemoryPlan plan, Graph g, PassContext ctx) {
         ctx.put(PLAN_KEY, plan);
+        ctx.put(PLANNED_GRAPH, g);
         set(ctx, "memory.arena_bytes", plan.arenaBytes());
         set(ctx, "memory.naive_bytes", plan.naiveBytes());
         set(ctx, "memory.lower_bound_bytes", plan.lowerBound());

@@ -33,12 +33,12 @@ final class NodeReads {
     }
 
     static List<Graph> nested(Node n) {
-        List<Graph> gs = new ArrayList<>();
+        List<Graph> gs = null; // most nodes have none: no list to make
         for (Attr a : n.attrs().values()) {
-            if (a instanceof Attr.GraphAttr ga) gs.add(ga.value());
-            if (a instanceof Attr.GraphsAttr gl) gs.addAll(gl.values());
+            if (a instanceof Attr.GraphAttr ga) (gs == null ? gs = new ArrayList<>() : gs).add(ga.value());
+            if (a instanceof Attr.GraphsAttr gl) (gs == null ? gs = new ArrayList<>() : gs).addAll(gl.values());
         }
-        return gs;
+        return gs == null ? List.of() : gs;
     }
 
     /** Names a graph reads but does not define: the enclosing-scope values it captures. */

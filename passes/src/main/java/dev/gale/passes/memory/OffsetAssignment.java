@@ -14,7 +14,8 @@ import java.util.List;
  * <p>The result depends on the order, and no order is best on every graph, so {@link #assign} tries a few (largest
  * first; largest area size x lifetime first; longest-lived first; and "by breadth": buffers of the busiest steps
  * first) and keeps the smallest arena, the earliest order on ties. All orders break ties by birth step and then by
- * index, so the result is deterministic. Cost: O(n^2) per order for n buffers.
+ * index, so the result is deterministic. An order that reaches the lower bound ends the search (nothing beats it).
+ * Cost: O(n^2) per order for n buffers.
  */
 final class OffsetAssignment {
     /** The buffers to place: aligned sizes and inclusive step ranges. */
@@ -34,6 +35,7 @@ final class OffsetAssignment {
                 .thenComparingLong(i -> -items.get(i).size).thenComparing(birth));
         orders.add(Comparator.<Integer>comparingLong(i -> -busiest(items.get(i), liveBytes))
                 .thenComparingLong(i -> -items.get(i).size).thenComparing(birth));
+        long bound = lowerBound(items, liveBytes);
         Result best = null;
         Integer[] bestOrder = null;
         for (Comparator<Integer> order : orders) {
@@ -43,11 +45,12 @@ final class OffsetAssignment {
                 best = r;
                 bestOrder = perm;
             }
+            if (best.arenaBytes <= bound) return best; // optimal: no later order can do better
         }
         // Repair: the buffers that reach the top of the arena go first next time (those placed late found no gap).
         Integer[] perm = bestOrder;
         Result current = best;
-        for (int round = 0; round < REPAIR_ROUNDS && best.arenaBytes > lowerBound(items, liveBytes); round++) {
+        for (int round = 0; round < REPAIR_ROUNDS && best.arenaBytes > bound; round++) {
             perm = topFirst(items, perm, current);
             current = place(items, perm);
             if (current.arenaBytes < best.arenaBytes) best = current;
@@ -107,9 +110,13 @@ final class OffsetAssignment {
             }
             offsets[i] = best >= 0 ? best : prevEnd;
             arena = Math.max(arena, offsets[i] + it.size);
-            int at = 0;
-            while (at < placed.size() && offsets[placed.get(at)] <= offsets[i]) at++;
-            placed.add(at, i);
+            int lo = 0, hi = placed.size(); // insert after every buffer at an offset <= this one
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (offsets[placed.get(mid)] <= offsets[i]) lo = mid + 1;
+                else hi = mid;
+            }
+            placed.add(lo, i);
         }
         return new Result(offsets, arena);
     }

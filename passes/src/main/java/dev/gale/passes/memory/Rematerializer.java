@@ -71,7 +71,7 @@ public final class Rematerializer {
             public Graph run(Graph g, PassContext ctx) {
                 long budget = ctx.longOption(BUDGET, Long.MAX_VALUE);
                 Result r = Rematerializer.run(g, TensorSizes.from(ctx, true), budget);
-                MemoryPlanner.record(r.plan, ctx);
+                MemoryPlanner.record(r.plan, r.graph, ctx);
                 ctx.count("remat.arena_before", r.before.arenaBytes());
                 ctx.count("remat.arena_after", r.plan.arenaBytes());
                 ctx.count("remat.extra_flops", r.extraFlops);
@@ -86,6 +86,7 @@ public final class Rematerializer {
     public static Result run(Graph g, TensorSizes sizes, long budget) {
         MemoryPlan before = MemoryPlanner.plan(g, sizes);
         Result best = new Result(g, before, before, 0, 0);
+        if (before.arenaBytes() <= budget) return best; // fits already: nothing to recompute
         Graph current = g;
         Score score = Score.of(liveness(g, sizes));
         long flops = 0;

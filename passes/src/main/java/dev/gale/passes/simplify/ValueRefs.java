@@ -41,12 +41,12 @@ final class ValueRefs {
     }
 
     static List<Graph> bodies(Node n) {
-        List<Graph> r = new ArrayList<>();
+        List<Graph> r = null; // most nodes have no body: no list to make
         for (Attr a : n.attrs().values()) {
-            if (a instanceof Attr.GraphAttr ga) r.add(ga.value());
-            if (a instanceof Attr.GraphsAttr gs) r.addAll(gs.values());
+            if (a instanceof Attr.GraphAttr ga) (r == null ? r = new ArrayList<>() : r).add(ga.value());
+            if (a instanceof Attr.GraphsAttr gs) (r == null ? r = new ArrayList<>() : r).addAll(gs.values());
         }
-        return r;
+        return r == null ? List.of() : r;
     }
 
     /** Every name defined anywhere in {@code g}: inputs, initializers, node outputs, nested graphs included. */

@@ -62,6 +62,7 @@ class ExportCommandTest {
                     : gale("export", gir.toString(), "-o", onnx.toString());
             assertEquals(0, r.code(), r.err());
             assertEquals(external, Files.exists(tmp.resolve(onnx.getFileName() + ".data")), "external data file");
+            assertEquals("wrote " + onnx + (external ? " and " + onnx.getFileName() + ".data" : ""), r.out().strip());
 
             Tensor x = OnnxTensors.readTensor(dir.resolve("test_data_set_0/input_0.pb"));
             Tensor want = OnnxTensors.readTensor(dir.resolve("test_data_set_0/output_0.pb"));

@@ -1,0 +1,94 @@
+package dev.gale.bench;
+
+import dev.gale.backends.cpu.Conv2d;
+import dev.gale.backends.cpu.Epilogue;
+import dev.gale.backends.cpu.KernelPool;
+import dev.gale.backends.cpu.Window2d;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Convolution throughput on ResNet-like layers (batch 8): forward with bias and ReLU fused, and both gradients.
+ * GFLOP/s counts 2 n m (c / groups) kh kw oh ow flops per pass.
+ *
+ * <pre>
+ * bench/gale-bench ConvBench -p layer=3x3 -p threads=2
+ * </pre>
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx4g"})
+public class ConvBench {
+    /** 3x3: 64 -> 64 channels at 56x56, pad 1; 1x1: 256 -> 64 at 56x56; 3x3s2: 128 -> 128 at 56x56, stride 2. */
+    @Param({"3x3", "1x1", "3x3s2"})
+    public String layer;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    private Arena arena;
+    private KernelPool pool;
+    private Conv2d.Shape shape;
+    private MemorySegment x, w, y, bias;
+    private double gflopPerPass;
+
+    @Setup
+    public void setup() {
+        shape = switch (layer) {
+            case "3x3" -> new Conv2d.Shape(8, 64, 64, 1, Window2d.of(56, 56, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1));
+            case "1x1" -> new Conv2d.Shape(8, 256, 64, 1, Window2d.of(56, 56, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0));
+            case "3x3s2" -> new Conv2d.Shape(8, 128, 128, 1, Window2d.of(56, 56, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1));
+            default -> throw new IllegalArgumentException("unknown layer " + layer);
+        };
+        Window2d g = shape.window();
+        arena = Arena.ofShared();
+        x = Data.random(arena, 4L * shape.n() * shape.c() * g.inSize(), 1);
+        w = Data.random(arena, 4L * shape.m() * shape.c() / shape.groups() * g.kernelSize(), 2);
+        bias = Data.random(arena, 4L * shape.m(), 3);
+        y = Data.random(arena, 4L * shape.n() * shape.m() * g.outSize(), 4);
+        gflopPerPass = 2.0 * shape.n() * shape.m() * shape.c() / shape.groups() * g.kernelSize() * g.outSize() / 1e9;
+        pool = new KernelPool(threads);
+    }
+
+    @TearDown
+    public void tearDown() {
+        pool.close();
+        arena.close();
+    }
+
+    @Benchmark
+    public void forward(GemmBench.Flops flops) {
+        Conv2d.forward(pool, shape, x, 0, w, 0, y, 0, Epilogue.NONE.withRowBias(bias, 0)
+                .withActivation(dev.gale.backends.cpu.Activation.RELU));
+        flops.gflop += gflopPerPass;
+    }
+
+    @Benchmark
+    public void backwardInput(GemmBench.Flops flops) {
+        Conv2d.backwardInput(pool, shape, y, 0, w, 0, x, 0);
+        flops.gflop += gflopPerPass;
+    }
+
+    @Benchmark
+    public void backwardWeight(GemmBench.Flops flops) {
+        Conv2d.backwardWeight(pool, shape, y, 0, x, 0, w, 0);
+        flops.gflop += gflopPerPass;
+    }
+}

@@ -1,0 +1,96 @@
+package dev.gale.bench;
+
+import dev.gale.backends.cpu.Epilogue;
+import dev.gale.backends.cpu.KernelPool;
+import dev.gale.backends.cpu.Sgemm;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * SGEMM throughput, {@code C[n x n] = A[n x n] B[n x n]} on off-heap operands. The {@code gflop} counter reports
+ * GFLOP/s (2 n^3 flops per product); {@code cpuSeconds} the process CPU time per second of wall time, which shows how
+ * much of the machine the run actually had.
+ *
+ * <pre>
+ * bench/gale-bench GemmBench -p size=1024 -p threads=1,2
+ * </pre>
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx4g"})
+public class GemmBench {
+    @Param({"64", "128", "256", "512", "1024"})
+    public int size;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    /** Which operands are stored transposed: "nn", "nt" (a linear layer's x W^T), "tn", "tt". */
+    @Param({"nn"})
+    public String layout;
+
+    private Arena arena;
+    private KernelPool pool;
+    private MemorySegment a, b, c;
+
+    @Setup
+    public void setup() {
+        arena = Arena.ofShared();
+        long bytes = (long) size * size * Float.BYTES;
+        a = Data.random(arena, bytes, 1);
+        b = Data.random(arena, bytes, 2);
+        c = arena.allocate(bytes, 64);
+        pool = new KernelPool(threads);
+    }
+
+    @TearDown
+    public void tearDown() {
+        pool.close();
+        arena.close();
+    }
+
+    @Benchmark
+    public void gemm(Flops flops) {
+        Sgemm.gemm(pool, layout.charAt(0) == 't', layout.charAt(1) == 't', size, size, size, 1f, a, 0, size, b, 0, size,
+                0f, c, 0, size, Epilogue.NONE);
+        flops.gflop += 2.0 * size * size * size / 1e9;
+    }
+
+    /** Per-iteration counters JMH divides by the iteration's time. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    public static class Flops {
+        public double gflop;
+        public double cpuSeconds;
+        private long cpuStart;
+
+        @Setup(Level.Iteration)
+        public void start() {
+            gflop = 0;
+            cpuSeconds = 0;
+            cpuStart = Data.processCpuNanos();
+        }
+
+        @TearDown(Level.Iteration)
+        public void stop() { cpuSeconds = (Data.processCpuNanos() - cpuStart) / 1e9; }
+    }
+}
