@@ -27,9 +27,11 @@ import java.lang.foreign.MemorySegment;
  * core's FMA peak.
  *
  * <p>Block sizes were chosen by measurement on a 2-core AVX-512 machine (48 KiB L1, 2 MiB L2), in GFLOP per CPU-second
- * at 1024^3: KC = 256 keeps a B panel (32 KiB) and an A panel (12 KiB) in L1 (about 134; KC = 1024, one pass over C
- * but panels streamed from L2, about 122); MC = 264 rows (an A block of 270 KiB, in L2) is a quarter of a 1024-row
- * product. The system properties {@code gale.gemm.kc}, {@code gale.gemm.mc} and {@code gale.gemm.nc} override them for tuning.
+ * at 1024^3: KC = 256 keeps a B panel (32 KiB) and an A panel (12 KiB) in L1 (about 134; KC = 1024, with one pass over
+ * C but panels streamed from L2, about 122). B is packed KCHUNK = 1024 rows at a time and the KC blocks of a chunk run
+ * innermost, so that an MC x NC block of C (264 x 512 floats, 528 KiB) stays in L2 next to one packed B block
+ * (512 KiB) while it accumulates. The system properties {@code gale.gemm.kc}, {@code gale.gemm.mc},
+ * {@code gale.gemm.nc} and {@code gale.gemm.kchunk} override them for tuning.
  */
 final class GemmKernel {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -43,7 +45,7 @@ final class GemmKernel {
     /** Rows of op(B) packed at once (a multiple of KC): C blocks stay in L2 across this much of K. */
     static final int KCHUNK = Math.max(1, Integer.getInteger("gale.gemm.kchunk", 1024) / KC) * KC;
     /** Columns of one packed B block, a multiple of NR (gale.gemm.nc). */
-    static final int NC = Integer.getInteger("gale.gemm.nc", 1024) / NR * NR;
+    static final int NC = Integer.getInteger("gale.gemm.nc", 512) / NR * NR;
 
     private GemmKernel() {}
 
