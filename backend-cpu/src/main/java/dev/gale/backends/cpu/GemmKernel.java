@@ -28,10 +28,10 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Block sizes were chosen by measurement on a 2-core AVX-512 machine (48 KiB L1, 2 MiB L2), in GFLOP per CPU-second
  * at 1024^3: KC = 256 keeps a B panel (32 KiB) and an A panel (12 KiB) in L1 (about 134; KC = 1024, with one pass over
- * C but panels streamed from L2, about 122). B is packed KCHUNK = 1024 rows at a time and the KC blocks of a chunk run
- * innermost, so that an MC x NC block of C (264 x 512 floats, 528 KiB) stays in L2 next to one packed B block
- * (512 KiB) while it accumulates. The system properties {@code gale.gemm.kc}, {@code gale.gemm.mc},
- * {@code gale.gemm.nc} and {@code gale.gemm.kchunk} override them for tuning.
+ * C but panels streamed from L2, about 122). B can be packed several KC blocks at a time (KCHUNK) with those blocks
+ * innermost, to keep a block of C in L2 while it accumulates; on that machine it measured no better, so one block it
+ * is. The system properties {@code gale.gemm.kc}, {@code gale.gemm.mc}, {@code gale.gemm.nc} and
+ * {@code gale.gemm.kchunk} override the sizes for tuning.
  */
 final class GemmKernel {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -42,10 +42,10 @@ final class GemmKernel {
     static final int KC = Integer.getInteger("gale.gemm.kc", 256);
     /** Rows of one packed A block, a multiple of MR (gale.gemm.mc). */
     static final int MC = Integer.getInteger("gale.gemm.mc", 264) / MR * MR;
-    /** Rows of op(B) packed at once (a multiple of KC): C blocks stay in L2 across this much of K. */
-    static final int KCHUNK = Math.max(1, Integer.getInteger("gale.gemm.kchunk", 1024) / KC) * KC;
+    /** Rows of op(B) packed at once, a multiple of KC (gale.gemm.kchunk). */
+    static final int KCHUNK = Math.max(1, Integer.getInteger("gale.gemm.kchunk", 256) / KC) * KC;
     /** Columns of one packed B block, a multiple of NR (gale.gemm.nc). */
-    static final int NC = Integer.getInteger("gale.gemm.nc", 512) / NR * NR;
+    static final int NC = Integer.getInteger("gale.gemm.nc", 1024) / NR * NR;
 
     private GemmKernel() {}
 
