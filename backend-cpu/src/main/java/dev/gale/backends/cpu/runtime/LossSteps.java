@@ -61,6 +61,29 @@ final class LossSteps {
 
         double weightOf(MemorySegment m, int cls) { return weight < 0 ? 1 : Vec.get(m, weight + cls); }
 
+        /** The sum of the weights of the non-ignored slots (the divisor of "mean"); 0 for other reductions. */
+        double meanWeights(MemorySegment m, Tensor labels, EmitContext.Where where) {
+            double weights = 0;
+            if (reduction == MEAN)
+                for (int s = 0; s < slots(); s++) {
+                    int t = classOf(labels, s, where);
+                    if (t >= 0) weights += weightOf(m, t);
+                }
+            return weights;
+        }
+
+        /** d loss / d (slot s's loss term): the incoming gradient, weighted and divided as the reduction did. */
+        double gradCoef(MemorySegment m, long dloss, int s, int t, double weights) {
+            double g = reduction == NONE ? Vec.get(m, dloss + s) : Vec.get(m, dloss);
+            return weightOf(m, t) * (reduction == MEAN ? g / weights : g);
+        }
+
+        /** Writes a reduced loss (sum or weighted mean); "none" wrote per slot already. */
+        void storeReduced(MemorySegment m, long out, double total, double weights) {
+            if (reduction == SUM) Vec.set(m, out, (float) total);
+            if (reduction == MEAN) Vec.set(m, out, (float) (total / weights));
+        }
+
         /** max + log(sum(exp(x - max))) over the classes of a slot: log-softmax is x minus this. */
         double logSumExp(MemorySegment m, long scores, int slot) {
             double max = Double.NEGATIVE_INFINITY;
@@ -98,8 +121,7 @@ final class LossSteps {
                 }
                 if (ts.reduction() == Targets.NONE) Vec.set(m, oo + s, (float) l);
             }
-            if (ts.reduction() == Targets.SUM) Vec.set(m, oo, (float) total);
-            if (ts.reduction() == Targets.MEAN) Vec.set(m, oo, (float) (total / weights));
+            ts.storeReduced(m, oo, total, weights);
         };
     }
 
@@ -115,18 +137,12 @@ final class LossSteps {
         EmitContext.Where where = c.where();
         return () -> {
             Tensor labels = (Tensor) boxes[ts.labelBox()];
-            double weights = 0;
-            if (ts.reduction() == Targets.MEAN)
-                for (int s = 0; s < ts.slots(); s++) {
-                    int t = ts.classOf(labels, s, where);
-                    if (t >= 0) weights += ts.weightOf(m, t);
-                }
+            double weights = ts.meanWeights(m, labels, where);
             Vec.fill(m, dxo, total, 0f);
             for (int s = 0; s < ts.slots(); s++) {
                 int t = ts.classOf(labels, s, where);
                 if (t < 0) continue;
-                double g = ts.reduction() == Targets.NONE ? Vec.get(m, dlo + s) : Vec.get(m, dlo);
-                double coef = ts.weightOf(m, t) * (ts.reduction() == Targets.MEAN ? g / weights : g);
+                double coef = ts.gradCoef(m, dlo, s, t, weights);
                 double lse = ts.logSumExp(m, so, s);
                 for (int k = 0; k < ts.classes(); k++) {
                     double p = Math.exp(Vec.get(m, so + ts.at(s, k)) - lse);
@@ -160,8 +176,7 @@ final class LossSteps {
                 }
                 if (ts.reduction() == Targets.NONE) Vec.set(m, oo + s, (float) l);
             }
-            if (ts.reduction() == Targets.SUM) Vec.set(m, oo, (float) total);
-            if (ts.reduction() == Targets.MEAN) Vec.set(m, oo, (float) (total / weights));
+            ts.storeReduced(m, oo, total, weights);
         };
     }
 
@@ -177,18 +192,12 @@ final class LossSteps {
         EmitContext.Where where = c.where();
         return () -> {
             Tensor labels = (Tensor) boxes[ts.labelBox()];
-            double weights = 0;
-            if (ts.reduction() == Targets.MEAN)
-                for (int s = 0; s < ts.slots(); s++) {
-                    int t = ts.classOf(labels, s, where);
-                    if (t >= 0) weights += ts.weightOf(m, t);
-                }
+            double weights = ts.meanWeights(m, labels, where);
             Vec.fill(m, dxo, total, 0f);
             for (int s = 0; s < ts.slots(); s++) {
                 int t = ts.classOf(labels, s, where);
                 if (t < 0) continue;
-                double g = ts.reduction() == Targets.NONE ? Vec.get(m, dlo + s) : Vec.get(m, dlo);
-                double coef = ts.weightOf(m, t) * (ts.reduction() == Targets.MEAN ? g / weights : g);
+                double coef = ts.gradCoef(m, dlo, s, t, weights);
                 Vec.set(m, dxo + ts.at(s, t), (float) -coef);
             }
         };
