@@ -1,5 +1,6 @@
 package dev.gale.backends;
 
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Map;
 
@@ -10,6 +11,19 @@ import java.util.Map;
 public interface Session extends AutoCloseable {
     /** Runs the graph on {@code feeds} (by input name) and returns the graph outputs in declaration order. */
     List<Object> run(Map<String, Object> feeds);
+
+    /**
+     * Asks the backend to keep the values of {@code regions} in memory the caller reads and writes directly, for the
+     * runs whose feeds have the types and shapes of {@code example} (a full set of feeds). Returns one segment per
+     * region ({@code size} float32 elements, native byte order), or null when this backend cannot (the default), or
+     * cannot for one of the values (not a float32 tensor of static shape, or not a graph input or output).
+     *
+     * <p>After a successful call, an input of a region may be left out of the feeds: runs read what the caller last
+     * wrote at its place. A region's output is written at its place by every run, and its entry in the list
+     * {@link #run} returns is null (no copy is made). Elements of a region that no value covers keep what the caller
+     * writes there. The segments stay valid until the session closes; another call to {@code bind} replaces them.
+     */
+    default List<MemorySegment> bind(Map<String, Object> example, List<Region> regions) { return null; }
 
     /** Seeds the random ops (Dropout in training mode, RandomNormal, ...) for the next runs. */
     default void seed(long seed) {}

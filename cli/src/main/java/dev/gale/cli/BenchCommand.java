@@ -23,10 +23,17 @@ final class BenchCommand implements Callable<Integer> {
             + "ONNX Runtime's intra-op threads, torch.set_num_threads, and -XX:ActiveProcessorCount and -Dgale.threads "
             + "for Gale's worker JVMs (the interp backend runs on one thread).")
     int threads;
-    @Option(names = "--runs", defaultValue = "10", description = "Timed runs per side (default ${DEFAULT-VALUE}).") int runs;
-    @Option(names = "--warmup", defaultValue = "3", description = "Untimed runs per side first (default ${DEFAULT-VALUE}).")
-    int warmup;
-    @Option(names = "--backend", defaultValue = "interp", description = "Gale backend (default ${DEFAULT-VALUE}).") String backend;
+    @Option(names = "--runs", defaultValue = "10", description = "Timed runs per side (default ${DEFAULT-VALUE}); a run "
+            + "is a block of steps back to back (see --run-ms), reported as time per step.") int runs;
+    @Option(names = "--run-ms", defaultValue = "200", paramLabel = "MS",
+            description = "About how long one timed run lasts (default ${DEFAULT-VALUE}): the warmup calibrates how many "
+                    + "steps that is for each side.") double runMillis;
+    @Option(names = "--warmup", defaultValue = "3", description = "Untimed runs per side first, at least "
+            + "(default ${DEFAULT-VALUE}).") int warmup;
+    @Option(names = "--warmup-seconds", defaultValue = "3", paramLabel = "S", description = "Untimed steps per side "
+            + "first for at least this long (default ${DEFAULT-VALUE}), so that Gale's JIT has compiled its loops.")
+    double warmupSeconds;
+    @Option(names = "--backend", defaultValue = "cpu", description = "Gale backend (default ${DEFAULT-VALUE}).") String backend;
     @Option(names = "--report", paramLabel = "FILE.json", description = "Also write every measurement as JSON.") Path report;
     @Option(names = "--models-dir", paramLabel = "DIR",
             description = "Where the exported models live (default ~/.cache/gale/bench-models).") Path modelsDir;
@@ -38,7 +45,8 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        return Bench.run(new Bench.Options(models, threads, runs, warmup, backend, report, modelsDir, scripts),
+        return Bench.run(new Bench.Options(models, threads, runs, warmup, backend, report, modelsDir, scripts,
+                warmupSeconds, runMillis),
                 spec.commandLine().getOut(), spec.commandLine().getErr());
     }
 }

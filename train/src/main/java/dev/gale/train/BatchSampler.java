@@ -78,6 +78,28 @@ public final class BatchSampler {
         return out;
     }
 
+    /**
+     * The batch of 0-based step {@code s} written into the tensors of {@code into} (by array name), which are made
+     * on the first call and reused after: a training loop samples with no allocation proportional to the batch.
+     */
+    public Map<String, Tensor> batchInto(long s, Map<String, Tensor> into) {
+        int[] idx = indices(s);
+        for (Map.Entry<String, Tensor> e : arrays.entrySet()) {
+            Tensor t = e.getValue();
+            Tensor out = into.get(e.getKey());
+            if (out == null || out.dtype() != t.dtype() || out.dim(0) != idx.length) {
+                long[] shape = t.shape();
+                shape[0] = idx.length;
+                out = Tensor.zeros(t.dtype(), shape);
+                into.put(e.getKey(), out);
+            }
+            int rowSize = t.numel() / (int) t.dim(0);
+            Object src = t.data(), dst = out.data();
+            for (int i = 0; i < idx.length; i++) System.arraycopy(src, idx[i] * rowSize, dst, i * rowSize, rowSize);
+        }
+        return into;
+    }
+
     /** Rows {@code idx} of {@code t} stacked in order. */
     public static Tensor rows(Tensor t, int[] idx) {
         long[] shape = t.shape();

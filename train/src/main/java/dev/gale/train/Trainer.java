@@ -2,6 +2,7 @@ package dev.gale.train;
 
 import dev.gale.backends.Backend;
 import dev.gale.backends.Backends;
+import dev.gale.backends.Region;
 import dev.gale.backends.Session;
 import dev.gale.backends.interp.Interpreter;
 import dev.gale.ir.DType;
@@ -13,6 +14,7 @@ import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
 import dev.gale.ir.Value;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -180,15 +182,23 @@ public final class Trainer {
         List<Double> losses = new ArrayList<>();
         LossLog log = config.lossLog() == null ? null : LossLog.create(config.lossLog(), start);
         Backend backend = Backends.get(config.backend());
-        try (Session session = compiled != null ? compiled.open(backend) : backend.open(Model.of(program.graph()))) {
-            for (long step = start + 1; step <= config.steps(); step++) {
-                double loss = step(session, step);
-                losses.add(loss);
-                if (log != null) log.append(step, loss);
-                if (progress != null) progress.step(step, config.steps(), loss, config.schedule().at(step));
-                if (config.checkpointDir() != null && config.checkpointEvery() > 0
-                        && (step % config.checkpointEvery() == 0 || step == config.steps()))
-                    checkpoint(step).write(config.checkpointDir());
+        try (Session session = compiled != null ? compiled.open(backend) : backend.open(Model.of(program.graph()));
+             dev.gale.train.optim.ParallelUpdate updates = new dev.gale.train.optim.ParallelUpdate()) {
+            bound = start < config.steps() && bind(session, start + 1);
+            try {
+                for (long step = start + 1; step <= config.steps(); step++) {
+                    double loss = step(session, updates, step);
+                    losses.add(loss);
+                    if (log != null) log.append(step, loss);
+                    if (progress != null) progress.step(step, config.steps(), loss, config.schedule().at(step));
+                    if (config.checkpointDir() != null && config.checkpointEvery() > 0
+                            && (step % config.checkpointEvery() == 0 || step == config.steps()))
+                        checkpoint(step).write(config.checkpointDir());
+                }
+            } finally {
+                // The bound buffers are the session's memory: take the state back before the session closes.
+                if (bound) state.ownBuffers();
+                bound = false;
             }
         } finally {
             if (log != null) log.close();
@@ -196,34 +206,70 @@ public final class Trainer {
         return losses;
     }
 
-    private Map<String, Object> feeds(long step) {
-        Map<String, Tensor> batch = sampler.batch(step - 1);
+    /** True while the parameters and gradients live in the session's memory (no copies per step). */
+    private boolean bound;
+
+    /** Whether steps run with the parameters and gradients in the session's memory; for tests and tools. */
+    public boolean ranBound() { return lastRunBound; }
+
+    private boolean lastRunBound;
+
+    /**
+     * Asks the session to keep the parameters (inputs) and their gradients (outputs) in two regions with the
+     * training state's layout, and moves the state there: each step then reads the parameters and writes the
+     * gradients in place, and the optimizer updates them in place. False when the backend cannot.
+     */
+    private boolean bind(Session session, long firstStep) {
+        ParameterLayout layout = state.layout();
+        List<String> names = layout.names();
+        long[] offsets = new long[names.size()];
+        for (int i = 0; i < offsets.length; i++) offsets[i] = layout.slot(names.get(i)).offset();
+        List<String> gradOutputs = new ArrayList<>();
+        long[] gradOffsets = new long[program.gradients().size()];
+        for (int k = 0; k < program.gradients().size(); k++) {
+            gradOutputs.add(program.graph().outputs().get(2 + k).name());
+            gradOffsets[k] = layout.slot(program.gradients().get(k)).offset();
+        }
+        List<MemorySegment> regions = session.bind(feeds(firstStep, true), List.of(
+                new Region(names, offsets, layout.size()), new Region(gradOutputs, gradOffsets, layout.size())));
+        lastRunBound = regions != null;
+        if (regions == null) return false;
+        state.relocateParams(regions.get(0));
+        state.relocateGrads(regions.get(1));
+        return true;
+    }
+
+    /** The batch tensors, refilled in place every step. */
+    private final Map<String, Tensor> batchBuffers = new HashMap<>();
+
+    private Map<String, Object> feeds(long step, boolean withParams) {
+        Map<String, Tensor> batch = sampler.batchInto(step - 1, batchBuffers);
         Map<String, Object> feeds = new HashMap<>();
         for (Map.Entry<String, String> e : feedToArray.entrySet()) feeds.put(e.getKey(), batch.get(e.getValue()));
         feeds.put(TrainingProgram.LABELS, batch.get(labelsArray));
-        for (String p : program.params()) feeds.put(p, state.param(p));
+        if (withParams) for (String p : program.params()) feeds.put(p, state.param(p));
         feeds.putAll(modelState);
         return feeds;
     }
 
     /** One optimizer step (1-based); returns the batch loss before the update. */
-    double step(Session session, long step) {
-        Map<String, Object> feeds = feeds(step);
+    double step(Session session, dev.gale.train.optim.ParallelUpdate updates, long step) {
+        Map<String, Object> feeds = feeds(step, !bound);
         session.seed(config.seed() * 1_000_003L + step);
         List<Object> out = session.run(feeds);
         double loss = ((Tensor) out.get(0)).getDouble(0);
-        if (!Double.isFinite(loss)) throw nonFinite(step, feeds, loss);
+        if (!Double.isFinite(loss)) throw nonFinite(step, bound ? feeds(step, true) : feeds, loss);
         int k = 2;
-        java.util.Arrays.fill(state.grads(), 0f);
-        for (String p : program.gradients()) state.setGrad(p, (Tensor) out.get(k++));
+        if (!bound) {
+            state.grads().fill((byte) 0);
+            for (String p : program.gradients()) state.setGrad(p, (Tensor) out.get(k++));
+        } else {
+            k += program.gradients().size();
+        }
         for (String s : program.stateUpdates().keySet()) modelState.put(s, (Tensor) out.get(k++));
         ParameterLayout layout = state.layout();
         if (config.clipNorm() > 0) dev.gale.train.optim.GradClip.clip(state.grads(), 0, layout.size(), config.clipNorm());
-        double lr = config.schedule().at(step);
-        for (String p : program.gradients()) {
-            ParameterLayout.Slot s = layout.slot(p);
-            config.optimizer().update(state, s.offset(), s.offset() + s.numel(), step, lr);
-        }
+        updates.update(config.optimizer(), state, program.gradients(), step, config.schedule().at(step));
         state.setStep(step);
         return loss;
     }
@@ -268,8 +314,8 @@ public final class Trainer {
         h.put("shuffle", Boolean.toString(config.shuffle()));
         h.put("seed", Long.toString(config.seed()));
         Map<String, float[]> buffers = new LinkedHashMap<>();
-        buffers.put("params", state.params());
-        buffers.putAll(state.moments());
+        buffers.put("params", state.snapshot("params"));
+        for (String m : state.momentNames()) buffers.put(m, state.snapshot(m));
         return new Checkpoint(h, buffers, modelState);
     }
 
@@ -284,11 +330,15 @@ public final class Trainer {
         expect(h, "shuffle", Boolean.toString(config.shuffle()), "--no-shuffle differs");
         expect(h, "seed", Long.toString(config.seed()), "--seed differs");
         float[] p = c.buffers().get("params");
-        if (p == null || p.length != state.params().length) throw new GaleException("checkpoint has no matching parameters");
-        System.arraycopy(p, 0, state.params(), 0, p.length);
+        if (p == null || p.length != state.layout().size())
+            throw new GaleException("checkpoint has no matching parameters");
+        state.load("params", p);
         for (Map.Entry<String, float[]> e : c.buffers().entrySet()) {
             if (e.getKey().equals("params")) continue;
-            System.arraycopy(e.getValue(), 0, state.moment(e.getKey()), 0, e.getValue().length);
+            if (e.getValue().length != state.layout().size())
+                throw new GaleException("checkpoint buffer '" + e.getKey() + "' has " + e.getValue().length
+                        + " values for " + state.layout().size() + " (a corrupt or foreign checkpoint)");
+            state.load(e.getKey(), e.getValue());
         }
         for (String s : modelState.keySet()) {
             Tensor t = c.tensors().get(s);

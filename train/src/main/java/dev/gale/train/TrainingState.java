@@ -3,6 +3,9 @@ package dev.gale.train;
 import dev.gale.ir.DType;
 import dev.gale.ir.Tensor;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -11,32 +14,72 @@ import java.util.Map;
  * The whole mutable state of a training run as flat float32 buffers over one {@link ParameterLayout}: parameters,
  * gradients, and the optimizer's named moment buffers ({@code exp_avg}, {@code momentum_buffer}, ...), plus the step
  * count. A shard of it is a contiguous index range of every buffer.
+ *
+ * <p>The buffers are off-heap segments, allocated once. {@link #relocateParams} and {@link #relocateGrads} move the
+ * parameters or gradients into memory a backend runs from (a bound region of its arena), so that a training step
+ * reads the parameters and writes the gradients in place and the optimizer updates them there, with no copy.
  */
 public final class TrainingState {
+    static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
+
     private final ParameterLayout layout;
-    private final float[] params;
-    private final float[] grads;
-    private final Map<String, float[]> moments = new LinkedHashMap<>();
+    private final Arena arena = Arena.ofAuto();
+    private MemorySegment params;
+    private MemorySegment grads;
+    private final Map<String, MemorySegment> moments = new LinkedHashMap<>();
     private long step;
 
     public TrainingState(ParameterLayout layout) {
         this.layout = layout;
-        this.params = new float[layout.size()];
-        this.grads = new float[layout.size()];
+        this.params = allocate();
+        this.grads = allocate();
+    }
+
+    private MemorySegment allocate() {
+        MemorySegment m = arena.allocate(Math.max(1L, layout.size()) * Float.BYTES, 64);
+        m.fill((byte) 0);
+        return m;
     }
 
     public ParameterLayout layout() { return layout; }
 
-    public float[] params() { return params; }
+    /** The flat parameter buffer ({@code layout().size()} floats). */
+    public MemorySegment params() { return params; }
 
-    public float[] grads() { return grads; }
+    /** The flat gradient buffer. */
+    public MemorySegment grads() { return grads; }
 
     /** The optimizer buffer {@code name}, created zero-filled on first use. */
-    public float[] moment(String name) { return moments.computeIfAbsent(name, k -> new float[layout.size()]); }
+    public MemorySegment moment(String name) { return moments.computeIfAbsent(name, k -> allocate()); }
 
     public boolean hasMoment(String name) { return moments.containsKey(name); }
 
-    public Map<String, float[]> moments() { return Collections.unmodifiableMap(moments); }
+    /** The names of the optimizer buffers made so far, in creation order. */
+    public java.util.Set<String> momentNames() { return Collections.unmodifiableSet(moments.keySet()); }
+
+    /**
+     * Moves the parameters into {@code to} (at least {@code layout().size()} floats, this layout's offsets): their
+     * values are copied there once and from now on {@link #params()} is {@code to}.
+     */
+    public void relocateParams(MemorySegment to) { params = relocate(params, to); }
+
+    /** As {@link #relocateParams}, for the gradients. */
+    public void relocateGrads(MemorySegment to) { grads = relocate(grads, to); }
+
+    private MemorySegment relocate(MemorySegment from, MemorySegment to) {
+        long bytes = (long) layout.size() * Float.BYTES;
+        if (to.byteSize() < bytes)
+            throw new IllegalArgumentException("a buffer of " + to.byteSize() + " bytes for " + bytes + " bytes of state");
+        MemorySegment view = to.asSlice(0, bytes);
+        MemorySegment.copy(from, 0, view, 0, bytes);
+        return view;
+    }
+
+    /** Moves the parameters and gradients back into memory of this state's own (before a backend's goes away). */
+    public void ownBuffers() {
+        params = relocate(params, allocate());
+        grads = relocate(grads, allocate());
+    }
 
     /** Optimizer steps taken so far. */
     public long step() { return step; }
@@ -53,16 +96,35 @@ public final class TrainingState {
 
     public Tensor grad(String name) { return copyOut(grads, layout.slot(name)); }
 
-    private static void copyIn(float[] buf, ParameterLayout.Slot s, Tensor t) {
-        if (t.numel() != s.numel())
-            throw new IllegalArgumentException(s.name() + ": " + t.numel() + " elements for a slot of " + s.numel());
-        if (t.dtype() == DType.FLOAT32) System.arraycopy(t.floats(), 0, buf, s.offset(), s.numel());
-        else for (int i = 0; i < s.numel(); i++) buf[s.offset() + i] = (float) t.getDouble(i);
+    /** A copy of a whole buffer ({@code params}, {@code grads} or a moment's name) as an array, for checkpoints. */
+    public float[] snapshot(String buffer) { return segment(buffer).toArray(F); }
+
+    /** Overwrites a whole buffer ({@code params} or a moment's name, created if new) from an array. */
+    public void load(String buffer, float[] values) {
+        MemorySegment m = buffer.equals("params") ? params : buffer.equals("grads") ? grads : moment(buffer);
+        if (values.length != layout.size())
+            throw new IllegalArgumentException(buffer + ": " + values.length + " values for " + layout.size());
+        MemorySegment.copy(values, 0, m, F, 0, values.length);
     }
 
-    private static Tensor copyOut(float[] buf, ParameterLayout.Slot s) {
+    private MemorySegment segment(String buffer) {
+        if (buffer.equals("params")) return params;
+        if (buffer.equals("grads")) return grads;
+        MemorySegment m = moments.get(buffer);
+        if (m == null) throw new IllegalArgumentException("no optimizer buffer '" + buffer + "'");
+        return m;
+    }
+
+    private static void copyIn(MemorySegment buf, ParameterLayout.Slot s, Tensor t) {
+        if (t.numel() != s.numel())
+            throw new IllegalArgumentException(s.name() + ": " + t.numel() + " elements for a slot of " + s.numel());
+        if (t.dtype() == DType.FLOAT32) MemorySegment.copy(t.floats(), 0, buf, F, (long) s.offset() * 4, s.numel());
+        else for (int i = 0; i < s.numel(); i++) buf.setAtIndex(F, s.offset() + i, (float) t.getDouble(i));
+    }
+
+    private static Tensor copyOut(MemorySegment buf, ParameterLayout.Slot s) {
         float[] out = new float[s.numel()];
-        System.arraycopy(buf, s.offset(), out, 0, s.numel());
+        MemorySegment.copy(buf, F, (long) s.offset() * 4, out, 0, s.numel());
         return new Tensor(DType.FLOAT32, s.shape(), out);
     }
 }

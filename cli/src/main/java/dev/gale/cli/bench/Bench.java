@@ -26,7 +26,7 @@ public final class Bench {
 
     /** The command's options; null where not given. */
     public record Options(List<String> models, int threads, int runs, int warmup, String backend, Path report,
-                          Path modelsDir, Path scripts) {}
+                          Path modelsDir, Path scripts, double warmupSeconds, double runMillis) {}
 
     public static int run(Options o, PrintWriter out, PrintWriter err) {
         List<String> models = o.models() == null || o.models().isEmpty() ? BenchModel.ALL : o.models();
@@ -37,14 +37,19 @@ public final class Bench {
         if (o.runs() < 1) throw new GaleException("--runs must be at least 1, got " + o.runs());
         if (o.warmup() < 1)
             throw new GaleException("--warmup must be at least 1 (the first run includes session setup), got " + o.warmup());
+        if (!(o.warmupSeconds() >= 0)) throw new GaleException("--warmup-seconds must be 0 or more, got " + o.warmupSeconds());
+        if (!(o.runMillis() > 0)) throw new GaleException("--run-ms must be positive, got " + o.runMillis());
         dev.gale.backends.Backends.get(o.backend()); // an unknown backend fails here, before any export
         Path dir = o.modelsDir() != null ? o.modelsDir() : defaultModelsDir();
-        BenchRunner.Settings s = new BenchRunner.Settings(models, o.threads(), o.runs(), o.warmup(), o.backend(), dir);
+        BenchRunner.Settings s = new BenchRunner.Settings(models, o.threads(), o.runs(), o.warmup(), o.backend(), dir,
+                o.warmupSeconds(), o.runMillis());
         BenchEnvironment env = new BenchEnvironment(o.scripts(), o.threads());
 
-        out.printf("gale bench: backend %s, %d threads, %d timed runs after %d warmup per side; models in %s%n",
-                o.backend(), o.threads(), o.runs(), o.warmup(), dir);
-        out.println("ratio = Gale / peer (above 1: Gale slower or larger); median over paired runs, IQR, min, max");
+        out.printf("gale bench: backend %s, %d threads, %d timed runs of about %.0f ms of steps each, after at least %d "
+                        + "warmup runs and %.1f s per side; models in %s%n",
+                o.backend(), o.threads(), o.runs(), o.runMillis(), o.warmup(), o.warmupSeconds(), dir);
+        out.println("times are per step; ratio = Gale / peer (above 1: Gale slower or larger); median over paired runs, "
+                + "IQR, min, max");
         out.flush();
         String loadBefore = loadAverage();
         warnIfBusy(loadBefore, err);
@@ -100,6 +105,8 @@ public final class Bench {
         settings.put("threads", s.threads());
         settings.put("runs", s.runs());
         settings.put("warmup", s.warmup());
+        settings.put("warmup_seconds", s.warmupSeconds());
+        settings.put("run_ms", s.runMillis());
         settings.put("backend", s.backend());
         Map<String, Object> env = new LinkedHashMap<>();
         env.put("java", Runtime.version().toString());

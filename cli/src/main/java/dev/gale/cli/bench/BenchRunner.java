@@ -15,15 +15,22 @@ import java.util.Map;
  *   <li>forward: Gale's backend against ONNX Runtime in one {@link ForwardWorker};</li>
  *   <li>train and memory: a {@link TrainWorker} against scripts/bench_pytorch.py, then each one's peak RSS.</li>
  * </ul>
- * Each side warms up, then the timed runs alternate between the sides one run at a time (the order flipping every
- * run), with a short pause at each switch so that one side's spinning thread pool does not eat into the other's run.
- * Run {@code i} of both sides thus sees nearly the same machine, and the ratio of the pair is what is summarized:
- * absolute times drift on a shared machine, ratios taken this way much less.
+ * Each side warms up for at least {@code warmupSeconds} and {@code warmup} blocks (Gale's JIT compiles its hot
+ * loops then; the peers get the same), which also calibrates a block: as many steps back to back as last about
+ * {@code runMillis}. A timed run is one such block, and its value is the block's time per step, so a sub-millisecond
+ * step is not measured alone, cold, after a pause. The timed runs alternate between the sides one block at a time
+ * (the order flipping every run), with a pause at each switch long enough for the other side's spinning thread pool
+ * (OpenBLAS spins about 0.1 s after a call) to go to sleep. Run {@code i} of both sides thus sees nearly the same
+ * machine, and the ratio of the pair is what is summarized: absolute times drift on a shared machine, ratios taken
+ * this way much less.
  */
 final class BenchRunner {
-    record Settings(List<String> models, int threads, int runs, int warmup, String backend, Path modelsDir) {}
+    record Settings(List<String> models, int threads, int runs, int warmup, String backend, Path modelsDir,
+                    double warmupSeconds, double runMillis) {}
 
-    private static final long SETTLE_MS = 20;
+    private static final long SETTLE_MS = 250;
+    /** The most steps in one block, whatever the calibration says. */
+    private static final int MAX_BLOCK = 100_000;
 
     private final Settings settings;
     private final BenchEnvironment env;
@@ -130,29 +137,52 @@ final class BenchRunner {
 
     private static double mib(long kb) { return kb < 0 ? Double.NaN : kb / 1024.0; }
 
-    /** Warmup on each side, then runs alternating between the sides; returns {gale times, peer times}. */
+    /** Warmup on each side, then blocks alternating between the sides; returns {gale, peer} times per step. */
     private double[][] paired(WorkerProcess a, String cmdA, WorkerProcess b, String cmdB) {
         int runs = settings.runs();
-        if (settings.warmup() > 0) {
-            a.times(cmdA, settings.warmup());
-            settle();
-            b.times(cmdB, settings.warmup());
-            settle();
-        }
+        int blockA = warm(a, cmdA);
+        settle();
+        int blockB = warm(b, cmdB);
+        settle();
         double[] ta = new double[runs], tb = new double[runs];
         for (int i = 0; i < runs; i++) {
             if (i % 2 == 0) {
-                ta[i] = a.times(cmdA, 1)[0];
+                ta[i] = block(a, cmdA, blockA);
                 settle();
-                tb[i] = b.times(cmdB, 1)[0];
+                tb[i] = block(b, cmdB, blockB);
             } else {
-                tb[i] = b.times(cmdB, 1)[0];
+                tb[i] = block(b, cmdB, blockB);
                 settle();
-                ta[i] = a.times(cmdA, 1)[0];
+                ta[i] = block(a, cmdA, blockA);
             }
             settle();
         }
         return new double[][] {ta, tb};
+    }
+
+    /**
+     * Untimed blocks until both {@code warmup} blocks and {@code warmupSeconds} of steps have run, doubling the block
+     * while it is shorter than a timed run should be; returns the steps per timed block.
+     */
+    private int warm(WorkerProcess w, String cmd) {
+        double spent = 0, perStep = 0;
+        int n = 1;
+        for (int blocks = 0; blocks < settings.warmup() || spent < settings.warmupSeconds(); blocks++) {
+            double[] t = w.times(cmd, n);
+            double total = 0;
+            for (double x : t) total += x;
+            spent += total;
+            perStep = total / n;
+            if (total < settings.runMillis() / 1e3 && n < MAX_BLOCK) n = Math.min(MAX_BLOCK, n * 2);
+        }
+        return (int) Math.max(1, Math.min(MAX_BLOCK, Math.round(settings.runMillis() / 1e3 / Math.max(perStep, 1e-9))));
+    }
+
+    /** One timed block of {@code n} steps: the time per step. */
+    private static double block(WorkerProcess w, String cmd, int n) {
+        double total = 0;
+        for (double x : w.times(cmd, n)) total += x;
+        return total / n;
     }
 
     private static void settle() {

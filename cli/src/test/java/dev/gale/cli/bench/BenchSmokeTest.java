@@ -30,7 +30,7 @@ class BenchSmokeTest {
     void benchRunsEndToEndAndReportsEveryComparison(@TempDir Path tmp) throws Exception {
         Path report = tmp.resolve("bench.json");
         StringWriter out = new StringWriter(), err = new StringWriter();
-        int rc = Gale.execute(new String[] {"bench", "--models", "mlp", "--runs", "2", "--warmup", "1",
+        int rc = Gale.execute(new String[] {"bench", "--models", "mlp", "--runs", "2", "--warmup", "1", "--warmup-seconds", "0", "--run-ms", "1",
                         "--models-dir", tmp.resolve("models").toString(), "--report", report.toString()},
                 new PrintWriter(out, true), new PrintWriter(err, true));
         String printed = out.toString();

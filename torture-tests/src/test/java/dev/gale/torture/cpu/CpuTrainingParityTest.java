@@ -55,6 +55,8 @@ class CpuTrainingParityTest {
         StringWriter out = new StringWriter(), err = new StringWriter();
         int code = Gale.execute(args.toArray(String[]::new), new PrintWriter(out), new PrintWriter(err));
         assertEquals(0, code, "gale train --backend cpu failed: " + err);
+        assertTrue(out.toString().contains("no copies per step"),
+                "the cpu backend should train with the parameters and gradients bound in its arena:\n" + out);
         double[] torch = losses(dir.resolve("torch_losses.csv")), cpu = losses(dir.resolve("cpu_losses.csv"));
         assertEquals(torch.length, cpu.length, "number of steps");
         double worst = 0;

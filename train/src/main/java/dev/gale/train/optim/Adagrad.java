@@ -29,8 +29,11 @@ public final class Adagrad implements Optimizer {
     @Override
     public void update(TrainingState s, int from, int to, long step, double lr) {
         boolean fresh = !s.hasMoment("sum");
-        float[] p = s.params(), g = s.grads(), sum = s.moment("sum");
-        if (fresh && initialAccumulator != 0) java.util.Arrays.fill(sum, (float) initialAccumulator);
+        var p = s.params();
+        var g = s.grads();
+        var sum = s.moment("sum");
+        if (fresh && initialAccumulator != 0)
+            for (long i = 0; i < s.layout().size(); i++) sum.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, i, (float) initialAccumulator);
         float clr = (float) (lr / (1 + (step - 1) * lrDecay)), wd = (float) weightDecay, e = (float) eps;
         VectorUpdates.adagrad(p, g, sum, from, to, clr, wd, e);
     }

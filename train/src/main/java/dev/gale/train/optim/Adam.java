@@ -32,7 +32,7 @@ public final class Adam implements Optimizer {
 
     @Override
     public void update(TrainingState s, int from, int to, long step, double lr) {
-        float[] p = s.params(), g = s.grads(), m = s.moment("exp_avg"), v = s.moment("exp_avg_sq");
+        var p = s.params(); var g = s.grads(); var m = s.moment("exp_avg"); var v = s.moment("exp_avg_sq");
         double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
         float stepSize = (float) (lr / bc1), bc2Sqrt = (float) Math.sqrt(bc2);
         float b1 = (float) beta1, b2 = (float) beta2, c1 = (float) (1 - beta1), c2 = (float) (1 - beta2);

@@ -9,11 +9,20 @@ public final class GradClip {
 
     /** Clips {@code grads[from, to)} in place and returns the norm before clipping. */
     public static double clip(float[] grads, int from, int to, double maxNorm) {
+        return clip(java.lang.foreign.MemorySegment.ofArray(grads), from, to, maxNorm);
+    }
+
+    /** Clips float elements {@code [from, to)} of {@code grads} in place and returns the norm before clipping. */
+    public static double clip(java.lang.foreign.MemorySegment grads, int from, int to, double maxNorm) {
+        var f = java.lang.foreign.ValueLayout.JAVA_FLOAT;
         double sq = 0;
-        for (int i = from; i < to; i++) sq += (double) grads[i] * grads[i];
+        for (int i = from; i < to; i++) {
+            double g = grads.getAtIndex(f, i);
+            sq += g * g;
+        }
         double norm = Math.sqrt(sq);
         float coef = (float) Math.min(1.0, maxNorm / (norm + 1e-6));
-        if (coef < 1f) for (int i = from; i < to; i++) grads[i] *= coef;
+        if (coef < 1f) for (int i = from; i < to; i++) grads.setAtIndex(f, i, grads.getAtIndex(f, i) * coef);
         return norm;
     }
 }

@@ -30,8 +30,9 @@ public final class Sgd implements Optimizer {
 
     @Override
     public void update(TrainingState s, int from, int to, long step, double lr) {
-        float[] p = s.params(), g = s.grads();
-        float[] buf = momentum != 0 ? s.moment("momentum_buffer") : null;
+        var p = s.params();
+        var g = s.grads();
+        var buf = momentum != 0 ? s.moment("momentum_buffer") : null;
         float wd = (float) weightDecay, mom = (float) momentum, damp = (float) (1 - dampening), rate = (float) lr;
         VectorUpdates.sgd(p, g, buf, from, to, wd, mom, damp, rate, step == 1, nesterov);
     }

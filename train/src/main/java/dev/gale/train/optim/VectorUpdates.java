@@ -3,43 +3,54 @@ package dev.gale.train.optim;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
 /**
  * The optimizers' update loops over the flat parameter, gradient and moment buffers as fused Vector API kernels:
  * one pass per step reads and writes each buffer once. Every lane does PyTorch's float32 arithmetic in PyTorch's
  * order, with no fused multiply-add (Java rounds each operation, and so do these vector operations), and a float
  * square root equals the rounded double one the scalar form takes; so the results are bit for bit those of the
- * scalar loops, which remain for the tail.
+ * scalar loops, which remain for the tail. Indices are float elements of the segments.
  */
 final class VectorUpdates {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final ByteOrder O = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
 
     private VectorUpdates() {}
+
+    private static FloatVector load(MemorySegment m, int i) { return FloatVector.fromMemorySegment(S, m, (long) i << 2, O); }
+
+    private static void store(FloatVector v, MemorySegment m, int i) { v.intoMemorySegment(m, (long) i << 2, O); }
 
     /**
      * SGD: {@code d = g + wd p}; with momentum {@code buf = first ? d : mom buf + damp d}, then {@code d = buf} or
      * (Nesterov) {@code d + mom buf}; {@code p -= rate d}. {@code buf} is null without momentum.
      */
-    static void sgd(float[] p, float[] g, float[] buf, int from, int to, float wd, float mom, float damp, float rate,
-                    boolean first, boolean nesterov) {
+    static void sgd(MemorySegment p, MemorySegment g, MemorySegment buf, int from, int to, float wd, float mom,
+                    float damp, float rate, boolean first, boolean nesterov) {
         int i = from, bound = from + S.loopBound(to - from);
         for (; i < bound; i += S.length()) {
-            FloatVector d = FloatVector.fromArray(S, g, i), pv = FloatVector.fromArray(S, p, i);
+            FloatVector d = load(g, i), pv = load(p, i);
             if (wd != 0) d = d.add(pv.mul(wd));
             if (buf != null) {
-                FloatVector b = first ? d : FloatVector.fromArray(S, buf, i).mul(mom).add(d.mul(damp));
-                b.intoArray(buf, i);
+                FloatVector b = first ? d : load(buf, i).mul(mom).add(d.mul(damp));
+                store(b, buf, i);
                 d = nesterov ? d.add(b.mul(mom)) : b;
             }
-            pv.sub(d.mul(rate)).intoArray(p, i);
+            store(pv.sub(d.mul(rate)), p, i);
         }
         for (; i < to; i++) {
-            float d = g[i];
-            if (wd != 0) d = d + wd * p[i];
+            float pi = p.getAtIndex(F, i), d = g.getAtIndex(F, i);
+            if (wd != 0) d = d + wd * pi;
             if (buf != null) {
-                buf[i] = first ? d : mom * buf[i] + damp * d;
-                d = nesterov ? d + mom * buf[i] : buf[i];
+                float b = first ? d : mom * buf.getAtIndex(F, i) + damp * d;
+                buf.setAtIndex(F, i, b);
+                d = nesterov ? d + mom * b : b;
             }
-            p[i] = p[i] - rate * d;
+            p.setAtIndex(F, i, pi - rate * d);
         }
     }
 
@@ -47,48 +58,53 @@ final class VectorUpdates {
      * Adam / AdamW: {@code p *= decay} (decoupled) or {@code g += wd p}; {@code m = b1 m + c1 g};
      * {@code v = b2 v + c2 g^2}; {@code p -= stepSize m / (sqrt(v) / bc2Sqrt + eps)}.
      */
-    static void adam(float[] p, float[] g, float[] m, float[] v, int from, int to, float stepSize, float bc2Sqrt,
-                     float b1, float b2, float c1, float c2, float eps, float wd, float decay, boolean decoupled) {
+    static void adam(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, int from, int to,
+                     float stepSize, float bc2Sqrt, float b1, float b2, float c1, float c2, float eps, float wd,
+                     float decay, boolean decoupled) {
         int i = from, bound = from + S.loopBound(to - from);
         for (; i < bound; i += S.length()) {
-            FloatVector gi = FloatVector.fromArray(S, g, i), pv = FloatVector.fromArray(S, p, i);
+            FloatVector gi = load(g, i), pv = load(p, i);
             if (decoupled) pv = pv.mul(decay);
             else if (wd != 0) gi = gi.add(pv.mul(wd));
-            FloatVector mv = FloatVector.fromArray(S, m, i).mul(b1).add(gi.mul(c1));
-            FloatVector vv = FloatVector.fromArray(S, v, i).mul(b2).add(gi.mul(gi).mul(c2));
-            mv.intoArray(m, i);
-            vv.intoArray(v, i);
+            FloatVector mv = load(m, i).mul(b1).add(gi.mul(c1));
+            FloatVector vv = load(v, i).mul(b2).add(gi.mul(gi).mul(c2));
+            store(mv, m, i);
+            store(vv, v, i);
             FloatVector denom = vv.sqrt().div(bc2Sqrt).add(eps);
-            pv.sub(mv.div(denom).mul(stepSize)).intoArray(p, i);
+            store(pv.sub(mv.div(denom).mul(stepSize)), p, i);
         }
         for (; i < to; i++) {
-            float gi = g[i];
-            if (decoupled) p[i] = p[i] * decay;
-            else if (wd != 0) gi = gi + wd * p[i];
-            m[i] = m[i] * b1 + gi * c1;
-            v[i] = v[i] * b2 + gi * gi * c2;
-            float denom = (float) Math.sqrt(v[i]) / bc2Sqrt + eps;
-            p[i] = p[i] - stepSize * (m[i] / denom);
+            float gi = g.getAtIndex(F, i), pi = p.getAtIndex(F, i);
+            if (decoupled) pi = pi * decay;
+            else if (wd != 0) gi = gi + wd * pi;
+            float mi = m.getAtIndex(F, i) * b1 + gi * c1;
+            float vi = v.getAtIndex(F, i) * b2 + gi * gi * c2;
+            m.setAtIndex(F, i, mi);
+            v.setAtIndex(F, i, vi);
+            float denom = (float) Math.sqrt(vi) / bc2Sqrt + eps;
+            p.setAtIndex(F, i, pi - stepSize * (mi / denom));
         }
     }
 
     /** Adagrad: {@code g += wd p}; {@code sum += g^2}; {@code p -= clr g / (sqrt(sum) + eps)}. */
-    static void adagrad(float[] p, float[] g, float[] sum, int from, int to, float clr, float wd, float eps) {
+    static void adagrad(MemorySegment p, MemorySegment g, MemorySegment sum, int from, int to, float clr, float wd,
+                        float eps) {
         int i = from, bound = from + S.loopBound(to - from);
         for (; i < bound; i += S.length()) {
-            FloatVector gi = FloatVector.fromArray(S, g, i), pv = FloatVector.fromArray(S, p, i);
+            FloatVector gi = load(g, i), pv = load(p, i);
             if (wd != 0) gi = gi.add(pv.mul(wd));
-            FloatVector s = FloatVector.fromArray(S, sum, i).add(gi.mul(gi));
-            s.intoArray(sum, i);
+            FloatVector s = load(sum, i).add(gi.mul(gi));
+            store(s, sum, i);
             FloatVector std = s.sqrt().add(eps);
-            pv.sub(gi.div(std).mul(clr)).intoArray(p, i);
+            store(pv.sub(gi.div(std).mul(clr)), p, i);
         }
         for (; i < to; i++) {
-            float gi = g[i];
-            if (wd != 0) gi = gi + wd * p[i];
-            sum[i] = sum[i] + gi * gi;
-            float std = (float) Math.sqrt(sum[i]) + eps;
-            p[i] = p[i] - clr * (gi / std);
+            float gi = g.getAtIndex(F, i), pi = p.getAtIndex(F, i);
+            if (wd != 0) gi = gi + wd * pi;
+            float s = sum.getAtIndex(F, i) + gi * gi;
+            sum.setAtIndex(F, i, s);
+            float std = (float) Math.sqrt(s) + eps;
+            p.setAtIndex(F, i, pi - clr * (gi / std));
         }
     }
 }

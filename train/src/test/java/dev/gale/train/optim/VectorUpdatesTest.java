@@ -14,6 +14,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 class VectorUpdatesTest {
     private static final int N = 1000, FROM = 3, TO = 997;
 
+    /** The array as a heap segment the updates write through. */
+    private static java.lang.foreign.MemorySegment seg(float[] a) {
+        return a == null ? null : java.lang.foreign.MemorySegment.ofArray(a);
+    }
+
     private static float[] random(Random r, float scale) {
         float[] a = new float[N];
         for (int i = 0; i < N; i++) a[i] = (float) (r.nextGaussian() * scale);
@@ -31,7 +36,7 @@ class VectorUpdatesTest {
                     float[] buf = mom != 0 ? new float[N] : null, buf2 = mom != 0 ? new float[N] : null;
                     for (int step = 1; step <= 3; step++) {
                         float[] g = random(r, 0.1f);
-                        VectorUpdates.sgd(p, g, buf, FROM, TO, wd, mom, 1f, 0.01f, step == 1, nesterov);
+                        VectorUpdates.sgd(seg(p), seg(g), seg(buf), FROM, TO, wd, mom, 1f, 0.01f, step == 1, nesterov);
                         for (int i = FROM; i < TO; i++) {
                             float d = g[i];
                             if (wd != 0) d = d + wd * p2[i];
@@ -59,7 +64,7 @@ class VectorUpdatesTest {
                     double bc1 = 1 - Math.pow(0.9, step), bc2 = 1 - Math.pow(0.999, step), lr = 1e-3;
                     float stepSize = (float) (lr / bc1), bc2Sqrt = (float) Math.sqrt(bc2), e = 1e-8f;
                     float decay = (float) (1 - lr * wd);
-                    VectorUpdates.adam(p, g, m, v, FROM, TO, stepSize, bc2Sqrt, 0.9f, 0.999f, 0.1f, 0.001f, e, wd, decay,
+                    VectorUpdates.adam(seg(p), seg(g), seg(m), seg(v), FROM, TO, stepSize, bc2Sqrt, 0.9f, 0.999f, 0.1f, 0.001f, e, wd, decay,
                             decoupled);
                     for (int i = FROM; i < TO; i++) {
                         float gi = g[i];
@@ -84,7 +89,7 @@ class VectorUpdatesTest {
             float[] p = random(r, 1), p2 = p.clone(), sum = new float[N], sum2 = new float[N];
             for (int step = 1; step <= 3; step++) {
                 float[] g = random(r, 0.1f);
-                VectorUpdates.adagrad(p, g, sum, FROM, TO, 0.01f, wd, 1e-10f);
+                VectorUpdates.adagrad(seg(p), seg(g), seg(sum), FROM, TO, 0.01f, wd, 1e-10f);
                 for (int i = FROM; i < TO; i++) {
                     float gi = g[i];
                     if (wd != 0) gi = gi + wd * p2[i];

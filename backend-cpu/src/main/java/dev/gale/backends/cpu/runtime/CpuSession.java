@@ -1,5 +1,6 @@
 package dev.gale.backends.cpu.runtime;
 
+import dev.gale.backends.Region;
 import dev.gale.backends.Session;
 import dev.gale.backends.cpu.KernelPool;
 import dev.gale.ir.GaleException;
@@ -7,6 +8,7 @@ import dev.gale.ir.Graph;
 import dev.gale.ir.Type;
 import dev.gale.ir.Value;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -25,6 +27,7 @@ public final class CpuSession implements Session {
     private static final int MAX_PLANS = 4;
 
     private final Graph graph;
+    private final java.util.Set<String> inputNames = new java.util.HashSet<>();
     private final KernelPool pool;
     private final List<String> openPasses;
     private final List<ExecutionPlan> plans = new ArrayList<>();
@@ -36,12 +39,14 @@ public final class CpuSession implements Session {
 
     CpuSession(CompilePipeline.Result opened, KernelPool pool) {
         this.graph = opened.graph();
+        for (Value v : graph.inputs()) inputNames.add(v.name());
         this.pool = pool;
         this.openPasses = opened.ran();
         skippedPasses.addAll(opened.skipped());
         if (allInputsStatic()) {
             add(compile(graph, name -> graph.initializers().containsKey(name)
-                    ? ExecutionPlan.InputKind.of((Object) null) : ExecutionPlan.InputKind.of(typeOf(name)), false));
+                    ? ExecutionPlan.InputKind.of((Object) null) : ExecutionPlan.InputKind.of(typeOf(name)), false,
+                    List.of()));
         }
     }
 
@@ -54,11 +59,8 @@ public final class CpuSession implements Session {
     @Override
     public List<Object> run(Map<String, Object> feeds) {
         if (closed) throw new GaleException("the session is closed");
-        for (Value v : graph.runtimeInputs())
-            if (!feeds.containsKey(v.name()))
-                throw new GaleException("missing input '" + v.name() + "' (expected " + v.type() + ")");
         for (String name : feeds.keySet())
-            if (graph.inputs().stream().noneMatch(v -> v.name().equals(name)))
+            if (!inputNames.contains(name))
                 throw new GaleException("'" + name + "' is not an input of the graph; inputs are "
                         + graph.runtimeInputs().stream().map(Value::name).toList());
         ExecutionPlan plan = null;
@@ -69,16 +71,62 @@ public final class CpuSession implements Session {
             }
         }
         if (plan == null) {
-            Graph bound = CompilePipeline.bind(graph, feeds);
-            java.util.function.Function<String, ExecutionPlan.InputKind> kinds =
-                    name -> ExecutionPlan.InputKind.of(feeds.get(name));
-            plan = bound == null ? compile(graph, kinds, true) : compile(bound, kinds, bound != graph);
+            checkFeeds(feeds);
+            plan = compile(feeds, List.of());
             add(plan);
-        } else if (plans.getFirst() != plan) {
-            plans.remove(plan);
-            plans.addFirst(plan);
+        } else {
+            ExecutionPlan.Input missing = plan.missing(feeds);
+            if (missing != null)
+                throw new GaleException("missing input '" + missing.name() + "' (expected " + missing.slot().type + ")");
+            if (plans.getFirst() != plan) {
+                plans.remove(plan);
+                plans.addFirst(plan);
+            }
         }
         return plan.run(feeds);
+    }
+
+    /**
+     * Builds the plan for feeds like {@code example} again with {@code regions} bound, replacing any plan for them;
+     * null (with the reason under {@code -Dgale.cpu.verbose=true}) when a value cannot be bound.
+     */
+    @Override
+    public List<MemorySegment> bind(Map<String, Object> example, List<Region> regions) {
+        if (closed) throw new GaleException("the session is closed");
+        checkFeeds(example);
+        ExecutionPlan plan;
+        try {
+            plan = compile(example, regions);
+        } catch (PlanBuilder.NotBindable e) {
+            if (Boolean.getBoolean("gale.cpu.verbose")) System.err.println("gale cpu: cannot bind: " + e.getMessage());
+            return null;
+        }
+        for (java.util.Iterator<ExecutionPlan> it = plans.iterator(); it.hasNext(); ) {
+            ExecutionPlan p = it.next();
+            if (p.matches(example) || p.bound()) {
+                it.remove();
+                p.close();
+            }
+        }
+        add(plan);
+        return plan.regions();
+    }
+
+    private void checkFeeds(Map<String, Object> feeds) {
+        for (Value v : graph.runtimeInputs())
+            if (!feeds.containsKey(v.name()))
+                throw new GaleException("missing input '" + v.name() + "' (expected " + v.type() + ")");
+        for (String name : feeds.keySet())
+            if (graph.inputs().stream().noneMatch(v -> v.name().equals(name)))
+                throw new GaleException("'" + name + "' is not an input of the graph; inputs are "
+                        + graph.runtimeInputs().stream().map(Value::name).toList());
+    }
+
+    private ExecutionPlan compile(Map<String, Object> feeds, List<Region> regions) {
+        Graph bound = CompilePipeline.bind(graph, feeds);
+        java.util.function.Function<String, ExecutionPlan.InputKind> kinds =
+                name -> ExecutionPlan.InputKind.of(feeds.get(name));
+        return bound == null ? compile(graph, kinds, true, regions) : compile(bound, kinds, bound != graph, regions);
     }
 
     /** Compiles {@code g} (again through the graph passes when its types changed) and builds its plan. */
@@ -87,7 +135,7 @@ public final class CpuSession implements Session {
     }
 
     private ExecutionPlan compile(Graph g, java.util.function.Function<String, ExecutionPlan.InputKind> kinds,
-                                  boolean rerunPasses) {
+                                  boolean rerunPasses, List<Region> regions) {
         List<String> passes = new ArrayList<>(CompilePipeline.graphPasses(CompilePipeline.GRAPH_PASSES));
         if (!rerunPasses) passes.removeAll(openPasses);
         CompilePipeline.Result r = CompilePipeline.optimize(g, passes, true);
@@ -95,7 +143,7 @@ public final class CpuSession implements Session {
         List<String> all = new ArrayList<>(rerunPasses ? List.of() : openPasses);
         all.addAll(r.ran());
         lastPasses = all;
-        ExecutionPlan p = PlanBuilder.build(r.graph(), r.offsets(), pool, kinds);
+        ExecutionPlan p = PlanBuilder.build(r.graph(), r.offsets(), pool, kinds, regions);
         if (seed != null) p.seed(seed);
         p.nativeOps().forEach((k, v) -> nativeOps.merge(k, v, Integer::sum));
         p.fallbackOps().forEach((k, v) -> fallbackOps.merge(k, v, Integer::sum));
@@ -105,9 +153,16 @@ public final class CpuSession implements Session {
         return p;
     }
 
+    /** Keeps {@code p} first; beyond {@link #MAX_PLANS}, the least recently used plan with no bound region goes. */
     private void add(ExecutionPlan p) {
         plans.addFirst(p);
-        if (plans.size() > MAX_PLANS) plans.removeLast().close();
+        if (plans.size() <= MAX_PLANS) return;
+        for (int i = plans.size() - 1; i >= 0; i--) {
+            if (!plans.get(i).bound()) {
+                plans.remove(i).close();
+                return;
+            }
+        }
     }
 
     @Override

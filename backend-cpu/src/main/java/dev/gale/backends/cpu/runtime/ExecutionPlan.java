@@ -19,7 +19,9 @@ import java.util.Set;
  * A graph compiled for one set of input shapes: one off-heap arena holding every float32 tensor of static shape at
  * its planned offset (allocated and touched once, when the plan is built), the boxes holding everything else, and
  * the steps in execution order. {@link #run} copies the feeds in, runs the steps and copies the outputs out; the
- * steps themselves allocate nothing except in nodes that fall back to the interpreter.
+ * steps themselves allocate nothing except in nodes that fall back to the interpreter. Values in bound regions
+ * ({@link dev.gale.backends.Session#bind}) are not copied at all: the caller reads and writes them in place, so a
+ * plan with its float32 inputs and outputs bound runs with no allocation proportional to the model.
  */
 final class ExecutionPlan implements AutoCloseable {
     /** How a graph input was given when the plan was built: its tensor type, or not a tensor, or absent. */
@@ -43,7 +45,8 @@ final class ExecutionPlan implements AutoCloseable {
         }
     }
 
-    record Input(String name, Slot slot, Tensor defaultValue, InputKind kind) {}
+    /** A graph input; a bound one lives in a caller's region and may be left out of the feeds. */
+    record Input(String name, Slot slot, Tensor defaultValue, InputKind kind, boolean bound) {}
 
     private final Arena arena;
     private final MemorySegment mem;
@@ -53,6 +56,8 @@ final class ExecutionPlan implements AutoCloseable {
     private final Input[] inputs;
     private final boolean[] overridden;
     private final Slot[] outputs;
+    private final boolean[] outputBound;
+    private final List<MemorySegment> regions;
     private final Set<Object> owned;
     private final List<FallbackStep> fallbacks;
     private final Map<String, Integer> nativeOps, fallbackOps;
@@ -60,8 +65,9 @@ final class ExecutionPlan implements AutoCloseable {
     private final int planned;
 
     ExecutionPlan(Arena arena, MemorySegment mem, Object[] boxes, List<Step> steps, List<Node> nodes,
-                  List<Input> inputs, List<Slot> outputs, List<FallbackStep> fallbacks, Map<String, Integer> nativeOps,
-                  Map<String, Integer> fallbackOps, int planned) {
+                  List<Input> inputs, List<Slot> outputs, boolean[] outputBound, List<MemorySegment> regions,
+                  List<FallbackStep> fallbacks, Map<String, Integer> nativeOps, Map<String, Integer> fallbackOps,
+                  int planned) {
         this.planned = planned;
         this.arena = arena;
         this.mem = mem;
@@ -71,6 +77,8 @@ final class ExecutionPlan implements AutoCloseable {
         this.inputs = inputs.toArray(Input[]::new);
         this.overridden = new boolean[this.inputs.length];
         this.outputs = outputs.toArray(Slot[]::new);
+        this.outputBound = outputBound.clone();
+        this.regions = List.copyOf(regions);
         this.fallbacks = List.copyOf(fallbacks);
         this.nativeOps = Collections.unmodifiableMap(nativeOps);
         this.fallbackOps = Collections.unmodifiableMap(fallbackOps);
@@ -81,11 +89,31 @@ final class ExecutionPlan implements AutoCloseable {
         this.owned = own;
     }
 
-    /** True when these feeds have the element types and shapes this plan was built for. */
+    /**
+     * True when these feeds have the element types and shapes this plan was built for (a bound input may be absent,
+     * or given with its shape).
+     */
     boolean matches(Map<String, Object> feeds) {
-        for (Input in : inputs) if (!in.kind().matches(feeds.get(in.name()))) return false;
+        for (Input in : inputs) {
+            Object v = feeds.get(in.name());
+            if (in.bound() && v == null) continue;
+            if (!in.kind().matches(v)) return false;
+        }
         return true;
     }
+
+    /** The first input the feeds lack that the plan needs (not bound, no default), or null. */
+    Input missing(Map<String, Object> feeds) {
+        for (Input in : inputs)
+            if (!in.bound() && in.defaultValue() == null && feeds.get(in.name()) == null) return in;
+        return null;
+    }
+
+    /** True when some region is bound. */
+    boolean bound() { return !regions.isEmpty(); }
+
+    /** The bound regions' memory, in the order they were asked for. */
+    List<MemorySegment> regions() { return regions; }
 
     Map<String, Integer> nativeOps() { return nativeOps; }
 
@@ -104,6 +132,7 @@ final class ExecutionPlan implements AutoCloseable {
             Input in = inputs[i];
             Object v = feeds.get(in.name());
             Slot s = in.slot();
+            if (in.bound() && v == null) continue;
             if (s.inArena()) {
                 Tensor t = v != null ? (Tensor) v : overridden[i] ? in.defaultValue() : null;
                 if (t != null && (t.dtype() != DType.FLOAT32 || t.numel() != s.numel))
@@ -124,8 +153,11 @@ final class ExecutionPlan implements AutoCloseable {
             }
         }
         List<Object> result = new ArrayList<>(outputs.length);
-        for (Slot s : outputs) {
-            if (s.inArena()) {
+        for (int i = 0; i < outputs.length; i++) {
+            Slot s = outputs[i];
+            if (outputBound[i]) {
+                result.add(null);
+            } else if (s.inArena()) {
                 float[] data = new float[Math.toIntExact(s.numel)];
                 MemorySegment.copy(mem, Vec.F, s.offset << 2, data, 0, data.length);
                 result.add(new Tensor(DType.FLOAT32, s.shape, data));
@@ -157,7 +189,7 @@ final class ExecutionPlan implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "plan of " + steps.length + " steps, arena " + arenaBytes + " bytes (" + planned
+        return (regions.isEmpty() ? "" : "bound ") + "plan of " + steps.length + " steps, arena " + arenaBytes + " bytes (" + planned
                 + " values at the memory plan's offsets), native " + nativeOps
                 + ", fallback " + fallbackOps + ", inputs " + Arrays.stream(inputs).map(Input::name).toList();
     }

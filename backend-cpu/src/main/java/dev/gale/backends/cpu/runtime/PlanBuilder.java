@@ -1,5 +1,6 @@
 package dev.gale.backends.cpu.runtime;
 
+import dev.gale.backends.Region;
 import dev.gale.backends.cpu.KernelPool;
 import dev.gale.codegen.jvm.CompiledKernel;
 import dev.gale.backends.interp.Interpreter;
@@ -37,6 +38,9 @@ import java.util.TreeMap;
  *       whose step is known to be safe in place, otherwise the output is computed into a private buffer and copied
  *       at the end of the group. Everything else (inputs, constants, outputs, kernel insides, every value when there
  *       is no plan) is packed after the planned region by {@link OffsetPacker}, by lifetime.</li>
+ *   <li>Regions the caller bound ({@link dev.gale.backends.Session#bind}) come first after the planned region, each
+ *       value at the caller's offset; an output that cannot live there (an input or a constant passed through, a
+ *       value bound twice) gets its own slot there and a copy step at the end.</li>
  *   <li>The arena is allocated once and touched (zero-filled) so that no run pays for first-touch page faults, and
  *       constants are copied in.</li>
  *   <li>Steps: each node's native step when {@link NativeOps} has one for it, else a {@link FallbackStep}. With
@@ -49,6 +53,7 @@ final class PlanBuilder {
     private final Graph graph;
     private final PlannedOffsets planned;
     private final KernelPool pool;
+    private final List<Region> regions;
     private final List<Node> exec = new ArrayList<>();
     private final List<Integer> groupOf = new ArrayList<>();
     private final Map<String, Type> types = new HashMap<>();
@@ -57,15 +62,27 @@ final class PlanBuilder {
     private Map<Node, CompiledKernel> compiled = Map.of();
     private int groups;
 
-    private PlanBuilder(Graph graph, PlannedOffsets planned, KernelPool pool) {
+    private PlanBuilder(Graph graph, PlannedOffsets planned, KernelPool pool, List<Region> regions) {
         this.graph = graph;
         this.planned = planned;
         this.pool = pool;
+        this.regions = regions;
     }
 
     static ExecutionPlan build(Graph graph, PlannedOffsets planned, KernelPool pool,
                                java.util.function.Function<String, ExecutionPlan.InputKind> kinds) {
-        return new PlanBuilder(graph, planned, pool).build(kinds);
+        return build(graph, planned, pool, kinds, List.of());
+    }
+
+    /** Builds a plan with {@code regions} bound; a value that cannot be bound is a {@link NotBindable}. */
+    static ExecutionPlan build(Graph graph, PlannedOffsets planned, KernelPool pool,
+                               java.util.function.Function<String, ExecutionPlan.InputKind> kinds, List<Region> regions) {
+        return new PlanBuilder(graph, planned, pool, regions).build(kinds);
+    }
+
+    /** Why a region asked for cannot be bound. */
+    static final class NotBindable extends RuntimeException {
+        NotBindable(String message) { super(message, null, false, false); }
     }
 
     private ExecutionPlan build(java.util.function.Function<String, ExecutionPlan.InputKind> kinds) {
@@ -88,6 +105,7 @@ final class PlanBuilder {
         for (Value v : graph.outputs()) persistent.add(v.name());
         Set<String> placed = placePlanned(persistent);
         redirectInPlaceHazards(placed);
+        Map<String, long[]> bound = bindRegions(inputNames);
 
         // Lifetimes over the flattened order.
         Map<String, Integer> first = new HashMap<>(), last = new HashMap<>();
@@ -99,7 +117,7 @@ final class PlanBuilder {
         List<Slot> rest = new ArrayList<>();
         List<OffsetPacker.Item> items = new ArrayList<>();
         for (Slot s : slots.values()) {
-            if (!s.wantsArena() || placed.contains(s.name)) continue;
+            if (!s.wantsArena() || placed.contains(s.name) || bound.containsKey(s.name)) continue;
             boolean always = persistent.contains(s.name);
             int f = always ? -1 : first.getOrDefault(s.name, -1);
             int l = always ? FOREVER : Math.max(f, last.getOrDefault(s.name, f));
@@ -107,6 +125,13 @@ final class PlanBuilder {
             items.add(new OffsetPacker.Item(s.numel, f, l));
         }
         long base = planned == null ? 0 : OffsetPacker.align((planned.arenaBytes() + 3) / 4);
+        long[] regionStart = new long[regions.size()];
+        for (int r = 0; r < regions.size(); r++) {
+            regionStart[r] = base;
+            base = OffsetPacker.align(base + regions.get(r).size());
+        }
+        for (Map.Entry<String, long[]> e : bound.entrySet())
+            slots.get(e.getKey()).offset = regionStart[(int) e.getValue()[0]] + e.getValue()[1];
         long[] end = new long[1];
         long[] offsets = OffsetPacker.place(items, end);
         for (int i = 0; i < rest.size(); i++) rest.get(i).offset = base + offsets[i];
@@ -127,7 +152,7 @@ final class PlanBuilder {
                 Tensor def = graph.initializers().get(v.name());
                 Slot s = slots.get(v.name());
                 if (def != null) store(s, def, mem, boxes);
-                inputs.add(new ExecutionPlan.Input(v.name(), s, def, kinds.apply(v.name())));
+                inputs.add(new ExecutionPlan.Input(v.name(), s, def, kinds.apply(v.name()), bound.containsKey(v.name())));
             }
             List<Step> steps = new ArrayList<>();
             List<FallbackStep> fallbacks = new ArrayList<>();
@@ -154,13 +179,80 @@ final class PlanBuilder {
                 }
                 steps.add(step);
             }
-            List<Slot> outputs = graph.outputs().stream().map(v -> slots.get(v.name())).toList();
-            return new ExecutionPlan(arena, mem, boxes, steps, exec, inputs, outputs, fallbacks, nativeOps, fallbackOps,
-                    placed.size());
+            List<Slot> outputs = new ArrayList<>();
+            boolean[] outputBound = new boolean[graph.outputs().size()];
+            for (int i = 0; i < graph.outputs().size(); i++) {
+                String name = graph.outputs().get(i).name();
+                String at = boundOutputs.get(name);
+                outputBound[i] = at != null;
+                outputs.add(slots.get(at != null ? at : name));
+            }
+            List<MemorySegment> regionMemory = new ArrayList<>();
+            for (int r = 0; r < regions.size(); r++)
+                regionMemory.add(mem.asSlice(regionStart[r] * Float.BYTES, regions.get(r).size() * Float.BYTES));
+            return new ExecutionPlan(arena, mem, boxes, steps, exec, inputs, outputs, outputBound, regionMemory,
+                    fallbacks, nativeOps, fallbackOps, placed.size());
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
         }
+    }
+
+    // ---- bound regions
+
+    /** Graph output name to the slot holding it in a region (itself, or a copy written at the end). */
+    private final Map<String, String> boundOutputs = new HashMap<>();
+
+    /**
+     * Checks the regions and says where each bound slot goes: slot name to {region, offset}. Outputs that cannot be
+     * placed themselves get a private slot there, filled by a copy step appended to the plan.
+     */
+    private Map<String, long[]> bindRegions(Set<String> inputNames) {
+        Map<String, long[]> at = new LinkedHashMap<>();
+        Set<String> outputNames = new HashSet<>();
+        for (Value v : graph.outputs()) outputNames.add(v.name());
+        for (int r = 0; r < regions.size(); r++) {
+            Region region = regions.get(r);
+            List<long[]> spans = new ArrayList<>();
+            for (int i = 0; i < region.names().size(); i++) {
+                String name = region.names().get(i);
+                Slot s = slots.get(name);
+                boolean input = inputNames.contains(name), output = outputNames.contains(name);
+                if (s == null || !input && !output)
+                    throw new NotBindable("'" + name + "' is not an input or output of the graph");
+                if (!s.wantsArena())
+                    throw new NotBindable("'" + name + "' is " + s.type + ", not a float32 tensor of static shape");
+                long off = region.offset(i);
+                if (off < 0 || off + s.numel > region.size())
+                    throw new NotBindable("'" + name + "' (" + s.numel + " elements) does not fit at " + off
+                            + " in a region of " + region.size());
+                spans.add(new long[] {off, off + s.numel});
+                if (input) {
+                    if (at.containsKey(name) || boundOutputs.containsValue(name))
+                        throw new NotBindable("input '" + name + "' is bound twice");
+                    at.put(name, new long[] {r, off});
+                    continue;
+                }
+                if (boundOutputs.containsKey(name)) throw new NotBindable("output '" + name + "' is bound twice");
+                String holder = name;
+                if (at.containsKey(name) || s.constant) {
+                    holder = "bound/" + r + "/" + i;
+                    Slot copy = new Slot(holder, s.type);
+                    slots.put(holder, copy);
+                    types.put(holder, s.type);
+                    exec.add(new Node(holder + "/copy", "", "Identity", List.of(new Value(name, s.type)),
+                            List.of(new Value(holder, s.type)), Map.of()));
+                    groupOf.add(groups++);
+                }
+                at.put(holder, new long[] {r, off});
+                boundOutputs.put(name, holder);
+            }
+            spans.sort((a, b) -> Long.compare(a[0], b[0]));
+            for (int i = 1; i < spans.size(); i++)
+                if (spans.get(i)[0] < spans.get(i - 1)[1])
+                    throw new NotBindable("values of one region overlap at element " + spans.get(i)[0]);
+        }
+        return at;
     }
 
     // ---- flattening

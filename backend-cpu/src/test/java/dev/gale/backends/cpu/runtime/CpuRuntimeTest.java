@@ -169,6 +169,70 @@ class CpuRuntimeTest {
         }
     }
 
+    /**
+     * Bound regions: the inputs are read from and the outputs written to the caller's memory, at the caller's
+     * offsets; results equal an unbound run; and a run allocates nothing that grows with the tensors.
+     */
+    @Test
+    void boundRegionsRunInPlaceWithoutAllocating() {
+        int n = 1 << 16;
+        Model m = model("""
+                graph @g(%x: tensor<[N],f32>, %w: tensor<[N],f32>) -> (%y: tensor<[N],f32>, %dw: tensor<[N],f32>, %w2: tensor<[N],f32>) {
+                  %t = Mul(%x, %w)
+                  %y = Tanh(%t)
+                  %dw = Sub(%y, %x)
+                  %w2 = Identity(%w)
+                }
+                """.replace("N", Integer.toString(n)));
+        Tensor x = ramp(n), w = ramp(n);
+        for (int i = 0; i < n; i++) w.floats()[i] = (float) Math.sin(i);
+        List<Object> expected = Interpreter.run(m, Map.of("x", x, "w", w));
+        try (Session s = new CpuBackend().open(m)) {
+            // w at float 16 of region 0; dw and w2 (an input passed through: copied) at 0 and n + 16 of region 1
+            List<java.lang.foreign.MemorySegment> r = s.bind(Map.of("x", x, "w", w), List.of(
+                    new dev.gale.backends.Region(List.of("w"), new long[] {16}, n + 32),
+                    new dev.gale.backends.Region(List.of("dw", "w2"), new long[] {0, n + 16}, 2L * n + 16)));
+            assertNotNull(r);
+            assertEquals((n + 32) * 4L, r.get(0).byteSize());
+            java.lang.foreign.MemorySegment.copy(w.floats(), 0, r.get(0), java.lang.foreign.ValueLayout.JAVA_FLOAT,
+                    16 * 4, n);
+            Map<String, Object> feeds = Map.of("x", x);
+            List<Object> out = s.run(feeds);
+            assertNull(out.get(1));
+            assertNull(out.get(2));
+            assertClose((Tensor) expected.get(0), (Tensor) out.get(0), "y");
+            float[] dw = r.get(1).asSlice(0, n * 4L).toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+            float[] w2 = r.get(1).asSlice((n + 16) * 4L, n * 4L).toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+            assertClose((Tensor) expected.get(1), new Tensor(DType.FLOAT32, new long[] {n}, dw), "dw");
+            assertArrayEquals(w.floats(), w2, "w passed through");
+            // The caller updates w in place; the next run sees it.
+            r.get(0).setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 16, 0f);
+            s.run(feeds);
+            assertEquals(-x.floats()[0], r.get(1).getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0), 1e-6);
+
+            var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            var plan = new Object() {
+                long bytes(int runs) {
+                    long before = threads.getCurrentThreadAllocatedBytes();
+                    for (int i = 0; i < runs; i++) s.run(feeds);
+                    return threads.getCurrentThreadAllocatedBytes() - before;
+                }
+            };
+            plan.bytes(200); // warm
+            long perRun = plan.bytes(200) / 200;
+            // y (256 KiB) is copied out as the result; nothing else may be allocated per run beyond small change.
+            assertTrue(perRun < n * 4L + 4096, "a bound run allocated " + perRun + " bytes");
+        }
+    }
+
+    private static void assertClose(Tensor want, Tensor got, String what) {
+        assertArrayEquals(want.shape(), got.shape(), what + " shape");
+        for (int i = 0; i < want.numel(); i++) {
+            double a = want.getDouble(i), b = got.getDouble(i);
+            assertTrue(Math.abs(a - b) <= ATOL + RTOL * Math.abs(a), what + "[" + i + "]: " + b + " vs " + a);
+        }
+    }
+
     @Test
     void missingAndUnknownInputsAreErrorsThatNameThem() {
         Model m = model("""
