@@ -27,7 +27,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--feed", required = true, split = ",", paramLabel = "INPUT=ARRAY") List<String> feed;
     @Option(names = "--labels", required = true, paramLabel = "ARRAY") String labels;
     @Option(names = "--batch-size", defaultValue = "256") int batchSize;
-    @Option(names = "--backend", defaultValue = "interp") String backend;
+    @Option(names = "--backend", defaultValue = "cpu", description = "Backend: cpu or interp (default: ${DEFAULT-VALUE}).") String backend;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;

@@ -36,7 +36,7 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--outputs", required = true, paramLabel = "DIR", description = "Folder for the outputs (created).")
     Path outputs;
 
-    @Option(names = "--backend", defaultValue = "interp", description = "Backend (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", defaultValue = "cpu", description = "Backend: cpu or interp (default: ${DEFAULT-VALUE}).")
     String backend;
 
     @Option(names = "--format", defaultValue = "pb", description = "Output format: pb or npy (default: ${DEFAULT-VALUE}).")

@@ -57,7 +57,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--steps", required = true, paramLabel = "N") long steps;
     @Option(names = "--no-shuffle", description = "Step s uses rows (s*B + i) mod n.") boolean noShuffle;
     @Option(names = "--seed", defaultValue = "0") long seed;
-    @Option(names = "--backend", defaultValue = "interp", description = "interp (default) or cpu.") String backend;
+    @Option(names = "--backend", defaultValue = "cpu", description = "cpu (default) or interp (the reference interpreter; with the compiled step in one planned arena).") String backend;
     @Option(names = "--output", paramLabel = "NAME", description = "Model output the loss reads (default: the first).") String output;
     @Option(names = "--ignore-index", paramLabel = "N", description = "Cross-entropy label to ignore.") Long ignoreIndex;
     @Option(names = "--freeze", split = ",", paramLabel = "NAME|REGEX",

@@ -15,8 +15,8 @@ import java.util.Map;
  *   <li>forward: Gale's backend against ONNX Runtime in one {@link ForwardWorker};</li>
  *   <li>train and memory: a {@link TrainWorker} against scripts/bench_pytorch.py, then each one's peak RSS.</li>
  * </ul>
- * Each side warms up for at least {@code warmupSeconds} and {@code warmup} blocks (Gale's JIT compiles its hot
- * loops then; the peers get the same), which also calibrates a block: as many steps back to back as last about
+ * Each side warms up for at least {@code warmupSeconds} and {@code warmup} blocks and until its steps stop getting
+ * faster (Gale's JIT compiles its hot loops then; the peers get the same rule), which also calibrates a block: as many steps back to back as last about
  * {@code runMillis}. A timed run is one such block, and its value is the block's time per step, so a sub-millisecond
  * step is not measured alone, cold, after a pause. The timed runs alternate between the sides one block at a time
  * (the order flipping every run), with a pause at each switch long enough for the other side's spinning thread pool
@@ -31,6 +31,8 @@ final class BenchRunner {
     private static final long SETTLE_MS = 250;
     /** The most steps in one block, whatever the calibration says. */
     private static final int MAX_BLOCK = 100_000;
+    /** The longest warmup per side, in seconds, when the steps keep getting faster. */
+    private static final double MAX_WARMUP_S = 40;
 
     private final Settings settings;
     private final BenchEnvironment env;
@@ -161,21 +163,40 @@ final class BenchRunner {
     }
 
     /**
-     * Untimed blocks until both {@code warmup} blocks and {@code warmupSeconds} of steps have run, doubling the block
-     * while it is shorter than a timed run should be; returns the steps per timed block.
+     * Untimed blocks until {@code warmup} blocks and {@code warmupSeconds} of steps have run and the steps have
+     * stopped getting faster (the best of the last three blocks is within 3% of the best before them: the JIT has
+     * compiled the loops), or {@link #MAX_WARMUP_S} has passed; the block doubles while it is shorter than a timed
+     * run should be. Returns the steps per timed block.
      */
     private int warm(WorkerProcess w, String cmd) {
         double spent = 0, perStep = 0;
+        List<Double> history = new ArrayList<>();
         int n = 1;
-        for (int blocks = 0; blocks < settings.warmup() || spent < settings.warmupSeconds(); blocks++) {
+        for (int blocks = 0; ; blocks++) {
             double[] t = w.times(cmd, n);
             double total = 0;
             for (double x : t) total += x;
             spent += total;
             perStep = total / n;
+            history.add(perStep);
+            boolean settled = blocks + 1 >= settings.warmup() && spent >= settings.warmupSeconds()
+                    && (steady(history) || spent >= Math.max(MAX_WARMUP_S, settings.warmupSeconds()));
+            if (settled) break;
             if (total < settings.runMillis() / 1e3 && n < MAX_BLOCK) n = Math.min(MAX_BLOCK, n * 2);
         }
         return (int) Math.max(1, Math.min(MAX_BLOCK, Math.round(settings.runMillis() / 1e3 / Math.max(perStep, 1e-9))));
+    }
+
+    /** The best of the last three blocks is no more than 3% faster than the best before them. */
+    static boolean steady(List<Double> perStep) {
+        int k = perStep.size();
+        if (k < 4) return false;
+        double recent = Double.MAX_VALUE, before = Double.MAX_VALUE;
+        for (int i = 0; i < k; i++) {
+            if (i >= k - 3) recent = Math.min(recent, perStep.get(i));
+            else before = Math.min(before, perStep.get(i));
+        }
+        return recent >= 0.97 * before;
     }
 
     /** One timed block of {@code n} steps: the time per step. */

@@ -40,7 +40,7 @@ class UncompiledTrainingParityTest {
         for (boolean compile : new boolean[] {true, false}) {
             String mode = compile ? "compiled" : "uncompiled";
             List<String> args = new ArrayList<>(List.of("train", work.resolve("model.onnx").toString(),
-                    "--data", work.resolve("data.npz").toString()));
+                    "--data", work.resolve("data.npz").toString(), "--backend", "interp"));
             args.addAll(Arrays.asList(Files.readString(work.resolve("args.txt")).trim().split("\\s+")));
             args.addAll(List.of("--loss-log", work.resolve(mode + ".csv").toString(),
                     "--out", work.resolve(mode + ".onnx").toString()));
