@@ -23,23 +23,31 @@ public final class TrainingState {
     static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
 
     private final ParameterLayout layout;
-    private final Arena arena = Arena.ofAuto();
     private MemorySegment params;
+    /** Null until first used: a state whose gradients live in a backend's memory never makes its own. */
     private MemorySegment grads;
+    /** The arenas of the buffers this state made itself (closed when a buffer moves to a backend's memory). */
+    private final java.util.IdentityHashMap<MemorySegment, Arena> own = new java.util.IdentityHashMap<>();
     private final Map<String, MemorySegment> moments = new LinkedHashMap<>();
     private long step;
 
     public TrainingState(ParameterLayout layout) {
         this.layout = layout;
         this.params = allocate();
-        this.grads = allocate();
     }
 
+    /** A zero-filled buffer of the layout's size, freed when the state lets go of it (or by the GC). */
     private MemorySegment allocate() {
+        Arena arena = Arena.ofShared();
         MemorySegment m = arena.allocate(Math.max(1L, layout.size()) * Float.BYTES, 64);
         m.fill((byte) 0);
+        own.put(m, arena);
+        java.lang.ref.Cleaner c = CLEANER;
+        c.register(this, arena::close);
         return m;
     }
+
+    private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
 
     public ParameterLayout layout() { return layout; }
 
@@ -47,7 +55,10 @@ public final class TrainingState {
     public MemorySegment params() { return params; }
 
     /** The flat gradient buffer. */
-    public MemorySegment grads() { return grads; }
+    public MemorySegment grads() {
+        if (grads == null) grads = allocate();
+        return grads;
+    }
 
     /** The optimizer buffer {@code name}, created zero-filled on first use. */
     public MemorySegment moment(String name) { return moments.computeIfAbsent(name, k -> allocate()); }
@@ -66,19 +77,23 @@ public final class TrainingState {
     /** As {@link #relocateParams}, for the gradients. */
     public void relocateGrads(MemorySegment to) { grads = relocate(grads, to); }
 
+    /** Copies {@code from} (null: zeros) into {@code to} and frees {@code from} when this state made it. */
     private MemorySegment relocate(MemorySegment from, MemorySegment to) {
         long bytes = (long) layout.size() * Float.BYTES;
         if (to.byteSize() < bytes)
             throw new IllegalArgumentException("a buffer of " + to.byteSize() + " bytes for " + bytes + " bytes of state");
         MemorySegment view = to.asSlice(0, bytes);
-        MemorySegment.copy(from, 0, view, 0, bytes);
+        if (from != null) MemorySegment.copy(from, 0, view, 0, bytes);
+        else view.fill((byte) 0);
+        Arena a = from == null ? null : own.remove(from);
+        if (a != null) a.close();
         return view;
     }
 
     /** Moves the parameters and gradients back into memory of this state's own (before a backend's goes away). */
     public void ownBuffers() {
         params = relocate(params, allocate());
-        grads = relocate(grads, allocate());
+        if (grads != null) grads = relocate(grads, allocate());
     }
 
     /** Optimizer steps taken so far. */
@@ -89,19 +104,19 @@ public final class TrainingState {
     /** Copies a parameter tensor (float32 or float64, rounded to float32) into its slot. */
     public void setParam(String name, Tensor t) { copyIn(params, layout.slot(name), t); }
 
-    public void setGrad(String name, Tensor t) { copyIn(grads, layout.slot(name), t); }
+    public void setGrad(String name, Tensor t) { copyIn(grads(), layout.slot(name), t); }
 
     /** The parameter as a float32 tensor (a copy). */
     public Tensor param(String name) { return copyOut(params, layout.slot(name)); }
 
-    public Tensor grad(String name) { return copyOut(grads, layout.slot(name)); }
+    public Tensor grad(String name) { return copyOut(grads(), layout.slot(name)); }
 
     /** A copy of a whole buffer ({@code params}, {@code grads} or a moment's name) as an array, for checkpoints. */
     public float[] snapshot(String buffer) { return segment(buffer).toArray(F); }
 
     /** Overwrites a whole buffer ({@code params} or a moment's name, created if new) from an array. */
     public void load(String buffer, float[] values) {
-        MemorySegment m = buffer.equals("params") ? params : buffer.equals("grads") ? grads : moment(buffer);
+        MemorySegment m = buffer.equals("params") ? params : buffer.equals("grads") ? grads() : moment(buffer);
         if (values.length != layout.size())
             throw new IllegalArgumentException(buffer + ": " + values.length + " values for " + layout.size());
         MemorySegment.copy(values, 0, m, F, 0, values.length);
@@ -109,7 +124,7 @@ public final class TrainingState {
 
     private MemorySegment segment(String buffer) {
         if (buffer.equals("params")) return params;
-        if (buffer.equals("grads")) return grads;
+        if (buffer.equals("grads")) return grads();
         MemorySegment m = moments.get(buffer);
         if (m == null) throw new IllegalArgumentException("no optimizer buffer '" + buffer + "'");
         return m;
