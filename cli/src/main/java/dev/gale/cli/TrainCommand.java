@@ -83,7 +83,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new GaleException("--resume and --checkpoint-dir name different folders");
         Path ckptDir = resume != null ? resume : checkpointDir;
         if (!Files.isRegularFile(model)) throw new GaleException(model + ": no such file");
-        byte[] bytes = Files.readAllBytes(model);
+        String modelHash = sha256(model); // streamed: the file's bytes are not kept while training
         Model m = ModelFiles.load(model);
         Map<String, Tensor> arrays = Npz.read(data);
         Map<String, String> feeds = new LinkedHashMap<>();
@@ -98,7 +98,7 @@ final class TrainCommand implements Callable<Integer> {
                 ignoreIndex == null ? Long.MIN_VALUE : ignoreIndex, trainable(m.graph().initializers().keySet()), opt,
                 new LrSchedule(schedule, lr, warmup, steps, 0), clip, batchSize, steps, !noShuffle, seed, backend,
                 lossLog, ckptDir, checkpointEvery, resume != null, noCompile ? null : Pipelines.standard(true));
-        Trainer trainer = new Trainer(m, HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes)),
+        Trainer trainer = new Trainer(m, modelHash,
                 config, arrays, feeds, labels);
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter stdout = spec.commandLine().getOut();
@@ -122,6 +122,20 @@ final class TrainCommand implements Callable<Integer> {
         if (!losses.isEmpty()) stdout.printf("final loss %.6f; trained model written to %s%n", losses.getLast(), out);
         else stdout.printf("nothing left to train (already at step %d); model written to %s%n", steps, out);
         return 0;
+    }
+
+    private static String sha256(java.nio.file.Path file) throws java.io.IOException {
+        MessageDigest d;
+        try {
+            d = MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        try (var in = Files.newInputStream(file)) {
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) d.update(buf, 0, n);
+        }
+        return HexFormat.of().formatHex(d.digest());
     }
 
     private Predicate<String> trainable(Set<String> names) {

@@ -184,6 +184,10 @@ public final class Trainer {
         Backend backend = Backends.get(config.backend());
         try (Session session = compiled != null ? compiled.open(backend) : backend.open(Model.of(program.graph()));
              dev.gale.train.optim.ParallelUpdate updates = new dev.gale.train.optim.ParallelUpdate()) {
+            // Loading a large model leaves its file's bytes and the passes' garbage on the heap; a collection now
+            // (once) lets the heap shrink before the arena and the optimizer's buffers appear, which lowers the
+            // run's peak resident memory.
+            if (state.layout().size() >= LARGE_MODEL) System.gc();
             bound = start < config.steps() && bind(session, start + 1);
             try {
                 for (long step = start + 1; step <= config.steps(); step++) {
@@ -205,6 +209,9 @@ public final class Trainer {
         }
         return losses;
     }
+
+    /** Parameters (elements) from which a run collects the setup's garbage before training. */
+    private static final int LARGE_MODEL = 1 << 22;
 
     /** True while the parameters and gradients live in the session's memory (no copies per step). */
     private boolean bound;

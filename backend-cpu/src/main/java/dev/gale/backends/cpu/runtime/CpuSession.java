@@ -17,8 +17,8 @@ import java.util.TreeMap;
 
 /**
  * A model opened on the CPU backend: the graph after the open-time passes, and an {@link ExecutionPlan} per set of
- * input shapes seen (built on first use, kept for the next runs; a few are cached). Plans of a model whose inputs all
- * have static shapes are built when the session opens.
+ * input shapes seen (built on first use, kept for the next runs; a few are cached). A plan is built on the first run
+ * (or {@link #bind}) that needs it, never ahead: a caller that binds regions would otherwise hold two arenas at once.
  *
  * <p>{@link #fallbackOps()} and {@link #nativeOps()} say which nodes of the plans built so far run on the runtime's
  * own steps and which on the interpreter's kernels, by op.
@@ -43,17 +43,6 @@ public final class CpuSession implements Session {
         this.pool = pool;
         this.openPasses = opened.ran();
         skippedPasses.addAll(opened.skipped());
-        if (allInputsStatic()) {
-            add(compile(graph, name -> graph.initializers().containsKey(name)
-                    ? ExecutionPlan.InputKind.of((Object) null) : ExecutionPlan.InputKind.of(typeOf(name)), false,
-                    List.of()));
-        }
-    }
-
-    private boolean allInputsStatic() {
-        for (Value v : graph.runtimeInputs())
-            if (!(v.type() instanceof Type.TensorType t) || t.shape() == null || !t.shape().isStatic()) return false;
-        return true;
     }
 
     @Override
@@ -130,10 +119,6 @@ public final class CpuSession implements Session {
     }
 
     /** Compiles {@code g} (again through the graph passes when its types changed) and builds its plan. */
-    private Type typeOf(String input) {
-        return graph.inputs().stream().filter(v -> v.name().equals(input)).findFirst().orElseThrow().type();
-    }
-
     private ExecutionPlan compile(Graph g, java.util.function.Function<String, ExecutionPlan.InputKind> kinds,
                                   boolean rerunPasses, List<Region> regions) {
         List<String> passes = new ArrayList<>(CompilePipeline.graphPasses(CompilePipeline.GRAPH_PASSES));
