@@ -1,0 +1,151 @@
+package dev.gale.backends.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Float32 transcendental functions on vectors, built only from operations Java specifies exactly (add, multiply,
+ * fused multiply-add, divide, comparisons, bit moves), so that a lane's result never depends on how the code runs.
+ *
+ * <p>{@code lanewise(VectorOperators.EXP)} and its kin are not like that: the JIT computes them with a vector math
+ * library, and interpreted or C1-compiled code with {@code Math}, which differ in the last bit. A training step
+ * would then give different bits before and after the JIT compiled a loop, and a resumed run would not reproduce an
+ * uninterrupted one. These forms cost a few more instructions and are within 2 ulp of the exact value (Cephes'
+ * single-precision polynomials, with Cody-Waite range reduction).
+ */
+public final class VMath {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    /** 1.5 * 2^23: adding and subtracting it rounds a float of magnitude below 2^22 to the nearest integer. */
+    private static final float ROUND = 12582912f;
+    private static final float EXP_HI = 88.72283f, EXP_LO = -103.97208f;
+
+    private VMath() {}
+
+    private static FloatVector fma(FloatVector a, FloatVector b, float c) { return a.fma(b, FloatVector.broadcast(S, c)); }
+
+    private static FloatVector fma(FloatVector a, float b, FloatVector c) { return a.fma(FloatVector.broadcast(S, b), c); }
+
+    private static FloatVector fma(FloatVector a, FloatVector b, FloatVector c) { return a.fma(b, c); }
+
+    /** e^x; +inf above 88.72, 0 below -103.97 (subnormal results in between are rounded once), NaN for NaN. */
+    public static FloatVector exp(FloatVector x) {
+        FloatVector c = x.max(EXP_LO).min(EXP_HI);
+        FloatVector n = c.mul(LOG2E).add(ROUND).sub(ROUND);
+        // 2^n as two normal powers of two (n is in [-150, 128]), so that subnormal results round only once
+        FloatVector r = fma(n, -LN2_HI, c);
+        r = fma(n, -LN2_LO, r);
+        FloatVector p = FloatVector.broadcast(S, 1.9875691500E-4f);
+        p = fma(p, r, 1.3981999507E-3f);
+        p = fma(p, r, 8.3334519073E-3f);
+        p = fma(p, r, 4.1665795894E-2f);
+        p = fma(p, r, 1.6666665459E-1f);
+        p = fma(p, r, 5.0000001201E-1f);
+        p = p.mul(r.mul(r)).add(r).add(1f);
+        IntVector k = (IntVector) n.convert(VectorOperators.F2I, 0);
+        IntVector k1 = k.lanewise(VectorOperators.ASHR, 1), k2 = k.sub(k1);
+        FloatVector s1 = k1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s2 = k2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector y = p.mul(s1).mul(s2);
+        y = y.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_HI));
+        y = y.blend(0f, x.compare(VectorOperators.LT, EXP_LO));
+        return y.blend(x, x.test(VectorOperators.IS_NAN));
+    }
+
+    /** e^x - 1, accurate near 0. */
+    public static FloatVector expm1(FloatVector x) {
+        // |x| < 0.5: the Taylor series to x^9/9! (the next term is below 2^-27 of the result)
+        FloatVector p = FloatVector.broadcast(S, 1f / 362880f);
+        p = fma(p, x, 1f / 40320f);
+        p = fma(p, x, 1f / 5040f);
+        p = fma(p, x, 1f / 720f);
+        p = fma(p, x, 1f / 120f);
+        p = fma(p, x, 1f / 24f);
+        p = fma(p, x, 1f / 6f);
+        p = fma(p, x, 0.5f);
+        FloatVector small = p.mul(x).mul(x).add(x);
+        FloatVector large = exp(x).sub(1f);
+        return large.blend(small, x.abs().compare(VectorOperators.LT, 0.5f));
+    }
+
+    /** The natural logarithm; -inf at 0, NaN below 0 or for NaN, +inf at +inf. */
+    public static FloatVector log(FloatVector x) {
+        VectorMask<Float> tiny = x.compare(VectorOperators.LT, Float.MIN_NORMAL);
+        FloatVector xs = x.blend(x.mul(8388608f), tiny); // subnormals: scale by 2^23 first
+        IntVector bits = xs.reinterpretAsInts();
+        IntVector e = bits.lanewise(VectorOperators.ASHR, 23).sub(127);
+        e = e.blend(e.sub(23), tiny.cast(I));
+        FloatVector m = bits.and(0x007FFFFF).or(0x3F800000).reinterpretAsFloats(); // [1, 2)
+        VectorMask<Float> big = m.compare(VectorOperators.GT, 1.41421356f);
+        m = m.blend(m.mul(0.5f), big);
+        FloatVector ef = ((FloatVector) e.convert(VectorOperators.I2F, 0));
+        ef = ef.blend(ef.add(1f), big);
+        FloatVector f = m.sub(1f), z = f.mul(f);
+        FloatVector p = FloatVector.broadcast(S, 7.0376836292E-2f);
+        p = fma(p, f, -1.1514610310E-1f);
+        p = fma(p, f, 1.1676998740E-1f);
+        p = fma(p, f, -1.2420140846E-1f);
+        p = fma(p, f, 1.4249322787E-1f);
+        p = fma(p, f, -1.6668057665E-1f);
+        p = fma(p, f, 2.0000714765E-1f);
+        p = fma(p, f, -2.4999993993E-1f);
+        p = fma(p, f, 3.3333331174E-1f);
+        FloatVector y = p.mul(f).mul(z);
+        y = fma(ef, LN2_LO, y);
+        y = fma(z, -0.5f, y);
+        FloatVector r = f.add(y);
+        r = fma(ef, LN2_HI, r);
+        r = r.blend(Float.NEGATIVE_INFINITY, x.compare(VectorOperators.EQ, 0f));
+        r = r.blend(Float.NaN, x.compare(VectorOperators.LT, 0f).or(x.test(VectorOperators.IS_NAN)));
+        return r.blend(x, x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
+    }
+
+    /** log(1 + x), accurate near 0: log(u) * x / (u - 1) with u = 1 + x rounded. */
+    public static FloatVector log1p(FloatVector x) {
+        FloatVector u = x.add(1f), d = u.sub(1f);
+        FloatVector corrected = log(u).mul(x.div(d));
+        return corrected.blend(x, d.compare(VectorOperators.EQ, 0f)).blend(log(u), u.compare(VectorOperators.EQ,
+                Float.POSITIVE_INFINITY));
+    }
+
+    /** The hyperbolic tangent. */
+    public static FloatVector tanh(FloatVector x) {
+        FloatVector a = x.abs();
+        FloatVector z = x.mul(x);
+        FloatVector p = FloatVector.broadcast(S, -5.70498872745E-3f);
+        p = fma(p, z, 2.06390887954E-2f);
+        p = fma(p, z, -5.37397155531E-2f);
+        p = fma(p, z, 1.33314422036E-1f);
+        p = fma(p, z, -3.33332819422E-1f);
+        FloatVector small = p.mul(z).fma(x, x);
+        FloatVector e = exp(a.min(10f).mul(2f));
+        FloatVector t = FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(e.add(1f)));
+        FloatVector large = t.blend(t.neg(), x.compare(VectorOperators.LT, 0f));
+        return large.blend(small, a.compare(VectorOperators.LT, 0.625f)).blend(x, x.test(VectorOperators.IS_NAN));
+    }
+
+    /** 1 / (1 + e^-x), in a form that neither overflows nor loses precision for large |x|. */
+    public static FloatVector sigmoid(FloatVector x) {
+        FloatVector e = exp(x.abs().neg()), d = e.add(1f);
+        FloatVector pos = FloatVector.broadcast(S, 1f).div(d), neg = e.div(d);
+        return pos.blend(neg, x.compare(VectorOperators.LT, 0f));
+    }
+
+    // ---- scalar forms: lane for lane the same values, for loop tails
+
+    public static float exp(float x) { return exp(FloatVector.broadcast(S, x)).lane(0); }
+
+    public static float expm1(float x) { return expm1(FloatVector.broadcast(S, x)).lane(0); }
+
+    public static float log(float x) { return log(FloatVector.broadcast(S, x)).lane(0); }
+
+    public static float log1p(float x) { return log1p(FloatVector.broadcast(S, x)).lane(0); }
+
+    public static float tanh(float x) { return tanh(FloatVector.broadcast(S, x)).lane(0); }
+
+    public static float sigmoid(float x) { return sigmoid(FloatVector.broadcast(S, x)).lane(0); }
+}
