@@ -41,11 +41,11 @@ public enum Activation {
                 for (; i < vend; i += L) FloatVector.fromArray(S, x, i).max(0f).intoArray(x, i);
             }
             case TANH -> {
-                for (; i < vend; i += L) FloatVector.fromArray(S, x, i).lanewise(VectorOperators.TANH).intoArray(x, i);
+                for (; i < vend; i += L) VMath.tanh(FloatVector.fromArray(S, x, i)).intoArray(x, i);
             }
             case SIGMOID -> {
                 for (; i < vend; i += L) {
-                    FloatVector e = FloatVector.fromArray(S, x, i).neg().min(88f).lanewise(VectorOperators.EXP);
+                    FloatVector e = VMath.exp(FloatVector.fromArray(S, x, i).neg().min(88f));
                     FloatVector.broadcast(S, 1f).div(e.add(1f)).intoArray(x, i);
                 }
             }
@@ -53,7 +53,7 @@ public enum Activation {
                 for (; i < vend; i += L) {
                     FloatVector v = FloatVector.fromArray(S, x, i);
                     FloatVector inner = v.mul(v).mul(0.044715f).add(1f).mul(v).mul(SQRT_2_OVER_PI);
-                    inner.lanewise(VectorOperators.TANH).add(1f).mul(v).mul(0.5f).intoArray(x, i);
+                    VMath.tanh(inner).add(1f).mul(v).mul(0.5f).intoArray(x, i);
                 }
             }
             case GELU -> {
@@ -63,7 +63,7 @@ public enum Activation {
                     FloatVector t = FloatVector.broadcast(S, 1f).div(z.mul(0.5f).add(1f));
                     FloatVector p = t.mul(E9).add(E8).mul(t).add(E7).mul(t).add(E6).mul(t).add(E5).mul(t).add(E4)
                             .mul(t).add(E3).mul(t).add(E2).mul(t).add(E1).mul(t).add(E0);
-                    FloatVector halfErfc = t.mul(p.sub(z.mul(z)).lanewise(VectorOperators.EXP)).mul(0.5f);
+                    FloatVector halfErfc = t.mul(VMath.exp(p.sub(z.mul(z)))).mul(0.5f);
                     FloatVector cdf = halfErfc.neg().add(1f).blend(halfErfc, v.lt(0f));
                     v.mul(cdf).intoArray(x, i);
                 }

@@ -3,6 +3,7 @@ package dev.gale.backends.cpu.runtime;
 import dev.gale.backends.cpu.KernelPool;
 import dev.gale.ir.DType;
 import dev.gale.ir.op.GaleOps;
+import dev.gale.backends.cpu.VMath;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -84,7 +85,7 @@ final class NormSteps {
         FloatVector maxV = FloatVector.broadcast(S, max), acc = FloatVector.zero(S);
         float sum = 0;
         if (log) {
-            for (k = 0; k < b; k += L) acc = acc.add(Vec.load(m, x + k).sub(maxV).lanewise(VectorOperators.EXP));
+            for (k = 0; k < b; k += L) acc = acc.add(VMath.exp(Vec.load(m, x + k).sub(maxV)));
             sum = acc.reduceLanes(VectorOperators.ADD);
             for (; k < n; k++) sum += (float) Math.exp(Vec.get(m, x + k) - max);
             float logSum = (float) Math.log(sum);
@@ -93,7 +94,7 @@ final class NormSteps {
             return;
         }
         for (k = 0; k < b; k += L) {
-            FloatVector e = Vec.load(m, x + k).sub(maxV).lanewise(VectorOperators.EXP);
+            FloatVector e = VMath.exp(Vec.load(m, x + k).sub(maxV));
             acc = acc.add(e);
             Vec.store(e, m, y + k);
         }
