@@ -1,6 +1,12 @@
 package dev.gale.backends.cpu;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 
 import static dev.gale.backends.cpu.GemmPacking.F;
 
@@ -15,14 +21,54 @@ import static dev.gale.backends.cpu.GemmPacking.F;
  *       in the explicit padding (not those past it, which only {@code ceil_mode} windows reach).</li>
  * </ul>
  * Each window's valid kernel rows and columns are computed once, so the inner loops test no bounds. Planes
- * ({@code n * c} of them) are split across the pool.
+ * ({@code n * c} of them) are split across the pool. The commonest window, 2 x 2 with stride 2 and no padding, runs
+ * vectorized: two input rows at a time, neighbours combined across lanes and the even lanes compressed out.
  */
 public final class Pool2d {
     private Pool2d() {}
 
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** Lane i takes lane i + 1 (the last lane itself): a pair's right neighbour. */
+    private static final VectorShuffle<Float> NEXT = VectorShuffle.fromOp(S, i -> Math.min(i + 1, L - 1));
+    private static final VectorMask<Float> EVEN = VectorMask.fromLong(S, 0x5555_5555_5555_5555L);
+
+    /** A 2 x 2 window with stride 2, no padding, no dilation, wholly inside the input. */
+    static boolean isHalving(Window2d g) {
+        return g.kh() == 2 && g.kw() == 2 && g.strideH() == 2 && g.strideW() == 2 && g.dilationH() == 1
+                && g.dilationW() == 1 && g.padTop() == 0 && g.padLeft() == 0 && g.padBottom() == 0
+                && g.padRight() == 0 && 2L * g.oh() <= g.h() && 2L * g.ow() <= g.w() && L >= 4;
+    }
+
+    /** The 2 x 2 / 2 window over every plane: max (a NaN wins) or mean. */
+    private static void halving(KernelPool pool, int planes, Window2d g, boolean max, MemorySegment x, long xOff,
+                                MemorySegment y, long yOff) {
+        int w = g.w(), ow = g.ow(), oh = g.oh(), half = L / 2;
+        forEachPlane(pool, planes, g, (pl) -> {
+            long xp = xOff + (long) pl * g.inSize(), yp = yOff + (long) pl * g.outSize();
+            for (int oy = 0; oy < oh; oy++) {
+                long r0 = xp + 2L * oy * w, r1 = r0 + w, yr = yp + (long) oy * ow;
+                for (int ox = 0; ox < ow; ox += half) {
+                    int cnt = Math.min(half, ow - ox);
+                    VectorMask<Float> in = S.indexInRange(0, 2 * cnt);
+                    FloatVector a = FloatVector.fromMemorySegment(S, x, (r0 + 2L * ox) << 2, ORDER, in);
+                    FloatVector b = FloatVector.fromMemorySegment(S, x, (r1 + 2L * ox) << 2, ORDER, in);
+                    FloatVector v = max ? a.max(b) : a.add(b);
+                    FloatVector p = max ? v.max(v.rearrange(NEXT)) : v.add(v.rearrange(NEXT)).mul(0.25f);
+                    p.compress(EVEN).intoMemorySegment(y, (yr + ox) << 2, ORDER, S.indexInRange(0, cnt));
+                }
+            }
+        });
+    }
+
     /** Y[planes, oh, ow] = max over each window of X[planes, h, w]. */
     public static void maxForward(KernelPool pool, int planes, Window2d g, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         check(pool, planes, g, x, xOff, y, yOff);
+        if (isHalving(g)) {
+            halving(pool, planes, g, true, x, xOff, y, yOff);
+            return;
+        }
         forEachPlane(pool, planes, g, (pl) -> {
             long xp = xOff + (long) pl * g.inSize(), yp = yOff + (long) pl * g.outSize();
             for (int oy = 0; oy < g.oh(); oy++) {
@@ -87,6 +133,10 @@ public final class Pool2d {
     public static void averageForward(KernelPool pool, int planes, Window2d g, boolean countIncludePad, MemorySegment x,
                                       long xOff, MemorySegment y, long yOff) {
         check(pool, planes, g, x, xOff, y, yOff);
+        if (isHalving(g)) {
+            halving(pool, planes, g, false, x, xOff, y, yOff);
+            return;
+        }
         forEachPlane(pool, planes, g, (pl) -> {
             long xp = xOff + (long) pl * g.inSize(), yp = yOff + (long) pl * g.outSize();
             for (int oy = 0; oy < g.oh(); oy++) {

@@ -39,6 +39,11 @@ class Pool2dTest {
     /** n, c, h, w, kh, kw, strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW, ceil. */
     static final int[][] CASES = {
             {2, 3, 8, 8, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0},
+            // 2 x 2 / 2 (the vectorized path): several lane chunks per row, odd sizes, a partial last chunk
+            {2, 3, 28, 28, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0},
+            {1, 2, 9, 35, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0},
+            {1, 1, 64, 66, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 0},
+            {1, 2, 9, 35, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1},
             {1, 4, 17, 17, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0},
             {1, 2, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0},
             {2, 2, 17, 13, 3, 2, 2, 3, 1, 0, 2, 1, 1, 1, 1},

@@ -83,6 +83,7 @@ final class ExecutionPlan implements AutoCloseable {
         this.nativeOps = Collections.unmodifiableMap(nativeOps);
         this.fallbackOps = Collections.unmodifiableMap(fallbackOps);
         this.arenaBytes = mem.byteSize();
+        this.profile = Boolean.getBoolean("gale.cpu.profile") ? new long[this.steps.length] : null;
         Set<Object> own = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Object b : boxes) if (b != null) own.add(b);
         for (Input in : this.inputs) if (in.defaultValue() != null) own.remove(in.defaultValue());
@@ -143,15 +144,23 @@ final class ExecutionPlan implements AutoCloseable {
                 boxes[s.box] = v != null ? v : in.defaultValue();
             }
         }
+        long[] prof = profiledRuns >= PROFILE_SKIP ? profile : null;
         for (int i = 0; i < steps.length; i++) {
             try {
-                steps[i].run();
+                if (prof == null) {
+                    steps[i].run();
+                } else {
+                    long t0 = System.nanoTime();
+                    steps[i].run();
+                    prof[i] += System.nanoTime() - t0;
+                }
             } catch (GaleException e) {
                 throw e;
             } catch (RuntimeException e) {
                 throw new GaleException(nodes[i].describe() + ": " + e, e);
             }
         }
+        profiledRuns++;
         List<Object> result = new ArrayList<>(outputs.length);
         for (int i = 0; i < outputs.length; i++) {
             Slot s = outputs[i];
@@ -184,8 +193,37 @@ final class ExecutionPlan implements AutoCloseable {
         return new Tensor(t.dtype(), t.shape(), d);
     }
 
+    /** Nanoseconds spent in each step over all runs, with {@code -Dgale.cpu.profile=true}; else null. */
+    private final long[] profile;
+    private long profiledRuns;
+    /** Runs not profiled at first (JIT warmup), {@code -Dgale.cpu.profile.skip=N}. */
+    private static final long PROFILE_SKIP = Long.getLong("gale.cpu.profile.skip", 0);
+
+    /** The steps that took the most time over the runs so far, one line each (profiling on). */
+    String profileReport(int top) {
+        if (profile == null) return "";
+        Integer[] order = new Integer[profile.length];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        Arrays.sort(order, (a, b) -> Long.compare(profile[b], profile[a]));
+        long total = 0;
+        for (long t : profile) total += t;
+        StringBuilder sb = new StringBuilder(String.format(java.util.Locale.ROOT,
+                "gale cpu profile: %d runs, %.3f ms per run in %d steps%n", profiledRuns - PROFILE_SKIP,
+                total / 1e6 / Math.max(1, profiledRuns - PROFILE_SKIP), steps.length));
+        for (int k = 0; k < Math.min(top, order.length); k++) {
+            int i = order[k];
+            sb.append(String.format(java.util.Locale.ROOT, "  %6.3f ms %5.1f%%  %s%n",
+                    profile[i] / 1e6 / Math.max(1, profiledRuns - PROFILE_SKIP), 100.0 * profile[i] / Math.max(1, total),
+                    nodes[i].describe()));
+        }
+        return sb.toString();
+    }
+
     @Override
-    public void close() { arena.close(); }
+    public void close() {
+        if (profile != null) System.err.print(profileReport(15));
+        arena.close();
+    }
 
     @Override
     public String toString() {

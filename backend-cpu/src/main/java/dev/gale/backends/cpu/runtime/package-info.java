@@ -25,6 +25,7 @@
  * Float32 tensors of static shape live in the arena; everything else (other element types, shapes only the run time
  * knows, sequences) lives in boxes as Java objects, and the nodes that need it run on the interpreter's kernels.
  * Debugging: {@code -Dgale.cpu.verbose=true} prints each plan and every node that falls back;
+ * {@code -Dgale.cpu.profile=true} times every step and prints the costliest when the plan closes;
  * {@code -Dgale.cpu.passes=a,b} replaces the graph passes.
  */
 package dev.gale.backends.cpu.runtime;
