@@ -26,6 +26,12 @@ import java.util.Set;
  * a {@code FloatVector} loop of the preferred species, then a scalar tail. Other loops stay scalar code that C2
  * compiles (and may auto-vectorize) itself. The class depends on nothing but the JDK, so it compiles without a
  * class path and can be defined as a hidden class.
+ *
+ * <p>{@link Storage#SEGMENTS}: every buffer is a {@code java.lang.foreign.MemorySegment} instead (an off-heap arena
+ * holding many tensors, or a heap segment over an array) with a {@code long} element offset, and the entry point is
+ * {@code run(int nest, Object[] buffers, long[] offsets, int[] sizes, int lo, int hi)}. Elements are read and written
+ * in native byte order, floats with {@code JAVA_FLOAT}, bools as bytes; vector loops use
+ * {@code FloatVector.fromMemorySegment}. This is how a runtime with one arena runs kernels without staging copies.
  */
 public final class JavaRenderer extends CLikeRenderer {
     /** The package generated classes declare (the one the JVM runtime defines them in). */
@@ -43,14 +49,30 @@ public final class JavaRenderer extends CLikeRenderer {
     private Ix.Var lane;
     private final Set<Integer> vectorTemps = new HashSet<>();
 
+    /** What the generated code takes its buffers as. */
+    public enum Storage {
+        /** Java arrays ({@code float[]}, ...) with {@code int} element offsets. */
+        ARRAYS,
+        /** {@code MemorySegment}s with {@code long} element offsets. */
+        SEGMENTS
+    }
+
     private final boolean vectorize;
+    private final boolean segments;
     private String cls;
 
     /** A renderer that uses the Vector API where it can. */
     public JavaRenderer() { this(true); }
 
     /** {@code vectorize = false}: plain scalar Java (for a JVM without {@code jdk.incubator.vector}). */
-    public JavaRenderer(boolean vectorize) { this.vectorize = vectorize; }
+    public JavaRenderer(boolean vectorize) { this(vectorize, Storage.ARRAYS); }
+
+    public JavaRenderer(boolean vectorize, Storage storage) {
+        this.vectorize = vectorize;
+        this.segments = storage == Storage.SEGMENTS;
+    }
+
+    public Storage storage() { return segments ? Storage.SEGMENTS : Storage.ARRAYS; }
 
     /** The class name the source declares unless {@link #render(KernelIR, String)} names another. */
     public static String className(KernelIR k) { return "Kernel_" + k.name(); }
@@ -85,6 +107,9 @@ public final class JavaRenderer extends CLikeRenderer {
         raw("package " + PACKAGE + ";\n\n");
         boolean vec = !vectorLoops.isEmpty() || !vectorFolds.isEmpty();
         boolean widen = vectorFolds.values().stream().anyMatch(Fold::widen);
+        if (segments)
+            raw("import java.lang.foreign.MemorySegment;\nimport java.lang.foreign.ValueLayout;\n"
+                    + (vec ? "import java.nio.ByteOrder;\n" : "") + "\n");
         if (vec)
             raw((widen ? "import jdk.incubator.vector.DoubleVector;\n" : "")
                     + "import jdk.incubator.vector.FloatVector;\nimport jdk.incubator.vector.VectorMask;\n"
@@ -94,14 +119,15 @@ public final class JavaRenderer extends CLikeRenderer {
         if (vec) {
             line("private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;");
             if (widen) line("private static final VectorSpecies<Double> D = F.withLanes(double.class);");
+            if (segments) line("private static final ByteOrder NATIVE = ByteOrder.nativeOrder();");
             blank();
         }
-        open("static void run(int nest, Object[] b, int[] o, int[] s, int lo, int hi) {");
+        open("static void run(int nest, Object[] b, " + (segments ? "long" : "int") + "[] o, int[] s, int lo, int hi) {");
         open("switch (nest) {");
         for (int n = 0; n < k.nests().size(); n++) {
             List<String> args = new ArrayList<>();
             for (int i = 0; i < k.buffers().size(); i++) {
-                args.add("(" + arrayType(k.buffers().get(i).type()) + ") b[" + i + "]");
+                args.add("(" + bufferType(k.buffers().get(i).type()) + ") b[" + i + "]");
                 args.add("o[" + i + "]");
             }
             for (int i = 0; i < k.sizes().size(); i++) args.add("s[" + i + "]");
@@ -125,8 +151,8 @@ public final class JavaRenderer extends CLikeRenderer {
         blank();
         List<String> params = new ArrayList<>();
         for (KernelIR.Buffer b : k.buffers()) {
-            params.add(arrayType(b.type()) + " " + b.name());
-            params.add("int " + b.name() + "_off");
+            params.add(bufferType(b.type()) + " " + b.name());
+            params.add((segments ? "long " : "int ") + b.name() + "_off");
         }
         for (KernelIR.SizeParam s : k.sizes()) params.add("int " + s.name());
         params.add("int lo");
@@ -169,7 +195,9 @@ public final class JavaRenderer extends CLikeRenderer {
                 case Stmt.Let t -> vectorLet(t);
                 case Stmt.Store st -> {
                     KernelIR.Buffer b = kernel.buffers().get(st.buffer());
-                    line(asVector(st.value()) + ".intoArray(" + b.name() + ", " + index(b, st.index()) + ");");
+                    line(asVector(st.value()) + (segments
+                            ? ".intoMemorySegment(" + b.name() + ", " + byteOffset(b, st.index()) + ", NATIVE);"
+                            : ".intoArray(" + b.name() + ", " + index(b, st.index()) + ");"));
                 }
                 default -> throw new IllegalStateException("not a vector loop");
             }
@@ -230,7 +258,9 @@ public final class JavaRenderer extends CLikeRenderer {
         return switch (x) {
             case Sx.Load l when Ix.strideAlong(l.index(), lane) instanceof Ix.Lit(long s) && s == 1 -> {
                 KernelIR.Buffer b = kernel.buffers().get(l.buffer());
-                yield new V("FloatVector.fromArray(F, " + b.name() + ", " + index(b, l.index()) + ")", true);
+                yield new V(segments
+                        ? "FloatVector.fromMemorySegment(F, " + b.name() + ", " + byteOffset(b, l.index()) + ", NATIVE)"
+                        : "FloatVector.fromArray(F, " + b.name() + ", " + index(b, l.index()) + ")", true);
             }
             case Sx.Ref r when vectorTemps.contains(r.id()) -> new V(name(r), true);
             case Sx.Unary u when vector(u.x()).vector() -> {
@@ -387,7 +417,24 @@ public final class JavaRenderer extends CLikeRenderer {
         }
     }
 
+    /** The byte offset of element {@code i} of segment buffer {@code b}. */
+    private String byteOffset(KernelIR.Buffer b, Ix i) { return "4L * (" + index(b, i) + ")"; }
+
     // ---- scalar Java ----------------------------------------------------------------------------------------------------
+
+    private String bufferType(DType t) { return segments ? "MemorySegment" : arrayType(t); }
+
+    /** The {@code ValueLayout} constant of element type {@code t} in a segment (bools are bytes). */
+    private static String layout(DType t) {
+        return switch (t) {
+            case FLOAT32 -> "ValueLayout.JAVA_FLOAT";
+            case FLOAT64 -> "ValueLayout.JAVA_DOUBLE";
+            case INT32 -> "ValueLayout.JAVA_INT";
+            case INT64 -> "ValueLayout.JAVA_LONG";
+            case BOOL -> "ValueLayout.JAVA_BYTE";
+            default -> throw new IllegalArgumentException("no segment layout for " + t);
+        };
+    }
 
     private static String arrayType(DType t) {
         return switch (t) {
@@ -437,13 +484,15 @@ public final class JavaRenderer extends CLikeRenderer {
 
     @Override
     protected String load(KernelIR.Buffer b, String index) {
-        String s = b.name() + "[" + index + "]";
+        String s = segments ? b.name() + ".getAtIndex(" + layout(b.type()) + ", " + index + ")"
+                : b.name() + "[" + index + "]";
         return b.type() == DType.BOOL ? "(" + s + " != 0)" : s;
     }
 
     @Override
     protected String store(KernelIR.Buffer b, String index, String value) {
         if (b.type() == DType.BOOL) value = "(byte) (" + value + " ? 1 : 0)";
+        if (segments) return b.name() + ".setAtIndex(" + layout(b.type()) + ", " + index + ", " + value + ");";
         return b.name() + "[" + index + "] = " + value + ";";
     }
 
