@@ -25,12 +25,17 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
+import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +52,9 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code copy}: {@code MemorySegment.copy} of {@code (k + 1) n / 2} floats, split over {@code threads} like the
  *       kernel, i.e. the same bytes read plus written (and the same working set) as a kernel reading {@code k} arrays
  *       of {@code n} floats and writing one;</li>
+ *   <li>{@code vcopy}: the same copy as a Vector API load/store loop, i.e. with ordinary stores as the kernels
+ *       make them ({@code MemorySegment.copy} of large blocks may use streaming stores that skip reading the
+ *       destination's cache lines first);</li>
  *   <li>{@code ops}: the runtime's op-by-op steps ({@code -Dgale.cpu.codegen=false});</li>
  *   <li>{@code codegen}: the generated kernel ({@code -Dgale.cpu.codegen=true}).</li>
  * </ul>
@@ -75,13 +83,14 @@ public class ElementwiseBench {
     @Param({"bias_gelu", "mul_add_relu", "chain6"})
     public String kernel;
 
-    @Param({"copy", "ops", "codegen"})
+    @Param({"copy", "vcopy", "ops", "codegen"})
     public String impl;
 
     @Param({"1", "2"})
     public int threads;
 
     static final int COLS = 1024;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
     private Session session;
     private MethodHandle[] steps;
@@ -98,7 +107,7 @@ public class ElementwiseBench {
         Graph g = graph(kernel, n);
         int bigInputs = (int) g.runtimeInputs().stream().filter(v -> numel(v) == n).count();
         copyFloats = (long) (bigInputs + 1) * n / 2;
-        if (impl.equals("copy")) {
+        if (impl.endsWith("copy")) {
             arena = Arena.ofShared();
             src = Data.random(arena, copyFloats * Float.BYTES, 1);
             dst = arena.allocate(copyFloats * Float.BYTES, 64);
@@ -136,9 +145,19 @@ public class ElementwiseBench {
         if (steps == null) {
             int tasks = threads == 1 ? 1 : 4 * threads;
             long chunk = (copyFloats + tasks - 1) / tasks;
+            boolean vector = impl.equals("vcopy");
             pool.parallelFor(tasks, (i, s) -> {
                 long lo = i * chunk, hi = Math.min(copyFloats, lo + chunk);
-                if (lo < hi) MemorySegment.copy(src, lo << 2, dst, lo << 2, (hi - lo) << 2);
+                if (lo >= hi) return;
+                if (!vector) {
+                    MemorySegment.copy(src, lo << 2, dst, lo << 2, (hi - lo) << 2);
+                    return;
+                }
+                long k = lo;
+                for (long end = hi - (hi - lo) % F.length(); k < end; k += F.length())
+                    FloatVector.fromMemorySegment(F, src, k << 2, ByteOrder.nativeOrder())
+                            .intoMemorySegment(dst, k << 2, ByteOrder.nativeOrder());
+                for (; k < hi; k++) dst.setAtIndex(ValueLayout.JAVA_FLOAT, k, src.getAtIndex(ValueLayout.JAVA_FLOAT, k));
             });
         } else {
             for (MethodHandle s : steps) s.invokeExact();

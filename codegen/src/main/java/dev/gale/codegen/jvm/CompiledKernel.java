@@ -93,17 +93,29 @@ public final class CompiledKernel {
         public void run(Object[] buffers, long[] offsets, Splitter splitter) {
             int threads = splitter == null ? 1 : splitter.threads();
             for (int n = 0; n < extents.length; n++) {
-                int extent = extents[n];
-                int tasks = threads <= 1 || work[n] < PARALLEL_WORK ? 1
-                        : (int) Math.min(Math.min(extent, 2L * threads), work[n] / (PARALLEL_WORK / 4));
+                int tasks = tasks(n, threads);
                 if (tasks <= 1) {
-                    callSegments(n, buffers, offsets, sizes, 0, extent);
+                    runPiece(n, 0, 1, buffers, offsets);
                 } else {
-                    int nest = n, k = tasks;
-                    splitter.split(tasks, c -> callSegments(nest, buffers, offsets, sizes,
-                            (int) ((long) extent * c / k), (int) ((long) extent * (c + 1) / k)));
+                    int nest = n;
+                    splitter.split(tasks, c -> runPiece(nest, c, tasks, buffers, offsets));
                 }
             }
+        }
+
+        public int nests() { return extents.length; }
+
+        /** How many pieces nest {@code n} is split into on {@code threads} threads (1: run it whole). */
+        public int tasks(int n, int threads) {
+            if (threads <= 1 || work[n] < PARALLEL_WORK) return 1;
+            return (int) Math.min(Math.min(extents[n], 2L * threads), work[n] / (PARALLEL_WORK / 4));
+        }
+
+        /** Runs piece {@code piece} of {@code pieces} of nest {@code n}'s outer loop (for callers that split it). */
+        public void runPiece(int n, int piece, int pieces, Object[] buffers, long[] offsets) {
+            long extent = extents[n];
+            callSegments(n, buffers, offsets, sizes, (int) (extent * piece / pieces),
+                    (int) (extent * (piece + 1) / pieces));
         }
     }
 

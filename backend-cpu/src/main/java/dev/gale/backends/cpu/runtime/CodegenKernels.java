@@ -128,6 +128,27 @@ final class CodegenKernels {
         CompiledKernel.Splitter splitter = splitter(c.pool);
         MemorySegment m = c.mem;
         Object[] boxes = c.boxes;
+        if (fixed != null && !boxedInputs) {
+            // The usual case: everything fixed now, so a run allocates nothing.
+            KernelPool pool = c.pool;
+            int nests = fixed.nests();
+            int[] tasks = new int[nests];
+            KernelPool.Task[] pieces = new KernelPool.Task[nests];
+            for (int n = 0; n < nests; n++) {
+                tasks[n] = fixed.tasks(n, pool.threads());
+                int nest = n, count = tasks[n];
+                pieces[n] = (i, scratch) -> fixed.runPiece(nest, i, count, buffers, offsets);
+            }
+            return () -> {
+                for (int n = 0; n < nests; n++) {
+                    if (tasks[n] <= 1) fixed.runPiece(n, 0, 1, buffers, offsets);
+                    else pool.parallelFor(tasks[n], pieces[n]);
+                }
+                for (int o = 0; o < no; o++)
+                    if (privateOut[o] != null)
+                        MemorySegment.copy(privateOut[o], 0, m, slots[ni + o].offset << 2, slots[ni + o].numel << 2);
+            };
+        }
         boolean reread = boxedInputs;
         return () -> {
             Tensor[] fed = reread ? new Tensor[ni] : null;
