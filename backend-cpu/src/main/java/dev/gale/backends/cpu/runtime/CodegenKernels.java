@@ -97,7 +97,7 @@ final class CodegenKernels {
             }
         }
         // Sizes from the static shapes (and constant shape inputs); a size read from a value fed at run time is
-        // bound on every run (the output shapes are checked against the first binding only when it is known).
+        // bound on every run, and then only outputs of literal shapes (checked now) are accepted.
         Map<String, Long> sizes = rebind ? null : bind(ir, slots, constants, null);
         if (sizes != null) {
             for (int i = 0; i < no; i++)
