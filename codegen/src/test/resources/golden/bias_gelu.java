@@ -51,18 +51,18 @@ final class Kernel_fused_add_gelu {
         return (float) (x < 0 ? r - 1 : 1 - r);
     }
 
-    private static FloatVector erf(FloatVector x) {
-        FloatVector z = x.mul(x), a = x.abs();
-        FloatVector small = x.mul(z.mul(-1.492565035840625e-5f).add(1.2055332981789664e-4f).mul(z)
-                .add(-8.548327023450852e-4f).mul(z).add(0.005223977625442188f).mul(z).add(-0.026866170645131252f)
-                .mul(z).add(0.11283791670955126f).mul(z).add(-0.37612638903183754f).mul(z).add(1.1283791670955126f));
-        FloatVector t = FloatVector.broadcast(F, 1f).div(a.mul(0.5f).add(1f));
-        FloatVector p = t.mul(0.17087277f).add(-0.82215223f).mul(t).add(1.48851587f).mul(t).add(-1.13520398f)
-                .mul(t).add(0.27886807f).mul(t).add(-0.18628806f).mul(t).add(0.09678418f).mul(t).add(0.37409196f)
-                .mul(t).add(1.00002368f).mul(t).add(-1.26551223f).sub(z);
-        FloatVector r = t.mul(p.lanewise(VectorOperators.EXP));
-        FloatVector large = FloatVector.broadcast(F, 1f).sub(r);
-        large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
-        return large.blend(small, a.compare(VectorOperators.LT, 0.5f));
+    private static FloatVector erf(FloatVector a) {
+        FloatVector x = a.max(-4f).min(4f), x2 = x.mul(x);
+        FloatVector p = x2.fma(FloatVector.broadcast(F, -2.72614225801306e-10f), FloatVector.broadcast(F, 2.77068142495902e-08f));
+        p = p.fma(x2, FloatVector.broadcast(F, -2.10102402082508e-06f));
+        p = p.fma(x2, FloatVector.broadcast(F, -5.69250639462346e-05f));
+        p = p.fma(x2, FloatVector.broadcast(F, -7.34990630326855e-04f));
+        p = p.fma(x2, FloatVector.broadcast(F, -2.95459980854025e-03f));
+        p = p.fma(x2, FloatVector.broadcast(F, -1.60960333262415e-02f)).mul(x);
+        FloatVector q = x2.fma(FloatVector.broadcast(F, -1.45660718464996e-05f), FloatVector.broadcast(F, -2.13374055278905e-04f));
+        q = q.fma(x2, FloatVector.broadcast(F, -1.68282697438203e-03f));
+        q = q.fma(x2, FloatVector.broadcast(F, -7.37332916720468e-03f));
+        q = q.fma(x2, FloatVector.broadcast(F, -1.42647390514189e-02f));
+        return p.div(q);
     }
 }

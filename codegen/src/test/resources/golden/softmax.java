@@ -38,7 +38,7 @@ final class Kernel_fused_softmax {
             for (int r1Vec = F.loopBound(10); r1 < r1Vec; r1 += F.length()) {
                 FloatVector t6 = FloatVector.fromArray(F, p0, p0_off + i0 * 10 + r1);
                 FloatVector t7 = t6.sub(acc1);
-                FloatVector t8 = t7.lanewise(VectorOperators.EXP);
+                FloatVector t8 = exp(t7);
                 r1Lo = r1Lo.add(t8.convertShape(VectorOperators.F2D, D, 0));
                 r1Hi = r1Hi.add(t8.convertShape(VectorOperators.F2D, D, 1));
             }
@@ -54,7 +54,7 @@ final class Kernel_fused_softmax {
             for (int i1Vec = F.loopBound(10); i1 < i1Vec; i1 += F.length()) {
                 FloatVector t0 = FloatVector.fromArray(F, p0, p0_off + i0 * 10 + i1);
                 FloatVector t3 = t0.sub(acc1);
-                FloatVector t4 = t3.lanewise(VectorOperators.EXP);
+                FloatVector t4 = exp(t3);
                 FloatVector t10 = t4.div(t9);
                 t10.intoArray(o0, o0_off + i0 * 10 + i1);
             }
@@ -66,5 +66,24 @@ final class Kernel_fused_softmax {
                 o0[o0_off + i0 * 10 + i1] = t10;
             }
         }
+    }
+
+    private static FloatVector exp(FloatVector a) {
+        FloatVector x = a.max(-104f).min(88.72283935546875f);
+        FloatVector t = x.fma(FloatVector.broadcast(F, 1.44269504088896341f), FloatVector.broadcast(F, 12582912f));
+        FloatVector n = t.sub(12582912f);
+        FloatVector r = n.fma(FloatVector.broadcast(F, -0.693359375f), x);
+        r = n.fma(FloatVector.broadcast(F, 2.12194440e-4f), r);
+        FloatVector p = r.fma(FloatVector.broadcast(F, 1.9875691500e-4f), FloatVector.broadcast(F, 1.3981999507e-3f));
+        p = p.fma(r, FloatVector.broadcast(F, 8.3334519073e-3f));
+        p = p.fma(r, FloatVector.broadcast(F, 4.1665795894e-2f));
+        p = p.fma(r, FloatVector.broadcast(F, 1.6666665459e-1f));
+        p = p.fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
+        FloatVector y = p.fma(r.mul(r), r).add(1f);
+        jdk.incubator.vector.IntVector k = t.reinterpretAsInts().sub(0x4B400000);
+        jdk.incubator.vector.IntVector h = k.lanewise(VectorOperators.ASHR, 1);
+        FloatVector s1 = h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s2 = k.sub(h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return y.mul(s1).mul(s2).blend(Float.POSITIVE_INFINITY, a.compare(VectorOperators.GT, 88.72283935546875f));
     }
 }

@@ -31,12 +31,14 @@ class DifferentialTest {
             Graph body = KernelTesting.parse(java.nio.file.Files.readString(
                     GoldenKernelTest.goldenDir().resolve(name + ".gir")), name);
             KernelIR k = KernelTesting.lower(body);
-            CompiledKernel ck = GoldenKernelTest.COMPILER.compile(k).parallel(true);
             Map<String, Long> sizes = Map.of("batch", 211L, "n", 7001L);
             List<Tensor> in = KernelTesting.randomInputs(body, sizes, new Random(3));
-            List<Tensor> expected = KernelTesting.interpret(body, in), actual = ck.run(in);
-            for (int o = 0; o < expected.size(); o++)
-                KernelTesting.assertClose(expected.get(o), actual.get(o), 1e-4, 1e-6, name + " output " + o);
+            List<Tensor> expected = KernelTesting.interpret(body, in);
+            for (var compiler : List.of(GoldenKernelTest.COMPILER, GoldenKernelTest.SEGMENTS)) {
+                List<Tensor> actual = compiler.compile(k).parallel(true).run(in);
+                for (int o = 0; o < expected.size(); o++)
+                    KernelTesting.assertClose(expected.get(o), actual.get(o), 1e-4, 1e-6, name + " output " + o);
+            }
         }
     }
 
@@ -62,6 +64,7 @@ class DifferentialTest {
             }
         }
         List<CompiledKernel> compiled = GoldenKernelTest.COMPILER.compileAll(kernels);
+        List<CompiledKernel> onSegments = GoldenKernelTest.SEGMENTS.compileAll(kernels);
         int vectorized = 0, failures = 0;
         StringBuilder report = new StringBuilder();
         for (int i = 0; i < bodies.size(); i++) {
@@ -74,6 +77,10 @@ class DifferentialTest {
                     List<Tensor> actual = compiled.get(i).run(in);
                     for (int o = 0; o < expected.size(); o++)
                         KernelTesting.assertClose(expected.get(o), actual.get(o), 1e-3, 1e-5, "output " + o);
+                    actual = onSegments.get(i).run(in);
+                    for (int o = 0; o < expected.size(); o++)
+                        KernelTesting.assertClose(expected.get(o), actual.get(o), 1e-3, 1e-5,
+                                "output " + o + " (segments)");
                 } catch (AssertionError | RuntimeException e) {
                     if (failures++ < 5)
                         report.append("\n--- seed ").append(i).append(", n = ").append(n).append(": ")

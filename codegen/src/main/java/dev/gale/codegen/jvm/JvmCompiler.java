@@ -42,6 +42,8 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class JvmCompiler {
     private static final MethodType RUN = MethodType.methodType(void.class, int.class, Object[].class, int[].class,
             int[].class, int.class, int.class);
+    private static final MethodType RUN_SEGMENTS = MethodType.methodType(void.class, int.class, Object[].class,
+            long[].class, int[].class, int.class, int.class);
     private static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
     private final Map<String, MethodHandle> cache = new ConcurrentHashMap<>();
@@ -52,7 +54,15 @@ public final class JvmCompiler {
     public JvmCompiler() { this(true); }
 
     /** {@code vectorize = false}: scalar Java only (for comparisons; also the fallback without the Vector API). */
-    public JvmCompiler(boolean vectorize) { renderer = new JavaRenderer(vectorize && VECTOR_API); }
+    public JvmCompiler(boolean vectorize) { this(vectorize, JavaRenderer.Storage.ARRAYS); }
+
+    /**
+     * A compiler whose kernels take their buffers as {@code storage} says: arrays, or memory segments (see
+     * {@link CompiledKernel#prepare}).
+     */
+    public JvmCompiler(boolean vectorize, JavaRenderer.Storage storage) {
+        renderer = new JavaRenderer(vectorize && VECTOR_API, storage);
+    }
 
     /** Whether generated kernels may use {@code jdk.incubator.vector} (the JVM was started with it). */
     public static boolean vectorApi() { return VECTOR_API; }
@@ -61,6 +71,7 @@ public final class JvmCompiler {
 
     /** Compiles the kernels in one javac run (those compiled before come from the cache). */
     public synchronized List<CompiledKernel> compileAll(List<KernelIR> kernels) {
+        boolean segments = renderer.storage() == JavaRenderer.Storage.SEGMENTS;
         List<String> sources = new ArrayList<>();
         Map<String, String> todo = new HashMap<>(); // class name -> source, for sources not yet cached
         Map<String, String> classOf = new HashMap<>(); // source -> class name
@@ -74,18 +85,20 @@ public final class JvmCompiler {
         }
         if (!todo.isEmpty()) {
             Map<String, byte[]> bytes = javac(todo);
-            for (Map.Entry<String, String> e : classOf.entrySet()) cache.put(e.getKey(), define(bytes.get(e.getValue())));
+            for (Map.Entry<String, String> e : classOf.entrySet())
+                cache.put(e.getKey(), define(bytes.get(e.getValue()), segments ? RUN_SEGMENTS : RUN));
         }
         List<CompiledKernel> r = new ArrayList<>();
         for (int i = 0; i < kernels.size(); i++)
-            r.add(new CompiledKernel(kernels.get(i), cache.get(sources.get(i)), renderer.render(kernels.get(i))));
+            r.add(new CompiledKernel(kernels.get(i), cache.get(sources.get(i)), renderer.render(kernels.get(i)),
+                    segments));
         return r;
     }
 
-    private static MethodHandle define(byte[] classFile) {
+    private static MethodHandle define(byte[] classFile, MethodType type) {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup().defineHiddenClass(classFile, true);
-            return l.findStatic(l.lookupClass(), "run", RUN);
+            return l.findStatic(l.lookupClass(), "run", type);
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException("cannot define a generated kernel class", e);
         }

@@ -98,7 +98,7 @@ final class UnaryMath {
             case TANH -> {
                 for (; k < b; k += L) {
                     FloatVector v = Vec.load(m, x + k);
-                    Vec.store(v.lanewise(VectorOperators.TANH), m, out + k);
+                    Vec.store(Vec.tanh(v), m, out + k);
                 }
             }
             case ERF -> {
@@ -215,7 +215,7 @@ final class UnaryMath {
             case SQRT -> v.sqrt();
             case RECIPROCAL -> FloatVector.broadcast(S, 1f).div(v);
             case SIGMOID -> sigmoid(v);
-            case TANH -> v.lanewise(VectorOperators.TANH);
+            case TANH -> Vec.tanh(v);
             case ERF -> Vec.erf(v);
             case GELU -> v.mul(normalCdf(v));
             case GELU_TANH -> geluTanh(v);
@@ -244,7 +244,7 @@ final class UnaryMath {
 
     private static FloatVector geluTanh(FloatVector v) {
         FloatVector inner = v.mul(v).mul(0.044715f).add(1f).mul(v).mul(SQRT_2_OVER_PI);
-        return inner.lanewise(VectorOperators.TANH).add(1f).mul(v).mul(0.5f);
+        return Vec.tanh(inner).add(1f).mul(v).mul(0.5f);
     }
 
     static float apply(int opc, float x, float p1, float p2) {

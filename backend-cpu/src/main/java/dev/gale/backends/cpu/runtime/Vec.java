@@ -55,6 +55,23 @@ final class Vec {
         return s;
     }
 
+    // tanh: a rational minimax fit x P(x^2) / Q(x^2) on [-7.9, 7.9] (beyond it tanh is +-1 in float32), x itself
+    // below 4e-4 (Eigen's generic_fast_tanh_float); error below 4e-7, absolute and relative. FMAs and one division,
+    // several times faster than VectorOperators.TANH, which calls a native math library.
+    static FloatVector tanh(FloatVector a) {
+        FloatVector x = a.max(-7.90531110763549805f).min(7.90531110763549805f), x2 = x.mul(x);
+        FloatVector p = x2.fma(-2.76076847742355e-16f, 2.00018790482477e-13f);
+        p = p.fma(x2, FloatVector.broadcast(S, -8.60467152213735e-11f));
+        p = p.fma(x2, FloatVector.broadcast(S, 5.12229709037114e-08f));
+        p = p.fma(x2, FloatVector.broadcast(S, 1.48572235717979e-05f));
+        p = p.fma(x2, FloatVector.broadcast(S, 6.37261928875436e-04f));
+        p = p.fma(x2, FloatVector.broadcast(S, 4.89352455891786e-03f)).mul(x);
+        FloatVector q = x2.fma(1.19825839466702e-06f, 1.18534705686654e-04f);
+        q = q.fma(x2, FloatVector.broadcast(S, 2.26843463243900e-03f));
+        q = q.fma(x2, FloatVector.broadcast(S, 4.89352518554385e-03f));
+        return p.div(q).blend(a, a.abs().compare(VectorOperators.LT, 0.0004f));
+    }
+
     // erf: |x| < 0.5 by its Taylor series (relative precision near 0), else 1 - erfc with the Chebyshev fit of
     // Numerical Recipes (erfcc, fractional error below 1.2e-7): t = 1 / (1 + |x| / 2),
     // erfc = t exp(-x^2 - 1.26551223 + t (1.00002368 + ...)).
