@@ -1,6 +1,7 @@
 package dev.gale.backends.cpu.runtime;
 
 import dev.gale.backends.cpu.KernelPool;
+import dev.gale.backends.cpu.VMath;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -68,13 +69,13 @@ final class UnaryMath {
             case EXP -> {
                 for (; k < b; k += L) {
                     FloatVector v = Vec.load(m, x + k);
-                    Vec.store(v.lanewise(VectorOperators.EXP), m, out + k);
+                    Vec.store(VMath.exp(v), m, out + k);
                 }
             }
             case LOG -> {
                 for (; k < b; k += L) {
                     FloatVector v = Vec.load(m, x + k);
-                    Vec.store(v.lanewise(VectorOperators.LOG), m, out + k);
+                    Vec.store(VMath.log(v), m, out + k);
                 }
             }
             case SQRT -> {
@@ -122,7 +123,7 @@ final class UnaryMath {
             case SOFTPLUS -> {
                 for (; k < b; k += L) {
                     FloatVector v = Vec.load(m, x + k);
-                    FloatVector tail = v.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P);
+                    FloatVector tail = VMath.log1p(VMath.exp(v.abs().neg()));
                     Vec.store(v.max(0f).add(tail), m, out + k);
                 }
             }
@@ -141,14 +142,14 @@ final class UnaryMath {
             case ELU -> {
                 for (; k < b; k += L) {
                     FloatVector v = Vec.load(m, x + k);
-                    FloatVector neg = v.lanewise(VectorOperators.EXPM1).mul(p1);
+                    FloatVector neg = VMath.expm1(v).mul(p1);
                     Vec.store(neg.blend(v, v.compare(VectorOperators.GE, 0f)), m, out + k);
                 }
             }
             case SELU -> {
                 for (; k < b; k += L) {
                     FloatVector v = Vec.load(m, x + k);
-                    FloatVector neg = v.lanewise(VectorOperators.EXPM1).mul(p1 * p2);
+                    FloatVector neg = VMath.expm1(v).mul(p1 * p2);
                     Vec.store(neg.blend(v.mul(p2), v.compare(VectorOperators.GT, 0f)), m, out + k);
                 }
             }
@@ -173,7 +174,7 @@ final class UnaryMath {
             case CELU -> {
                 for (; k < b; k += L) {
                     FloatVector v = Vec.load(m, x + k);
-                    Vec.store(v.max(0f).add(v.div(p1).lanewise(VectorOperators.EXPM1).mul(p1).min(0f)), m, out + k);
+                    Vec.store(v.max(0f).add(VMath.expm1(v.div(p1)).mul(p1).min(0f)), m, out + k);
                 }
             }
             case CLIP -> {
@@ -188,21 +189,18 @@ final class UnaryMath {
                     Vec.store(v, m, out + k);
                 }
             }
-            case SIN -> {
-                for (; k < b; k += L) {
-                    FloatVector v = Vec.load(m, x + k);
-                    Vec.store(v.lanewise(VectorOperators.SIN), m, out + k);
-                }
-            }
-            case COS -> {
-                for (; k < b; k += L) {
-                    FloatVector v = Vec.load(m, x + k);
-                    Vec.store(v.lanewise(VectorOperators.COS), m, out + k);
-                }
+            case SIN, COS -> {
+                // lane by lane with Math: the vector SIN/COS give other last bits compiled than interpreted
             }
             default -> throw new IllegalStateException("unary opcode " + opc);
         }
         for (; k < n; k++) Vec.set(m, out + k, apply(opc, Vec.get(m, x + k), p1, p2));
+    }
+
+    private static float[] lanes(FloatVector v, java.util.function.DoubleUnaryOperator f) {
+        float[] a = v.toArray();
+        for (int i = 0; i < a.length; i++) a[i] = (float) f.applyAsDouble(a[i]);
+        return a;
     }
 
     static FloatVector apply(int opc, FloatVector v, float p1, float p2) {
@@ -210,8 +208,8 @@ final class UnaryMath {
             case NEG -> v.neg();
             case ABS -> v.abs();
             case RELU -> FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f));
-            case EXP -> v.lanewise(VectorOperators.EXP);
-            case LOG -> v.lanewise(VectorOperators.LOG);
+            case EXP -> VMath.exp(v);
+            case LOG -> VMath.log(v);
             case SQRT -> v.sqrt();
             case RECIPROCAL -> FloatVector.broadcast(S, 1f).div(v);
             case SIGMOID -> sigmoid(v);
@@ -219,26 +217,26 @@ final class UnaryMath {
             case ERF -> Vec.erf(v);
             case GELU -> v.mul(normalCdf(v));
             case GELU_TANH -> geluTanh(v);
-            case SOFTPLUS -> v.max(0f).add(v.abs().neg().lanewise(VectorOperators.EXP).lanewise(VectorOperators.LOG1P));
+            case SOFTPLUS -> v.max(0f).add(VMath.log1p(VMath.exp(v.abs().neg())));
             case SOFTSIGN -> v.div(v.abs().add(1f));
             case LEAKY_RELU -> v.mul(p1).blend(v, v.compare(VectorOperators.GE, 0f));
-            case ELU -> v.lanewise(VectorOperators.EXPM1).mul(p1).blend(v, v.compare(VectorOperators.GE, 0f));
-            case SELU -> v.lanewise(VectorOperators.EXPM1).mul(p1 * p2)
+            case ELU -> VMath.expm1(v).mul(p1).blend(v, v.compare(VectorOperators.GE, 0f));
+            case SELU -> VMath.expm1(v).mul(p1 * p2)
                     .blend(v.mul(p2), v.compare(VectorOperators.GT, 0f));
             case HARD_SIGMOID -> v.mul(p1).add(p2).max(0f).min(1f);
             case HARD_SWISH -> v.mul(v.div(6f).add(0.5f).max(0f).min(1f));
             case THRESHOLDED_RELU -> FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, p1));
-            case CELU -> v.max(0f).add(v.div(p1).lanewise(VectorOperators.EXPM1).mul(p1).min(0f));
+            case CELU -> v.max(0f).add(VMath.expm1(v.div(p1)).mul(p1).min(0f));
             case CLIP -> v.max(p1).min(p2);
             case IDENTITY -> v;
-            case SIN -> v.lanewise(VectorOperators.SIN);
-            case COS -> v.lanewise(VectorOperators.COS);
+            case SIN -> FloatVector.fromArray(S, lanes(v, Math::sin), 0);
+            case COS -> FloatVector.fromArray(S, lanes(v, Math::cos), 0);
             default -> throw new IllegalStateException("unary opcode " + opc);
         };
     }
 
     private static FloatVector sigmoid(FloatVector v) {
-        FloatVector e = v.abs().neg().lanewise(VectorOperators.EXP), d = e.add(1f);
+        FloatVector e = VMath.exp(v.abs().neg()), d = e.add(1f);
         return e.div(d).blend(FloatVector.broadcast(S, 1f).div(d), v.compare(VectorOperators.GE, 0f));
     }
 

@@ -1,5 +1,6 @@
 package dev.gale.backends.cpu.runtime;
 
+import dev.gale.backends.cpu.VMath;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -86,7 +87,7 @@ final class Vec {
         FloatVector t = FloatVector.broadcast(S, 1f).div(a.mul(0.5f).add(1f));
         FloatVector p = FloatVector.broadcast(S, ERFC[9]);
         for (int i = 8; i >= 0; i--) p = p.mul(t).add(ERFC[i]);
-        return t.mul(p.sub(a.mul(a)).lanewise(VectorOperators.EXP));
+        return t.mul(VMath.exp(p.sub(a.mul(a))));
     }
 
     static float erfc(float a) {
@@ -103,7 +104,7 @@ final class Vec {
         FloatVector t = FloatVector.broadcast(S, 1f).div(a.mul(0.5f).add(1f));
         FloatVector p = FloatVector.broadcast(S, ERFC[9]);
         for (int i = 8; i >= 0; i--) p = p.mul(t).add(ERFC[i]);
-        FloatVector r = t.mul(p.sub(z).lanewise(VectorOperators.EXP));
+        FloatVector r = t.mul(VMath.exp(p.sub(z)));
         FloatVector large = r.neg().add(1f);
         large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
         return large.blend(small, a.compare(VectorOperators.LT, 0.5f));
