@@ -376,7 +376,8 @@ final class PlanBuilder {
                     Slot s = slots.get(in);
                     if (s == null || !placed.contains(in) || !overlaps(out, s)) continue;
                     Node producer = exec.get(indexOfProducer(start, end, o));
-                    // A generated kernel reads its inputs into staging arrays before it writes anything.
+                    // A generated kernel handles overlap itself: in place only when every read of the input is
+                    // at the store's index before it, else into scratch copied over afterwards (CodegenKernels).
                     boolean safe = compiled.containsKey(producer) || single && out.offset == s.offset
                             && out.numel == s.numel && NativeOps.isInPlace(producer.domain(), producer.op());
                     if (safe) continue;
