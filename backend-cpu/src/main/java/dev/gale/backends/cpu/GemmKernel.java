@@ -110,8 +110,7 @@ final class GemmKernel {
                 for (int ir = 0; ir < mc; ir += MR) {
                     int rows = Math.min(MR, mc - ir);
                     for (int jr = jr0; jr < jr1; jr += NR) {
-                        if (rows == MR) micro12(kc, pa, ir * kc, pb, base + jr * kc, tile);
-                        else micro(rows, kc, pa, ir * kc, pb, base + jr * kc, tile);
+                        micro(rows, kc, pa, ir * kc, pb, base + jr * kc, tile);
                         TileStore.store(tile, rows, Math.min(NR, nc - jr), alpha, cScale, e, c, cOff, ldc, ic + ir, jc + jr);
                     }
                 }
