@@ -105,13 +105,12 @@ final class GemmKernel {
                 float cScale = pc == 0 ? beta : 1f;
                 Epilogue e = pc + kc >= k ? ep : null;
                 GemmPacking.packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
-                // One A panel stays in L1 while the B panels of the chunk stream past it from L2, and C is written
-                // along its rows, which the hardware prefetcher follows.
-                for (int ir = 0; ir < mc; ir += MR) {
-                    int rows = Math.min(MR, mc - ir);
-                    for (int jr = jr0; jr < jr1; jr += NR) {
-                        micro(rows, kc, pa, ir * kc, pb, base + jr * kc, tile);
-                        TileStore.store(tile, rows, Math.min(NR, nc - jr), alpha, cScale, e, c, cOff, ldc, ic + ir, jc + jr);
+                for (int jr = jr0; jr < jr1; jr += NR) {
+                    int cols = Math.min(NR, nc - jr), pbOff = base + jr * kc;
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int rows = Math.min(MR, mc - ir);
+                        micro(rows, kc, pa, ir * kc, pb, pbOff, tile);
+                        TileStore.store(tile, rows, cols, alpha, cScale, e, c, cOff, ldc, ic + ir, jc + jr);
                     }
                 }
             }
