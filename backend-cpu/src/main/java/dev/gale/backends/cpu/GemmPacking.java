@@ -6,7 +6,9 @@ import jdk.incubator.vector.VectorMask;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
+import static dev.gale.backends.cpu.GemmKernel.KC;
 import static dev.gale.backends.cpu.GemmKernel.L;
 import static dev.gale.backends.cpu.GemmKernel.MR;
 import static dev.gale.backends.cpu.GemmKernel.NR;
@@ -61,6 +63,17 @@ final class GemmPacking {
                     for (int p = 0; p < kc; p++) pa[base + r + p * MR] = 0f;
             }
         }
+    }
+
+    /**
+     * Packs A[i0:i0+mc, p0:p0+kc] (A not transposed) as row panels: row i at {@code pa[(i - i0) * KC]}, its kc values
+     * contiguous, one plain copy per row; rows from mc up to the next multiple of MR are zeros, so that the last
+     * panel's kernel may read them.
+     */
+    static void packARows(MemorySegment a, long off, long ld, int i0, int mc, int p0, int kc, float[] pa) {
+        for (int r = 0; r < mc; r++)
+            MemorySegment.copy(a, F, (off + (long) (i0 + r) * ld + p0) * Float.BYTES, pa, r * KC, kc);
+        for (int r = mc; r < GemmKernel.roundUp(mc, MR); r++) Arrays.fill(pa, r * KC, r * KC + kc, 0f);
     }
 
     /**
