@@ -96,9 +96,7 @@ final class GemmKernel {
     static void multiplyPacked(Scratch s, boolean transA, MemorySegment a, long aOff, long lda, int i0, int i1,
                                int k0, int k1, int k, float[] pb, int jc, int nc, int jr0, int jr1, float alpha,
                                float beta, Epilogue ep, MemorySegment c, long cOff, long ldc) {
-        // op(A) = A: its rows are contiguous in k, so panels keep them as rows (stride KC) and pack by plain copies.
-        boolean rowPanels = !transA;
-        float[] pa = s.packA(MC * (rowPanels ? KC : Math.max(Math.min(KC, k1 - k0), 1))), tile = s.tile;
+        float[] pa = s.packA(MC * Math.max(Math.min(KC, k1 - k0), 1)), tile = s.tile;
         int width = roundUp(nc, NR);
         for (int ic = i0; ic < i1; ic += MC) {
             int mc = Math.min(MC, i1 - ic);
@@ -106,14 +104,12 @@ final class GemmKernel {
                 int kc = Math.min(KC, k1 - pc), base = (pc - k0) * width;
                 float cScale = pc == 0 ? beta : 1f;
                 Epilogue e = pc + kc >= k ? ep : null;
-                if (rowPanels) GemmPacking.packARows(a, aOff, lda, ic, mc, pc, kc, pa);
-                else GemmPacking.packA(true, a, aOff, lda, ic, mc, pc, kc, pa);
+                GemmPacking.packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
                 for (int jr = jr0; jr < jr1; jr += NR) {
                     int cols = Math.min(NR, nc - jr), pbOff = base + jr * kc;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int rows = Math.min(MR, mc - ir);
-                        if (rowPanels) microRows(rows, kc, pa, ir * KC, pb, pbOff, tile);
-                        else micro(rows, kc, pa, ir * kc, pb, pbOff, tile);
+                        micro(rows, kc, pa, ir * kc, pb, pbOff, tile);
                         TileStore.store(tile, rows, cols, alpha, cScale, e, c, cOff, ldc, ic + ir, jc + jr);
                     }
                 }
@@ -279,169 +275,6 @@ final class GemmKernel {
         }
         c0a.intoArray(tile, 0);
         c0b.intoArray(tile, L);
-        c1a.intoArray(tile, NR);
-        c1b.intoArray(tile, NR + L);
-        c2a.intoArray(tile, 2 * NR);
-        c2b.intoArray(tile, 2 * NR + L);
-        c3a.intoArray(tile, 3 * NR);
-        c3b.intoArray(tile, 3 * NR + L);
-    }
-
-    /**
-     * The kernels for row panels ({@link GemmPacking#packARows}): the same products, with row r of the panel at
-     * {@code pa[ia + r * KC]}. KC is a constant, so each broadcast is one load at a fixed displacement.
-     */
-    static void microRows(int rows, int kc, float[] pa, int ia, float[] pb, int ib, float[] tile) {
-        if (rows > 8) micro12Rows(kc, pa, ia, pb, ib, tile);
-        else if (rows > 4) micro8Rows(kc, pa, ia, pb, ib, tile);
-        else micro4Rows(kc, pa, ia, pb, ib, tile);
-    }
-
-    /** The 12 x 2-vector kernel on a row panel. */
-    static void micro12Rows(int kc, float[] pa, int ia, float[] pb, int ib, float[] tile) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
-        FloatVector c4a = z, c4b = z, c5a = z, c5b = z, c6a = z, c6b = z, c7a = z, c7b = z;
-        FloatVector c8a = z, c8b = z, c9a = z, c9b = z, c10a = z, c10b = z, c11a = z, c11b = z;
-        for (int p = 0; p < kc; p++) {
-            int ao = ia + p, bo = ib + p * NR;
-            FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
-            FloatVector a = FloatVector.broadcast(S, pa[ao]);
-            c0a = a.fma(b0, c0a);
-            c0b = a.fma(b1, c0b);
-            a = FloatVector.broadcast(S, pa[ao + KC]);
-            c1a = a.fma(b0, c1a);
-            c1b = a.fma(b1, c1b);
-            a = FloatVector.broadcast(S, pa[ao + 2 * KC]);
-            c2a = a.fma(b0, c2a);
-            c2b = a.fma(b1, c2b);
-            a = FloatVector.broadcast(S, pa[ao + 3 * KC]);
-            c3a = a.fma(b0, c3a);
-            c3b = a.fma(b1, c3b);
-            a = FloatVector.broadcast(S, pa[ao + 4 * KC]);
-            c4a = a.fma(b0, c4a);
-            c4b = a.fma(b1, c4b);
-            a = FloatVector.broadcast(S, pa[ao + 5 * KC]);
-            c5a = a.fma(b0, c5a);
-            c5b = a.fma(b1, c5b);
-            a = FloatVector.broadcast(S, pa[ao + 6 * KC]);
-            c6a = a.fma(b0, c6a);
-            c6b = a.fma(b1, c6b);
-            a = FloatVector.broadcast(S, pa[ao + 7 * KC]);
-            c7a = a.fma(b0, c7a);
-            c7b = a.fma(b1, c7b);
-            a = FloatVector.broadcast(S, pa[ao + 8 * KC]);
-            c8a = a.fma(b0, c8a);
-            c8b = a.fma(b1, c8b);
-            a = FloatVector.broadcast(S, pa[ao + 9 * KC]);
-            c9a = a.fma(b0, c9a);
-            c9b = a.fma(b1, c9b);
-            a = FloatVector.broadcast(S, pa[ao + 10 * KC]);
-            c10a = a.fma(b0, c10a);
-            c10b = a.fma(b1, c10b);
-            a = FloatVector.broadcast(S, pa[ao + 11 * KC]);
-            c11a = a.fma(b0, c11a);
-            c11b = a.fma(b1, c11b);
-        }
-        c0a.intoArray(tile, 0);
-        c0b.intoArray(tile, 0 + L);
-        c1a.intoArray(tile, NR);
-        c1b.intoArray(tile, NR + L);
-        c2a.intoArray(tile, 2 * NR);
-        c2b.intoArray(tile, 2 * NR + L);
-        c3a.intoArray(tile, 3 * NR);
-        c3b.intoArray(tile, 3 * NR + L);
-        c4a.intoArray(tile, 4 * NR);
-        c4b.intoArray(tile, 4 * NR + L);
-        c5a.intoArray(tile, 5 * NR);
-        c5b.intoArray(tile, 5 * NR + L);
-        c6a.intoArray(tile, 6 * NR);
-        c6b.intoArray(tile, 6 * NR + L);
-        c7a.intoArray(tile, 7 * NR);
-        c7b.intoArray(tile, 7 * NR + L);
-        c8a.intoArray(tile, 8 * NR);
-        c8b.intoArray(tile, 8 * NR + L);
-        c9a.intoArray(tile, 9 * NR);
-        c9b.intoArray(tile, 9 * NR + L);
-        c10a.intoArray(tile, 10 * NR);
-        c10b.intoArray(tile, 10 * NR + L);
-        c11a.intoArray(tile, 11 * NR);
-        c11b.intoArray(tile, 11 * NR + L);
-    }
-
-    /** Rows 0..7 of a row panel. */
-    static void micro8Rows(int kc, float[] pa, int ia, float[] pb, int ib, float[] tile) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
-        FloatVector c4a = z, c4b = z, c5a = z, c5b = z, c6a = z, c6b = z, c7a = z, c7b = z;
-        for (int p = 0; p < kc; p++) {
-            int ao = ia + p, bo = ib + p * NR;
-            FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
-            FloatVector a = FloatVector.broadcast(S, pa[ao]);
-            c0a = a.fma(b0, c0a);
-            c0b = a.fma(b1, c0b);
-            a = FloatVector.broadcast(S, pa[ao + KC]);
-            c1a = a.fma(b0, c1a);
-            c1b = a.fma(b1, c1b);
-            a = FloatVector.broadcast(S, pa[ao + 2 * KC]);
-            c2a = a.fma(b0, c2a);
-            c2b = a.fma(b1, c2b);
-            a = FloatVector.broadcast(S, pa[ao + 3 * KC]);
-            c3a = a.fma(b0, c3a);
-            c3b = a.fma(b1, c3b);
-            a = FloatVector.broadcast(S, pa[ao + 4 * KC]);
-            c4a = a.fma(b0, c4a);
-            c4b = a.fma(b1, c4b);
-            a = FloatVector.broadcast(S, pa[ao + 5 * KC]);
-            c5a = a.fma(b0, c5a);
-            c5b = a.fma(b1, c5b);
-            a = FloatVector.broadcast(S, pa[ao + 6 * KC]);
-            c6a = a.fma(b0, c6a);
-            c6b = a.fma(b1, c6b);
-            a = FloatVector.broadcast(S, pa[ao + 7 * KC]);
-            c7a = a.fma(b0, c7a);
-            c7b = a.fma(b1, c7b);
-        }
-        c0a.intoArray(tile, 0);
-        c0b.intoArray(tile, 0 + L);
-        c1a.intoArray(tile, NR);
-        c1b.intoArray(tile, NR + L);
-        c2a.intoArray(tile, 2 * NR);
-        c2b.intoArray(tile, 2 * NR + L);
-        c3a.intoArray(tile, 3 * NR);
-        c3b.intoArray(tile, 3 * NR + L);
-        c4a.intoArray(tile, 4 * NR);
-        c4b.intoArray(tile, 4 * NR + L);
-        c5a.intoArray(tile, 5 * NR);
-        c5b.intoArray(tile, 5 * NR + L);
-        c6a.intoArray(tile, 6 * NR);
-        c6b.intoArray(tile, 6 * NR + L);
-        c7a.intoArray(tile, 7 * NR);
-        c7b.intoArray(tile, 7 * NR + L);
-    }
-
-    /** Rows 0..3 of a row panel. */
-    static void micro4Rows(int kc, float[] pa, int ia, float[] pb, int ib, float[] tile) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
-        for (int p = 0; p < kc; p++) {
-            int ao = ia + p, bo = ib + p * NR;
-            FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
-            FloatVector a = FloatVector.broadcast(S, pa[ao]);
-            c0a = a.fma(b0, c0a);
-            c0b = a.fma(b1, c0b);
-            a = FloatVector.broadcast(S, pa[ao + KC]);
-            c1a = a.fma(b0, c1a);
-            c1b = a.fma(b1, c1b);
-            a = FloatVector.broadcast(S, pa[ao + 2 * KC]);
-            c2a = a.fma(b0, c2a);
-            c2b = a.fma(b1, c2b);
-            a = FloatVector.broadcast(S, pa[ao + 3 * KC]);
-            c3a = a.fma(b0, c3a);
-            c3b = a.fma(b1, c3b);
-        }
-        c0a.intoArray(tile, 0);
-        c0b.intoArray(tile, 0 + L);
         c1a.intoArray(tile, NR);
         c1b.intoArray(tile, NR + L);
         c2a.intoArray(tile, 2 * NR);
