@@ -6,7 +6,9 @@ import jdk.incubator.vector.VectorMask;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
+import static dev.gale.backends.cpu.GemmKernel.KC;
 import static dev.gale.backends.cpu.GemmKernel.L;
 import static dev.gale.backends.cpu.GemmKernel.MR;
 import static dev.gale.backends.cpu.GemmKernel.NR;
@@ -16,15 +18,34 @@ import static dev.gale.backends.cpu.GemmKernel.S;
  * Copies blocks of op(A) and op(B) into the micro-kernel's panel layouts, padding partial panels with zeros.
  * A panel holds MR rows k-major: {@code pa[(panel * kc + p) * MR + r]}; a B panel holds NR columns k-major:
  * {@code pb[(panel * kc + p) * NR + j]}. When the source is contiguous along the panel's width (A transposed,
- * B not) a row of the panel is one or two vector copies; otherwise each source row is read contiguously and written
- * with the panel's stride.
+ * B not) a row of the panel is one or two vector copies. Otherwise A's source rows are read contiguously and scattered
+ * with the panel's stride, and B's NR source rows are copied whole into a per-thread buffer and gathered from there,
+ * one k at a time (about a third faster than scattering, which matters when few rows of A share a packed B).
  */
 final class GemmPacking {
     static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     /** Scatter index maps: lane i goes i panel rows further on. */
-    private static final int[] STRIDE_MR = strides(MR), STRIDE_NR = strides(NR);
+    private static final int[] STRIDE_MR = strides(MR);
+
+    /** Per thread: NR source rows of a transposed B panel, and the gather map for its depth. */
+    private static final ThreadLocal<Transpose> TRANSPOSE = ThreadLocal.withInitial(Transpose::new);
+
+    private static final class Transpose {
+        final float[] rows = new float[NR * KC];
+        private final int[] map = new int[L];
+        private int mapDepth = -1;
+
+        /** Lane i reads i rows of {@code depth} floats further on. */
+        int[] map(int depth) {
+            if (depth != mapDepth) {
+                for (int i = 0; i < L; i++) map[i] = i * depth;
+                mapDepth = depth;
+            }
+            return map;
+        }
+    }
 
     private GemmPacking() {}
 
@@ -73,10 +94,17 @@ final class GemmPacking {
         for (int jr = jr0; jr < jr1; jr += NR) {
             int cols = Math.min(NR, nc - jr), base = at + jr * kc;
             if (trans) {
+                // The panel's columns are rows of the source: copy them whole, then gather each k's NR values.
+                Transpose t = TRANSPOSE.get();
+                float[] rows = t.rows;
+                int[] map = t.map(kc);
                 for (int j = 0; j < cols; j++)
-                    scatterRun(b, off + (long) (j0 + jr + j) * ld + p0, pb, base + j, NR, STRIDE_NR, kc);
-                for (int j = cols; j < NR; j++)
-                    for (int p = 0; p < kc; p++) pb[base + j + p * NR] = 0f;
+                    MemorySegment.copy(b, F, (off + (long) (j0 + jr + j) * ld + p0) * Float.BYTES, rows, j * kc, kc);
+                if (cols < NR) Arrays.fill(rows, cols * kc, NR * kc, 0f);
+                for (int p = 0; p < kc; p++) {
+                    FloatVector.fromArray(S, rows, p, map, 0).intoArray(pb, base + p * NR);
+                    FloatVector.fromArray(S, rows, p + L * kc, map, 0).intoArray(pb, base + p * NR + L);
+                }
             } else if (cols == NR) {
                 long src = (off + (long) p0 * ld + j0 + jr) * Float.BYTES, step = ld * Float.BYTES;
                 for (int p = 0; p < kc; p++, src += step) {
