@@ -108,6 +108,53 @@ public final class Sgemm {
         }
     }
 
+    /**
+     * C[m x n] = alpha op(A) B + beta C, then {@code ep}, with B packed ahead ({@link PackedB}): the pieces are row
+     * ranges (multiples of MR) times ranges of B's panels, about two per thread, and each multiplies straight from the
+     * packed panels (packing only its rows of A).
+     */
+    public static void gemm(KernelPool pool, boolean transA, int m, float alpha, MemorySegment a, long aOff, long lda,
+                            PackedB b, float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
+        int n = b.n(), k = b.k();
+        if (m < 0) throw new IllegalArgumentException("negative GEMM size: m " + m);
+        if (ep == null) throw new IllegalArgumentException("epilogue is null; use Epilogue.NONE");
+        if (m > 0) {
+            Segments.checkMatrix("A", a, aOff, transA ? k : m, transA ? m : k, lda, 1, 0);
+            Segments.checkMatrix("C", c, cOff, m, n, ldc, 1, 0);
+            if (ep.bias() != null) Segments.checkRange("bias", ep.bias(), ep.biasOffset(), ep.biasPerRow() ? m : n);
+            if (ep.residual() != null)
+                Segments.checkMatrix("residual", ep.residual(), ep.residualOffset(), m, n, ep.ldr(), 1, 0);
+        }
+        pool.checkAccess("A", a);
+        pool.checkAccess("C", c);
+        pool.checkAccess("the bias", ep.bias());
+        pool.checkAccess("the residual", ep.residual());
+        if (m == 0) return;
+        int nr = GemmKernel.NR, mr = GemmKernel.MR;
+        int rowBlocks = (m + mr - 1) / mr, panels = (n + nr - 1) / nr;
+        boolean serial = pool.threads() == 1 || 2.0 * m * n * Math.max(k, 1) < SERIAL_FLOPS;
+        int want = serial ? 1 : 2 * pool.threads();
+        int pm = Math.min(rowBlocks, Math.max(1, want * mr * 4 >= m ? 1 : want));
+        int pn = Math.min(panels, Math.max(1, want / pm));
+        pool.parallelFor(pm * pn, (t, s) -> {
+            int rm = t / pn, rn = t % pn;
+            int i0 = Math.min(m, (int) ((long) rm * rowBlocks / pm) * mr);
+            int i1 = Math.min(m, (int) ((long) (rm + 1) * rowBlocks / pm) * mr);
+            int c0 = (int) ((long) rn * panels / pn) * nr, c1 = Math.min(n, (int) ((long) (rn + 1) * panels / pn) * nr);
+            if (i0 >= i1 || c0 >= c1) return;
+            for (int jb = 0, jc = 0; jc < n; jb++, jc += GemmKernel.NC) {
+                int nc = Math.min(GemmKernel.NC, n - jc);
+                int jr0 = Math.max(c0, jc) - jc, jr1 = Math.min(c1, jc + nc) - jc;
+                if (jr0 >= jr1) continue;
+                for (int kb = 0; kb < b.kChunks; kb++) {
+                    int k0 = kb * GemmKernel.KCHUNK, k1 = Math.min(k, k0 + GemmKernel.KCHUNK);
+                    GemmKernel.multiplyPacked(s, transA, a, aOff, lda, i0, i1, k0, k1, k, b.chunk(jb, kb), jc, nc, jr0,
+                            jr1, alpha, beta, ep, c, cOff, ldc);
+                }
+            }
+        });
+    }
+
     /** The single-threaded form, for use inside a {@link KernelPool} task with that task's scratch. */
     public static void gemmSerial(Scratch s, boolean transA, boolean transB, int m, int n, int k, float alpha,
                                   MemorySegment a, long aOff, long lda, MemorySegment b, long bOff, long ldb,

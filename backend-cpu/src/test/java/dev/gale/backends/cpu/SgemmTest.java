@@ -276,4 +276,34 @@ class SgemmTest {
         assertThrows(IllegalArgumentException.class, () -> Sgemm.gemm(one, false, false, -1, 3, 2, 1f,
                 small, 0, 2, small, 0, 3, 0f, small, 0, 3, Epilogue.NONE));
     }
+
+    /**
+     * A product from B packed ahead equals, bit for bit, the same product packing B on the fly (same blocking, same
+     * order of accumulation): sizes past NC and KC, short and tall A, transposed B, alpha, beta and a bias + ReLU
+     * epilogue, on 1 and 3 threads.
+     */
+    @Test
+    void prepackedBEqualsPackingOnTheFly() {
+        int[][] sizes = {{1, 7, 5}, {64, 1100, 300}, {17, 33, 600}, {200, 96, 40}, {3, 4096, 64}};
+        long seed = 900;
+        for (int[] sz : sizes)
+            for (boolean tb : new boolean[] {false, true})
+                for (KernelPool pool : new KernelPool[] {one, three}) {
+                    int m = sz[0], n = sz[1], k = sz[2];
+                    Random rnd = new Random(seed++);
+                    Tensor a = random(rnd, m, k), b = random(rnd, tb ? n : k, tb ? k : n), c = random(rnd, m, n);
+                    Tensor bias = random(rnd, n);
+                    try (Arena arena = Arena.ofShared()) {
+                        MemorySegment sa = segment(arena, a, PAD), sb = segment(arena, b, PAD);
+                        MemorySegment sbias = segment(arena, bias, PAD);
+                        MemorySegment c1 = segment(arena, c, PAD), c2 = segment(arena, c, PAD);
+                        Epilogue ep = Epilogue.NONE.withColumnBias(sbias, PAD).withActivation(Activation.RELU);
+                        Sgemm.gemm(pool, false, tb, m, n, k, 0.5f, sa, PAD, k, sb, PAD, tb ? k : n, 0.25f, c1, PAD, n, ep);
+                        PackedB packed = PackedB.pack(tb, sb, PAD, tb ? k : n, k, n);
+                        Sgemm.gemm(pool, false, m, 0.5f, sa, PAD, k, packed, 0.25f, c2, PAD, n, ep);
+                        assertArrayEquals(floats(c1, PAD, m * n), floats(c2, PAD, m * n),
+                                "m=" + m + " n=" + n + " k=" + k + " tb=" + tb + " threads=" + pool.threads());
+                    }
+                }
+    }
 }

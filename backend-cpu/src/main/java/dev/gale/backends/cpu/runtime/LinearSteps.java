@@ -3,6 +3,7 @@ package dev.gale.backends.cpu.runtime;
 import dev.gale.backends.cpu.Activation;
 import dev.gale.backends.cpu.Epilogue;
 import dev.gale.backends.cpu.KernelPool;
+import dev.gale.backends.cpu.PackedB;
 import dev.gale.backends.cpu.Sgemm;
 import dev.gale.ir.op.GaleOps;
 
@@ -90,8 +91,11 @@ final class LinearSteps {
         }
         if (a != null) ep = ep.withActivation(a);
         else post = then(post, activationPass(c, act, alpha, cOff, c.out(0).numel));
-        Step product = product(c.pool, mem, ob, ab, bb, (int) m, (int) n, (int) k, aOff, bOff, cOff, ep,
-                ep.bias() != null && ep.biasPerRow());
+        Step product = c.in(1).constant && c.in(1).rank() == 2 && ep.bias() == null | !ep.biasPerRow()
+                ? packedProduct(c.pool, mem, ob, ab, bb, (int) m, (int) n, (int) k, aOff, bOff, cOff, ep) : null;
+        if (product == null)
+            product = product(c.pool, mem, ob, ab, bb, (int) m, (int) n, (int) k, aOff, bOff, cOff, ep,
+                    ep.bias() != null && ep.biasPerRow());
         if (product == null) return null;
         return then(product, post);
     }
@@ -108,6 +112,20 @@ final class LinearSteps {
             default -> UnaryMath.LEAKY_RELU;
         };
         return opc < 0 ? null : UnaryMath.mapStep(c.pool, c.mem, opc, alpha, 0, out, out, n);
+    }
+
+    /**
+     * C = A x B for a constant 2-D B packed once when the plan is built, when A's batch is contiguous (one tall
+     * product); null otherwise.
+     */
+    private static Step packedProduct(KernelPool pool, MemorySegment mem, long[] ob, long[] ab, long[] bb, int m, int n,
+                                      int k, long aOff, long bOff, long cOff, Epilogue ep) {
+        ZipLayout lay = ZipLayout.of(ob, ab, bb);
+        if (lay == null || lay.rows != 1 || !lay.contiguous[0] || lay.contiguous[1] && lay.n != 1
+                || lay.n * m > Integer.MAX_VALUE) return null;
+        int tall = (int) (lay.n * m);
+        PackedB packed = PackedB.pack(false, mem, bOff, n, k, n);
+        return () -> Sgemm.gemm(pool, false, tall, 1f, mem, aOff, k, packed, 0f, mem, cOff, n, ep);
     }
 
     /** C[batch] = A[batch] x B[batch] over the broadcast batch {@code ob}. */
@@ -185,7 +203,14 @@ final class LinearSteps {
         float gb = gemmBeta;
         Epilogue e = ep;
         KernelPool pool = c.pool;
-        Step g = () -> Sgemm.gemm(pool, ta, tb, mi, ni, ki, al, mem, aOff, lda, mem, bOff, ldb, gb, mem, yOff, ni, e);
+        Step g;
+        if (b.constant) {
+            // Weights that never change: packed once, here, instead of on every run.
+            PackedB packed = PackedB.pack(tb, mem, bOff, ldb, ki, ni);
+            g = () -> Sgemm.gemm(pool, ta, mi, al, mem, aOff, lda, packed, gb, mem, yOff, ni, e);
+        } else {
+            g = () -> Sgemm.gemm(pool, ta, tb, mi, ni, ki, al, mem, aOff, lda, mem, bOff, ldb, gb, mem, yOff, ni, e);
+        }
         return then(then(pre, g), post);
     }
 
