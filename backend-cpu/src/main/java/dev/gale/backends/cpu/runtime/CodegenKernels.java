@@ -60,8 +60,13 @@ final class CodegenKernels {
         return r;
     }
 
-    /** The IR's buffers are the node's operands, in order. */
+    /** Ops whose native steps beat a generated loop nest (vectorized windows), so a kernel holding one runs op by op. */
+    private static final java.util.Set<String> NATIVE_BETTER = java.util.Set.of("MaxPool", "AveragePool");
+
+    /** The IR's buffers are the node's operands, in order, and no op of the body runs better natively. */
     private static boolean fits(Node n, KernelIR k) {
+        if (n.attr("body") instanceof dev.gale.ir.Attr.GraphAttr body)
+            for (Node b : body.value().nodes()) if (b.domain().isEmpty() && NATIVE_BETTER.contains(b.op())) return false;
         if (k.inputs().size() != n.inputs().size() || k.outputs().size() != n.outputs().size()) return false;
         for (int i = 0; i < n.inputs().size(); i++) if (n.input(i).isNone()) return false;
         for (int i = 0; i < n.outputs().size(); i++) if (n.output(i).isNone()) return false;
