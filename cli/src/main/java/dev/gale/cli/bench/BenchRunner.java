@@ -17,7 +17,7 @@ import java.util.Map;
  * </ul>
  * Each side warms up for at least {@code warmupSeconds} and {@code warmup} blocks and until its steps stop getting
  * faster (Gale's JIT compiles its hot loops then; the peers get the same rule), which also calibrates a block: as many steps back to back as last about
- * {@code runMillis}. A timed run is one such block, and its value is the block's time per step, so a sub-millisecond
+ * {@code runMillis}. A timed run is one such block, and its value is the block's median step, so a sub-millisecond
  * step is not measured alone, cold, after a pause. The timed runs alternate between the sides one block at a time
  * (the order flipping every run), with a pause at each switch long enough for the other side's spinning thread pool
  * (OpenBLAS spins about 0.1 s after a call) to go to sleep. Run {@code i} of both sides thus sees nearly the same
@@ -199,11 +199,15 @@ final class BenchRunner {
         return recent >= 0.97 * before;
     }
 
-    /** One timed block of {@code n} steps: the time per step. */
+    /**
+     * One timed block of {@code n} steps: its median step. The median rather than the mean leaves out a side's
+     * occasional stalls (PyTorch here shows single steps of ~100 ms among ~1 ms ones, from its allocator or thread
+     * pool), which favours whichever side has them; the warmup's calibration uses the mean.
+     */
     private static double block(WorkerProcess w, String cmd, int n) {
-        double total = 0;
-        for (double x : w.times(cmd, n)) total += x;
-        return total / n;
+        double[] t = w.times(cmd, n);
+        java.util.Arrays.sort(t);
+        return t.length % 2 == 1 ? t[t.length / 2] : (t[t.length / 2 - 1] + t[t.length / 2]) / 2;
     }
 
     private static void settle() {

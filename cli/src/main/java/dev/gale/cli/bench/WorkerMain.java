@@ -24,9 +24,32 @@ final class WorkerMain {
     }
 
     static void times(long[] nanos, int count) {
+        quiesce();
         StringBuilder sb = new StringBuilder("times\t");
         for (int i = 0; i < count; i++) sb.append(i > 0 ? " " : "").append(nanos[i] / 1e9);
         OUT.println(sb);
+    }
+
+    /**
+     * Before answering, waits (at most 5 s) until the JIT has finished no compilation for 200 ms: its threads would
+     * otherwise run on into the peer's timed steps, and a peer whose thread pool synchronizes (OpenMP, OpenBLAS)
+     * loses several times over when one of its cores is taken. The wait is in no timing.
+     */
+    static void quiesce() {
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        if (jit == null || !jit.isCompilationTimeMonitoringSupported()) return;
+        long deadline = System.nanoTime() + 5_000_000_000L, last = jit.getTotalCompilationTime();
+        while (System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            long now = jit.getTotalCompilationTime();
+            if (now == last) return;
+            last = now;
+        }
     }
 
     static void memory() {
