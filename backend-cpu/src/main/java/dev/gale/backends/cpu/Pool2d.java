@@ -62,6 +62,46 @@ public final class Pool2d {
         });
     }
 
+    /**
+     * dX for the 2 x 2 / 2 window: the windows do not overlap, so each input element is written once (rows and columns
+     * past the last window, when h or w is odd, get zero): max routes dY to the window's first maximum (or last NaN),
+     * average spreads dY / 4.
+     */
+    private static void halvingBackward(KernelPool pool, int planes, Window2d g, boolean max, MemorySegment dy,
+                                        long dyOff, MemorySegment x, long xOff, MemorySegment dx, long dxOff) {
+        int w = g.w(), h = g.h(), ow = g.ow(), oh = g.oh();
+        forEachPlane(pool, planes, g, (pl) -> {
+            long xp = xOff + (long) pl * g.inSize(), dxp = dxOff + (long) pl * g.inSize(), yp = dyOff + (long) pl * g.outSize();
+            if (2 * oh < h || 2 * ow < w) dx.asSlice(dxp * Float.BYTES, (long) g.inSize() * Float.BYTES).fill((byte) 0);
+            for (int oy = 0; oy < oh; oy++) {
+                long r0 = 2L * oy * w, r1 = r0 + w;
+                for (int ox = 0; ox < ow; ox++) {
+                    float d = dy.getAtIndex(F, yp + (long) oy * ow + ox);
+                    long p0 = r0 + 2L * ox, p1 = p0 + 1, p2 = r1 + 2L * ox, p3 = p2 + 1;
+                    if (!max) {
+                        float q = d / 4;
+                        dx.setAtIndex(F, dxp + p0, q);
+                        dx.setAtIndex(F, dxp + p1, q);
+                        dx.setAtIndex(F, dxp + p2, q);
+                        dx.setAtIndex(F, dxp + p3, q);
+                        continue;
+                    }
+                    float v0 = x.getAtIndex(F, xp + p0), v1 = x.getAtIndex(F, xp + p1);
+                    float v2 = x.getAtIndex(F, xp + p2), v3 = x.getAtIndex(F, xp + p3);
+                    float best = v0;
+                    int arg = 0;
+                    if (v1 > best || v1 != v1) { best = v1; arg = 1; }
+                    if (v2 > best || v2 != v2) { best = v2; arg = 2; }
+                    if (v3 > best || v3 != v3) arg = 3;
+                    dx.setAtIndex(F, dxp + p0, arg == 0 ? d : 0f);
+                    dx.setAtIndex(F, dxp + p1, arg == 1 ? d : 0f);
+                    dx.setAtIndex(F, dxp + p2, arg == 2 ? d : 0f);
+                    dx.setAtIndex(F, dxp + p3, arg == 3 ? d : 0f);
+                }
+            }
+        });
+    }
+
     /** Y[planes, oh, ow] = max over each window of X[planes, h, w]. */
     public static void maxForward(KernelPool pool, int planes, Window2d g, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         check(pool, planes, g, x, xOff, y, yOff);
@@ -97,6 +137,10 @@ public final class Pool2d {
         check(pool, planes, g, x, xOff, dy, dyOff);
         Segments.checkRange("dX", dx, dxOff, (long) planes * g.inSize());
         pool.checkAccess("dX", dx);
+        if (isHalving(g)) {
+            halvingBackward(pool, planes, g, true, dy, dyOff, x, xOff, dx, dxOff);
+            return;
+        }
         forEachPlane(pool, planes, g, (pl) -> {
             long xp = xOff + (long) pl * g.inSize(), dxp = dxOff + (long) pl * g.inSize(), yp = dyOff + (long) pl * g.outSize();
             dx.asSlice(dxp * Float.BYTES, (long) g.inSize() * Float.BYTES).fill((byte) 0);
@@ -163,6 +207,10 @@ public final class Pool2d {
     public static void averageBackward(KernelPool pool, int planes, Window2d g, boolean countIncludePad, MemorySegment dy,
                                        long dyOff, MemorySegment dx, long dxOff) {
         check(pool, planes, g, dx, dxOff, dy, dyOff);
+        if (isHalving(g)) {
+            halvingBackward(pool, planes, g, false, dy, dyOff, null, 0, dx, dxOff);
+            return;
+        }
         forEachPlane(pool, planes, g, (pl) -> {
             long dxp = dxOff + (long) pl * g.inSize(), yp = dyOff + (long) pl * g.outSize();
             dx.asSlice(dxp * Float.BYTES, (long) g.inSize() * Float.BYTES).fill((byte) 0);

@@ -213,44 +213,64 @@ final class NormSteps {
         if (x.rank() < 2 || y == null) return null;
         long n = x.dim(0), ch = x.dim(1), plane = prod(x.shape, 2, x.rank());
         for (int i = 1; i <= 4; i++) if (c.in(i).numel != ch) return null;
+        if (ch > Integer.MAX_VALUE) return null;
         boolean training = c.attrInt("training_mode") != 0;
         if (!training && c.usedOutputs() > 1) return null;
         float eps = c.attrFloat("epsilon"), momentum = c.attrFloat("momentum");
         MemorySegment m = c.mem;
+        KernelPool pool = c.pool;
         long xo = x.offset, yo = y.offset, so = c.in(1).offset, bo = c.in(2).offset, mo = c.in(3).offset,
                 vo = c.in(4).offset;
         long rmo = c.out(1) == null ? -1 : c.out(1).offset, rvo = c.out(2) == null ? -1 : c.out(2).offset;
-        return () -> {
-            for (long k = 0; k < ch; k++) {
-                double mean = Vec.get(m, mo + k), var = Vec.get(m, vo + k);
-                if (training) {
-                    double s = 0;
-                    for (long b = 0; b < n; b++) {
-                        long at = xo + (b * ch + k) * plane;
-                        for (long i = 0; i < plane; i++) s += Vec.get(m, at + i);
-                    }
-                    double bm = s / ((double) n * plane), v = 0;
-                    for (long b = 0; b < n; b++) {
-                        long at = xo + (b * ch + k) * plane;
-                        for (long i = 0; i < plane; i++) {
-                            double d = Vec.get(m, at + i) - bm;
-                            v += d * d;
-                        }
-                    }
-                    double bv = v / ((double) n * plane);
-                    if (rmo >= 0) Vec.set(m, rmo + k, (float) (mean * momentum + bm * (1 - momentum)));
-                    if (rvo >= 0) Vec.set(m, rvo + k, (float) (var * momentum + bv * (1 - momentum)));
-                    mean = bm;
-                    var = bv;
-                }
-                double inv = 1 / Math.sqrt(var + eps), sc = Vec.get(m, so + k), bi = Vec.get(m, bo + k);
-                for (long b = 0; b < n; b++) {
-                    long at = (b * ch + k) * plane;
-                    for (long i = 0; i < plane; i++)
-                        Vec.set(m, yo + at + i, (float) ((Vec.get(m, xo + at + i) - mean) * inv * sc + bi));
-                }
+        double count = (double) n * plane;
+        // One task per channel: its planes' sums (float lanes per plane, double across planes), then y = a x + b.
+        return () -> pool.parallelFor((int) ch, (kk, scratch) -> {
+            long k = kk;
+            double mean = Vec.get(m, mo + k), var = Vec.get(m, vo + k);
+            if (training) {
+                double s = 0;
+                for (long b = 0; b < n; b++) s += Vec.sum(m, xo + (b * ch + k) * plane, plane);
+                double bm = s / count, v = 0;
+                for (long b = 0; b < n; b++) v += sumSquaredDiff(m, xo + (b * ch + k) * plane, plane, (float) bm);
+                double bv = v / count;
+                if (rmo >= 0) Vec.set(m, rmo + k, (float) (mean * momentum + bm * (1 - momentum)));
+                if (rvo >= 0) Vec.set(m, rvo + k, (float) (var * momentum + bv * (1 - momentum)));
+                mean = bm;
+                var = bv;
             }
-        };
+            double inv = 1 / Math.sqrt(var + eps);
+            float a = (float) (inv * Vec.get(m, so + k)), sh = (float) (Vec.get(m, bo + k) - mean * inv * Vec.get(m, so + k));
+            for (long b = 0; b < n; b++) {
+                long at = (b * ch + k) * plane;
+                affine(m, xo + at, yo + at, plane, a, sh);
+            }
+        });
+    }
+
+    /** y[i] = a x[i] + b for n floats. */
+    static void affine(MemorySegment m, long x, long y, long n, float a, float b) {
+        FloatVector av = FloatVector.broadcast(S, a), bv = FloatVector.broadcast(S, b);
+        long k = 0, bound = Vec.bound(n);
+        for (; k < bound; k += L) Vec.store(Vec.load(m, x + k).fma(av, bv), m, y + k);
+        for (; k < n; k++) Vec.set(m, y + k, Math.fma(Vec.get(m, x + k), a, b));
+    }
+
+    /** out[i] = a g[i] + b x[i] + c for n floats. */
+    static void affine2(MemorySegment m, long g, long x, long out, long n, float a, float b, float c) {
+        FloatVector av = FloatVector.broadcast(S, a), bv = FloatVector.broadcast(S, b), cv = FloatVector.broadcast(S, c);
+        long k = 0, bound = Vec.bound(n);
+        for (; k < bound; k += L) Vec.store(Vec.load(m, g + k).fma(av, Vec.load(m, x + k).fma(bv, cv)), m, out + k);
+        for (; k < n; k++) Vec.set(m, out + k, Math.fma(Vec.get(m, g + k), a, Math.fma(Vec.get(m, x + k), b, c)));
+    }
+
+    /** sum of g[i] (x[i] - mu) over n floats, in vector lanes. */
+    static float dotCentered(MemorySegment m, long g, long x, long n, float mu) {
+        FloatVector acc = FloatVector.zero(S), muV = FloatVector.broadcast(S, mu);
+        long k = 0, b = Vec.bound(n);
+        for (; k < b; k += L) acc = Vec.load(m, g + k).fma(Vec.load(m, x + k).sub(muV), acc);
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; k < n; k++) s += Vec.get(m, g + k) * (Vec.get(m, x + k) - mu);
+        return s;
     }
 
     /** BatchNormGrad(dY, X, scale, mean, var) -> (dX, dScale, dB); batch statistics when training_mode=1. */
@@ -260,57 +280,49 @@ final class NormSteps {
         if (x.rank() < 2 || dy.numel != x.numel || c.out(0) == null) return null;
         long n = x.dim(0), ch = x.dim(1), plane = prod(x.shape, 2, x.rank());
         for (int i = 2; i <= 4; i++) if (c.in(i).numel != ch) return null;
+        if (ch > Integer.MAX_VALUE) return null;
         boolean training = c.attrInt("training_mode") != 0;
         float eps = c.attrFloat("epsilon");
         MemorySegment m = c.mem;
+        KernelPool pool = c.pool;
         long gyo = dy.offset, xo = x.offset, so = c.in(2).offset, mo = c.in(3).offset, vo = c.in(4).offset;
         long dxo = c.out(0).offset, dso = c.out(1) == null ? -1 : c.out(1).offset;
         long dbo = c.out(2) == null ? -1 : c.out(2).offset;
         double count = (double) n * plane;
-        return () -> {
-            for (long k = 0; k < ch; k++) {
-                double mean, var;
-                if (training) {
-                    double s = 0;
-                    for (long b = 0; b < n; b++)
-                        for (long i = 0; i < plane; i++) s += Vec.get(m, xo + (b * ch + k) * plane + i);
-                    mean = s / count;
-                    double v = 0;
-                    for (long b = 0; b < n; b++) {
-                        for (long i = 0; i < plane; i++) {
-                            double d = Vec.get(m, xo + (b * ch + k) * plane + i) - mean;
-                            v += d * d;
-                        }
-                    }
-                    var = v / count;
-                } else {
-                    mean = Vec.get(m, mo + k);
-                    var = Vec.get(m, vo + k);
-                }
-                double inv = 1 / Math.sqrt(var + eps), sc = Vec.get(m, so + k);
-                double dScale = 0, dB = 0, sumH = 0, sumHx = 0;
-                for (long b = 0; b < n; b++) {
-                    for (long i = 0; i < plane; i++) {
-                        long at = (b * ch + k) * plane + i;
-                        double g = Vec.get(m, gyo + at), xhat = (Vec.get(m, xo + at) - mean) * inv;
-                        dScale += g * xhat;
-                        dB += g;
-                        sumH += g * sc;
-                        sumHx += g * sc * xhat;
-                    }
-                }
-                for (long b = 0; b < n; b++) {
-                    for (long i = 0; i < plane; i++) {
-                        long at = (b * ch + k) * plane + i;
-                        double h = Vec.get(m, gyo + at) * sc, xhat = (Vec.get(m, xo + at) - mean) * inv;
-                        double d = training ? inv * (h - sumH / count - xhat * sumHx / count) : inv * h;
-                        Vec.set(m, dxo + at, (float) d);
-                    }
-                }
-                if (dso >= 0) Vec.set(m, dso + k, (float) dScale);
-                if (dbo >= 0) Vec.set(m, dbo + k, (float) dB);
+        // Per channel: the statistics, then sum(dY) and sum(dY (x - mean)) (float lanes per plane, double across),
+        // then dX = a dY + b x + c elementwise.
+        return () -> pool.parallelFor((int) ch, (kk, scratch) -> {
+            long k = kk;
+            double mean, var;
+            if (training) {
+                double s = 0;
+                for (long b = 0; b < n; b++) s += Vec.sum(m, xo + (b * ch + k) * plane, plane);
+                mean = s / count;
+                double v = 0;
+                for (long b = 0; b < n; b++) v += sumSquaredDiff(m, xo + (b * ch + k) * plane, plane, (float) mean);
+                var = v / count;
+            } else {
+                mean = Vec.get(m, mo + k);
+                var = Vec.get(m, vo + k);
             }
-        };
+            double inv = 1 / Math.sqrt(var + eps), sc = Vec.get(m, so + k);
+            double sumG = 0, sumGx = 0;
+            for (long b = 0; b < n; b++) {
+                long at = (b * ch + k) * plane;
+                sumG += Vec.sum(m, gyo + at, plane);
+                sumGx += dotCentered(m, gyo + at, xo + at, plane, (float) mean);
+            }
+            double dScale = sumGx * inv, sumH = sc * sumG, sumHx = sc * inv * sumGx;
+            // training: dX = inv (sc g - sumH / count - xhat sumHx / count), xhat = (x - mean) inv
+            double a = inv * sc, bx = training ? -inv * inv * sumHx / count : 0;
+            double c0 = training ? -inv * sumH / count - bx * mean : 0;
+            for (long b = 0; b < n; b++) {
+                long at = (b * ch + k) * plane;
+                affine2(m, gyo + at, xo + at, dxo + at, plane, (float) a, (float) bx, (float) c0);
+            }
+            if (dso >= 0) Vec.set(m, dso + k, (float) dScale);
+            if (dbo >= 0) Vec.set(m, dbo + k, (float) sumG);
+        });
     }
 
     // ---- splitting rows across the pool
