@@ -124,45 +124,84 @@ public final class Conv2d {
                                       MemorySegment dw, long dwOff) {
         checkAll(pool, s, x, xOff, dw, dwOff, dy, dyOff);
         Window2d g = s.window();
-        int khw = g.kernelSize(), k = s.k(), p = s.p(), mg = s.mg(), cg = s.cg();
-        boolean pointwise = g.isPointwise();
+        int k = s.k(), mg = s.mg(), cg = s.cg();
         // Pieces: input-channel ranges (columns of dW) first, then output-channel ranges (rows).
         int want = Math.max(1, ceilDiv(2 * pool.threads(), s.groups()));
         int cParts = Math.min(cg, want), mParts = Math.min(ceilDiv(mg, GemmKernel.MR), Math.max(1, want / cParts));
         int perGroup = cParts * mParts;
-        pool.parallelFor(s.groups() * perGroup, (task, scratch) -> {
-            int grp = task / perGroup, cp = task % perGroup / mParts, mp = task % mParts;
-            int c0 = (int) ((long) cp * cg / cParts), c1 = (int) ((long) (cp + 1) * cg / cParts);
-            int m0 = mp * mg / mParts / GemmKernel.MR * GemmKernel.MR, m1 = mp == mParts - 1 ? mg : (mp + 1) * mg / mParts / GemmKernel.MR * GemmKernel.MR;
-            if (c0 == c1 || m0 == m1) return;
-            int rows = (c1 - c0) * khw;
-            long dwAt = dwOff + ((long) grp * mg + m0) * k + (long) c0 * khw;
-            if (s.n() == 0 || p == 0) {
-                for (int r = 0; r < m1 - m0; r++) dw.asSlice((dwAt + (long) r * k) * Float.BYTES, (long) rows * Float.BYTES).fill((byte) 0);
-                return;
-            }
-            int chunk = pointwise ? p : Math.max(GemmKernel.NR, Math.min(p, MAX_COL / rows / GemmKernel.NR * GemmKernel.NR));
-            boolean first = true;
-            for (int img = 0; img < s.n(); img++) {
-                long xImg = xOff + ((long) img * s.c() + (long) grp * cg) * g.inSize();
-                long dyAt = dyOff + ((long) img * s.m() + (long) grp * mg + m0) * p;
-                for (int p0 = 0; p0 < p; p0 += chunk) {
-                    int p1 = Math.min(p, p0 + chunk);
-                    MemorySegment b = x;
-                    long bOff = xImg + (long) c0 * g.inSize() + p0, ldb = g.inSize();
-                    if (!pointwise) {
-                        float[] col = scratch.work((long) rows * (p1 - p0));
-                        Im2col.im2col(g, x, xImg, c0, c1, p0, p1, col, p1 - p0);
-                        b = scratch.workSegment();
-                        bOff = 0;
-                        ldb = p1 - p0;
-                    }
-                    GemmKernel.gemm(scratch, false, true, m1 - m0, rows, p1 - p0, 1f, dy, dyAt + p0, p, b, bOff, ldb,
-                            first ? 0f : 1f, dw, dwAt, k, Epilogue.NONE);
-                    first = false;
+        // Too few pieces for the threads (one input channel, few output channels): the images are shared out too,
+        // each share summed into its own copy of dW, and the copies added in a fixed order (deterministic).
+        int iParts = pool.threads() == 1 || s.n() < 2 ? 1 : Math.min(s.n(), want / perGroup);
+        if (iParts <= 1) {
+            pool.parallelFor(s.groups() * perGroup, (task, scratch) ->
+                    weightPiece(scratch, s, task, cParts, mParts, 0, s.n(), dy, dyOff, x, xOff, dw, dwOff));
+            return;
+        }
+        long size = s.wSize();
+        if (size * iParts > Integer.MAX_VALUE - 16) {
+            pool.parallelFor(s.groups() * perGroup, (task, scratch) ->
+                    weightPiece(scratch, s, task, cParts, mParts, 0, s.n(), dy, dyOff, x, xOff, dw, dwOff));
+            return;
+        }
+        pool.exclusive(() -> {
+            MemorySegment parts = MemorySegment.ofArray(pool.sharedFloats((int) (size * iParts)));
+            int pieces = s.groups() * perGroup;
+            pool.parallelFor(pieces * iParts, (task, scratch) -> {
+                int ip = task / pieces;
+                int i0 = (int) ((long) ip * s.n() / iParts), i1 = (int) ((long) (ip + 1) * s.n() / iParts);
+                weightPiece(scratch, s, task % pieces, cParts, mParts, i0, i1, dy, dyOff, x, xOff, parts, ip * size);
+            });
+            int chunks = (int) Math.min(2L * pool.threads(), Math.max(1, size / 4096));
+            pool.parallelFor(chunks, (t, scratch) -> {
+                long e0 = t * size / chunks, e1 = (t + 1) * size / chunks;
+                for (long e = e0; e < e1; e++) {
+                    float sum = parts.getAtIndex(GemmPacking.F, e);
+                    for (int ip = 1; ip < iParts; ip++) sum += parts.getAtIndex(GemmPacking.F, ip * size + e);
+                    dw.setAtIndex(GemmPacking.F, dwOff + e, sum);
                 }
-            }
+            });
         });
+    }
+
+    /** One piece of dW (a group, input- and output-channel range) summed over images {@code [i0, i1)}. */
+    private static void weightPiece(Scratch scratch, Shape s, int task, int cParts, int mParts, int i0, int i1,
+                                    MemorySegment dy, long dyOff, MemorySegment x, long xOff, MemorySegment dw,
+                                    long dwOff) {
+        Window2d g = s.window();
+        int khw = g.kernelSize(), k = s.k(), p = s.p(), mg = s.mg(), cg = s.cg();
+        boolean pointwise = g.isPointwise();
+        int perGroup = cParts * mParts;
+        int grp = task / perGroup, cp = task % perGroup / mParts, mp = task % mParts;
+        int c0 = (int) ((long) cp * cg / cParts), c1 = (int) ((long) (cp + 1) * cg / cParts);
+        int m0 = mp * mg / mParts / GemmKernel.MR * GemmKernel.MR, m1 = mp == mParts - 1 ? mg : (mp + 1) * mg / mParts / GemmKernel.MR * GemmKernel.MR;
+        if (c0 == c1 || m0 == m1) return;
+        int rows = (c1 - c0) * khw;
+        long dwAt = dwOff + ((long) grp * mg + m0) * k + (long) c0 * khw;
+        if (i0 >= i1 || p == 0) {
+            for (int r = 0; r < m1 - m0; r++) dw.asSlice((dwAt + (long) r * k) * Float.BYTES, (long) rows * Float.BYTES).fill((byte) 0);
+            return;
+        }
+        int chunk = pointwise ? p : Math.max(GemmKernel.NR, Math.min(p, MAX_COL / rows / GemmKernel.NR * GemmKernel.NR));
+        boolean first = true;
+        for (int img = i0; img < i1; img++) {
+            long xImg = xOff + ((long) img * s.c() + (long) grp * cg) * g.inSize();
+            long dyAt = dyOff + ((long) img * s.m() + (long) grp * mg + m0) * p;
+            for (int p0 = 0; p0 < p; p0 += chunk) {
+                int p1 = Math.min(p, p0 + chunk);
+                MemorySegment b = x;
+                long bOff = xImg + (long) c0 * g.inSize() + p0, ldb = g.inSize();
+                if (!pointwise) {
+                    float[] col = scratch.work((long) rows * (p1 - p0));
+                    Im2col.im2col(g, x, xImg, c0, c1, p0, p1, col, p1 - p0);
+                    b = scratch.workSegment();
+                    bOff = 0;
+                    ldb = p1 - p0;
+                }
+                GemmKernel.gemm(scratch, false, true, m1 - m0, rows, p1 - p0, 1f, dy, dyAt + p0, p, b, bOff, ldb,
+                        first ? 0f : 1f, dw, dwAt, k, Epilogue.NONE);
+                first = false;
+            }
+        }
     }
 
     /** Output pixels per forward task: two tasks per thread, each at least a few NR-wide panels. */

@@ -42,6 +42,7 @@ class Conv2dTest {
 
     /** n, c, m, groups, h, w, kh, kw, strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW. */
     static final int[][] CASES = {
+            {5, 1, 8, 1, 12, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, // one input channel: the weight gradient splits images
             {2, 3, 8, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
             {1, 4, 6, 1, 17, 17, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
             {2, 4, 6, 2, 9, 11, 3, 3, 1, 2, 0, 1, 2, 0, 1, 1},
