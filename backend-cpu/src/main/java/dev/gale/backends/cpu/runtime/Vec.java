@@ -86,7 +86,7 @@ final class Vec {
     static FloatVector erfc(FloatVector a) {
         FloatVector t = FloatVector.broadcast(S, 1f).div(a.mul(0.5f).add(1f));
         FloatVector p = FloatVector.broadcast(S, ERFC[9]);
-        for (int i = 8; i >= 0; i--) p = p.mul(t).add(ERFC[i]);
+        for (int i = 8; i >= 0; i--) p = p.fma(t, FloatVector.broadcast(S, ERFC[i]));
         return t.mul(VMath.exp(p.sub(a.mul(a))));
     }
 
@@ -99,11 +99,11 @@ final class Vec {
     static FloatVector erf(FloatVector x) {
         FloatVector z = x.mul(x), a = x.abs();
         FloatVector s = FloatVector.broadcast(S, TAYLOR[7]);
-        for (int i = 6; i >= 0; i--) s = s.mul(z).add(TAYLOR[i]);
+        for (int i = 6; i >= 0; i--) s = s.fma(z, FloatVector.broadcast(S, TAYLOR[i]));
         FloatVector small = x.mul(s);
         FloatVector t = FloatVector.broadcast(S, 1f).div(a.mul(0.5f).add(1f));
         FloatVector p = FloatVector.broadcast(S, ERFC[9]);
-        for (int i = 8; i >= 0; i--) p = p.mul(t).add(ERFC[i]);
+        for (int i = 8; i >= 0; i--) p = p.fma(t, FloatVector.broadcast(S, ERFC[i]));
         FloatVector r = t.mul(VMath.exp(p.sub(z)));
         FloatVector large = r.neg().add(1f);
         large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
