@@ -51,21 +51,37 @@ final class AttentionSteps {
         if (first == null || second == null) return null;
         ZipLayout ml = maskLayout;
         long maskOff = mask == null ? -1 : mask.offset, rows = entries * lq;
+        dev.gale.backends.cpu.KernelPool pool = c.pool;
+        int tasks = (int) Math.max(1, Math.min(rows, Math.min(4L * pool.threads(), rows * lk / 4096)));
+        // The mask and the softmax, row by row, shared out over the pool between the two products.
+        boolean rowMask = ml != null && ml.n == lk && ml.rows == rows;
         return () -> {
             first.run();
-            if (ml != null) addMask(s, m, ml, maskOff);
-            for (long r = 0; r < rows; r++) NormSteps.softmaxRow(s, r * lk, r * lk, lk, false);
+            if (ml != null && !rowMask) addMask(s, m, ml, maskOff, 0, ml.rows);
+            pool.parallelFor(tasks, (t, scratch) -> {
+                long r0 = t * rows / tasks, r1 = (t + 1) * rows / tasks;
+                if (rowMask) addMask(s, m, ml, maskOff, r0, r1);
+                for (long r = r0; r < r1; r++) NormSteps.softmaxRow(s, r * lk, r * lk, lk, false);
+            });
             second.run();
         };
     }
 
-    /** scores += mask broadcast, the scores in their own segment. */
-    private static void addMask(MemorySegment s, MemorySegment m, ZipLayout lay, long mask) {
+    /** Rows {@code [r0, r1)} of the scores += the mask broadcast, the scores in their own segment. */
+    private static void addMask(MemorySegment s, MemorySegment m, ZipLayout lay, long mask, long r0, long r1) {
         boolean contiguous = lay.contiguous[1];
-        for (long r = 0; r < lay.rows; r++) {
+        long n = lay.n;
+        for (long r = r0; r < r1; r++) {
             long so = lay.rowOffset(0, r), mo = mask + lay.rowOffset(1, r);
-            for (long k = 0; k < lay.n; k++)
-                Vec.set(s, so + k, Vec.get(s, so + k) + Vec.get(m, contiguous ? mo + k : mo));
+            long k = 0;
+            if (contiguous) {
+                for (long b = Vec.bound(n); k < b; k += Vec.L)
+                    Vec.store(Vec.load(s, so + k).add(Vec.load(m, mo + k)), s, so + k);
+                for (; k < n; k++) Vec.set(s, so + k, Vec.get(s, so + k) + Vec.get(m, mo + k));
+            } else {
+                float v = Vec.get(m, mo);
+                for (; k < n; k++) Vec.set(s, so + k, Vec.get(s, so + k) + v);
+            }
         }
     }
 
