@@ -28,6 +28,9 @@ public final class Sgemm {
     /** From this many flops per batch entry, all threads share one packed copy of B (two loops per block). */
     static final long SHARED_PACKING_FLOPS = 1L << 24;
 
+    /** A packed B up to this many floats (1 MiB) is read by every row piece rather than split by panels. */
+    static final long ROWS_FIRST_B_FLOATS = 1L << 18;
+
     private Sgemm() {}
 
     /** C[m x n] = alpha op(A)[m x k] op(B)[k x n] + beta C, then {@code ep}; multi-threaded over {@code pool}. */
@@ -134,7 +137,10 @@ public final class Sgemm {
         int rowBlocks = (m + mr - 1) / mr, panels = (n + nr - 1) / nr;
         boolean serial = pool.threads() == 1 || 2.0 * m * n * Math.max(k, 1) < SERIAL_FLOPS;
         int want = serial ? 1 : 2 * pool.threads();
-        int pm = Math.min(rowBlocks, Math.max(1, want * mr * 4 >= m ? 1 : want));
+        // Rows first when B is small enough to stay in cache while every piece reads it (each piece packs only its
+        // rows of A); panels first when B is large (each piece streams only its share of B, packing all of A).
+        boolean rowsFirst = (long) n * k <= ROWS_FIRST_B_FLOATS || m >= want * mr * 4;
+        int pm = rowsFirst ? Math.min(rowBlocks, want) : 1;
         int pn = Math.min(panels, Math.max(1, want / pm));
         pool.parallelFor(pm * pn, (t, s) -> {
             int rm = t / pn, rn = t % pn;
