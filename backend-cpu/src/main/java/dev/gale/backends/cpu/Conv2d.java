@@ -127,7 +127,11 @@ public final class Conv2d {
         int k = s.k(), mg = s.mg(), cg = s.cg();
         // Pieces: input-channel ranges (columns of dW) first, then output-channel ranges (rows).
         int want = Math.max(1, ceilDiv(2 * pool.threads(), s.groups()));
-        int cParts = Math.min(cg, want), mParts = Math.min(ceilDiv(mg, GemmKernel.MR), Math.max(1, want / cParts));
+        int cSplit = Math.min(cg, want), mSplit = Math.min(ceilDiv(mg, GemmKernel.MR), Math.max(1, want / cSplit));
+        // Channel pieces narrower than two B panels waste most of each panel: share out the images instead.
+        boolean byImages = ceilDiv(cg, cSplit) * g.kernelSize() < 2 * GemmKernel.NR && s.n() >= want
+                && pool.threads() > 1;
+        int cParts = byImages ? 1 : cSplit, mParts = byImages ? 1 : mSplit;
         int perGroup = cParts * mParts;
         // Too few pieces for the threads (one input channel, few output channels): the images are shared out too,
         // each share summed into its own copy of dW, and the copies added in a fixed order (deterministic).
