@@ -100,6 +100,7 @@ final class TrainCommand implements Callable<Integer> {
                 lossLog, ckptDir, checkpointEvery, resume != null, noCompile ? null : Pipelines.standard(true));
         Trainer trainer = new Trainer(m, modelHash,
                 config, arrays, feeds, labels);
+        m = null; // the trainer holds the weights in its state; the imported copy can go
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter stdout = spec.commandLine().getOut();
         stdout.printf("training %d parameters (%d tensors) of %s with %s, %d steps of batch %d on %s%n",

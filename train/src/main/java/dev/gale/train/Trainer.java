@@ -33,6 +33,7 @@ public final class Trainer {
         void step(long step, long steps, double loss, double lr);
     }
 
+    /** The step, without the parameters' initial values once they are in {@link #state}. */
     private final TrainingProgram program;
     private final TrainConfig config;
     private final String modelHash;
@@ -53,11 +54,13 @@ public final class Trainer {
         this.config = config;
         this.modelHash = modelHash;
         Graph g = model.graph();
-        this.program = TrainingProgram.build(g, config.output(), config.loss(), config.trainable(), config.ignoreIndex());
+        TrainingProgram built = TrainingProgram.build(g, config.output(), config.loss(), config.trainable(),
+                config.ignoreIndex());
         List<long[]> shapes = new ArrayList<>();
-        for (String p : program.params()) shapes.add(g.initializers().get(p).shape());
-        this.state = new TrainingState(ParameterLayout.of(program.params(), shapes));
-        for (String p : program.params()) state.setParam(p, g.initializers().get(p));
+        for (String p : built.params()) shapes.add(g.initializers().get(p).shape());
+        this.state = new TrainingState(ParameterLayout.of(built.params(), shapes));
+        for (String p : built.params()) state.setParam(p, g.initializers().get(p));
+        this.program = built.withoutParameterValues(); // the state holds the values now
         for (String s : program.stateUpdates().keySet()) modelState.put(s, g.initializers().get(s));
         this.feedToArray = new LinkedHashMap<>(feeds);
         this.labelsArray = labels;

@@ -48,6 +48,21 @@ public final class TrainingProgram {
     }
 
     /**
+     * This program with the trained parameters' initial values left out of both graphs: a trainer that has copied
+     * them into its flat state feeds (or binds) them every step, and this way the weights are not held twice. The
+     * parameters stay inputs of the step graph.
+     */
+    public TrainingProgram withoutParameterValues() {
+        return new TrainingProgram(strip(graph), strip(forward), output, params, gradients, stateUpdates);
+    }
+
+    private Graph strip(Graph g) {
+        Map<String, dev.gale.ir.Tensor> init = new java.util.LinkedHashMap<>(g.initializers());
+        for (String p : params) init.remove(p);
+        return g.withInitializers(init);
+    }
+
+    /**
      * Builds the training step for {@code forward}, differentiating the loss with respect to the float initializers
      * for which {@code trainable} holds.
      */

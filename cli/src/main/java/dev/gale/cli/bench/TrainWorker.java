@@ -61,6 +61,7 @@ public final class TrainWorker {
                 Long.MIN_VALUE, name -> true, Optimizers.create("adam", null, null, null, null, null, null),
                 LrSchedule.constant(1e-3), 0, batch, Long.MAX_VALUE, false, 0, backend, null, null, 0, false);
         Trainer trainer = new Trainer(model, "gale-bench", config, arrays, feeds, "y");
+        model = null; // the trainer holds the weights in its state; the imported copy can go
         Map<String, Object> info = new LinkedHashMap<>();
         info.put("backend", backend);
         info.put("parameters", trainer.state().layout().slots().stream().mapToLong(s -> s.numel()).sum());
