@@ -20,14 +20,6 @@ public enum Activation {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
     private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
-    private static final float INV_SQRT_2 = (float) (1 / Math.sqrt(2));
-
-    // GELU's normal CDF as 1 - erfc(x / sqrt 2) / 2 (x >= 0) or erfc(|x| / sqrt 2) / 2 (x < 0), so both tails keep
-    // their relative precision. erfc(z), z >= 0, by the Chebyshev fit of Numerical Recipes (erfcc, fractional error
-    // below 1.2e-7): t = 1 / (1 + z / 2), erfc(z) = t exp(-z^2 + E0 + t (E1 + t (E2 + ... + t E9))).
-    private static final float E0 = -1.26551223f, E1 = 1.00002368f, E2 = 0.37409196f, E3 = 0.09678418f,
-            E4 = -0.18628806f, E5 = 0.27886807f, E6 = -1.13520398f, E7 = 1.48851587f, E8 = -0.82215223f,
-            E9 = 0.17087277f;
 
     /** Applies the activation to {@code x[0, n)} in place. */
     void apply(float[] x, int n) { apply(x, 0, n); }
@@ -59,21 +51,7 @@ public enum Activation {
             case GELU -> {
                 for (; i < vend; i += L) {
                     FloatVector v = FloatVector.fromArray(S, x, i);
-                    FloatVector z = v.abs().mul(INV_SQRT_2);
-                    FloatVector t = FloatVector.broadcast(S, 1f).div(z.mul(0.5f).add(1f));
-                    // fma with broadcast constants: the same chain written t.mul(E9).add(E8)... ran 3x slower
-                    FloatVector p = t.fma(FloatVector.broadcast(S, E9), FloatVector.broadcast(S, E8));
-                    p = p.fma(t, FloatVector.broadcast(S, E7));
-                    p = p.fma(t, FloatVector.broadcast(S, E6));
-                    p = p.fma(t, FloatVector.broadcast(S, E5));
-                    p = p.fma(t, FloatVector.broadcast(S, E4));
-                    p = p.fma(t, FloatVector.broadcast(S, E3));
-                    p = p.fma(t, FloatVector.broadcast(S, E2));
-                    p = p.fma(t, FloatVector.broadcast(S, E1));
-                    p = p.fma(t, FloatVector.broadcast(S, E0));
-                    FloatVector halfErfc = t.mul(VMath.exp(p.sub(z.mul(z)))).mul(0.5f);
-                    FloatVector cdf = halfErfc.neg().add(1f).blend(halfErfc, v.lt(0f));
-                    v.mul(cdf).intoArray(x, i);
+                    v.mul(VMath.normalCdf(v)).intoArray(x, i);
                 }
             }
         }
@@ -85,17 +63,11 @@ public enum Activation {
         return switch (this) {
             case NONE -> x;
             case RELU -> x > 0 ? x : (x == x ? 0f : x);
-            case TANH -> (float) Math.tanh(x);
+            case TANH -> VMath.tanh(x);
             case SIGMOID -> (float) (1 / (1 + Math.exp(-x)));
             case GELU_TANH -> (float) (0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))));
-            case GELU -> gelu(x);
+            case GELU -> x * VMath.normalCdf(x);
         };
     }
 
-    private static float gelu(float x) {
-        double z = Math.abs(x) * INV_SQRT_2, t = 1 / (1 + 0.5 * z);
-        double p = E0 + t * (E1 + t * (E2 + t * (E3 + t * (E4 + t * (E5 + t * (E6 + t * (E7 + t * (E8 + t * E9))))))));
-        double halfErfc = 0.5 * t * Math.exp(p - z * z);
-        return (float) (x * (x < 0 ? halfErfc : 1 - halfErfc));
-    }
 }

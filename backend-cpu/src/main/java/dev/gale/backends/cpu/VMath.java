@@ -10,11 +10,14 @@ import jdk.incubator.vector.VectorSpecies;
  * Float32 transcendental functions on vectors, built only from operations Java specifies exactly (add, multiply,
  * fused multiply-add, divide, comparisons, bit moves), so that a lane's result never depends on how the code runs.
  *
+ * <p>They are the only vector transcendentals of the CPU backend (op-by-op steps, GEMM epilogues), so a value
+ * computes to the same bits whether or not it was fused.
+ *
  * <p>{@code lanewise(VectorOperators.EXP)} and its kin are not like that: the JIT computes them with a vector math
  * library, and interpreted or C1-compiled code with {@code Math}, which differ in the last bit. A training step
  * would then give different bits before and after the JIT compiled a loop, and a resumed run would not reproduce an
- * uninterrupted one. These forms cost a few more instructions and are within 2 ulp of the exact value (Cephes'
- * single-precision polynomials, with Cody-Waite range reduction).
+ * uninterrupted one. exp, expm1 and log are within 2 ulp of the exact value (Cephes' single-precision polynomials,
+ * with Cody-Waite range reduction); tanh, erf and erfc are the fits their comments name.
  */
 public final class VMath {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -22,6 +25,7 @@ public final class VMath {
     private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
     /** 1.5 * 2^23: adding and subtracting it rounds a float of magnitude below 2^22 to the nearest integer. */
     private static final float ROUND = 12582912f;
+    private static final float INV_SQRT_2 = (float) (1 / Math.sqrt(2));
     private static final float EXP_HI = 88.72283f, EXP_LO = -103.97208f;
 
     private VMath() {}
@@ -112,20 +116,57 @@ public final class VMath {
                 Float.POSITIVE_INFINITY));
     }
 
-    /** The hyperbolic tangent. */
-    public static FloatVector tanh(FloatVector x) {
-        FloatVector a = x.abs();
-        FloatVector z = x.mul(x);
-        FloatVector p = FloatVector.broadcast(S, -5.70498872745E-3f);
-        p = fma(p, z, 2.06390887954E-2f);
-        p = fma(p, z, -5.37397155531E-2f);
-        p = fma(p, z, 1.33314422036E-1f);
-        p = fma(p, z, -3.33332819422E-1f);
-        FloatVector small = p.mul(z).fma(x, x);
-        FloatVector e = exp(a.min(10f).mul(2f));
-        FloatVector t = FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(e.add(1f)));
-        FloatVector large = t.blend(t.neg(), x.compare(VectorOperators.LT, 0f));
-        return large.blend(small, a.compare(VectorOperators.LT, 0.625f)).blend(x, x.test(VectorOperators.IS_NAN));
+    /**
+     * The hyperbolic tangent: a rational minimax fit x P(x^2) / Q(x^2) on [-7.9, 7.9] (beyond it tanh is +-1 in
+     * float32), x itself below 4e-4 and +-1 from 9 on (Eigen's generic_fast_tanh_float); error below 4e-7, absolute
+     * and relative.
+     */
+    public static FloatVector tanh(FloatVector a) {
+        FloatVector x = a.max(-7.90531110763549805f).min(7.90531110763549805f), x2 = x.mul(x);
+        FloatVector p = fma(x2, -2.76076847742355e-16f, FloatVector.broadcast(S, 2.00018790482477e-13f));
+        p = fma(p, x2, -8.60467152213735e-11f);
+        p = fma(p, x2, 5.12229709037114e-08f);
+        p = fma(p, x2, 1.48572235717979e-05f);
+        p = fma(p, x2, 6.37261928875436e-04f);
+        p = fma(p, x2, 4.89352455891786e-03f).mul(x);
+        FloatVector q = fma(x2, 1.19825839466702e-06f, FloatVector.broadcast(S, 1.18534705686654e-04f));
+        q = fma(q, x2, 2.26843463243900e-03f);
+        q = fma(q, x2, 4.89352518554385e-03f);
+        FloatVector one = FloatVector.broadcast(S, 1f).blend(-1f, a.compare(VectorOperators.LT, 0f));
+        return p.div(q).blend(a, a.abs().compare(VectorOperators.LT, 0.0004f))
+                .blend(one, a.abs().compare(VectorOperators.GE, 9f)); // float tanh is exactly +-1 from 9.01 on
+    }
+
+    // erfc by the Chebyshev fit of Numerical Recipes (erfcc, fractional error below 1.2e-7):
+    // t = 1 / (1 + a / 2), erfc(a) = t exp(-a^2 + E0 + t (E1 + ... + t E9)); erf near 0 by its Taylor series.
+    private static final float[] ERFC = {-1.26551223f, 1.00002368f, 0.37409196f, 0.09678418f, -0.18628806f,
+            0.27886807f, -1.13520398f, 1.48851587f, -0.82215223f, 0.17087277f};
+    private static final float[] TAYLOR = {1.1283791670955126f, -0.37612638903183754f, 0.11283791670955126f,
+            -0.026866170645131252f, 0.005223977625442188f, -8.548327023450852e-4f, 1.2055332981789664e-4f,
+            -1.492565035840625e-5f};
+
+    /** erfc(a) for a >= 0 (keeps its relative precision in the tail, where 1 - erf would not). */
+    public static FloatVector erfc(FloatVector a) {
+        FloatVector t = FloatVector.broadcast(S, 1f).div(fma(a, 0.5f, FloatVector.broadcast(S, 1f)));
+        FloatVector p = FloatVector.broadcast(S, ERFC[9]);
+        for (int i = 8; i >= 0; i--) p = fma(p, t, ERFC[i]);
+        return t.mul(exp(p.sub(a.mul(a))));
+    }
+
+    /** erf(x): the Taylor series below |x| = 0.5 (relative precision near 0), else +-(1 - erfc(|x|)). */
+    public static FloatVector erf(FloatVector x) {
+        FloatVector z = x.mul(x), a = x.abs();
+        FloatVector s = FloatVector.broadcast(S, TAYLOR[7]);
+        for (int i = 6; i >= 0; i--) s = fma(s, z, TAYLOR[i]);
+        FloatVector large = erfc(a).neg().add(1f);
+        large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
+        return large.blend(x.mul(s), a.compare(VectorOperators.LT, 0.5f));
+    }
+
+    /** Phi(x), the standard normal CDF (GELU's gate), from erfc(|x| / sqrt 2) so that both tails keep precision. */
+    public static FloatVector normalCdf(FloatVector x) {
+        FloatVector halfErfc = erfc(x.abs().mul(INV_SQRT_2)).mul(0.5f);
+        return halfErfc.neg().add(1f).blend(halfErfc, x.compare(VectorOperators.LT, 0f));
     }
 
     /** 1 / (1 + e^-x), in a form that neither overflows nor loses precision for large |x|. */
@@ -146,6 +187,12 @@ public final class VMath {
     public static float log1p(float x) { return log1p(FloatVector.broadcast(S, x)).lane(0); }
 
     public static float tanh(float x) { return tanh(FloatVector.broadcast(S, x)).lane(0); }
+
+    public static float erf(float x) { return erf(FloatVector.broadcast(S, x)).lane(0); }
+
+    public static float normalCdf(float x) { return normalCdf(FloatVector.broadcast(S, x)).lane(0); }
+
+    public static float erfc(float a) { return erfc(FloatVector.broadcast(S, a)).lane(0); }
 
     public static float sigmoid(float x) { return sigmoid(FloatVector.broadcast(S, x)).lane(0); }
 }

@@ -23,7 +23,6 @@ final class UnaryMath {
             COS = 24;
 
     private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
-    private static final float INV_SQRT_2 = (float) (1 / Math.sqrt(2));
 
     private UnaryMath() {}
 
@@ -99,19 +98,19 @@ final class UnaryMath {
             case TANH -> {
                 for (; k < b; k += L) {
                     FloatVector v = Vec.load(m, x + k);
-                    Vec.store(Vec.tanh(v), m, out + k);
+                    Vec.store(VMath.tanh(v), m, out + k);
                 }
             }
             case ERF -> {
                 for (; k < b; k += L) {
                     FloatVector v = Vec.load(m, x + k);
-                    Vec.store(Vec.erf(v), m, out + k);
+                    Vec.store(VMath.erf(v), m, out + k);
                 }
             }
             case GELU -> {
                 for (; k < b; k += L) {
                     FloatVector v = Vec.load(m, x + k);
-                    Vec.store(v.mul(normalCdf(v)), m, out + k);
+                    Vec.store(v.mul(VMath.normalCdf(v)), m, out + k);
                 }
             }
             case GELU_TANH -> {
@@ -213,9 +212,9 @@ final class UnaryMath {
             case SQRT -> v.sqrt();
             case RECIPROCAL -> FloatVector.broadcast(S, 1f).div(v);
             case SIGMOID -> sigmoid(v);
-            case TANH -> Vec.tanh(v);
-            case ERF -> Vec.erf(v);
-            case GELU -> v.mul(normalCdf(v));
+            case TANH -> VMath.tanh(v);
+            case ERF -> VMath.erf(v);
+            case GELU -> v.mul(VMath.normalCdf(v));
             case GELU_TANH -> geluTanh(v);
             case SOFTPLUS -> v.max(0f).add(VMath.log1p(VMath.exp(v.abs().neg())));
             case SOFTSIGN -> v.div(v.abs().add(1f));
@@ -242,7 +241,7 @@ final class UnaryMath {
 
     private static FloatVector geluTanh(FloatVector v) {
         FloatVector inner = v.mul(v).mul(0.044715f).add(1f).mul(v).mul(SQRT_2_OVER_PI);
-        return Vec.tanh(inner).add(1f).mul(v).mul(0.5f);
+        return VMath.tanh(inner).add(1f).mul(v).mul(0.5f);
     }
 
     static float apply(int opc, float x, float p1, float p2) {
@@ -259,8 +258,8 @@ final class UnaryMath {
                 yield x >= 0 ? 1f / (1f + e) : e / (1f + e);
             }
             case TANH -> (float) Math.tanh(x);
-            case ERF -> Vec.erf(x);
-            case GELU -> x * normalCdf(x);
+            case ERF -> VMath.erf(x);
+            case GELU -> x * VMath.normalCdf(x);
             case GELU_TANH -> (float) (0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))));
             case SOFTPLUS -> (float) (Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))));
             case SOFTSIGN -> x / (1f + Math.abs(x));
@@ -277,16 +276,5 @@ final class UnaryMath {
             case COS -> (float) Math.cos(x);
             default -> throw new IllegalStateException("unary opcode " + opc);
         };
-    }
-
-    /** Phi(x) = erfc(-x / sqrt 2) / 2, from erfc of |x| / sqrt 2 so that both tails keep their precision. */
-    private static FloatVector normalCdf(FloatVector x) {
-        FloatVector halfErfc = Vec.erfc(x.abs().mul(INV_SQRT_2)).mul(0.5f);
-        return halfErfc.neg().add(1f).blend(halfErfc, x.compare(VectorOperators.LT, 0f));
-    }
-
-    private static float normalCdf(float x) {
-        float halfErfc = 0.5f * Vec.erfc(Math.abs(x) * INV_SQRT_2);
-        return x < 0 ? halfErfc : 1f - halfErfc;
     }
 }
