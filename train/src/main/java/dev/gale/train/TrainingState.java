@@ -42,8 +42,10 @@ public final class TrainingState {
         MemorySegment m = arena.allocate(Math.max(1L, layout.size()) * Float.BYTES, 64);
         m.fill((byte) 0);
         own.put(m, arena);
-        java.lang.ref.Cleaner c = CLEANER;
-        c.register(this, arena::close);
+        // Freed when the state is collected, unless relocation freed it first.
+        CLEANER.register(this, () -> {
+            if (arena.scope().isAlive()) arena.close();
+        });
         return m;
     }
 

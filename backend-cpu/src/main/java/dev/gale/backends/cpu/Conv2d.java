@@ -136,13 +136,8 @@ public final class Conv2d {
         // Too few pieces for the threads (one input channel, few output channels): the images are shared out too,
         // each share summed into its own copy of dW, and the copies added in a fixed order (deterministic).
         int iParts = pool.threads() == 1 || s.n() < 2 ? 1 : Math.min(s.n(), want / perGroup);
-        if (iParts <= 1) {
-            pool.parallelFor(s.groups() * perGroup, (task, scratch) ->
-                    weightPiece(scratch, s, task, cParts, mParts, 0, s.n(), dy, dyOff, x, xOff, dw, dwOff));
-            return;
-        }
         long size = s.wSize();
-        if (size * iParts > Integer.MAX_VALUE - 16) {
+        if (iParts <= 1 || size * iParts > Integer.MAX_VALUE - 16) {
             pool.parallelFor(s.groups() * perGroup, (task, scratch) ->
                     weightPiece(scratch, s, task, cParts, mParts, 0, s.n(), dy, dyOff, x, xOff, dw, dwOff));
             return;

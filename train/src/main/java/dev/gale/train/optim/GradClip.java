@@ -7,11 +7,6 @@ package dev.gale.train.optim;
 public final class GradClip {
     private GradClip() {}
 
-    /** Clips {@code grads[from, to)} in place and returns the norm before clipping. */
-    public static double clip(float[] grads, int from, int to, double maxNorm) {
-        return clip(java.lang.foreign.MemorySegment.ofArray(grads), from, to, maxNorm);
-    }
-
     /** Clips float elements {@code [from, to)} of {@code grads} in place and returns the norm before clipping. */
     public static double clip(java.lang.foreign.MemorySegment grads, int from, int to, double maxNorm) {
         var f = java.lang.foreign.ValueLayout.JAVA_FLOAT;
