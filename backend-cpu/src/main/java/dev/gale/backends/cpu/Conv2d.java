@@ -54,6 +54,12 @@ public final class Conv2d {
      */
     public static void forward(KernelPool pool, Shape s, MemorySegment x, long xOff, MemorySegment w, long wOff,
                                MemorySegment y, long yOff, Epilogue ep) {
+        forward(pool, s, x, xOff, w, wOff, y, yOff, ep, true);
+    }
+
+    /** {@link #forward}; {@code direct} false keeps to im2col + GEMM (tests compare both). */
+    static void forward(KernelPool pool, Shape s, MemorySegment x, long xOff, MemorySegment w, long wOff,
+                        MemorySegment y, long yOff, Epilogue ep, boolean direct) {
         checkAll(pool, s, x, xOff, w, wOff, y, yOff);
         pool.checkAccess("the bias", ep.bias());
         pool.checkAccess("the residual", ep.residual());
@@ -67,6 +73,10 @@ public final class Conv2d {
             Segments.checkRange("residual", ep.residual(), ep.residualOffset(), s.ySize());
         }
         if (s.n() == 0 || s.p() == 0) return;
+        if (direct && DirectConv.preferred(s)) {
+            DirectConv.forward(pool, s, x, xOff, w, wOff, y, yOff, ep);
+            return;
+        }
         Window2d g = s.window();
         int k = s.k(), p = s.p(), mg = s.mg(), cg = s.cg();
         boolean pointwise = g.isPointwise();
@@ -95,8 +105,18 @@ public final class Conv2d {
     /** dX from dY and W (overwritten, not accumulated). */
     public static void backwardInput(KernelPool pool, Shape s, MemorySegment dy, long dyOff, MemorySegment w, long wOff,
                                      MemorySegment dx, long dxOff) {
+        backwardInput(pool, s, dy, dyOff, w, wOff, dx, dxOff, true);
+    }
+
+    /** {@link #backwardInput}; {@code direct} false keeps to GEMM + col2im. */
+    static void backwardInput(KernelPool pool, Shape s, MemorySegment dy, long dyOff, MemorySegment w, long wOff,
+                              MemorySegment dx, long dxOff, boolean direct) {
         checkAll(pool, s, dx, dxOff, w, wOff, dy, dyOff);
         if (s.n() == 0) return;
+        if (direct && DirectConv.preferred(s)) {
+            DirectConv.backwardInput(pool, s, dy, dyOff, w, wOff, dx, dxOff);
+            return;
+        }
         Window2d g = s.window();
         int khw = g.kernelSize(), k = s.k(), p = s.p(), mg = s.mg(), cg = s.cg();
         int tasksPerGroup = Math.min(cg, Math.max(1, ceilDiv(2 * pool.threads(), s.n() * s.groups())));
@@ -122,7 +142,15 @@ public final class Conv2d {
     /** dW from dY and X (overwritten, not accumulated). */
     public static void backwardWeight(KernelPool pool, Shape s, MemorySegment dy, long dyOff, MemorySegment x, long xOff,
                                       MemorySegment dw, long dwOff) {
+        backwardWeight(pool, s, dy, dyOff, x, xOff, dw, dwOff, true);
+    }
+
+    /** {@link #backwardWeight}; {@code direct} false keeps to im2col + GEMM. */
+    static void backwardWeight(KernelPool pool, Shape s, MemorySegment dy, long dyOff, MemorySegment x, long xOff,
+                               MemorySegment dw, long dwOff, boolean direct) {
         checkAll(pool, s, x, xOff, dw, dwOff, dy, dyOff);
+        if (direct && s.n() > 0 && DirectConv.preferred(s) && DirectConv.backwardWeight(pool, s, dy, dyOff, x, xOff, dw, dwOff))
+            return;
         Window2d g = s.window();
         int k = s.k(), mg = s.mg(), cg = s.cg();
         // Pieces: input-channel ranges (columns of dW) first, then output-channel ranges (rows).

@@ -2,6 +2,7 @@ package dev.gale.backends.cpu;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -33,6 +34,20 @@ public final class Pool2d {
     /** Lane i takes lane i + 1 (the last lane itself): a pair's right neighbour. */
     private static final VectorShuffle<Float> NEXT = VectorShuffle.fromOp(S, i -> Math.min(i + 1, L - 1));
     private static final VectorMask<Float> EVEN = VectorMask.fromLong(S, 0x5555_5555_5555_5555L);
+    private static final VectorMask<Float> ODD = EVEN.not(), HALF_LANES = S.indexInRange(0, L / 2);
+    /** Pairs of float lanes seen as one long lane. */
+    private static final VectorSpecies<Long> PAIRS = VectorSpecies.of(long.class, S.vectorShape());
+    /** A window's positions ranked in scan order: 0, 1 in its upper row, 2, 3 in its lower row; 4 ranks nothing. */
+    private static final FloatVector RANK_TOP = FloatVector.fromArray(S, ranks(0), 0);
+    private static final FloatVector RANK_BOTTOM = FloatVector.fromArray(S, ranks(2), 0);
+    private static final FloatVector NO_RANK = FloatVector.broadcast(S, 4f);
+    private static final FloatVector ZERO = FloatVector.zero(S);
+
+    private static float[] ranks(int first) {
+        float[] r = new float[L];
+        for (int i = 0; i < L; i++) r[i] = first + (i & 1);
+        return r;
+    }
 
     /** A 2 x 2 window with stride 2, no padding, no dilation, wholly inside the input. */
     static boolean isHalving(Window2d g) {
@@ -65,7 +80,9 @@ public final class Pool2d {
     /**
      * dX for the 2 x 2 / 2 window: the windows do not overlap, so each input element is written once (rows and columns
      * past the last window, when h or w is odd, get zero): max routes dY to the window's first maximum (or last NaN),
-     * average spreads dY / 4.
+     * average spreads dY / 4. Vectorized over {@code L / 2} windows at a time: each lane of the two input rows gets a
+     * rank (0, 1 in the upper row, 2, 3 in the lower), the lowest rank equal to the window's maximum wins, and dY,
+     * spread over the window's lanes, is kept where the rank wins. A chunk with a NaN takes the scalar path.
      */
     private static void halvingBackward(KernelPool pool, int planes, Window2d g, boolean max, MemorySegment dy,
                                         long dyOff, MemorySegment x, long xOff, MemorySegment dx, long dxOff) {
@@ -74,32 +91,100 @@ public final class Pool2d {
             long xp = xOff + (long) pl * g.inSize(), dxp = dxOff + (long) pl * g.inSize(), yp = dyOff + (long) pl * g.outSize();
             if (2 * oh < h || 2 * ow < w) dx.asSlice(dxp * Float.BYTES, (long) g.inSize() * Float.BYTES).fill((byte) 0);
             for (int oy = 0; oy < oh; oy++) {
-                long r0 = 2L * oy * w, r1 = r0 + w;
-                for (int ox = 0; ox < ow; ox++) {
-                    float d = dy.getAtIndex(F, yp + (long) oy * ow + ox);
-                    long p0 = r0 + 2L * ox, p1 = p0 + 1, p2 = r1 + 2L * ox, p3 = p2 + 1;
-                    if (!max) {
-                        float q = d / 4;
-                        dx.setAtIndex(F, dxp + p0, q);
-                        dx.setAtIndex(F, dxp + p1, q);
-                        dx.setAtIndex(F, dxp + p2, q);
-                        dx.setAtIndex(F, dxp + p3, q);
-                        continue;
-                    }
-                    float v0 = x.getAtIndex(F, xp + p0), v1 = x.getAtIndex(F, xp + p1);
-                    float v2 = x.getAtIndex(F, xp + p2), v3 = x.getAtIndex(F, xp + p3);
-                    float best = v0;
-                    int arg = 0;
-                    if (v1 > best || v1 != v1) { best = v1; arg = 1; }
-                    if (v2 > best || v2 != v2) { best = v2; arg = 2; }
-                    if (v3 > best || v3 != v3) arg = 3;
-                    dx.setAtIndex(F, dxp + p0, arg == 0 ? d : 0f);
-                    dx.setAtIndex(F, dxp + p1, arg == 1 ? d : 0f);
-                    dx.setAtIndex(F, dxp + p2, arg == 2 ? d : 0f);
-                    dx.setAtIndex(F, dxp + p3, arg == 3 ? d : 0f);
-                }
+                if (max) maxRowBackward(ow, dy, yp + (long) oy * ow, x, xp, dx, dxp, 2L * oy * w, w);
+                else averageRowBackward(ow, dy, yp + (long) oy * ow, dx, dxp + 2L * oy * w, w);
             }
         });
+    }
+
+    /** One row of 2 x 2 windows: dY at {@code yr}, the window's upper input row at {@code r0} (of planes xp, dxp). */
+    private static void maxRowBackward(int ow, MemorySegment dy, long yr, MemorySegment x, long xp, MemorySegment dx,
+                                       long dxp, long r0, int w) {
+        int half = L / 2;
+        long r1 = r0 + w;
+        for (int ox = 0; ox < ow; ox += half) {
+            int cnt = Math.min(half, ow - ox);
+            long a0 = (xp + r0 + 2L * ox) << 2, a1 = (xp + r1 + 2L * ox) << 2, d0 = (dxp + r0 + 2L * ox) << 2;
+            boolean done = cnt == half ? maxChunk(dy, (yr + ox) << 2, x, a0, a1, dx, d0, d0 + ((long) w << 2))
+                    : maxChunkPartial(cnt, dy, (yr + ox) << 2, x, a0, a1, dx, d0, d0 + ((long) w << 2));
+            if (!done)
+                for (int o = ox; o < ox + cnt; o++)
+                    maxWindowBackward(dy.getAtIndex(F, yr + o), x, xp, dx, dxp, r0 + 2L * o, r1 + 2L * o);
+        }
+    }
+
+    /**
+     * {@code L / 2} windows: the upper input row at byte a0, the lower at a1, dY at yAt, dX rows at d0 and d1 (bytes).
+     * Returns false, writing nothing, when a NaN is among the inputs (the caller takes the scalar path).
+     */
+    private static boolean maxChunk(MemorySegment dy, long yAt, MemorySegment x, long a0, long a1, MemorySegment dx,
+                                    long d0, long d1) {
+        FloatVector a = FloatVector.fromMemorySegment(S, x, a0, ORDER), b = FloatVector.fromMemorySegment(S, x, a1, ORDER);
+        FloatVector v = a.max(b);
+        if (v.test(VectorOperators.IS_NAN).anyTrue()) return false;
+        FloatVector top = v.max(swapPairs(v));
+        FloatVector rank = RANK_TOP.blend(NO_RANK, a.compare(VectorOperators.NE, top))
+                .min(RANK_BOTTOM.blend(NO_RANK, b.compare(VectorOperators.NE, top)));
+        // dY spread over each window's two lanes: expanded into the even lanes, then copied into the odd ones
+        FloatVector e = FloatVector.fromMemorySegment(S, dy, yAt, ORDER, HALF_LANES).expand(EVEN);
+        FloatVector win = rank.min(swapPairs(rank)), d = e.blend(swapPairs(e), ODD);
+        ZERO.blend(d, RANK_TOP.eq(win)).intoMemorySegment(dx, d0, ORDER);
+        ZERO.blend(d, RANK_BOTTOM.eq(win)).intoMemorySegment(dx, d1, ORDER);
+        return true;
+    }
+
+    /** {@link #maxChunk} for the last {@code cnt < L / 2} windows of a row. */
+    private static boolean maxChunkPartial(int cnt, MemorySegment dy, long yAt, MemorySegment x, long a0, long a1,
+                                           MemorySegment dx, long d0, long d1) {
+        VectorMask<Float> in = S.indexInRange(0, 2 * cnt);
+        FloatVector a = FloatVector.fromMemorySegment(S, x, a0, ORDER, in), b = FloatVector.fromMemorySegment(S, x, a1, ORDER, in);
+        FloatVector v = a.max(b);
+        if (v.test(VectorOperators.IS_NAN).anyTrue()) return false;
+        FloatVector top = v.max(swapPairs(v));
+        FloatVector rank = RANK_TOP.blend(NO_RANK, a.compare(VectorOperators.NE, top))
+                .min(RANK_BOTTOM.blend(NO_RANK, b.compare(VectorOperators.NE, top)));
+        FloatVector e = FloatVector.fromMemorySegment(S, dy, yAt, ORDER, S.indexInRange(0, cnt)).expand(EVEN);
+        FloatVector win = rank.min(swapPairs(rank)), d = e.blend(swapPairs(e), ODD);
+        ZERO.blend(d, RANK_TOP.eq(win)).intoMemorySegment(dx, d0, ORDER, in);
+        ZERO.blend(d, RANK_BOTTOM.eq(win)).intoMemorySegment(dx, d1, ORDER, in);
+        return true;
+    }
+
+    /**
+     * Lanes 2i and 2i + 1 swapped: each pair's other element. A 64-bit rotate of the pair seen as one long lane (the
+     * Vector API's float shuffles do not always compile to one instruction inside a larger loop; this does).
+     */
+    private static FloatVector swapPairs(FloatVector v) {
+        return (FloatVector) v.reinterpretShape(PAIRS, 0).lanewise(VectorOperators.ROR, 32).reinterpretShape(S, 0);
+    }
+
+    /** One row of 2 x 2 windows: dY / 4 at {@code yr} spread over the two input rows from {@code dxAt}. */
+    private static void averageRowBackward(int ow, MemorySegment dy, long yr, MemorySegment dx, long dxAt, int w) {
+        int half = L / 2;
+        for (int ox = 0; ox < ow; ox += half) {
+            int cnt = Math.min(half, ow - ox);
+            VectorMask<Float> in = S.indexInRange(0, 2 * cnt);
+            FloatVector e = FloatVector.fromMemorySegment(S, dy, (yr + ox) << 2, ORDER, S.indexInRange(0, cnt)).expand(EVEN);
+            FloatVector q = e.blend(swapPairs(e), ODD).mul(0.25f);
+            q.intoMemorySegment(dx, (dxAt + 2L * ox) << 2, ORDER, in);
+            q.intoMemorySegment(dx, (dxAt + w + 2L * ox) << 2, ORDER, in);
+        }
+    }
+
+    /** One 2 x 2 window's max gradient, scalar: the first maximum, or the last NaN, takes d. */
+    private static void maxWindowBackward(float d, MemorySegment x, long xp, MemorySegment dx, long dxp, long p0, long p2) {
+        long p1 = p0 + 1, p3 = p2 + 1;
+        float v0 = x.getAtIndex(F, xp + p0), v1 = x.getAtIndex(F, xp + p1);
+        float v2 = x.getAtIndex(F, xp + p2), v3 = x.getAtIndex(F, xp + p3);
+        float best = v0;
+        int arg = 0;
+        if (v1 > best || v1 != v1) { best = v1; arg = 1; }
+        if (v2 > best || v2 != v2) { best = v2; arg = 2; }
+        if (v3 > best || v3 != v3) arg = 3;
+        dx.setAtIndex(F, dxp + p0, arg == 0 ? d : 0f);
+        dx.setAtIndex(F, dxp + p1, arg == 1 ? d : 0f);
+        dx.setAtIndex(F, dxp + p2, arg == 2 ? d : 0f);
+        dx.setAtIndex(F, dxp + p3, arg == 3 ? d : 0f);
     }
 
     /** Y[planes, oh, ow] = max over each window of X[planes, h, w]. */

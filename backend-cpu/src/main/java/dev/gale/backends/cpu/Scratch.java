@@ -11,6 +11,7 @@ public final class Scratch {
     private float[] packA = new float[0];
     private float[] packB = new float[0];
     private float[] work = new float[0];
+    private int[] ints = new int[0];
     private MemorySegment workSegment = MemorySegment.ofArray(work);
     /** The micro-kernel's MR x NR accumulator tile. */
     final float[] tile = new float[GemmKernel.MR * GemmKernel.NR];
@@ -36,6 +37,12 @@ public final class Scratch {
             workSegment = MemorySegment.ofArray(work);
         }
         return work;
+    }
+
+    /** An int buffer of at least {@code n} ints (contents undefined): index tables. */
+    int[] ints(int n) {
+        if (ints.length < n) ints = new int[n];
+        return ints;
     }
 
     /** The buffer last returned by {@link #work(long)}, as a heap segment. */

@@ -58,6 +58,14 @@ class Conv2dTest {
             {1, 3, 16, 1, 64, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
             {2, 6, 9, 3, 12, 10, 2, 4, 2, 3, 1, 0, 0, 3, 2, 1},
             {1, 130, 20, 1, 9, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, // K = 1170: the unfolding splits a channel between KC blocks
+            // stride 1 with few channels (the direct loops): the bench CNN's layers, 5 x 5, unpadded and asymmetric
+            // pads, a 2 x 4 kernel, rows of more than one vector, a partial channel block, groups
+            {3, 8, 16, 1, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+            {2, 1, 8, 1, 28, 28, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+            {2, 3, 11, 1, 19, 37, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1},
+            {1, 4, 9, 1, 10, 21, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1},
+            {2, 2, 5, 1, 9, 17, 2, 4, 1, 1, 0, 3, 1, 0, 1, 1},
+            {2, 6, 20, 2, 8, 8, 3, 3, 1, 1, 2, 1, 0, 2, 1, 1},
     };
 
     static Conv2d.Shape convShape(int[] c) {
@@ -80,7 +88,8 @@ class Conv2dTest {
     void forwardMatchesConv() {
         long seed = 0;
         for (int[] c : CASES)
-            for (KernelPool pool : new KernelPool[] {one, two}) {
+            for (KernelPool pool : new KernelPool[] {one, two})
+                for (boolean direct : new boolean[] {true, false}) {
                 Random rnd = new Random(seed++);
                 Conv2d.Shape s = convShape(c);
                 Tensor x = random(rnd, xShape(s)), w = random(rnd, wShape(s));
@@ -88,8 +97,8 @@ class Conv2dTest {
                 try (Arena arena = Arena.ofShared()) {
                     MemorySegment sx = segment(arena, x, PAD), sw = segment(arena, w, PAD), sy = segment(arena, want, PAD);
                     sy.asSlice(PAD * 4L, want.numel() * 4L).fill((byte) 0xff); // NaN: every element must be written
-                    Conv2d.forward(pool, s, sx, PAD, sw, PAD, sy, PAD, Epilogue.NONE);
-                    String what = "conv " + java.util.Arrays.toString(c) + " threads=" + pool.threads();
+                    Conv2d.forward(pool, s, sx, PAD, sw, PAD, sy, PAD, Epilogue.NONE, direct);
+                    String what = "conv " + java.util.Arrays.toString(c) + " threads=" + pool.threads() + " direct=" + direct;
                     assertClose(what, want, mag, floats(sy, PAD, want.numel()));
                     assertSentinels(what, sy, PAD, want.numel());
                 }
@@ -135,7 +144,8 @@ class Conv2dTest {
     void inputGradientMatchesConvGradInput() {
         long seed = 200;
         for (int[] c : CASES)
-            for (KernelPool pool : new KernelPool[] {one, two}) {
+            for (KernelPool pool : new KernelPool[] {one, two})
+                for (boolean direct : new boolean[] {true, false}) {
                 Random rnd = new Random(seed++);
                 Conv2d.Shape s = convShape(c);
                 Tensor dy = random(rnd, yShape(s)), w = random(rnd, wShape(s)), xs = shape(xShape(s));
@@ -144,8 +154,8 @@ class Conv2dTest {
                 try (Arena arena = Arena.ofShared()) {
                     MemorySegment sdy = segment(arena, dy, PAD), sw = segment(arena, w, PAD), sdx = segment(arena, want, PAD);
                     sdx.asSlice(PAD * 4L, want.numel() * 4L).fill((byte) 0xff);
-                    Conv2d.backwardInput(pool, s, sdy, PAD, sw, PAD, sdx, PAD);
-                    String what = "conv dX " + java.util.Arrays.toString(c) + " threads=" + pool.threads();
+                    Conv2d.backwardInput(pool, s, sdy, PAD, sw, PAD, sdx, PAD, direct);
+                    String what = "conv dX " + java.util.Arrays.toString(c) + " threads=" + pool.threads() + " direct=" + direct;
                     assertClose(what, want, mag, floats(sdx, PAD, want.numel()));
                     assertSentinels(what, sdx, PAD, want.numel());
                 }
@@ -156,7 +166,8 @@ class Conv2dTest {
     void weightGradientMatchesConvGradWeight() {
         long seed = 300;
         for (int[] c : CASES)
-            for (KernelPool pool : new KernelPool[] {one, two}) {
+            for (KernelPool pool : new KernelPool[] {one, two})
+                for (boolean direct : new boolean[] {true, false}) {
                 Random rnd = new Random(seed++);
                 Conv2d.Shape s = convShape(c);
                 Tensor dy = random(rnd, yShape(s)), x = random(rnd, xShape(s)), ws = shape(wShape(s));
@@ -165,8 +176,8 @@ class Conv2dTest {
                 try (Arena arena = Arena.ofShared()) {
                     MemorySegment sdy = segment(arena, dy, PAD), sx = segment(arena, x, PAD), sdw = segment(arena, want, PAD);
                     sdw.asSlice(PAD * 4L, want.numel() * 4L).fill((byte) 0xff);
-                    Conv2d.backwardWeight(pool, s, sdy, PAD, sx, PAD, sdw, PAD);
-                    String what = "conv dW " + java.util.Arrays.toString(c) + " threads=" + pool.threads();
+                    Conv2d.backwardWeight(pool, s, sdy, PAD, sx, PAD, sdw, PAD, direct);
+                    String what = "conv dW " + java.util.Arrays.toString(c) + " threads=" + pool.threads() + " direct=" + direct;
                     assertClose(what, want, mag, floats(sdw, PAD, want.numel()));
                     assertSentinels(what, sdw, PAD, want.numel());
                 }

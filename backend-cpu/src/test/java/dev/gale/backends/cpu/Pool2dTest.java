@@ -69,8 +69,13 @@ class Pool2dTest {
         return Window2d.of(c[2], c[3], g);
     }
 
-    static Tensor input(Random rnd, int[] c, boolean withNaN) {
+    /** Random input; with {@code ties}, ReLU'd and rounded to halves, so windows often hold equal maxima. */
+    static Tensor input(Random rnd, int[] c, boolean withNaN, boolean ties) {
         Tensor x = random(rnd, c[0], c[1], c[2], c[3]);
+        if (ties) {
+            float[] f = x.floats();
+            for (int i = 0; i < f.length; i++) f[i] = Math.max(0f, Math.round(f[i] * 2) / 2f);
+        }
         if (withNaN) {
             x.floats()[x.numel() / 3] = Float.NaN;
             x.floats()[Math.min(x.numel() - 1, x.numel() / 3 + 1)] = Float.NaN;
@@ -83,16 +88,17 @@ class Pool2dTest {
         long seed = 0;
         for (int[] c : CASES)
             for (KernelPool pool : new KernelPool[] {one, two})
-                for (boolean nan : new boolean[] {false, true}) {
+                for (int mode = 0; mode < 4; mode++) {
+                    boolean nan = (mode & 1) != 0, ties = (mode & 2) != 0;
                     Random rnd = new Random(seed++);
                     Window2d g = window(c);
                     int planes = c[0] * c[1];
-                    Tensor x = input(rnd, c, nan);
+                    Tensor x = input(rnd, c, nan, ties);
                     Tensor want = run("MaxPool", poolAttrs(c, null), x);
                     Tensor dy = random(rnd, want.shape());
                     Tensor dxWant = run(GaleOps.DOMAIN, "MaxPoolGrad", poolAttrs(c, null), dy, x);
                     Tensor dxMag = run(GaleOps.DOMAIN, "MaxPoolGrad", poolAttrs(c, null), abs(dy), x);
-                    String what = "maxpool " + Arrays.toString(c) + " threads=" + pool.threads() + " nan=" + nan;
+                    String what = "maxpool " + Arrays.toString(c) + " threads=" + pool.threads() + " nan=" + nan + " ties=" + ties;
                     try (Arena arena = Arena.ofShared()) {
                         MemorySegment sx = segment(arena, x, PAD), sy = segment(arena, want, PAD);
                         MemorySegment sdy = segment(arena, dy, PAD), sdx = segment(arena, x, PAD);
@@ -115,7 +121,7 @@ class Pool2dTest {
                     Random rnd = new Random(seed++);
                     Window2d g = window(c);
                     int planes = c[0] * c[1];
-                    Tensor x = input(rnd, c, false);
+                    Tensor x = input(rnd, c, false, false);
                     Map<String, Attr> at = poolAttrs(c, includePad);
                     Tensor want = run("AveragePool", at, x), mag = run("AveragePool", at, abs(x));
                     Tensor dy = random(rnd, want.shape()), xs = shape(x.shape());
