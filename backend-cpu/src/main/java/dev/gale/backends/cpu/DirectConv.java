@@ -220,28 +220,35 @@ final class DirectConv {
         b7.intoArray(tile, 15 * L);
     }
 
-    /** Writes one slot of the tile (its MB channel rows start at {@code slotAt}) into out with the epilogue. */
+    /**
+     * Writes one slot of the tile (its MB channel rows start at {@code slotAt}) into out with the epilogue: bias and
+     * residual added, ReLU in registers, other activations over the tile row. A full slot stores whole vectors.
+     */
     private static void store(float[] tile, int slotAt, int mValid, int m0, int oy, int ox, int valid, int oh, int ow,
                               MemorySegment out, long outOff, Epilogue ep) {
-        VectorMask<Float> lanes = S.indexInRange(0, valid);
-        long plane = (long) oh * ow;
-        for (int mm = 0; mm < mValid; mm++) {
+        boolean full = valid == L;
+        VectorMask<Float> lanes = full ? null : S.indexInRange(0, valid);
+        long plane = (long) oh * ow, at = (outOff + m0 * plane + (long) oy * ow + ox) * Float.BYTES;
+        Activation act = ep == null ? Activation.NONE : ep.activation();
+        MemorySegment bias = ep == null ? null : ep.bias(), res = ep == null ? null : ep.residual();
+        for (int mm = 0; mm < mValid; mm++, at += plane * Float.BYTES) {
             int t = mm * 2 * L + slotAt;
-            long at = outOff + (m0 + mm) * plane + (long) oy * ow + ox;
             FloatVector v = FloatVector.fromArray(S, tile, t);
-            if (ep != null) {
-                if (ep.bias() != null) v = v.add(ep.bias().getAtIndex(F, ep.biasOffset() + m0 + mm));
-                if (ep.residual() != null) {
-                    long r = ep.residualOffset() + (m0 + mm) * ep.ldr() + (long) oy * ow + ox;
-                    v = v.add(FloatVector.fromMemorySegment(S, ep.residual(), r * Float.BYTES, ORDER, lanes));
-                }
-                if (ep.activation() != Activation.NONE) {
-                    v.intoArray(tile, t);
-                    ep.activation().apply(tile, t, L);
-                    v = FloatVector.fromArray(S, tile, t);
-                }
+            if (bias != null) v = v.add(bias.getAtIndex(F, ep.biasOffset() + m0 + mm));
+            if (res != null) {
+                long r = (ep.residualOffset() + (m0 + mm) * ep.ldr() + (long) oy * ow + ox) * Float.BYTES;
+                v = v.add(full ? FloatVector.fromMemorySegment(S, res, r, ORDER)
+                        : FloatVector.fromMemorySegment(S, res, r, ORDER, lanes));
             }
-            v.intoMemorySegment(out, at * Float.BYTES, ORDER, lanes);
+            if (act == Activation.RELU) {
+                v = v.max(0f);
+            } else if (act != Activation.NONE) {
+                v.intoArray(tile, t);
+                act.apply(tile, t, L);
+                v = FloatVector.fromArray(S, tile, t);
+            }
+            if (full) v.intoMemorySegment(out, at, ORDER);
+            else v.intoMemorySegment(out, at, ORDER, lanes);
         }
     }
 

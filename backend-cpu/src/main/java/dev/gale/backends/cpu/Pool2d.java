@@ -3,7 +3,7 @@ package dev.gale.backends.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -23,7 +23,8 @@ import static dev.gale.backends.cpu.GemmPacking.F;
  * </ul>
  * Each window's valid kernel rows and columns are computed once, so the inner loops test no bounds. Planes
  * ({@code n * c} of them) are split across the pool. The commonest window, 2 x 2 with stride 2 and no padding, runs
- * vectorized: two input rows at a time, neighbours combined across lanes and the even lanes compressed out.
+ * vectorized: two input rows at a time, neighbouring lanes combined through a 64-bit rotate of each pair and the
+ * even lanes narrowed out. (These loops avoid float shuffles, which C2 left as boxed calls inside them.)
  */
 public final class Pool2d {
     private Pool2d() {}
@@ -31,12 +32,12 @@ public final class Pool2d {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
-    /** Lane i takes lane i + 1 (the last lane itself): a pair's right neighbour. */
-    private static final VectorShuffle<Float> NEXT = VectorShuffle.fromOp(S, i -> Math.min(i + 1, L - 1));
     private static final VectorMask<Float> EVEN = VectorMask.fromLong(S, 0x5555_5555_5555_5555L);
     private static final VectorMask<Float> ODD = EVEN.not(), HALF_LANES = S.indexInRange(0, L / 2);
-    /** Pairs of float lanes seen as one long lane. */
+    /** Pairs of float lanes seen as one long lane; half-width vectors hold one value per pair. */
     private static final VectorSpecies<Long> PAIRS = VectorSpecies.of(long.class, S.vectorShape());
+    private static final VectorSpecies<Integer> HALF_INTS = VectorSpecies.of(int.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
+    private static final VectorSpecies<Float> HALF_FLOATS = VectorSpecies.of(float.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
     /** A window's positions ranked in scan order: 0, 1 in its upper row, 2, 3 in its lower row; 4 ranks nothing. */
     private static final FloatVector RANK_TOP = FloatVector.fromArray(S, ranks(0), 0);
     private static final FloatVector RANK_BOTTOM = FloatVector.fromArray(S, ranks(2), 0);
@@ -59,22 +60,60 @@ public final class Pool2d {
     /** The 2 x 2 / 2 window over every plane: max (a NaN wins) or mean. */
     private static void halving(KernelPool pool, int planes, Window2d g, boolean max, MemorySegment x, long xOff,
                                 MemorySegment y, long yOff) {
-        int w = g.w(), ow = g.ow(), oh = g.oh(), half = L / 2;
+        int w = g.w(), ow = g.ow(), oh = g.oh();
         forEachPlane(pool, planes, g, (pl) -> {
             long xp = xOff + (long) pl * g.inSize(), yp = yOff + (long) pl * g.outSize();
             for (int oy = 0; oy < oh; oy++) {
-                long r0 = xp + 2L * oy * w, r1 = r0 + w, yr = yp + (long) oy * ow;
-                for (int ox = 0; ox < ow; ox += half) {
-                    int cnt = Math.min(half, ow - ox);
-                    VectorMask<Float> in = S.indexInRange(0, 2 * cnt);
-                    FloatVector a = FloatVector.fromMemorySegment(S, x, (r0 + 2L * ox) << 2, ORDER, in);
-                    FloatVector b = FloatVector.fromMemorySegment(S, x, (r1 + 2L * ox) << 2, ORDER, in);
-                    FloatVector v = max ? a.max(b) : a.add(b);
-                    FloatVector p = max ? v.max(v.rearrange(NEXT)) : v.add(v.rearrange(NEXT)).mul(0.25f);
-                    p.compress(EVEN).intoMemorySegment(y, (yr + ox) << 2, ORDER, S.indexInRange(0, cnt));
-                }
+                long r0 = (xp + 2L * oy * w) << 2, r1 = r0 + ((long) w << 2), yr = (yp + (long) oy * ow) << 2;
+                if (max) maxRow(ow, x, r0, r1, y, yr);
+                else averageRow(ow, x, r0, r1, y, yr);
             }
         });
+    }
+
+    /**
+     * One row of 2 x 2 windows (byte offsets): the two input rows combined lane by lane, each pair combined with its
+     * swapped self, and the even lanes (the low half of each 64-bit pair) narrowed into half a vector.
+     */
+    private static void maxRow(int ow, MemorySegment x, long r0, long r1, MemorySegment y, long yr) {
+        int half = L / 2, ox = 0;
+        for (; ox + half <= ow; ox += half) {
+            FloatVector v = FloatVector.fromMemorySegment(S, x, r0 + 8L * ox, ORDER)
+                    .max(FloatVector.fromMemorySegment(S, x, r1 + 8L * ox, ORDER));
+            v = v.max(swapPairs(v));
+            ((FloatVector) v.reinterpretShape(PAIRS, 0).convertShape(VectorOperators.L2I, HALF_INTS, 0)
+                    .reinterpretShape(HALF_FLOATS, 0)).intoMemorySegment(y, yr + 4L * ox, ORDER);
+        }
+        if (ox < ow) {
+            int cnt = ow - ox;
+            VectorMask<Float> in = S.indexInRange(0, 2 * cnt);
+            FloatVector v = FloatVector.fromMemorySegment(S, x, r0 + 8L * ox, ORDER, in)
+                    .max(FloatVector.fromMemorySegment(S, x, r1 + 8L * ox, ORDER, in));
+            v = v.max(swapPairs(v));
+            ((FloatVector) v.reinterpretShape(PAIRS, 0).convertShape(VectorOperators.L2I, HALF_INTS, 0)
+                    .reinterpretShape(HALF_FLOATS, 0)).intoMemorySegment(y, yr + 4L * ox, ORDER, HALF_FLOATS.indexInRange(0, cnt));
+        }
+    }
+
+    /** {@link #maxRow} for the mean of each window. */
+    private static void averageRow(int ow, MemorySegment x, long r0, long r1, MemorySegment y, long yr) {
+        int half = L / 2, ox = 0;
+        for (; ox + half <= ow; ox += half) {
+            FloatVector v = FloatVector.fromMemorySegment(S, x, r0 + 8L * ox, ORDER)
+                    .add(FloatVector.fromMemorySegment(S, x, r1 + 8L * ox, ORDER));
+            v = v.add(swapPairs(v)).mul(0.25f);
+            ((FloatVector) v.reinterpretShape(PAIRS, 0).convertShape(VectorOperators.L2I, HALF_INTS, 0)
+                    .reinterpretShape(HALF_FLOATS, 0)).intoMemorySegment(y, yr + 4L * ox, ORDER);
+        }
+        if (ox < ow) {
+            int cnt = ow - ox;
+            VectorMask<Float> in = S.indexInRange(0, 2 * cnt);
+            FloatVector v = FloatVector.fromMemorySegment(S, x, r0 + 8L * ox, ORDER, in)
+                    .add(FloatVector.fromMemorySegment(S, x, r1 + 8L * ox, ORDER, in));
+            v = v.add(swapPairs(v)).mul(0.25f);
+            ((FloatVector) v.reinterpretShape(PAIRS, 0).convertShape(VectorOperators.L2I, HALF_INTS, 0)
+                    .reinterpretShape(HALF_FLOATS, 0)).intoMemorySegment(y, yr + 4L * ox, ORDER, HALF_FLOATS.indexInRange(0, cnt));
+        }
     }
 
     /**

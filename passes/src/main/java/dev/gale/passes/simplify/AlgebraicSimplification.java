@@ -75,6 +75,9 @@ public final class AlgebraicSimplification implements Pass {
             of("dropout-inference", op("Dropout").anyInputs(), AlgebraicSimplification::dropoutIsIdentity,
                     (m, r) -> m.root().outputs().size() == 1 ? List.of(m.root().input(0))
                             : Arrays.asList(m.root().input(0), null)),
+            // Pad(x, pads = 0, ...) -> x   in any mode (a zero pad adds and crops nothing)
+            of("pad-zero", op("Pad").anyInputs(), AlgebraicSimplification::padsAreZero,
+                    (m, r) -> List.of(m.root().input(0))),
             // Expand(x, shape) -> x   when broadcasting x to shape leaves x's shape as it is
             of("expand-same-shape", op("Expand", any("x"), any("s")), AlgebraicSimplification::expandKeepsShape,
                     operand("x")));
@@ -171,6 +174,18 @@ public final class AlgebraicSimplification implements Pass {
         if (training != null && training.numel() == 1 && !training.getBool(0)) return true;
         Tensor ratio = m.rootConstant(1);
         return ratio != null && ratio.numel() == 1 && ratio.getDouble(0) == 0;
+    }
+
+    /** The pads of a Pad node (an input from opset 11, an attribute before) are a known all-zero list. */
+    private static boolean padsAreZero(Match m) {
+        Node pad = m.root();
+        if (!pad.hasInput(0) || pad.outputs().size() != 1) return false;
+        long[] pads;
+        if (pad.attr("pads") instanceof Attr.IntsAttr p) pads = p.values();
+        else if (pad.hasInput(1) && m.rootConstant(1) instanceof Tensor t && t.dtype().isInteger()) pads = t.toLongArray();
+        else return false;
+        Type.TensorType x = m.tensorType(pad.input(0)), out = m.tensorType(m.output());
+        return Arrays.stream(pads).allMatch(v -> v == 0) && (out == null || x == null || out.dtype() == x.dtype());
     }
 
     private static boolean expandKeepsShape(Match m) {

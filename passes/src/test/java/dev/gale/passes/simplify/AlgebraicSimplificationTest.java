@@ -253,6 +253,26 @@ class AlgebraicSimplificationTest {
     }
 
     @Test
+    void padByZeroIsRemovedButARealPadStays() {
+        var b = Graph.builder();
+        Value x = b.input("x", DType.FLOAT32, "n", 3, 4, 4);
+        b.output(abs(b, b.op("Pad", List.of(x, b.constant(Tensor.vector(0, 0, 0, 0, 0, 0, 0, 0))), Map.of("mode", Attr.of("constant")))));
+        assertEquals(List.of("Abs"), ops(simplified(b)));
+
+        var c = Graph.builder();
+        Value y = c.input("y", DType.FLOAT32, 2, 3);
+        c.output(abs(c, c.op("Pad", List.of(y, c.constant(Tensor.vector(0, 1, 0, 0))), Map.of("mode", Attr.of("reflect")))));
+        assertEquals(List.of("Constant", "Pad", "Abs"), ops(simplified(c)));
+
+        // Pads fed at run time are not known to be zero.
+        var d = Graph.builder();
+        Value z = d.input("z", DType.FLOAT32, 2, 3);
+        Value pads = d.input("pads", DType.INT64, 4);
+        d.output(abs(d, d.op("Pad", List.of(z, pads), Map.of())));
+        assertEquals(List.of("Pad", "Abs"), ops(simplified(d)));
+    }
+
+    @Test
     void expandToTheSameShapeIsRemovedButABroadcastStays() {
         var b = Graph.builder();
         Value x = b.input("x", DType.FLOAT32, "n", 3);
