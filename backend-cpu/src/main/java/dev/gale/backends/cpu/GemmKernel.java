@@ -96,25 +96,61 @@ final class GemmKernel {
     static void multiplyPacked(Scratch s, boolean transA, MemorySegment a, long aOff, long lda, int i0, int i1,
                                int k0, int k1, int k, float[] pb, int jc, int nc, int jr0, int jr1, float alpha,
                                float beta, Epilogue ep, MemorySegment c, long cOff, long ldc) {
-        float[] pa = s.packA(MC * Math.max(Math.min(KC, k1 - k0), 1)), tile = s.tile;
+        multiplyPacked(s, transA, a, aOff, lda, null, i0, i1, k0, k1, k, pb, jc, nc, jr0, jr1, alpha, beta, ep, c, cOff, ldc);
+    }
+
+    /**
+     * {@link #multiplyPacked} with op(A) already packed by {@link #packAll} into {@code preA} (rows {@code [i0, i1)}
+     * must then start at an MC block), or packed here block by block when {@code preA} is null.
+     */
+    static void multiplyPacked(Scratch s, boolean transA, MemorySegment a, long aOff, long lda, PackedA preA, int i0,
+                               int i1, int k0, int k1, int k, float[] pb, int jc, int nc, int jr0, int jr1, float alpha,
+                               float beta, Epilogue ep, MemorySegment c, long cOff, long ldc) {
+        float[] pa = preA != null ? preA.panels() : s.packA(MC * Math.max(Math.min(KC, k1 - k0), 1)), tile = s.tile;
         int width = roundUp(nc, NR);
         for (int ic = i0; ic < i1; ic += MC) {
             int mc = Math.min(MC, i1 - ic);
             for (int pc = k0; pc == k0 || pc < k1; pc += KC) {
-                int kc = Math.min(KC, k1 - pc), base = (pc - k0) * width;
+                int kc = Math.min(KC, k1 - pc), base = (pc - k0) * width, at = 0;
                 float cScale = pc == 0 ? beta : 1f;
                 Epilogue e = pc + kc >= k ? ep : null;
-                GemmPacking.packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
+                if (preA == null) GemmPacking.packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
+                else at = preA.offset(ic, pc);
                 for (int jr = jr0; jr < jr1; jr += NR) {
                     int cols = Math.min(NR, nc - jr), pbOff = base + jr * kc;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int rows = Math.min(MR, mc - ir);
-                        micro(rows, kc, pa, ir * kc, pb, pbOff, tile);
+                        micro(rows, kc, pa, at + ir * kc, pb, pbOff, tile);
                         TileStore.store(tile, rows, cols, alpha, cScale, e, c, cOff, ldc, ic + ir, jc + jr);
                     }
                 }
             }
         }
+    }
+
+    /**
+     * All of op(A) [m x k] packed once, MC x KC block by block, for pieces that share it: block (ic, pc) starts at
+     * {@link #offset}. The blocks are packed in parallel, one task per block.
+     */
+    record PackedA(float[] panels, int m, int k, int blockSize, int mBlocks) {
+        static int size(int m, int k) {
+            return blocks(m, MC) * blocks(Math.max(k, 1), KC) * roundUp(Math.min(MC, m), MR) * KC;
+        }
+
+        static PackedA packAll(KernelPool pool, boolean transA, MemorySegment a, long aOff, long lda, int m, int k,
+                               float[] into) {
+            int mBlocks = blocks(m, MC), kBlocks = blocks(Math.max(k, 1), KC);
+            PackedA p = new PackedA(into, m, k, roundUp(Math.min(MC, m), MR) * KC, mBlocks);
+            pool.parallelFor(mBlocks * kBlocks, (t, s) -> {
+                int ic = t % mBlocks * MC, pc = t / mBlocks * KC;
+                GemmPacking.packA(transA, a, aOff, lda, ic, Math.min(MC, m - ic), pc, Math.min(KC, k - pc), into, p.offset(ic, pc));
+            });
+            return p;
+        }
+
+        int offset(int ic, int pc) { return (pc / KC * mBlocks + ic / MC) * blockSize; }
+
+        private static int blocks(int x, int b) { return (x + b - 1) / b; }
     }
 
     static int roundUp(int x, int to) { return (x + to - 1) / to * to; }

@@ -65,8 +65,13 @@ final class GemmPacking {
 
     /** Packs op(A)[i0:i0+mc, p0:p0+kc]; A[i, p] is at {@code off + i * ld + p}, or {@code off + p * ld + i} transposed. */
     static void packA(boolean trans, MemorySegment a, long off, long ld, int i0, int mc, int p0, int kc, float[] pa) {
+        packA(trans, a, off, ld, i0, mc, p0, kc, pa, 0);
+    }
+
+    /** {@link #packA} into {@code pa[at ..)}. */
+    static void packA(boolean trans, MemorySegment a, long off, long ld, int i0, int mc, int p0, int kc, float[] pa, int at) {
         for (int ir = 0; ir < mc; ir += MR) {
-            int rows = Math.min(MR, mc - ir), base = ir * kc;
+            int rows = Math.min(MR, mc - ir), base = at + ir * kc;
             if (trans) {
                 // Each k gives MR contiguous values: masked vector copies (one when MR <= L), zeros past the rows.
                 for (int r = 0; r < MR; r += L) {

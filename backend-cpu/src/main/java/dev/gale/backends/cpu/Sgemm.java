@@ -30,6 +30,8 @@ public final class Sgemm {
 
     /** A packed B up to this many floats (1 MiB) is read by every row piece rather than split by panels. */
     static final long ROWS_FIRST_B_FLOATS = 1L << 18;
+    /** Largest A (in floats, 16 MiB) packed once and shared by the pieces of a product with packed B. */
+    static final long SHARED_A_FLOATS = 1L << 22;
 
     private Sgemm() {}
 
@@ -142,23 +144,43 @@ public final class Sgemm {
         boolean rowsFirst = (long) n * k <= ROWS_FIRST_B_FLOATS || m >= want * mr * 4;
         int pm = rowsFirst ? Math.min(rowBlocks, want) : 1;
         int pn = Math.min(panels, Math.max(1, want / pm));
+        // Panels first: every piece needs all of A, so A is packed once for all of them (not once per piece).
+        if (pm == 1 && pn > 1 && (long) GemmKernel.PackedA.size(m, k) <= SHARED_A_FLOATS) {
+            pool.exclusive(() -> {
+                GemmKernel.PackedA pa = GemmKernel.PackedA.packAll(pool, transA, a, aOff, lda, m, k,
+                        pool.sharedFloats(GemmKernel.PackedA.size(m, k)));
+                pool.parallelFor(pn, (t, s) -> {
+                    int c0 = (int) ((long) t * panels / pn) * nr, c1 = Math.min(n, (int) ((long) (t + 1) * panels / pn) * nr);
+                    multiplyColumns(s, transA, m, alpha, a, aOff, lda, pa, b, beta, c, cOff, ldc, ep, 0, m, c0, c1);
+                });
+            });
+            return;
+        }
         pool.parallelFor(pm * pn, (t, s) -> {
             int rm = t / pn, rn = t % pn;
             int i0 = Math.min(m, (int) ((long) rm * rowBlocks / pm) * mr);
             int i1 = Math.min(m, (int) ((long) (rm + 1) * rowBlocks / pm) * mr);
             int c0 = (int) ((long) rn * panels / pn) * nr, c1 = Math.min(n, (int) ((long) (rn + 1) * panels / pn) * nr);
-            if (i0 >= i1 || c0 >= c1) return;
-            for (int jb = 0, jc = 0; jc < n; jb++, jc += GemmKernel.NC) {
-                int nc = Math.min(GemmKernel.NC, n - jc);
-                int jr0 = Math.max(c0, jc) - jc, jr1 = Math.min(c1, jc + nc) - jc;
-                if (jr0 >= jr1) continue;
-                for (int kb = 0; kb < b.kChunks; kb++) {
-                    int k0 = kb * GemmKernel.KCHUNK, k1 = Math.min(k, k0 + GemmKernel.KCHUNK);
-                    GemmKernel.multiplyPacked(s, transA, a, aOff, lda, i0, i1, k0, k1, k, b.chunk(jb, kb), jc, nc, jr0,
-                            jr1, alpha, beta, ep, c, cOff, ldc);
-                }
-            }
+            multiplyColumns(s, transA, m, alpha, a, aOff, lda, null, b, beta, c, cOff, ldc, ep, i0, i1, c0, c1);
         });
+    }
+
+    /** Rows {@code [i0, i1)} times columns {@code [c0, c1)} of C from packed B (and packed A, or A packed here). */
+    private static void multiplyColumns(Scratch s, boolean transA, int m, float alpha, MemorySegment a, long aOff,
+                                        long lda, GemmKernel.PackedA pa, PackedB b, float beta, MemorySegment c,
+                                        long cOff, long ldc, Epilogue ep, int i0, int i1, int c0, int c1) {
+        int n = b.n(), k = b.k();
+        if (i0 >= i1 || c0 >= c1) return;
+        for (int jb = 0, jc = 0; jc < n; jb++, jc += GemmKernel.NC) {
+            int nc = Math.min(GemmKernel.NC, n - jc);
+            int jr0 = Math.max(c0, jc) - jc, jr1 = Math.min(c1, jc + nc) - jc;
+            if (jr0 >= jr1) continue;
+            for (int kb = 0; kb < b.kChunks; kb++) {
+                int k0 = kb * GemmKernel.KCHUNK, k1 = Math.min(k, k0 + GemmKernel.KCHUNK);
+                GemmKernel.multiplyPacked(s, transA, a, aOff, lda, pa, i0, i1, k0, k1, k, b.chunk(jb, kb), jc, nc, jr0,
+                        jr1, alpha, beta, ep, c, cOff, ldc);
+            }
+        }
     }
 
     /** The single-threaded form, for use inside a {@link KernelPool} task with that task's scratch. */

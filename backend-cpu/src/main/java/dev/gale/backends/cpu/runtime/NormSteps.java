@@ -21,6 +21,8 @@ import static dev.gale.backends.cpu.runtime.Vec.S;
 final class NormSteps {
     private NormSteps() {}
 
+    private static final java.nio.ByteOrder ORDER = java.nio.ByteOrder.nativeOrder();
+
     static void registerAll() {
         NativeOps.register("Softmax", c -> softmax(c, false));
         NativeOps.register("LogSoftmax", c -> softmax(c, true));
@@ -77,36 +79,42 @@ final class NormSteps {
 
     /** exp(x - max) / sum, or (x - max) - log(sum), over one contiguous row; y may be x. */
     static void softmaxRow(MemorySegment m, long x, long y, long n, boolean log) {
-        long b = Vec.bound(n), k = 0;
+        // Vector loads and stores are written out here rather than through Vec's helpers: in a method this size C2
+        // declines to inline them ("callee uses too much stack") and then boxes every vector they return.
+        long b = n - n % L, k = 0, xb = x << 2, yb = y << 2;
         FloatVector mv = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (; k < b; k += L) mv = mv.max(Vec.load(m, x + k));
+        for (; k < b; k += L) mv = mv.max(FloatVector.fromMemorySegment(S, m, xb + (k << 2), ORDER));
         float max = mv.reduceLanes(VectorOperators.MAX);
-        for (; k < n; k++) max = Math.max(max, Vec.get(m, x + k));
+        for (; k < n; k++) max = Math.max(max, m.getAtIndex(Vec.F, x + k));
         FloatVector maxV = FloatVector.broadcast(S, max), acc = FloatVector.zero(S);
         float sum = 0;
         if (log) {
-            for (k = 0; k < b; k += L) acc = acc.add(VMath.exp(Vec.load(m, x + k).sub(maxV)));
+            for (k = 0; k < b; k += L)
+                acc = acc.add(VMath.exp(FloatVector.fromMemorySegment(S, m, xb + (k << 2), ORDER).sub(maxV)));
             sum = acc.reduceLanes(VectorOperators.ADD);
-            for (; k < n; k++) sum += (float) Math.exp(Vec.get(m, x + k) - max);
+            for (; k < n; k++) sum += (float) Math.exp(m.getAtIndex(Vec.F, x + k) - max);
             float logSum = (float) Math.log(sum);
-            for (k = 0; k < b; k += L) Vec.store(Vec.load(m, x + k).sub(maxV).sub(logSum), m, y + k);
-            for (; k < n; k++) Vec.set(m, y + k, Vec.get(m, x + k) - max - logSum);
+            for (k = 0; k < b; k += L)
+                FloatVector.fromMemorySegment(S, m, xb + (k << 2), ORDER).sub(maxV).sub(logSum)
+                        .intoMemorySegment(m, yb + (k << 2), ORDER);
+            for (; k < n; k++) m.setAtIndex(Vec.F, y + k, m.getAtIndex(Vec.F, x + k) - max - logSum);
             return;
         }
         for (k = 0; k < b; k += L) {
-            FloatVector e = VMath.exp(Vec.load(m, x + k).sub(maxV));
+            FloatVector e = VMath.exp(FloatVector.fromMemorySegment(S, m, xb + (k << 2), ORDER).sub(maxV));
             acc = acc.add(e);
-            Vec.store(e, m, y + k);
+            e.intoMemorySegment(m, yb + (k << 2), ORDER);
         }
         sum = acc.reduceLanes(VectorOperators.ADD);
         for (; k < n; k++) {
-            float e = (float) Math.exp(Vec.get(m, x + k) - max);
+            float e = (float) Math.exp(m.getAtIndex(Vec.F, x + k) - max);
             sum += e;
-            Vec.set(m, y + k, e);
+            m.setAtIndex(Vec.F, y + k, e);
         }
         float inv = 1f / sum;
-        for (k = 0; k < b; k += L) Vec.store(Vec.load(m, y + k).mul(inv), m, y + k);
-        for (; k < n; k++) Vec.set(m, y + k, Vec.get(m, y + k) * inv);
+        for (k = 0; k < b; k += L)
+            FloatVector.fromMemorySegment(S, m, yb + (k << 2), ORDER).mul(inv).intoMemorySegment(m, yb + (k << 2), ORDER);
+        for (; k < n; k++) m.setAtIndex(Vec.F, y + k, m.getAtIndex(Vec.F, y + k) * inv);
     }
 
     // ---- layer normalization
