@@ -98,9 +98,11 @@ public final class Sgemm {
                 int packPieces = Math.min(panels, 2 * threads);
                 pool.parallelFor(packPieces, (t, s) -> GemmKernel.packChunk(source, kStart, k1, j0, nc,
                         (int) ((long) t * panels / packPieces), (int) ((long) (t + 1) * panels / packPieces), pb));
-                // Rows first (no repacking of A); panels when there are too few row blocks to go round.
+                // Rows first (no repacking of A) when there are enough row blocks to share out evenly; otherwise
+                // panels (each piece packs the few rows of A itself): 3 row blocks over 2 threads would leave one
+                // idle a third of the time (a batch-32 layer's input gradient).
                 int rowBlocks = (m + mr - 1) / mr, want = 2 * threads;
-                int pm = Math.min(rowBlocks, want), pn = Math.min(panels, Math.max(1, want / pm));
+                int pm = rowBlocks >= 2 * want ? want : 1, pn = Math.min(panels, Math.max(1, want / pm));
                 pool.parallelFor(pm * pn, (t, s) -> {
                     int rm = t / pn, rn = t % pn;
                     int i0 = Math.min(m, (int) ((long) rm * rowBlocks / pm) * mr), i1 = Math.min(m, (int) ((long) (rm + 1) * rowBlocks / pm) * mr);

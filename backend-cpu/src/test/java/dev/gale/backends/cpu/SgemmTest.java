@@ -144,6 +144,7 @@ class SgemmTest {
         check(three, 64, 70, 4100, true, false, 0.5f, 1f, 0, 3101); // many KC blocks, beta accumulates
         check(two, 513, 300, 300, true, true, 1f, -1f, 2, 3102);
         check(two, 9, 3000, 400, false, false, 1f, 0f, 0, 3103); // too few rows: panels are shared out
+        check(two, 32, 2100, 300, false, false, 1f, 0f, 1, 3104); // 3 row blocks: panels, A packed per piece
     }
 
     @Test
