@@ -2,6 +2,7 @@ package dev.gale.backends.cpu;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -23,7 +24,8 @@ import static jdk.incubator.vector.VectorOperators.ADD;
  * gradient keeps MB output channels times three kernel columns in registers and sums over every image and pixel
  * before one horizontal reduction per weight.
  *
- * <p>Every sum runs in a fixed order, so results do not depend on the thread count.
+ * <p>Every sum runs in a fixed order, so results do not depend on the thread count. Like GEMM packing, the copies
+ * flush subnormal values to zero ({@link GemmPacking#flush}).
  */
 final class DirectConv {
     private DirectConv() {}
@@ -84,8 +86,8 @@ final class DirectConv {
                     int to = base + iy * wp;
                     for (int v = 0; v < vecs; v++) {
                         int col = v * L;
-                        FloatVector.fromMemorySegment(S, src, from + (long) col * Float.BYTES, ORDER, S.indexInRange(col, w))
-                                .intoArray(dst, to + col);
+                        FloatVector x = FloatVector.fromMemorySegment(S, src, from + (long) col * Float.BYTES, ORDER, S.indexInRange(col, w));
+                        x.blend(0f, x.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(dst, to + col);
                     }
                 }
             }
@@ -102,8 +104,8 @@ final class DirectConv {
             long from = (srcOff + (long) r * w) * Float.BYTES;
             for (int v = 0; v < vecs; v++) {
                 int col = v * L;
-                FloatVector.fromMemorySegment(S, src, from + (long) col * Float.BYTES, ORDER, S.indexInRange(col, w))
-                        .intoArray(dst, at + r * vecs * L + col);
+                FloatVector x = FloatVector.fromMemorySegment(S, src, from + (long) col * Float.BYTES, ORDER, S.indexInRange(col, w));
+                x.blend(0f, x.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(dst, at + r * vecs * L + col);
             }
         }
     }
@@ -120,7 +122,7 @@ final class DirectConv {
             for (int r = 0; r < k; r++)
                 for (int mm = 0; mm < MB; mm++) {
                     int m = b * MB + mm;
-                    dst[at + (b * k + r) * MB + mm] = m < mOut ? w.getAtIndex(F, wOff + (long) m * k + r) : 0f;
+                    dst[at + (b * k + r) * MB + mm] = m < mOut ? GemmPacking.flush(w.getAtIndex(F, wOff + (long) m * k + r)) : 0f;
                 }
     }
 
@@ -136,8 +138,8 @@ final class DirectConv {
                     for (int kj = 0; kj < kw; kj++)
                         for (int cc = 0; cc < MB; cc++) {
                             int c = b * MB + cc, r = (m * kh + ki) * kw + kj;
-                            dst[at + (b * k + r) * MB + cc] = c < cg ? w.getAtIndex(F,
-                                    wOff + ((long) m * cg + c) * khw + (long) (kh - 1 - ki) * kw + (kw - 1 - kj)) : 0f;
+                            dst[at + (b * k + r) * MB + cc] = c < cg ? GemmPacking.flush(w.getAtIndex(F,
+                                    wOff + ((long) m * cg + c) * khw + (long) (kh - 1 - ki) * kw + (kw - 1 - kj))) : 0f;
                         }
     }
 

@@ -1,6 +1,7 @@
 package dev.gale.backends.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -85,7 +86,7 @@ final class Im2col {
                     } else if (g.strideW() == 1) {
                         copyRun(x, src + ox, pb, dst, n);
                     } else {
-                        for (int i = 0; i < n; i++) pb[dst + i] = x.getAtIndex(F, src + (long) (ox + i) * g.strideW());
+                        for (int i = 0; i < n; i++) pb[dst + i] = GemmPacking.flush(x.getAtIndex(F, src + (long) (ox + i) * g.strideW()));
                     }
                     ox = end;
                 }
@@ -99,14 +100,17 @@ final class Im2col {
         }
     }
 
-    /** pb[dst, dst + n) = x[from, from + n), n at most NR: one or two (masked) vector copies. */
+    /** pb[dst, dst + n) = x[from, from + n), n at most NR: one or two (masked) vector copies, subnormals flushed. */
     private static void copyRun(MemorySegment x, long from, float[] pb, int dst, int n) {
         long byteAt = from * Float.BYTES;
         for (int i = 0; i < n; i += L, byteAt += (long) L * Float.BYTES) {
-            if (n - i >= L) FloatVector.fromMemorySegment(S, x, byteAt, NATIVE).intoArray(pb, dst + i);
-            else {
+            if (n - i >= L) {
+                FloatVector v = FloatVector.fromMemorySegment(S, x, byteAt, NATIVE);
+                v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, dst + i);
+            } else {
                 var m = S.indexInRange(i, n);
-                FloatVector.fromMemorySegment(S, x, byteAt, NATIVE, m).intoArray(pb, dst + i, m);
+                FloatVector v = FloatVector.fromMemorySegment(S, x, byteAt, NATIVE, m);
+                v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, dst + i, m);
             }
         }
     }

@@ -199,4 +199,34 @@ class Conv2dTest {
             assertTrue(e.getMessage().contains("confined arena"), e.getMessage());
         }
     }
+
+    /** Subnormal inputs count as zero on the direct and the im2col paths (forward, input and weight gradients). */
+    @Test
+    void subnormalInputsCountAsZero() {
+        for (int[] c : new int[][] {CASES[16], CASES[17], CASES[2]})
+            for (boolean direct : new boolean[] {true, false}) {
+                Conv2d.Shape s = convShape(c);
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment x = arena.allocate(s.xSize() * 4), w = arena.allocate(s.wSize() * 4), y = arena.allocate(s.ySize() * 4);
+                    for (long i = 0; i < s.xSize(); i++) x.setAtIndex(GemmPacking.F, i, i % 2 == 0 ? 1e-39f : -2e-41f);
+                    for (long i = 0; i < s.wSize(); i++) w.setAtIndex(GemmPacking.F, i, 0.25f);
+                    for (long i = 0; i < s.ySize(); i++) y.setAtIndex(GemmPacking.F, i, 0.5f);
+                    String what = java.util.Arrays.toString(c) + " direct=" + direct;
+                    MemorySegment out = arena.allocate(Math.max(s.ySize(), s.wSize()) * 4);
+                    Conv2d.forward(two, s, x, 0, w, 0, out, 0, Epilogue.NONE, direct);
+                    assertZero("conv " + what, out, s.ySize());
+                    Conv2d.backwardWeight(two, s, y, 0, x, 0, out, 0, direct);
+                    assertZero("conv dW " + what, out, s.wSize());
+                    for (long i = 0; i < s.ySize(); i++) y.setAtIndex(GemmPacking.F, i, 3e-40f);
+                    MemorySegment dx = arena.allocate(s.xSize() * 4);
+                    Conv2d.backwardInput(two, s, y, 0, w, 0, dx, 0, direct);
+                    assertZero("conv dX " + what, dx, s.xSize());
+                }
+            }
+    }
+
+    private static void assertZero(String what, MemorySegment m, long count) {
+        for (long i = 0; i < count; i++)
+            assertEquals(0f, m.getAtIndex(GemmPacking.F, i), what + ": element " + i);
+    }
 }
