@@ -2,10 +2,11 @@
 """The PyTorch side of `gale bench`: training-step time (forward, backward, Adam step) and peak resident memory.
 
 Trains the model of a folder written by scripts/export_bench_models.py (the same architecture and initial weights as
-the ONNX file Gale trains) on the same batch, with torch.set_num_threads(THREADS), giving PyTorch its best setup on
-Debian: OpenBLAS instead of the reference BLAS (LD_LIBRARY_PATH pointing at OpenBLAS's libblas.so.3, no change to
-the system's alternatives) and jemalloc (LD_PRELOAD). The script re-executes itself with both when they are
-installed and not yet loaded, and reports which BLAS and allocator the process really mapped (/proc/self/maps).
+the ONNX file Gale trains) on the same batch, with torch.set_num_threads(THREADS) and subnormals flushed to zero
+(torch.set_flush_denormal, as Gale's kernels flush them), giving PyTorch its best setup on Debian: OpenBLAS instead
+of the reference BLAS (LD_LIBRARY_PATH pointing at OpenBLAS's libblas.so.3, no change to the system's alternatives)
+and jemalloc (LD_PRELOAD). The script re-executes itself with both when they are installed and not yet loaded, and
+reports which BLAS and allocator the process really mapped (/proc/self/maps).
 
 Two ways to run it:
   python3 scripts/bench_pytorch.py DIR --batch B --threads T --steps N   N timed steps, one summary line
@@ -110,6 +111,9 @@ def main():
     import torch
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
+    # Subnormal floats flushed to zero (x86 FTZ/DAZ), as Gale's kernels treat them: once the model fits its batch
+    # the gradients fill with subnormals, and without this every multiply-add that meets one is ~100x slower.
+    flush = torch.set_flush_denormal(True)
     model, inputs, y, loss_fn, optimizer = load(args.folder, args.batch)
 
     def step():
@@ -124,7 +128,7 @@ def main():
     kind = blas_kind(blas)
     info = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": kind,
             "blas_libs": ",".join(blas) or "-", "allocator": ",".join(alloc) or "glibc malloc",
-            "rss_kb": status_kb("VmRSS")}
+            "flush_denormal": flush, "rss_kb": status_kb("VmRSS")}
     if kind != "openblas" or not alloc:
         info["warning"] = (f"PyTorch is not in its best setup (BLAS: {kind}, allocator: {info['allocator']}); "
                            f"install OpenBLAS and jemalloc: {INSTALL_HINT}")
