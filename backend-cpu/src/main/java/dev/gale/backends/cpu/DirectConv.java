@@ -52,9 +52,23 @@ final class DirectConv {
                 && g.oh() > 0 && g.ow() > 0 && L >= 4;
     }
 
-    /** True when the direct loops should beat im2col + GEMM: few input or output channels per group. */
+    /**
+     * True when the direct loops should beat im2col + GEMM: few input or output channels per group, and padded copies
+     * of one image's input and output planes (what a task holds) of at most {@link #MAX_PADDED} floats.
+     */
     static boolean preferred(Conv2d.Shape s) {
-        return supports(s.window()) && (s.k() <= 256 || s.mg() <= 16);
+        Window2d g = s.window();
+        return supports(g) && (s.k() <= 256 || s.mg() <= 16)
+                && paddedFloats(s.cg(), g.oh() + g.kh() - 1, g.ow(), g.kw(), g.padLeft(), g.w()) <= MAX_PADDED
+                && paddedFloats(s.mg(), g.h() + g.kh() - 1, g.w(), g.kw(), g.kw() - 1 - g.padLeft(), g.ow()) <= MAX_PADDED;
+    }
+
+    /** Largest padded copy of one image's planes a task makes (16 MiB); bigger layers take im2col + GEMM. */
+    private static final long MAX_PADDED = 1L << 22;
+
+    private static long paddedFloats(int planes, int hp, int ow, int kw, int padLeft, int w) {
+        long chunks = (ow + L - 1) / L;
+        return (long) planes * hp * Math.max(chunks * L + kw + KB - 1, padLeft + (w + L - 1L) / L * L);
     }
 
     /** The zero-padded copy of {@code planes} planes: rows of {@code wp} floats, {@code hp} rows per plane. */
