@@ -161,12 +161,18 @@ public final class Pool2d {
         FloatVector a = FloatVector.fromMemorySegment(S, x, a0, ORDER), b = FloatVector.fromMemorySegment(S, x, a1, ORDER);
         FloatVector v = a.max(b);
         if (v.test(VectorOperators.IS_NAN).anyTrue()) return false;
-        FloatVector top = v.max(swapPairs(v));
+        // swapPairs written out: in a method this size C2 does not always inline it, and then boxes its vectors.
+        FloatVector top = v.max((FloatVector) v.reinterpretShape(PAIRS, 0).lanewise(VectorOperators.ROR, 32)
+                .reinterpretShape(S, 0));
         FloatVector rank = RANK_TOP.blend(NO_RANK, a.compare(VectorOperators.NE, top))
                 .min(RANK_BOTTOM.blend(NO_RANK, b.compare(VectorOperators.NE, top)));
         // dY spread over each window's two lanes: expanded into the even lanes, then copied into the odd ones
         FloatVector e = FloatVector.fromMemorySegment(S, dy, yAt, ORDER, HALF_LANES).expand(EVEN);
-        FloatVector win = rank.min(swapPairs(rank)), d = e.blend(swapPairs(e), ODD);
+        FloatVector rankSwapped = (FloatVector) rank.reinterpretShape(PAIRS, 0).lanewise(VectorOperators.ROR, 32)
+                .reinterpretShape(S, 0);
+        FloatVector eSwapped = (FloatVector) e.reinterpretShape(PAIRS, 0).lanewise(VectorOperators.ROR, 32)
+                .reinterpretShape(S, 0);
+        FloatVector win = rank.min(rankSwapped), d = e.blend(eSwapped, ODD);
         ZERO.blend(d, RANK_TOP.eq(win)).intoMemorySegment(dx, d0, ORDER);
         ZERO.blend(d, RANK_BOTTOM.eq(win)).intoMemorySegment(dx, d1, ORDER);
         return true;
@@ -179,11 +185,17 @@ public final class Pool2d {
         FloatVector a = FloatVector.fromMemorySegment(S, x, a0, ORDER, in), b = FloatVector.fromMemorySegment(S, x, a1, ORDER, in);
         FloatVector v = a.max(b);
         if (v.test(VectorOperators.IS_NAN).anyTrue()) return false;
-        FloatVector top = v.max(swapPairs(v));
+        // swapPairs written out: in a method this size C2 does not always inline it, and then boxes its vectors.
+        FloatVector top = v.max((FloatVector) v.reinterpretShape(PAIRS, 0).lanewise(VectorOperators.ROR, 32)
+                .reinterpretShape(S, 0));
         FloatVector rank = RANK_TOP.blend(NO_RANK, a.compare(VectorOperators.NE, top))
                 .min(RANK_BOTTOM.blend(NO_RANK, b.compare(VectorOperators.NE, top)));
         FloatVector e = FloatVector.fromMemorySegment(S, dy, yAt, ORDER, S.indexInRange(0, cnt)).expand(EVEN);
-        FloatVector win = rank.min(swapPairs(rank)), d = e.blend(swapPairs(e), ODD);
+        FloatVector rankSwapped = (FloatVector) rank.reinterpretShape(PAIRS, 0).lanewise(VectorOperators.ROR, 32)
+                .reinterpretShape(S, 0);
+        FloatVector eSwapped = (FloatVector) e.reinterpretShape(PAIRS, 0).lanewise(VectorOperators.ROR, 32)
+                .reinterpretShape(S, 0);
+        FloatVector win = rank.min(rankSwapped), d = e.blend(eSwapped, ODD);
         ZERO.blend(d, RANK_TOP.eq(win)).intoMemorySegment(dx, d0, ORDER, in);
         ZERO.blend(d, RANK_BOTTOM.eq(win)).intoMemorySegment(dx, d1, ORDER, in);
         return true;

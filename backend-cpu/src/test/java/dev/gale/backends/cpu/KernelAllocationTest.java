@@ -1,0 +1,93 @@
+package dev.gale.backends.cpu;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The vectorized kernels, once compiled, allocate next to nothing per call. When C2 leaves a Vector API expression
+ * as a call (a helper it declines to inline, a shuffle it does not intrinsify, a method too big to compile at tier
+ * 4), every vector crossing it is boxed: the kernel still gives the right numbers but runs 3 to 30 times slower and
+ * allocates on every operation. Seen so far: the 2 x 2 pooling backward (6.3 ms instead of 0.1), the softmax rows.
+ * Each kernel runs on a one-thread pool (so all its work is on this thread) in windows of 200 calls until a window
+ * stays under the limit, for at most 30 seconds: until the JIT has compiled the loops, their interpreted and C1
+ * forms box every vector.
+ */
+class KernelAllocationTest {
+    /** Bytes per call allowed: the lambdas, records and views a call makes, far below one boxed vector per op. */
+    private static final long LIMIT = 8 * 1024;
+
+    static KernelPool one;
+    static Arena arena;
+
+    @BeforeAll
+    static void setUp() {
+        one = new KernelPool(1);
+        arena = Arena.ofShared();
+    }
+
+    @AfterAll
+    static void tearDown() {
+        one.close();
+        arena.close();
+    }
+
+    private static MemorySegment filled(long floats, long seed) {
+        MemorySegment m = arena.allocate(floats * Float.BYTES, 64);
+        java.util.Random r = new java.util.Random(seed);
+        for (long i = 0; i < floats; i++) m.setAtIndex(GemmPacking.F, i, (float) r.nextGaussian());
+        return m;
+    }
+
+    /** Runs {@code call} in windows of 200 until one allocates less than the limit per call; returns the best. */
+    private static void assertAllocatesLittle(String what, Runnable call) {
+        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long deadline = System.nanoTime() + 30_000_000_000L, best = Long.MAX_VALUE;
+        while (best >= LIMIT && System.nanoTime() < deadline) {
+            long before = threads.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < 200; i++) call.run();
+            best = Math.min(best, (threads.getCurrentThreadAllocatedBytes() - before) / 200);
+        }
+        assertTrue(best < LIMIT, what + " allocated " + best + " bytes per call once compiled (limit " + LIMIT
+                + "): a Vector API expression in it is probably boxed");
+    }
+
+    @Test
+    void poolingHalvingWindows() {
+        Window2d g = Window2d.of(28, 28, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0);
+        int planes = 8;
+        MemorySegment x = filled(planes * 784L, 1), y = filled(planes * 196L, 2), dx = filled(planes * 784L, 3);
+        assertAllocatesLittle("max pool", () -> Pool2d.maxForward(one, planes, g, x, 0, y, 0));
+        assertAllocatesLittle("max pool backward", () -> Pool2d.maxBackward(one, planes, g, y, 0, x, 0, dx, 0));
+        assertAllocatesLittle("average pool", () -> Pool2d.averageForward(one, planes, g, false, x, 0, y, 0));
+        assertAllocatesLittle("average pool backward", () -> Pool2d.averageBackward(one, planes, g, false, y, 0, dx, 0));
+    }
+
+    @Test
+    void directConvolution() {
+        Conv2d.Shape s = new Conv2d.Shape(2, 8, 16, 1, Window2d.of(14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1));
+        MemorySegment x = filled(s.xSize(), 4), w = filled(s.wSize(), 5), y = filled(s.ySize(), 6);
+        MemorySegment dx = filled(s.xSize(), 7), dw = filled(s.wSize(), 8), b = filled(s.m(), 9);
+        Epilogue ep = Epilogue.NONE.withRowBias(b, 0).withActivation(Activation.RELU);
+        assertAllocatesLittle("direct conv", () -> Conv2d.forward(one, s, x, 0, w, 0, y, 0, ep, true));
+        assertAllocatesLittle("direct conv input gradient", () -> Conv2d.backwardInput(one, s, y, 0, w, 0, dx, 0, true));
+        assertAllocatesLittle("direct conv weight gradient", () -> Conv2d.backwardWeight(one, s, y, 0, x, 0, dw, 0, true));
+    }
+
+    @Test
+    void gemmWithEpilogue() {
+        int m = 40, n = 70, k = 64;
+        MemorySegment a = filled((long) m * k, 10), b = filled((long) k * n, 11), c = filled((long) m * n, 12);
+        MemorySegment bias = filled(n, 13);
+        Epilogue ep = Epilogue.NONE.withColumnBias(bias, 0).withActivation(Activation.GELU);
+        assertAllocatesLittle("sgemm", () -> Sgemm.gemm(one, false, true, m, n, k, 1f, a, 0, k, b, 0, k, 0f, c, 0, n, ep));
+        PackedB packed = PackedB.pack(false, b, 0, n, k, n);
+        assertAllocatesLittle("sgemm, packed B", () -> Sgemm.gemm(one, false, m, 1f, a, 0, k, packed, 0f, c, 0, n, ep));
+    }
+}
