@@ -24,52 +24,38 @@ public enum Activation {
     /** Applies the activation to {@code x[0, n)} in place. */
     void apply(float[] x, int n) { apply(x, 0, n); }
 
-    /**
-     * Applies the activation to {@code x[from, from + n)} in place. Each activation's vector loop is its own small
-     * method: in one method with every case, C2 (once several activations had run) stopped inlining VMath into it and
-     * boxed every vector, 30 KiB per call of a small GEMM with a GELU epilogue (KernelAllocationTest).
-     */
+    /** Applies the activation to {@code x[from, from + n)} in place. */
     void apply(float[] x, int from, int n) {
-        int end = from + n, vend = from + (n - n % L);
+        int i = from, end = from + n, vend = from + (n - n % L);
         switch (this) {
             case NONE -> { return; }
-            case RELU -> relu(x, from, vend);
-            case TANH -> tanh(x, from, vend);
-            case SIGMOID -> sigmoid(x, from, vend);
-            case GELU_TANH -> geluTanh(x, from, vend);
-            case GELU -> gelu(x, from, vend);
+            case RELU -> {
+                for (; i < vend; i += L) FloatVector.fromArray(S, x, i).max(0f).intoArray(x, i);
+            }
+            case TANH -> {
+                for (; i < vend; i += L) VMath.tanh(FloatVector.fromArray(S, x, i)).intoArray(x, i);
+            }
+            case SIGMOID -> {
+                for (; i < vend; i += L) {
+                    FloatVector e = VMath.exp(FloatVector.fromArray(S, x, i).neg().min(88f));
+                    FloatVector.broadcast(S, 1f).div(e.add(1f)).intoArray(x, i);
+                }
+            }
+            case GELU_TANH -> {
+                for (; i < vend; i += L) {
+                    FloatVector v = FloatVector.fromArray(S, x, i);
+                    FloatVector inner = v.mul(v).mul(0.044715f).add(1f).mul(v).mul(SQRT_2_OVER_PI);
+                    VMath.tanh(inner).add(1f).mul(v).mul(0.5f).intoArray(x, i);
+                }
+            }
+            case GELU -> {
+                for (; i < vend; i += L) {
+                    FloatVector v = FloatVector.fromArray(S, x, i);
+                    v.mul(VMath.normalCdf(v)).intoArray(x, i);
+                }
+            }
         }
-        for (int i = vend; i < end; i++) x[i] = apply(x[i]);
-    }
-
-    private static void relu(float[] x, int i, int vend) {
-        for (; i < vend; i += L) FloatVector.fromArray(S, x, i).max(0f).intoArray(x, i);
-    }
-
-    private static void tanh(float[] x, int i, int vend) {
-        for (; i < vend; i += L) VMath.tanh(FloatVector.fromArray(S, x, i)).intoArray(x, i);
-    }
-
-    private static void sigmoid(float[] x, int i, int vend) {
-        for (; i < vend; i += L) {
-            FloatVector e = VMath.exp(FloatVector.fromArray(S, x, i).neg().min(88f));
-            FloatVector.broadcast(S, 1f).div(e.add(1f)).intoArray(x, i);
-        }
-    }
-
-    private static void geluTanh(float[] x, int i, int vend) {
-        for (; i < vend; i += L) {
-            FloatVector v = FloatVector.fromArray(S, x, i);
-            FloatVector inner = v.mul(v).mul(0.044715f).add(1f).mul(v).mul(SQRT_2_OVER_PI);
-            VMath.tanh(inner).add(1f).mul(v).mul(0.5f).intoArray(x, i);
-        }
-    }
-
-    private static void gelu(float[] x, int i, int vend) {
-        for (; i < vend; i += L) {
-            FloatVector v = FloatVector.fromArray(S, x, i);
-            v.mul(VMath.normalCdf(v)).intoArray(x, i);
-        }
+        for (; i < end; i++) x[i] = apply(x[i]);
     }
 
     /** The activation of one value. */
