@@ -133,8 +133,9 @@ final class GemmKernel {
      * {@link #offset}. The blocks are packed in parallel, one task per block.
      */
     record PackedA(float[] panels, int m, int k, int blockSize, int mBlocks) {
-        static int size(int m, int k) {
-            return blocks(m, MC) * blocks(Math.max(k, 1), KC) * roundUp(Math.min(MC, m), MR) * KC;
+        /** Floats the packed copy takes (a long: for large m and k the product passes int's range). */
+        static long size(int m, int k) {
+            return (long) blocks(m, MC) * blocks(Math.max(k, 1), KC) * roundUp(Math.min(MC, m), MR) * KC;
         }
 
         static PackedA packAll(KernelPool pool, boolean transA, MemorySegment a, long aOff, long lda, int m, int k,

@@ -147,10 +147,10 @@ public final class Sgemm {
         int pm = rowsFirst ? Math.min(rowBlocks, want) : 1;
         int pn = Math.min(panels, Math.max(1, want / pm));
         // Panels first: every piece needs all of A, so A is packed once for all of them (not once per piece).
-        if (pm == 1 && pn > 1 && (long) GemmKernel.PackedA.size(m, k) <= SHARED_A_FLOATS) {
+        if (pm == 1 && pn > 1 && GemmKernel.PackedA.size(m, k) <= SHARED_A_FLOATS) {
             pool.exclusive(() -> {
                 GemmKernel.PackedA pa = GemmKernel.PackedA.packAll(pool, transA, a, aOff, lda, m, k,
-                        pool.sharedFloats(GemmKernel.PackedA.size(m, k)));
+                        pool.sharedFloats((int) GemmKernel.PackedA.size(m, k)));
                 pool.parallelFor(pn, (t, s) -> {
                     int c0 = (int) ((long) t * panels / pn) * nr, c1 = Math.min(n, (int) ((long) (t + 1) * panels / pn) * nr);
                     multiplyColumns(s, transA, m, alpha, a, aOff, lda, pa, b, beta, c, cOff, ldc, ep, 0, m, c0, c1);
