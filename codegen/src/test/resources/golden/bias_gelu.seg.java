@@ -57,7 +57,9 @@ final class Kernel_fused_add_gelu {
     }
 
     private static FloatVector erf(FloatVector a) {
-        FloatVector x = a.max(-4f).min(4f), x2 = x.mul(x);
+        FloatVector x = a.blend(-4f, a.lt(-4f));
+        x = x.blend(4f, x.compare(VectorOperators.GT, 4f));
+        FloatVector x2 = x.mul(x);
         FloatVector p = x2.fma(FloatVector.broadcast(F, -2.72614225801306e-10f), FloatVector.broadcast(F, 2.77068142495902e-08f));
         p = p.fma(x2, FloatVector.broadcast(F, -2.10102402082508e-06f));
         p = p.fma(x2, FloatVector.broadcast(F, -5.69250639462346e-05f));

@@ -69,7 +69,8 @@ final class Kernel_fused_softmax {
     }
 
     private static FloatVector exp(FloatVector a) {
-        FloatVector x = a.max(-104f).min(88.72283935546875f);
+        FloatVector x = a.blend(-104f, a.lt(-104f));
+        x = x.blend(88.72283935546875f, x.compare(VectorOperators.GT, 88.72283935546875f));
         FloatVector t = x.fma(FloatVector.broadcast(F, 1.44269504088896341f), FloatVector.broadcast(F, 12582912f));
         FloatVector n = t.sub(12582912f);
         FloatVector r = n.fma(FloatVector.broadcast(F, -0.693359375f), x);

@@ -545,7 +545,9 @@ public final class JavaRenderer extends CLikeRenderer {
     private static final String ERF_VECTOR = """
 
             private static FloatVector erf(FloatVector a) {
-                FloatVector x = a.max(-4f).min(4f), x2 = x.mul(x);
+                FloatVector x = a.blend(-4f, a.lt(-4f));
+                x = x.blend(4f, x.compare(VectorOperators.GT, 4f));
+                FloatVector x2 = x.mul(x);
                 FloatVector p = x2.fma(FloatVector.broadcast(F, -2.72614225801306e-10f), FloatVector.broadcast(F, 2.77068142495902e-08f));
                 p = p.fma(x2, FloatVector.broadcast(F, -2.10102402082508e-06f));
                 p = p.fma(x2, FloatVector.broadcast(F, -5.69250639462346e-05f));
@@ -569,7 +571,8 @@ public final class JavaRenderer extends CLikeRenderer {
     private static final String EXP_VECTOR = """
 
             private static FloatVector exp(FloatVector a) {
-                FloatVector x = a.max(-104f).min(88.72283935546875f);
+                FloatVector x = a.blend(-104f, a.lt(-104f));
+                x = x.blend(88.72283935546875f, x.compare(VectorOperators.GT, 88.72283935546875f));
                 FloatVector t = x.fma(FloatVector.broadcast(F, 1.44269504088896341f), FloatVector.broadcast(F, 12582912f));
                 FloatVector n = t.sub(12582912f);
                 FloatVector r = n.fma(FloatVector.broadcast(F, -0.693359375f), x);
@@ -596,7 +599,9 @@ public final class JavaRenderer extends CLikeRenderer {
     private static final String TANH_VECTOR = """
 
             private static FloatVector tanh(FloatVector a) {
-                FloatVector x = a.max(-7.90531110763549805f).min(7.90531110763549805f), x2 = x.mul(x);
+                FloatVector x = a.blend(-7.90531110763549805f, a.lt(-7.90531110763549805f));
+                x = x.blend(7.90531110763549805f, x.compare(VectorOperators.GT, 7.90531110763549805f));
+                FloatVector x2 = x.mul(x);
                 FloatVector p = x2.fma(FloatVector.broadcast(F, -2.76076847742355e-16f), FloatVector.broadcast(F, 2.00018790482477e-13f));
                 p = p.fma(x2, FloatVector.broadcast(F, -8.60467152213735e-11f));
                 p = p.fma(x2, FloatVector.broadcast(F, 5.12229709037114e-08f));
