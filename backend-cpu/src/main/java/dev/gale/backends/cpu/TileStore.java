@@ -133,7 +133,9 @@ final class TileStore {
                 }
                 tile[r * NR + j] = v;
             }
-            if (ep != null) ep.activation().apply(tile, r * NR, cols);
+            // Whole vectors (lanes past cols are the row's unused tile columns, never copied out): the scalar form
+            // of a VMath function is its vector form on one lane, which C2 boxes when it cannot inline it whole.
+            if (ep != null) ep.activation().apply(tile, r * NR, GemmKernel.roundUp(cols, L));
             for (int j = 0; j < cols; j++) c.setAtIndex(F, row + j, tile[r * NR + j]);
         }
     }

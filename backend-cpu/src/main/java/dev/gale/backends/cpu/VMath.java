@@ -49,7 +49,7 @@ public final class VMath {
     /** e^x; +inf above 88.72, 0 below -103.97 (subnormal results in between are rounded once), NaN for NaN. */
     public static FloatVector exp(FloatVector x) {
         FloatVector c = clamp(x, EXP_LO, EXP_HI);
-        FloatVector n = c.mul(LOG2E).add(ROUND).sub(ROUND);
+        FloatVector t = c.mul(LOG2E).add(ROUND), n = t.sub(ROUND);
         // 2^n as two normal powers of two (n is in [-150, 128]), so that subnormal results round only once
         FloatVector r = fma(n, -LN2_HI, c);
         r = fma(n, -LN2_LO, r);
@@ -60,7 +60,9 @@ public final class VMath {
         p = fma(p, r, 1.6666665459E-1f);
         p = fma(p, r, 5.0000001201E-1f);
         p = p.mul(r.mul(r)).add(r).add(1f);
-        IntVector k = (IntVector) n.convert(VectorOperators.F2I, 0);
+        // n as an int from t's low mantissa bits (t = 1.5 * 2^23 + n exactly): F2I would add Java's NaN and overflow
+        // fix-ups, a compare and a branch per vector
+        IntVector k = t.reinterpretAsInts().sub(0x4B400000);
         IntVector k1 = k.lanewise(VectorOperators.ASHR, 1), k2 = k.sub(k1);
         FloatVector s1 = k1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         FloatVector s2 = k2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
@@ -158,6 +160,8 @@ public final class VMath {
     /** erfc(a) for a >= 0 (keeps its relative precision in the tail, where 1 - erf would not). */
     public static FloatVector erfc(FloatVector a) {
         FloatVector t = FloatVector.broadcast(S, 1f).div(fma(a, 0.5f, FloatVector.broadcast(S, 1f)));
+        // Horner, not Estrin: Estrin's shorter chain was 10% faster alone, but its extra nodes took normalCdf past
+        // C2's NodeCountInliningCutoff in some processes, and then the GELU loop boxed (KernelAllocationTest)
         FloatVector p = FloatVector.broadcast(S, ERFC[9]);
         for (int i = 8; i >= 0; i--) p = fma(p, t, ERFC[i]);
         return t.mul(exp(p.sub(a.mul(a))));
