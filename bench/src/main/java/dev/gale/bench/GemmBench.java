@@ -27,8 +27,11 @@ import java.util.concurrent.TimeUnit;
  * GFLOP/s (2 n^3 flops per product); {@code cpuSeconds} the process CPU time per second of wall time, which shows how
  * much of the machine the run actually had.
  *
+ * <p>{@code impl=openblas} runs the same product with OpenBLAS's {@code cblas_sgemm} ({@link OpenBlas}), the peer to
+ * read Gale's figures against: a ratio taken in one run means more than GFLOP/s on a shared machine.
+ *
  * <pre>
- * bench/gale-bench GemmBench -p size=1024 -p threads=1,2
+ * bench/gale-bench GemmBench -p size=1024 -p threads=1,2 -p impl=gale,openblas
  * </pre>
  */
 @State(Scope.Benchmark)
@@ -36,7 +39,7 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx4g"})
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xmx4g"})
 public class GemmBench {
     @Param({"64", "128", "256", "512", "1024"})
     public int size;
@@ -48,7 +51,12 @@ public class GemmBench {
     @Param({"nn"})
     public String layout;
 
+    /** {@code gale} (Sgemm) or {@code openblas} (cblas_sgemm through FFM). */
+    @Param({"gale"})
+    public String impl;
+
     private Arena arena;
+    private OpenBlas blas;
     private KernelPool pool;
     private MemorySegment a, b, c;
 
@@ -60,6 +68,8 @@ public class GemmBench {
         b = Data.random(arena, bytes, 2);
         c = arena.allocate(bytes, 64);
         pool = new KernelPool(threads);
+        if (impl.equals("openblas")) blas = OpenBlas.load(threads);
+        else if (!impl.equals("gale")) throw new IllegalArgumentException("impl is gale or openblas, not " + impl);
     }
 
     @TearDown
@@ -70,7 +80,9 @@ public class GemmBench {
 
     @Benchmark
     public void gemm(Flops flops) {
-        Sgemm.gemm(pool, layout.charAt(0) == 't', layout.charAt(1) == 't', size, size, size, 1f, a, 0, size, b, 0, size,
+        boolean ta = layout.charAt(0) == 't', tb = layout.charAt(1) == 't';
+        if (blas != null) blas.sgemm(ta, tb, size, size, size, 1f, a, size, b, size, 0f, c, size);
+        else Sgemm.gemm(pool, ta, tb, size, size, size, 1f, a, 0, size, b, 0, size,
                 0f, c, 0, size, Epilogue.NONE);
         flops.gflop += 2.0 * size * size * size / 1e9;
     }
