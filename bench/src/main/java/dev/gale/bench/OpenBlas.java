@@ -35,9 +35,9 @@ final class OpenBlas {
         Linker linker = Linker.nativeLinker();
         ValueLayout.OfInt i = ValueLayout.JAVA_INT;
         ValueLayout.OfFloat f = ValueLayout.JAVA_FLOAT;
-        MethodHandle setThreads = linker.downcallHandle(lib.find("openblas_set_num_threads").orElseThrow(),
+        MethodHandle setThreads = linker.downcallHandle(symbol(lib, path, "openblas_set_num_threads"),
                 FunctionDescriptor.ofVoid(i));
-        MethodHandle sgemm = linker.downcallHandle(lib.find("cblas_sgemm").orElseThrow(), FunctionDescriptor.ofVoid(
+        MethodHandle sgemm = linker.downcallHandle(symbol(lib, path, "cblas_sgemm"), FunctionDescriptor.ofVoid(
                 i, i, i, i, i, i, f, ValueLayout.ADDRESS, i, ValueLayout.ADDRESS, i, f, ValueLayout.ADDRESS, i));
         try {
             setThreads.invokeExact(threads);
@@ -45,6 +45,11 @@ final class OpenBlas {
             throw new IllegalStateException("openblas_set_num_threads failed", t);
         }
         return new OpenBlas(sgemm);
+    }
+
+    private static MemorySegment symbol(SymbolLookup lib, String path, String name) {
+        return lib.find(name).orElseThrow(() -> new IllegalStateException(path + " has no " + name
+                + "; is it OpenBLAS? install libopenblas0-pthread"));
     }
 
     /** C = alpha op(A) op(B) + beta C on row-major native matrices. */
