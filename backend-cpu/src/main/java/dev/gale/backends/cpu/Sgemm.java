@@ -137,6 +137,10 @@ public final class Sgemm {
         pool.checkAccess("the bias", ep.bias());
         pool.checkAccess("the residual", ep.residual());
         if (m == 0) return;
+        if (b.inColumns()) {
+            ShortAGemm.gemm(pool, transA, m, alpha, a, aOff, lda, b, beta, c, cOff, ldc, ep);
+            return;
+        }
         int nr = GemmKernel.NR, mr = GemmKernel.MR;
         int rowBlocks = (m + mr - 1) / mr, panels = (n + nr - 1) / nr;
         boolean serial = pool.threads() == 1 || 2.0 * m * n * Math.max(k, 1) < SERIAL_FLOPS;

@@ -90,13 +90,14 @@ class KernelAllocationTest {
         int m = 40, n = 70, k = 64;
         MemorySegment a = filled((long) m * k, 10), b = filled((long) k * n, 11), c = filled((long) m * n, 12);
         MemorySegment bias = filled(n, 13);
-        PackedB packed = PackedB.pack(false, b, 0, n, k, n);
+        PackedB packed = PackedB.pack(false, b, 0, n, k, n), columns = PackedB.packColumns(false, b, 0, n, k, n);
         // Every activation: each one's loop is compiled on its own (the build's dontinline for Activation::*Loop),
         // so VMath inlines into it whatever ran before (without that, GELU boxed here at 30 KiB per call).
         for (Activation act : Activation.values()) {
             Epilogue ep = Epilogue.NONE.withColumnBias(bias, 0).withActivation(act);
             assertAllocatesLittle("sgemm, " + act, () -> Sgemm.gemm(one, false, true, m, n, k, 1f, a, 0, k, b, 0, k, 0f, c, 0, n, ep));
             assertAllocatesLittle("sgemm, packed B, " + act, () -> Sgemm.gemm(one, false, m, 1f, a, 0, k, packed, 0f, c, 0, n, ep));
+            assertAllocatesLittle("sgemm, B in column panels, " + act, () -> Sgemm.gemm(one, false, m, 1f, a, 0, k, columns, 0f, c, 0, n, ep));
         }
     }
 }

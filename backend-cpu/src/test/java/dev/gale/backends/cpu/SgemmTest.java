@@ -310,6 +310,53 @@ class SgemmTest {
     }
 
     /**
+     * B packed in column panels for a short A ({@link ShortAGemm}, C^T = B^T A^T) equals the product from GEMM panels
+     * bit for bit when alpha is 1 and beta 0 (the same sums in the same order: each KC block's tile, then the next
+     * added to it), with every epilogue: bias per column or per row, residual, activation. Sizes: odd m and n that leave
+     * partial tiles, k past KC and k = 0, transposed A and B, 1 and 3 threads, 300 rows (two slabs), and n = 10 (one
+     * panel); the 32- and 64-row products with a large B are ones {@link PackedB} packs this way by itself. With alpha
+     * and beta the order of rounding differs, so those go against the interpreter.
+     */
+    @Test
+    void columnPackedBForAShortA() {
+        assertTrue(ShortAGemm.suits(32, 4096, 4096) && ShortAGemm.suits(60, 4096, 1024) && ShortAGemm.suits(29, 1024, 1024));
+        assertFalse(ShortAGemm.suits(16, 4096, 4096) || ShortAGemm.suits(48, 4096, 4096) || ShortAGemm.suits(96, 4096, 4096)
+                || ShortAGemm.suits(32, 256, 784) || ShortAGemm.suits(0, 4096, 4096));
+        int[][] sizes = {{1, 7, 5}, {32, 4096, 300}, {17, 33, 600}, {64, 1030, 1024}, {3, 4096, 64}, {32, 10, 784},
+                {300, 70, 40}, {33, 250, 1}, {5, 13, 0}};
+        long seed = 950;
+        for (int[] sz : sizes)
+            for (int variant = 0; variant < 4; variant++)
+                for (KernelPool pool : new KernelPool[] {one, three}) {
+                    int m = sz[0], n = sz[1], k = sz[2];
+                    boolean ta = (variant & 1) != 0, tb = (variant & 2) != 0, rowBias = variant == 1, residual = variant >= 2;
+                    Random rnd = new Random(seed++);
+                    Tensor a = random(rnd, ta ? k : m, ta ? m : k), b = random(rnd, tb ? n : k, tb ? k : n);
+                    Tensor bias = random(rnd, rowBias ? m : n), res = random(rnd, m, n), c = random(rnd, m, n);
+                    String what = "m=" + m + " n=" + n + " k=" + k + " ta=" + ta + " tb=" + tb + " threads=" + pool.threads();
+                    try (Arena arena = Arena.ofShared()) {
+                        MemorySegment sa = segment(arena, a, PAD), sb = segment(arena, b, PAD), sres = segment(arena, res, PAD);
+                        MemorySegment sbias = segment(arena, bias, PAD);
+                        MemorySegment c1 = segment(arena, c, PAD), c2 = segment(arena, c, PAD), c3 = segment(arena, c, PAD);
+                        Epilogue ep = (rowBias ? Epilogue.NONE.withRowBias(sbias, PAD) : Epilogue.NONE.withColumnBias(sbias, PAD))
+                                .withActivation(variant == 3 ? Activation.GELU : Activation.RELU);
+                        if (residual) ep = ep.withResidual(sres, PAD, n);
+                        PackedB wide = PackedB.pack(tb, sb, PAD, tb ? k : n, k, n), narrow = PackedB.pack(tb, sb, PAD, tb ? k : n, k, n, m);
+                        assertEquals(ShortAGemm.suits(m, n, k), narrow.inColumns(), what);
+                        narrow = PackedB.packColumns(tb, sb, PAD, tb ? k : n, k, n);
+                        Sgemm.gemm(pool, ta, m, 1f, sa, PAD, ta ? m : k, wide, 0f, c1, PAD, n, ep);
+                        Sgemm.gemm(pool, ta, m, 1f, sa, PAD, ta ? m : k, narrow, 0f, c2, PAD, n, ep);
+                        assertArrayEquals(floats(c1, PAD, m * n), floats(c2, PAD, m * n), what);
+                        assertSentinels(what, c2, PAD, m * n);
+                        // alpha and beta, no epilogue, against the interpreter
+                        Sgemm.gemm(pool, ta, m, -0.5f, sa, PAD, ta ? m : k, narrow, 0.75f, c3, PAD, n, Epilogue.NONE);
+                        assertClose(what + " alpha -0.5 beta 0.75", gemmRef(a, b, c, ta, tb, -0.5f, 0.75f),
+                                gemmRef(abs(a), abs(b), abs(c), ta, tb, 0.5f, 0.75f), floats(c3, PAD, m * n));
+                    }
+                }
+    }
+
+    /**
      * Subnormal operands count as zero (packing flushes them, as x86's DAZ would): a product of subnormals with normal
      * values is exactly zero on every path (serial, pieces, shared packing of B, B packed ahead, A packed once), for
      * all four transposes. Without the flush these come out as tiny nonzero values, and run about a hundred times
@@ -338,6 +385,10 @@ class SgemmTest {
                                 Sgemm.gemm(two, ta, m, 1f, a, 0, ta ? m : k, PackedB.pack(false, b, 0, n, k, n), 0f, c, 0, n,
                                         Epilogue.NONE);
                                 assertAllZero(what + " (packed B)", c, (long) m * n);
+                                c.fill((byte) 0x7f);
+                                Sgemm.gemm(two, ta, m, 1f, a, 0, ta ? m : k, PackedB.packColumns(false, b, 0, n, k, n), 0f, c, 0, n,
+                                        Epilogue.NONE);
+                                assertAllZero(what + " (B in column panels)", c, (long) m * n);
                             }
                         }
                     }

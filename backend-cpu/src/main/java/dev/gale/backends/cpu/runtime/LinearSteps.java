@@ -124,7 +124,7 @@ final class LinearSteps {
         if (lay == null || lay.rows != 1 || !lay.contiguous[0] || lay.contiguous[1] && lay.n != 1
                 || lay.n * m > Integer.MAX_VALUE) return null;
         int tall = (int) (lay.n * m);
-        PackedB packed = PackedB.pack(false, mem, bOff, n, k, n);
+        PackedB packed = PackedB.pack(false, mem, bOff, n, k, n, tall);
         return () -> Sgemm.gemm(pool, false, tall, 1f, mem, aOff, k, packed, 0f, mem, cOff, n, ep);
     }
 
@@ -206,7 +206,7 @@ final class LinearSteps {
         Step g;
         if (b.constant) {
             // Weights that never change: packed once, here, instead of on every run.
-            PackedB packed = PackedB.pack(tb, mem, bOff, ldb, ki, ni);
+            PackedB packed = PackedB.pack(tb, mem, bOff, ldb, ki, ni, mi);
             g = () -> Sgemm.gemm(pool, ta, mi, al, mem, aOff, lda, packed, gb, mem, yOff, ni, e);
         } else {
             g = () -> Sgemm.gemm(pool, ta, tb, mi, ni, ki, al, mem, aOff, lda, mem, bOff, ldb, gb, mem, yOff, ni, e);
