@@ -14,15 +14,15 @@ import static dev.gale.backends.cpu.GemmPacking.F;
 import static dev.gale.backends.cpu.GemmPacking.NATIVE;
 
 /**
- * {@code C = act(alpha op(A) B + beta C + bias + residual)} for a short A (a batch of up to {@link #MAX_ROWS} rows)
+ * {@code C = act(alpha op(A) B + beta C + bias + residual)} for a short A (a batch of about {@link #MAX_ROWS} rows)
  * and a constant B packed in column panels ({@link PackedB#pack(boolean, MemorySegment, long, long, int, int, long)}),
  * computed as {@code C^T = B^T op(A)^T}: the micro-kernel's roles swap, so that the weights are the broadcast operand,
  * each loaded once, and op(A)^T (k x m, m padded to NR) is the vector operand, packed once per call and read from L1.
  *
  * <p>Why: in the ordinary orientation a batch of 32 rows is three passes over each B panel (12 + 12 + 8 rows). The
  * first pass waits on memory, since this JVM code cannot prefetch, and the third fills two thirds of the kernel. Here
- * 32 rows are one 12 x 2-vector tile per 12 columns of B, and a batch of 64 is two, the second finding the weights
- * in L1. Measured on the 2-core AVX-512 machine, 32 x 4096 x 1024 with B in cache: 98 GFLOP/s in the ordinary
+ * 32 rows are one 12 x 2-vector tile per 12 columns of B. (Any A works: more rows are more NR-row chunks, each
+ * reading the weights again from L2, and slabs of {@link #SLAB_ROWS} rows.) Measured on the 2-core AVX-512 machine, 32 x 4096 x 1024 with B in cache: 98 GFLOP/s in the ordinary
  * orientation, 148 in this one (one thread).
  *
  * <p>The loops, per piece of B's column panels (about two pieces per thread), per group of panels whose part of C^T
@@ -32,8 +32,12 @@ import static dev.gale.backends.cpu.GemmPacking.NATIVE;
  * {@link #SLAB_ROWS} rows, each its own pass over B, so that buffers stay bounded.
  */
 final class ShortAGemm {
-    /** The most rows of A for which {@link PackedB} chooses column panels. */
-    static final int MAX_ROWS = 64;
+    /**
+     * The most rows of A for which {@link PackedB} chooses column panels. At 64 rows (two chunks) it gained nothing
+     * over GEMM panels (64 x 4096 x 1024 in cache on 2 threads: 267 GFLOP/s against 276; the 1024-4096-4096-1024 MLP's
+     * forward at batch 64 within run-to-run noise), so the column path is kept to one chunk.
+     */
+    static final int MAX_ROWS = 32;
     /** The fewest floats of B for which it does (4 MiB): below that B stays in cache and GEMM panels do as well. */
     static final long MIN_B_FLOATS = 1L << 20;
     /** Rows of A per pass over B when a column-packed B meets a taller A. */
@@ -47,9 +51,9 @@ final class ShortAGemm {
 
     /**
      * Whether B (k x n) is better packed in column panels for an A of {@code rows} rows: a short A that fills its
-     * NR-row chunks to at least 7/8 (its rows are the vector lanes, so 16 rows would leave half of each FMA idle), with
+     * NR-row chunk to at least 7/8 (its rows are the vector lanes, so 16 rows would leave half of each FMA idle), with
      * a B large enough to stream from memory. Measured on 2 threads, 4096 x 1024 B: 32 rows 1.04 ms here against 1.31
-     * in GEMM panels, 64 rows 2.01 against 1.94, 28 rows 0.99 against 0.98, 16 rows 0.94 against 0.71.
+     * in GEMM panels, 28 rows 0.99 against 0.98, 16 rows 0.94 against 0.71.
      */
     static boolean suits(long rows, int n, int k) {
         long padded = (rows + NR - 1) / NR * NR;
