@@ -4,6 +4,8 @@ import dev.gale.backends.Session;
 import dev.gale.backends.interp.Interpreter;
 import dev.gale.ir.DType;
 import dev.gale.ir.GaleException;
+import dev.gale.ir.Graph;
+import dev.gale.ir.GraphBuilder;
 import dev.gale.ir.Model;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
@@ -123,6 +125,36 @@ class CpuRuntimeTest {
                         out + "[" + i + "]: interpreter " + x + ", cpu " + y);
             }
         }
+    }
+
+    /**
+     * Constant weights large enough (4 MiB) that a batch of 32 rows takes the short-A product (the weights packed in
+     * column panels when the plan is built, C^T = W^T X^T on each run): a Gemm with transB, bias and ReLU, then a
+     * MatMul and an Add, through the passes (which fuse them), twice, against the interpreter.
+     */
+    @Test
+    void largeConstantWeightsForABatchOf32() {
+        Random r = new Random(7);
+        GraphBuilder g = Graph.builder("short_a");
+        Value x = g.input("x", DType.FLOAT32, 32, 1024);
+        Value w = g.initializer("w", scaledGaussian(r, 1 / 32.0, 1024, 1024)), b = g.initializer("b", scaledGaussian(r, 1, 1024));
+        Value w2 = g.initializer("w2", scaledGaussian(r, 1 / 32.0, 1024, 1030)), b2 = g.initializer("b2", scaledGaussian(r, 1, 1030));
+        Value h = g.relu(g.gemm(x, w, b, false, true));
+        g.output(h);
+        g.output(g.add(g.matmul(h, w2), b2));
+        Model m = g.buildModel();
+        Map<String, Object> feeds = randomFeeds(m, 3);
+        List<Object> expected = Interpreter.run(m, feeds);
+        try (CpuSession s = (CpuSession) new CpuBackend().open(m)) {
+            for (int run = 0; run < 2; run++) compare("short A run " + run, m, expected, s.run(feeds));
+            assertTrue(s.fallbackOps().isEmpty(), String.join("\n", s.describePlans()));
+        }
+    }
+
+    private static Tensor scaledGaussian(Random r, double scale, long... shape) {
+        Tensor t = Tensor.zeros(DType.FLOAT32, shape);
+        for (int i = 0; i < t.numel(); i++) t.setDouble(i, scale * r.nextGaussian());
+        return t;
     }
 
     // ---- sessions
