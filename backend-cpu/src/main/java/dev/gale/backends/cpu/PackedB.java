@@ -84,6 +84,9 @@ public final class PackedB {
      */
     float[] columnBlock(int kb) { return columns[kb]; }
 
+    /** KC blocks of k in column panels (one when k is 0). */
+    int columnBlocks() { return columns.length; }
+
     /** Floats held (the packing pads the last panel of each block to a full panel). */
     public long floats() {
         long f = 0;

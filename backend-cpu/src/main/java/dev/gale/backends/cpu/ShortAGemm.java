@@ -10,8 +10,6 @@ import static dev.gale.backends.cpu.GemmKernel.MR;
 import static dev.gale.backends.cpu.GemmKernel.NR;
 import static dev.gale.backends.cpu.GemmKernel.S;
 import static dev.gale.backends.cpu.GemmKernel.roundUp;
-import static dev.gale.backends.cpu.GemmPacking.F;
-import static dev.gale.backends.cpu.GemmPacking.NATIVE;
 
 /**
  * {@code C = act(alpha op(A) B + beta C + bias + residual)} for a short A (a batch of about {@link #MAX_ROWS} rows)
@@ -27,8 +25,8 @@ import static dev.gale.backends.cpu.GemmPacking.NATIVE;
  *
  * <p>The loops, per piece of B's column panels (about two pieces per thread), per group of panels whose part of C^T
  * (12 columns x m each) stays in L2: for each KC block of k, for each NR rows of A, for each panel, one micro-kernel
- * call accumulates a 12 x NR tile of C^T. After the last block the group is transposed into rows of C and gets the
- * scale, beta, bias, residual and activation there, a row at a time. Any A works: more rows are more NR-row chunks,
+ * call accumulates a 12 x NR tile of C^T. After the last block the group is transposed into C's tiles, which
+ * {@link TileStore} writes with the scale, beta, bias, residual and activation. Any A works: more rows are more NR-row chunks,
  * each reading the group's weights again from L2, and an A taller than {@link #SLAB_ROWS} rows is cut into slabs, each
  * its own pass over B, so that buffers stay bounded.
  */
@@ -45,6 +43,8 @@ final class ShortAGemm {
     static final int SLAB_ROWS = 256;
     /** Floats of C^T a group of panels accumulates (256 KiB, held in L2 while k runs). */
     private static final int GROUP_FLOATS = 1 << 16;
+    /** Panels a group and a piece are multiples of: 8 x MR = 96 columns, three whole NR-wide output tiles. */
+    private static final int ALIGN = 8;
     /** Floats of weights per KC block a group reads again for each further NR rows of A (1 MiB, from L2). */
     private static final int REREAD_FLOATS = 1 << 18;
 
@@ -73,7 +73,7 @@ final class ShortAGemm {
 
     private static void slab(KernelPool pool, boolean transA, int m, float alpha, MemorySegment a, long aOff, long lda,
                              PackedB b, float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
-        int n = b.n, k = b.k, mpad = roundUp(m, NR), kBlocks = Math.max(1, (k + KC - 1) / KC);
+        int n = b.n, k = b.k, mpad = roundUp(m, NR), kBlocks = b.columnBlocks();
         int panels = (n + MR - 1) / MR;
         long xtFloats = (long) kBlocks * KC * mpad;
         if (xtFloats > Integer.MAX_VALUE - 16)
@@ -87,12 +87,14 @@ final class ShortAGemm {
             });
             return;
         }
-        int pieces = Math.min(panels, 2 * pool.threads());
+        // Pieces start at multiples of ALIGN panels, so that their output tiles are whole NR columns wide.
+        int units = (panels + ALIGN - 1) / ALIGN, pieces = Math.min(units, 2 * pool.threads());
         pool.exclusive(() -> {
             float[] xt = pool.sharedFloats((int) xtFloats);
             pool.parallelFor(kBlocks, (kb, s) -> packAt(transA, a, aOff, lda, m, k, mpad, kb, xt));
-            pool.parallelFor(pieces, (t, s) -> multiply(s, xt, m, mpad, b, (int) ((long) t * panels / pieces),
-                    (int) ((long) (t + 1) * panels / pieces), alpha, beta, c, cOff, ldc, ep));
+            pool.parallelFor(pieces, (t, s) -> multiply(s, xt, m, mpad, b,
+                    Math.min(panels, (int) ((long) t * units / pieces) * ALIGN),
+                    Math.min(panels, (int) ((long) (t + 1) * units / pieces) * ALIGN), alpha, beta, c, cOff, ldc, ep));
         });
     }
 
@@ -106,14 +108,14 @@ final class ShortAGemm {
         GemmPacking.packB(!transA, a, aOff, lda, p0, Math.max(kc, 0), 0, m, 0, mpad, xt, kb * KC * mpad);
     }
 
-    /** Column panels {@code [q0, q1)} of C: accumulate C^T group by group, then store it as rows of C. */
+    /** Column panels {@code [q0, q1)} of C: accumulate C^T group by group, then store it into C tile by tile. */
     private static void multiply(Scratch s, float[] xt, int m, int mpad, PackedB b, int q0, int q1, float alpha,
                                  float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
-        int n = b.n, k = b.k, kBlocks = Math.max(1, (k + KC - 1) / KC), chunks = mpad / NR;
-        int group = Math.max(1, GROUP_FLOATS / (MR * mpad));
+        int n = b.n, k = b.k, kBlocks = b.columnBlocks(), chunks = mpad / NR;
+        int group = GROUP_FLOATS / (MR * mpad);
         if (chunks > 1) group = Math.min(group, REREAD_FLOATS / (MR * KC));
-        int accFloats = group * MR * mpad;
-        float[] work = s.work((long) accFloats + (long) m * roundUp(group * MR, L)), tile = s.tile;
+        group = Math.max(1, group / ALIGN) * ALIGN;
+        float[] acc = s.work((long) group * MR * mpad), tile = s.tile;
         for (int g0 = q0; g0 < q1; g0 += group) {
             int g1 = Math.min(q1, g0 + group);
             for (int kb = 0; kb < kBlocks; kb++) {
@@ -124,12 +126,10 @@ final class ShortAGemm {
                 for (int ch = 0; ch < chunks; ch++)
                     for (int q = g0; q < g1; q++) {
                         GemmKernel.micro12(kc, w, q * MR * kc, xt, xtBase + ch * NR * kc, tile);
-                        accumulate(tile, work, (q - g0) * MR * mpad + ch * NR, mpad, kb == 0);
+                        accumulate(tile, acc, (q - g0) * MR * mpad + ch * NR, mpad, kb == 0);
                     }
             }
-            int j0 = g0 * MR, cols = Math.min(n, g1 * MR) - j0, ld = roundUp(cols, L);
-            transpose(work, mpad, cols, m, work, accFloats, ld);
-            storeRows(work, accFloats, ld, m, cols, alpha, beta, ep, c, cOff, ldc, j0);
+            store(acc, mpad, m, g0 * MR, Math.min(n, g1 * MR), tile, alpha, beta, ep, c, cOff, ldc);
         }
     }
 
@@ -148,68 +148,22 @@ final class ShortAGemm {
     }
 
     /**
-     * rows[at + i * ld + j] = acc[j * mpad + i]: the group's C^T (cols x mpad) as m rows of C, L columns at a time so
-     * that the block read (L x m) and the lines written (m x L) stay in L1; column by column, rows 16 KiB apart all
-     * fell in one L1 set.
+     * Columns {@code [j0, j1)} of C from the group's C^T ({@code acc[(j - j0) * mpad + i]}): each MR x NR tile of C is
+     * gathered into {@code tile} and written by {@link TileStore#store}, which applies alpha, beta and the epilogue as
+     * the GEMM-panel path does.
      */
-    private static void transpose(float[] acc, int mpad, int cols, int m, float[] rows, int at, int ld) {
-        for (int j0 = 0; j0 < cols; j0 += L) {
-            int j1 = Math.min(cols, j0 + L);
-            for (int i = 0; i < m; i++) {
-                int to = at + i * ld;
-                for (int j = j0; j < j1; j++) rows[to + j] = acc[j * mpad + i];
-            }
-        }
-    }
-
-    /**
-     * {@code C[i, j0 + j] = act(alpha rows[i, j] + beta C + bias + residual)} for m rows of {@code cols} columns held
-     * at {@code buf[at + i * ld ..)}; the epilogue is positioned at C's (0, 0) and C is unread when beta is 0. The
-     * activation runs on whole vectors ({@code ld} is a multiple of L): its scalar form would box.
-     */
-    private static void storeRows(float[] buf, int at, int ld, int m, int cols, float alpha, float beta, Epilogue ep,
-                                  MemorySegment c, long cOff, long ldc, int j0) {
-        int vend = cols - cols % L;
-        MemorySegment bias = ep.bias(), res = ep.residual();
-        for (int i = 0; i < m; i++) {
-            int r = at + i * ld;
-            long cRow = cOff + i * ldc + j0;
-            if (alpha != 1f || beta != 0f) {
-                int j = 0;
-                for (; j < vend; j += L) {
-                    FloatVector v = FloatVector.fromArray(S, buf, r + j).mul(alpha);
-                    if (beta != 0f) v = v.add(FloatVector.fromMemorySegment(S, c, (cRow + j) * Float.BYTES, NATIVE).mul(beta));
-                    v.intoArray(buf, r + j);
+    private static void store(float[] acc, int mpad, int m, int j0, int j1, float[] tile, float alpha, float beta,
+                              Epilogue ep, MemorySegment c, long cOff, long ldc) {
+        for (int i0 = 0; i0 < m; i0 += MR) {
+            int rows = Math.min(MR, m - i0);
+            for (int jt = j0; jt < j1; jt += NR) {
+                int cols = Math.min(NR, j1 - jt);
+                for (int j = 0; j < cols; j++) {
+                    int from = (jt - j0 + j) * mpad + i0;
+                    for (int r = 0; r < rows; r++) tile[r * NR + j] = acc[from + r];
                 }
-                for (; j < cols; j++) {
-                    float v = alpha * buf[r + j];
-                    if (beta != 0f) v += beta * c.getAtIndex(F, cRow + j);
-                    buf[r + j] = v;
-                }
+                TileStore.store(tile, rows, cols, alpha, beta, ep, c, cOff, ldc, i0, jt);
             }
-            if (bias != null && ep.biasPerRow()) {
-                float bv = bias.getAtIndex(F, ep.biasOffset() + i);
-                int j = 0;
-                for (; j < vend; j += L) FloatVector.fromArray(S, buf, r + j).add(bv).intoArray(buf, r + j);
-                for (; j < cols; j++) buf[r + j] += bv;
-            } else if (bias != null) {
-                long from = ep.biasOffset() + j0;
-                int j = 0;
-                for (; j < vend; j += L)
-                    FloatVector.fromArray(S, buf, r + j).add(FloatVector.fromMemorySegment(S, bias, (from + j) * Float.BYTES, NATIVE))
-                            .intoArray(buf, r + j);
-                for (; j < cols; j++) buf[r + j] += bias.getAtIndex(F, from + j);
-            }
-            if (res != null) {
-                long from = ep.residualOffset() + i * ep.ldr() + j0;
-                int j = 0;
-                for (; j < vend; j += L)
-                    FloatVector.fromArray(S, buf, r + j).add(FloatVector.fromMemorySegment(S, res, (from + j) * Float.BYTES, NATIVE))
-                            .intoArray(buf, r + j);
-                for (; j < cols; j++) buf[r + j] += res.getAtIndex(F, from + j);
-            }
-            ep.activation().apply(buf, r, ld);
-            MemorySegment.copy(buf, r, c, F, cRow * Float.BYTES, cols);
         }
     }
 }
