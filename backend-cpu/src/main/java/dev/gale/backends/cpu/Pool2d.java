@@ -4,6 +4,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -33,7 +34,7 @@ public final class Pool2d {
     private static final int L = S.length();
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final VectorMask<Float> EVEN = VectorMask.fromLong(S, 0x5555_5555_5555_5555L);
-    private static final VectorMask<Float> ODD = EVEN.not(), HALF_LANES = S.indexInRange(0, L / 2);
+    private static final VectorMask<Float> ODD = EVEN.not();
     /** Pairs of float lanes seen as one long lane; half-width vectors hold one value per pair. */
     private static final VectorSpecies<Long> PAIRS = VectorSpecies.of(long.class, S.vectorShape());
     private static final VectorSpecies<Integer> HALF_INTS = VectorSpecies.of(int.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
@@ -43,6 +44,8 @@ public final class Pool2d {
     private static final FloatVector RANK_BOTTOM = FloatVector.fromArray(S, ranks(2), 0);
     private static final FloatVector NO_RANK = FloatVector.broadcast(S, 4f);
     private static final FloatVector ZERO = FloatVector.zero(S);
+    /** Lanes 2i and 2i + 1 swapped, for {@link #maxChunk}. */
+    private static final VectorShuffle<Float> SWAP = VectorShuffle.fromOp(S, i -> i ^ 1);
 
     private static float[] ranks(int first) {
         float[] r = new float[L];
@@ -144,8 +147,7 @@ public final class Pool2d {
         for (int ox = 0; ox < ow; ox += half) {
             int cnt = Math.min(half, ow - ox);
             long a0 = (xp + r0 + 2L * ox) << 2, a1 = (xp + r1 + 2L * ox) << 2, d0 = (dxp + r0 + 2L * ox) << 2;
-            boolean done = cnt == half ? maxChunk(dy, (yr + ox) << 2, x, a0, a1, dx, d0, d0 + ((long) w << 2))
-                    : maxChunkPartial(cnt, dy, (yr + ox) << 2, x, a0, a1, dx, d0, d0 + ((long) w << 2));
+            boolean done = maxChunk(cnt, dy, (yr + ox) << 2, x, a0, a1, dx, d0, d0 + ((long) w << 2));
             if (!done)
                 for (int o = ox; o < ox + cnt; o++)
                     maxWindowBackward(dy.getAtIndex(F, yr + o), x, xp, dx, dxp, r0 + 2L * o, r1 + 2L * o);
@@ -153,49 +155,29 @@ public final class Pool2d {
     }
 
     /**
-     * {@code L / 2} windows: the upper input row at byte a0, the lower at a1, dY at yAt, dX rows at d0 and d1 (bytes).
-     * Returns false, writing nothing, when a NaN is among the inputs (the caller takes the scalar path).
+     * Up to {@code L / 2} windows ({@code cnt}): the upper input row at byte a0, the lower at a1, dY at yAt, dX rows
+     * at d0 and d1 (bytes). Returns false, writing nothing, when a NaN is among the inputs (the caller takes the
+     * scalar path).
+     *
+     * <p>One masked method serves whole and partial chunks. With a second, unmasked copy for whole chunks, both
+     * inlined into the row loop, C2 sometimes (depending on what it had compiled before) stopped inlining the Vector
+     * API's force-inlined internals partway and boxed a vector per row: {@code KernelAllocationTest} saw 9 and 18 KiB
+     * per call in about half of fresh JVMs. The pair swaps are {@code rearrange} with a constant shuffle (one
+     * {@code vpermps}), not the 64-bit rotate of {@link #swapPairs}, whose {@code Vector<Long>} call sites C2 could not
+     * always bind statically here.
      */
-    private static boolean maxChunk(MemorySegment dy, long yAt, MemorySegment x, long a0, long a1, MemorySegment dx,
-                                    long d0, long d1) {
-        FloatVector a = FloatVector.fromMemorySegment(S, x, a0, ORDER), b = FloatVector.fromMemorySegment(S, x, a1, ORDER);
-        FloatVector v = a.max(b);
-        if (v.test(VectorOperators.IS_NAN).anyTrue()) return false;
-        // swapPairs written out: in a method this size C2 does not always inline it, and then boxes its vectors.
-        FloatVector top = v.max((FloatVector) v.reinterpretShape(PAIRS, 0).lanewise(VectorOperators.ROR, 32)
-                .reinterpretShape(S, 0));
-        FloatVector rank = RANK_TOP.blend(NO_RANK, a.compare(VectorOperators.NE, top))
-                .min(RANK_BOTTOM.blend(NO_RANK, b.compare(VectorOperators.NE, top)));
-        // dY spread over each window's two lanes: expanded into the even lanes, then copied into the odd ones
-        FloatVector e = FloatVector.fromMemorySegment(S, dy, yAt, ORDER, HALF_LANES).expand(EVEN);
-        FloatVector rankSwapped = (FloatVector) rank.reinterpretShape(PAIRS, 0).lanewise(VectorOperators.ROR, 32)
-                .reinterpretShape(S, 0);
-        FloatVector eSwapped = (FloatVector) e.reinterpretShape(PAIRS, 0).lanewise(VectorOperators.ROR, 32)
-                .reinterpretShape(S, 0);
-        FloatVector win = rank.min(rankSwapped), d = e.blend(eSwapped, ODD);
-        ZERO.blend(d, RANK_TOP.eq(win)).intoMemorySegment(dx, d0, ORDER);
-        ZERO.blend(d, RANK_BOTTOM.eq(win)).intoMemorySegment(dx, d1, ORDER);
-        return true;
-    }
-
-    /** {@link #maxChunk} for the last {@code cnt < L / 2} windows of a row. */
-    private static boolean maxChunkPartial(int cnt, MemorySegment dy, long yAt, MemorySegment x, long a0, long a1,
-                                           MemorySegment dx, long d0, long d1) {
+    private static boolean maxChunk(int cnt, MemorySegment dy, long yAt, MemorySegment x, long a0, long a1,
+                                    MemorySegment dx, long d0, long d1) {
         VectorMask<Float> in = S.indexInRange(0, 2 * cnt);
         FloatVector a = FloatVector.fromMemorySegment(S, x, a0, ORDER, in), b = FloatVector.fromMemorySegment(S, x, a1, ORDER, in);
         FloatVector v = a.max(b);
         if (v.test(VectorOperators.IS_NAN).anyTrue()) return false;
-        // swapPairs written out: in a method this size C2 does not always inline it, and then boxes its vectors.
-        FloatVector top = v.max((FloatVector) v.reinterpretShape(PAIRS, 0).lanewise(VectorOperators.ROR, 32)
-                .reinterpretShape(S, 0));
+        FloatVector top = v.max(v.rearrange(SWAP));
         FloatVector rank = RANK_TOP.blend(NO_RANK, a.compare(VectorOperators.NE, top))
                 .min(RANK_BOTTOM.blend(NO_RANK, b.compare(VectorOperators.NE, top)));
+        // dY spread over each window's two lanes: expanded into the even lanes, then copied into the odd ones
         FloatVector e = FloatVector.fromMemorySegment(S, dy, yAt, ORDER, S.indexInRange(0, cnt)).expand(EVEN);
-        FloatVector rankSwapped = (FloatVector) rank.reinterpretShape(PAIRS, 0).lanewise(VectorOperators.ROR, 32)
-                .reinterpretShape(S, 0);
-        FloatVector eSwapped = (FloatVector) e.reinterpretShape(PAIRS, 0).lanewise(VectorOperators.ROR, 32)
-                .reinterpretShape(S, 0);
-        FloatVector win = rank.min(rankSwapped), d = e.blend(eSwapped, ODD);
+        FloatVector win = rank.min(rank.rearrange(SWAP)), d = e.blend(e.rearrange(SWAP), ODD);
         ZERO.blend(d, RANK_TOP.eq(win)).intoMemorySegment(dx, d0, ORDER, in);
         ZERO.blend(d, RANK_BOTTOM.eq(win)).intoMemorySegment(dx, d1, ORDER, in);
         return true;
