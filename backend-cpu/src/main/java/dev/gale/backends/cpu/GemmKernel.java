@@ -96,18 +96,21 @@ final class GemmKernel {
     static void multiplyPacked(Scratch s, boolean transA, MemorySegment a, long aOff, long lda, int i0, int i1,
                                int k0, int k1, int k, float[] pb, int jc, int nc, int jr0, int jr1, float alpha,
                                float beta, Epilogue ep, MemorySegment c, long cOff, long ldc) {
-        multiplyPacked(s, transA, a, aOff, lda, null, i0, i1, k0, k1, k, pb, jc, nc, jr0, jr1, alpha, beta, ep, c, cOff, ldc);
+        multiplyPacked(s, transA, a, aOff, lda, null, i0, i1, k0, k1, k, pb, jc, nc, jr0, jr1, alpha, beta, ep, c, cOff,
+                ldc, false);
     }
 
     /**
      * {@link #multiplyPacked} with op(A) already packed by {@link #packAll} into {@code preA} (rows {@code [i0, i1)}
-     * must then start at an MC block), or packed here block by block when {@code preA} is null.
+     * must then start at an MC block), or packed here block by block when {@code preA} is null. With
+     * {@code readAhead} (a packed B that streams from memory), the first MC block reads B's panels into L2 a block at
+     * a time ({@link ReadAhead}) before multiplying them.
      */
     static void multiplyPacked(Scratch s, boolean transA, MemorySegment a, long aOff, long lda, PackedA preA, int i0,
                                int i1, int k0, int k1, int k, float[] pb, int jc, int nc, int jr0, int jr1, float alpha,
-                               float beta, Epilogue ep, MemorySegment c, long cOff, long ldc) {
+                               float beta, Epilogue ep, MemorySegment c, long cOff, long ldc, boolean readAhead) {
         float[] pa = preA != null ? preA.panels() : s.packA(MC * Math.max(Math.min(KC, k1 - k0), 1)), tile = s.tile;
-        int width = roundUp(nc, NR);
+        int width = roundUp(nc, NR), ahead = ReadAhead.panels(NR * KC);
         for (int ic = i0; ic < i1; ic += MC) {
             int mc = Math.min(MC, i1 - ic);
             for (int pc = k0; pc == k0 || pc < k1; pc += KC) {
@@ -118,6 +121,8 @@ final class GemmKernel {
                 else at = preA.offset(ic, pc);
                 for (int jr = jr0; jr < jr1; jr += NR) {
                     int cols = Math.min(NR, nc - jr), pbOff = base + jr * kc;
+                    if (readAhead && ic == i0 && (jr - jr0) % (ahead * NR) == 0)
+                        ReadAhead.block(s, pb, pbOff, Math.min(ahead, (jr1 - jr + NR - 1) / NR) * NR * kc);
                     for (int ir = 0; ir < mc; ir += MR) {
                         int rows = Math.min(MR, mc - ir);
                         micro(rows, kc, pa, at + ir * kc, pb, pbOff, tile);

@@ -15,6 +15,8 @@ public final class Scratch {
     private MemorySegment workSegment = MemorySegment.ofArray(work);
     /** The micro-kernel's MR x NR accumulator tile. */
     final float[] tile = new float[GemmKernel.MR * GemmKernel.NR];
+    /** Where {@link ReadAhead} leaves the sum of what it read, so that its loads are kept. */
+    float readAhead;
 
     public Scratch() {}
 

@@ -177,6 +177,7 @@ public final class Sgemm {
                                         long cOff, long ldc, Epilogue ep, int i0, int i1, int c0, int c1) {
         int n = b.n(), k = b.k();
         if (i0 >= i1 || c0 >= c1) return;
+        boolean readAhead = (long) n * k >= ReadAhead.MIN_B_FLOATS;
         for (int jb = 0, jc = 0; jc < n; jb++, jc += GemmKernel.NC) {
             int nc = Math.min(GemmKernel.NC, n - jc);
             int jr0 = Math.max(c0, jc) - jc, jr1 = Math.min(c1, jc + nc) - jc;
@@ -184,7 +185,7 @@ public final class Sgemm {
             for (int kb = 0; kb < b.kChunks; kb++) {
                 int k0 = kb * GemmKernel.KCHUNK, k1 = Math.min(k, k0 + GemmKernel.KCHUNK);
                 GemmKernel.multiplyPacked(s, transA, a, aOff, lda, pa, i0, i1, k0, k1, k, b.chunk(jb, kb), jc, nc, jr0,
-                        jr1, alpha, beta, ep, c, cOff, ldc);
+                        jr1, alpha, beta, ep, c, cOff, ldc, readAhead);
             }
         }
     }

@@ -116,15 +116,19 @@ final class ShortAGemm {
         if (chunks > 1) group = Math.min(group, REREAD_FLOATS / (MR * KC));
         group = Math.max(1, group / ALIGN) * ALIGN;
         float[] acc = s.work((long) group * MR * mpad), tile = s.tile;
+        int ahead = ReadAhead.panels(MR * KC);
         for (int g0 = q0; g0 < q1; g0 += group) {
             int g1 = Math.min(q1, g0 + group);
             for (int kb = 0; kb < kBlocks; kb++) {
                 int kc = Math.max(0, Math.min(KC, k - kb * KC)), xtBase = kb * KC * mpad;
                 float[] w = b.columnBlock(kb);
                 // Chunks of A's rows outermost: each chunk's op(A)^T block (KC x NR, 32 KiB) stays in L1 across the
-                // panels; the group's weights for this block come from memory once and from L2 after that.
+                // panels; the group's weights for this block come from memory once (read ahead into L2 a block of
+                // panels at a time, ReadAhead) and from L2 after that.
                 for (int ch = 0; ch < chunks; ch++)
                     for (int q = g0; q < g1; q++) {
+                        if (ch == 0 && (q - g0) % ahead == 0)
+                            ReadAhead.block(s, w, q * MR * kc, Math.min(ahead, g1 - q) * MR * kc);
                         GemmKernel.micro12(kc, w, q * MR * kc, xt, xtBase + ch * NR * kc, tile);
                         accumulate(tile, acc, (q - g0) * MR * mpad + ch * NR, mpad, kb == 0);
                     }
