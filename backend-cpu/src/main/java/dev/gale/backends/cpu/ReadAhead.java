@@ -1,6 +1,7 @@
 package dev.gale.backends.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 import static dev.gale.backends.cpu.GemmKernel.L;
 import static dev.gale.backends.cpu.GemmKernel.S;
@@ -45,6 +46,6 @@ final class ReadAhead {
         }
         float tail = 0f;
         for (; i < from + len; i += L) tail += w[i];
-        s.readAhead = a0.add(a1).add(a2).add(a3).reduceLanes(jdk.incubator.vector.VectorOperators.ADD) + tail;
+        s.readAhead = a0.add(a1).add(a2).add(a3).reduceLanes(VectorOperators.ADD) + tail;
     }
 }
