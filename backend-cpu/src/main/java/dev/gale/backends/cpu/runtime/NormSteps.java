@@ -180,37 +180,83 @@ final class NormSteps {
         return s;
     }
 
-    /** LayerNormGrad(dY, X, scale) -> (dX, dScale), statistics recomputed from X. */
+    /**
+     * LayerNormGrad(dY, X, scale) -> (dX, dScale), statistics recomputed from X. Rows run as vector loops, split
+     * across the pool in fixed blocks; each block sums its dScale terms into its own buffer, and the blocks' buffers
+     * are added in block order, so the result does not depend on the threads' timing. (The scalar form took 0.19 ms
+     * for a [512, 128] gradient in the transformer encoder's training step, 2.5% of the step.)
+     */
     private static Step layerNormGrad(EmitContext c) {
         if (!c.allArena()) return null;
         Slot dy = c.in(0), x = c.in(1), scale = c.in(2), dx = c.out(0), ds = c.out(1);
         int a = axis(c.attrInt("axis"), x.rank());
         if (a < 0 || dx == null || dy.numel != x.numel) return null;
         long rows = prod(x.shape, 0, a), len = prod(x.shape, a, x.rank());
-        if (!coversRow(scale, x.shape, a, len) || len == 0) return null;
+        if (!coversRow(scale, x.shape, a, len) || len == 0 || len > Integer.MAX_VALUE - L) return null;
         float eps = c.attrFloat("epsilon");
         MemorySegment m = c.mem;
         long dyo = dy.offset, xo = x.offset, so = scale.offset, dxo = dx.offset, dso = ds == null ? -1 : ds.offset;
+        int tasks = (int) Math.max(1, Math.min(rows, ElementwiseSteps.tasks(c.pool, rows * len * 4)));
+        float[][] partial = new float[dso >= 0 ? tasks : 0][(int) len];
+        KernelPool.Task block = (t, scratch) -> layerNormGradRows(m, xo, dyo, so, dxo, len, eps, rows * t / tasks,
+                rows * (t + 1) / tasks, dso >= 0 ? partial[t] : null);
         return () -> {
-            if (dso >= 0) Vec.fill(m, dso, len, 0f);
-            for (long r = 0; r < rows; r++) {
-                long xr = xo + r * len, gr = dyo + r * len, dr = dxo + r * len;
-                float mu = Vec.sum(m, xr, len) / len;
-                float is = (float) (1 / Math.sqrt(sumSquaredDiff(m, xr, len, mu) / len + eps));
-                float sumH = 0, sumHx = 0;
-                for (long k = 0; k < len; k++) {
-                    float xhat = (Vec.get(m, xr + k) - mu) * is, g = Vec.get(m, gr + k), h = g * Vec.get(m, so + k);
-                    sumH += h;
-                    sumHx += h * xhat;
-                    if (dso >= 0) Vec.set(m, dso + k, Vec.get(m, dso + k) + g * xhat);
-                }
-                float mh = sumH / len, mhx = sumHx / len;
-                for (long k = 0; k < len; k++) {
-                    float xhat = (Vec.get(m, xr + k) - mu) * is, h = Vec.get(m, gr + k) * Vec.get(m, so + k);
-                    Vec.set(m, dr + k, is * (h - mh - xhat * mhx));
-                }
+            if (tasks == 1) block.run(0, null);
+            else c.pool.parallelFor(tasks, block);
+            if (dso < 0) return;
+            Vec.fill(m, dso, len, 0f);
+            for (float[] p : partial) {
+                long k = 0, b = Vec.bound(len);
+                for (; k < b; k += L) Vec.store(Vec.load(m, dso + k).add(FloatVector.fromArray(S, p, (int) k)), m, dso + k);
+                for (; k < len; k++) Vec.set(m, dso + k, Vec.get(m, dso + k) + p[(int) k]);
             }
         };
+    }
+
+    /**
+     * Rows {@code [r0, r1)} of LayerNormGrad: dX = is (h - mean(h) - xhat mean(h xhat)) with h = dY scale, and, when
+     * {@code ds} is given, dY xhat summed over the rows into it (zeroed first). dX may be dY's or X's memory: each
+     * element is read before it is written.
+     */
+    private static void layerNormGradRows(MemorySegment m, long xo, long dyo, long so, long dxo, long len, float eps,
+                                          long r0, long r1, float[] ds) {
+        if (ds != null) java.util.Arrays.fill(ds, 0f);
+        long b = Vec.bound(len);
+        for (long r = r0; r < r1; r++) {
+            long xr = xo + r * len, gr = dyo + r * len, dr = dxo + r * len;
+            float mu = Vec.sum(m, xr, len) / len;
+            float is = (float) (1 / Math.sqrt(sumSquaredDiff(m, xr, len, mu) / len + eps));
+            FloatVector muV = FloatVector.broadcast(S, mu), isV = FloatVector.broadcast(S, is);
+            FloatVector hAcc = FloatVector.zero(S), hxAcc = FloatVector.zero(S);
+            long k = 0;
+            for (; k < b; k += L) {
+                FloatVector xhat = FloatVector.fromMemorySegment(S, m, (xr + k) << 2, ORDER).sub(muV).mul(isV);
+                FloatVector g = FloatVector.fromMemorySegment(S, m, (gr + k) << 2, ORDER);
+                FloatVector h = g.mul(FloatVector.fromMemorySegment(S, m, (so + k) << 2, ORDER));
+                hAcc = hAcc.add(h);
+                hxAcc = h.fma(xhat, hxAcc);
+                if (ds != null) g.fma(xhat, FloatVector.fromArray(S, ds, (int) k)).intoArray(ds, (int) k);
+            }
+            float sumH = hAcc.reduceLanes(VectorOperators.ADD), sumHx = hxAcc.reduceLanes(VectorOperators.ADD);
+            for (; k < len; k++) {
+                float xhat = (Vec.get(m, xr + k) - mu) * is, g = Vec.get(m, gr + k), h = g * Vec.get(m, so + k);
+                sumH += h;
+                sumHx += h * xhat;
+                if (ds != null) ds[(int) k] += g * xhat;
+            }
+            float mh = sumH / len, mhx = sumHx / len;
+            FloatVector mhV = FloatVector.broadcast(S, mh), mhxV = FloatVector.broadcast(S, mhx);
+            for (k = 0; k < b; k += L) {
+                FloatVector xhat = FloatVector.fromMemorySegment(S, m, (xr + k) << 2, ORDER).sub(muV).mul(isV);
+                FloatVector h = FloatVector.fromMemorySegment(S, m, (gr + k) << 2, ORDER)
+                        .mul(FloatVector.fromMemorySegment(S, m, (so + k) << 2, ORDER));
+                isV.mul(h.sub(mhV).sub(xhat.mul(mhxV))).intoMemorySegment(m, (dr + k) << 2, ORDER);
+            }
+            for (; k < len; k++) {
+                float xhat = (Vec.get(m, xr + k) - mu) * is, h = Vec.get(m, gr + k) * Vec.get(m, so + k);
+                Vec.set(m, dr + k, is * (h - mh - xhat * mhx));
+            }
+        }
     }
 
     // ---- batch normalization (channels second: [N, C, spatial...])
