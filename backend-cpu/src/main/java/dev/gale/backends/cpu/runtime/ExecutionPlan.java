@@ -221,7 +221,7 @@ final class ExecutionPlan implements AutoCloseable {
 
     @Override
     public void close() {
-        if (profile != null) System.err.print(profileReport(15));
+        if (profile != null) System.err.print(profileReport(Integer.getInteger("gale.cpu.profile.top", 15)));
         arena.close();
     }
 
