@@ -14,10 +14,13 @@ import java.lang.foreign.MemorySegment;
 public final class PackedB {
     final int k, n;
     final int kChunks;
+    /** Products read this B into L2 a block ahead of the micro-kernel ({@link ReadAhead}). */
+    final boolean readAhead;
     private final float[][] chunks;
     private final float[][] columns;
 
-    private PackedB(int k, int n, int kChunks, float[][] chunks, float[][] columns) {
+    private PackedB(int k, int n, int kChunks, float[][] chunks, float[][] columns, boolean streams) {
+        this.readAhead = streams && ReadAhead.ENABLED && (long) n * k >= ReadAhead.MIN_B_FLOATS;
         this.k = k;
         this.n = n;
         this.kChunks = kChunks;
@@ -30,12 +33,27 @@ public final class PackedB {
      * else in GEMM panels. Either layout serves any A; the choice is about speed.
      */
     public static PackedB pack(boolean transB, MemorySegment b, long off, long ld, int k, int n, long rowsOfA) {
-        if (!ShortAGemm.suits(rowsOfA, n, k)) return pack(transB, b, off, ld, k, n);
-        return packColumns(transB, b, off, ld, k, n);
+        return pack(transB, b, off, ld, k, n, rowsOfA, streamsAlone(k, n));
     }
 
+    /**
+     * The same, saying whether B will come from memory on every product ({@code streams}: it is part of weights
+     * larger than the last-level cache, {@link #streams(long)}); a large B that does is read ahead into L2 block by
+     * block ({@link ReadAhead}), which costs time when it would have come from the cache.
+     */
+    public static PackedB pack(boolean transB, MemorySegment b, long off, long ld, int k, int n, long rowsOfA,
+                               boolean streams) {
+        if (!ShortAGemm.suits(rowsOfA, n, k)) return pack(transB, b, off, ld, k, n, streams);
+        return packColumns(transB, b, off, ld, k, n, streams);
+    }
+
+    /** Whether constant weights of {@code bytes} in all are re-read from memory on every run (beyond the cache). */
+    public static boolean streams(long bytes) { return bytes >= ReadAhead.MIN_STREAM_BYTES; }
+
+    private static boolean streamsAlone(int k, int n) { return streams(4L * k * n); }
+
     /** Packs op(B) in column panels, whatever A will meet it (tests reach the column path with small B through it). */
-    static PackedB packColumns(boolean transB, MemorySegment b, long off, long ld, int k, int n) {
+    static PackedB packColumns(boolean transB, MemorySegment b, long off, long ld, int k, int n, boolean streams) {
         if (k < 0 || n < 1) throw new IllegalArgumentException("bad packed B size " + k + " x " + n);
         int panels = (n + GemmKernel.MR - 1) / GemmKernel.MR, kBlocks = Math.max(1, (k + GemmKernel.KC - 1) / GemmKernel.KC);
         if ((long) panels * GemmKernel.MR * GemmKernel.KC > Integer.MAX_VALUE - 16)
@@ -47,11 +65,16 @@ public final class PackedB {
             // op(B) transposed is A-shaped (n x k): its MR-row panels are B's MR-column panels.
             GemmPacking.packA(!transB, b, off, ld, 0, n, p0, kc, columns[kb], 0);
         }
-        return new PackedB(k, n, 0, null, columns);
+        return new PackedB(k, n, 0, null, columns, streams);
     }
 
     /** Packs op(B) in GEMM panels: B[p, j] at {@code off + p * ld + j}, or {@code off + j * ld + p} when {@code transB}. */
     public static PackedB pack(boolean transB, MemorySegment b, long off, long ld, int k, int n) {
+        return pack(transB, b, off, ld, k, n, streamsAlone(k, n));
+    }
+
+    /** The same, saying whether B will come from memory on every product (see {@link #pack(boolean, MemorySegment, long, long, int, int, long, boolean)}). */
+    public static PackedB pack(boolean transB, MemorySegment b, long off, long ld, int k, int n, boolean streams) {
         if (k < 0 || n < 1) throw new IllegalArgumentException("bad packed B size " + k + " x " + n);
         PanelSource source = new PanelSource.Matrix(transB, b, off, ld);
         int kChunks = Math.max(1, (k + GemmKernel.KCHUNK - 1) / GemmKernel.KCHUNK);
@@ -66,7 +89,7 @@ public final class PackedB {
                 chunks[jb * kChunks + kb] = pb;
             }
         }
-        return new PackedB(k, n, kChunks, chunks, null);
+        return new PackedB(k, n, kChunks, chunks, null, streams);
     }
 
     public int k() { return k; }

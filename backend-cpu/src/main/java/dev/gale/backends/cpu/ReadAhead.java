@@ -19,12 +19,24 @@ import static dev.gale.backends.cpu.GemmKernel.S;
  * from 16.4-16.6 to 14.5-15.0 ms. Blocks of about 128 KiB: 8 to 32 panels of 12 columns x 256 measured alike at batch
  * 32, 2 to 8 panels of 32 columns at batch 64. Whole packed chunks (1 MiB) or a panel group's weights read ahead
  * gained nothing: the block must stay in L2 until the multiply reaches it.
+ *
+ * <p>Only for weights that really come from memory: a {@link PackedB} reads ahead when it is large and its packer said
+ * it streams, which the cpu runtime's plan does when all its constants together exceed {@link #MIN_STREAM_BYTES}. A
+ * B that stays in the last-level cache between products lost by it (below).
  */
 final class ReadAhead {
     /** Floats read ahead at once (128 KiB). */
     static final int BLOCK_FLOATS = 1 << 15;
     /** The fewest floats of packed B worth reading ahead (4 MiB, twice the L2): a smaller B stays in cache. */
     static final long MIN_B_FLOATS = 1L << 20;
+    /**
+     * Constant weights from which on they stream from memory on every run (32 MiB, about the last-level cache that is
+     * effective on the machine measured). Below it they stay in that cache, where reading ahead costs more than it
+     * gains: 32 x 4096 x 1024 re-read from the cache ran at 265 GFLOP/s without it and 211 with it.
+     */
+    static final long MIN_STREAM_BYTES = 32L << 20;
+    /** {@code -Dgale.cpu.readahead=false} turns it off (for measuring what it does). */
+    static final boolean ENABLED = !"false".equals(System.getProperty("gale.cpu.readahead"));
 
     private ReadAhead() {}
 

@@ -177,7 +177,7 @@ public final class Sgemm {
                                         long cOff, long ldc, Epilogue ep, int i0, int i1, int c0, int c1) {
         int n = b.n(), k = b.k();
         if (i0 >= i1 || c0 >= c1) return;
-        boolean readAhead = (long) n * k >= ReadAhead.MIN_B_FLOATS;
+        boolean readAhead = b.readAhead;
         for (int jb = 0, jc = 0; jc < n; jb++, jc += GemmKernel.NC) {
             int nc = Math.min(GemmKernel.NC, n - jc);
             int jr0 = Math.max(c0, jc) - jc, jr1 = Math.min(c1, jc + nc) - jc;

@@ -127,7 +127,7 @@ final class ShortAGemm {
                 // panels at a time, ReadAhead) and from L2 after that.
                 for (int ch = 0; ch < chunks; ch++)
                     for (int q = g0; q < g1; q++) {
-                        if (ch == 0 && (q - g0) % ahead == 0)
+                        if (b.readAhead && ch == 0 && (q - g0) % ahead == 0)
                             ReadAhead.block(s, w, q * MR * kc, Math.min(ahead, g1 - q) * MR * kc);
                         GemmKernel.micro12(kc, w, q * MR * kc, xt, xtBase + ch * NR * kc, tile);
                         accumulate(tile, acc, (q - g0) * MR * mpad + ch * NR, mpad, kb == 0);

@@ -90,7 +90,7 @@ class KernelAllocationTest {
         int m = 40, n = 70, k = 64;
         MemorySegment a = filled((long) m * k, 10), b = filled((long) k * n, 11), c = filled((long) m * n, 12);
         MemorySegment bias = filled(n, 13);
-        PackedB packed = PackedB.pack(false, b, 0, n, k, n), columns = PackedB.packColumns(false, b, 0, n, k, n);
+        PackedB packed = PackedB.pack(false, b, 0, n, k, n), columns = PackedB.packColumns(false, b, 0, n, k, n, true);
         // Every activation: each one's loop is compiled on its own (the build's dontinline for Activation::*Loop),
         // so VMath inlines into it whatever ran before (without that, GELU boxed here at 30 KiB per call).
         for (Activation act : Activation.values()) {

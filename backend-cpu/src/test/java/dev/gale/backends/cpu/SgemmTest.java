@@ -282,8 +282,8 @@ class SgemmTest {
      * A product from B packed ahead equals, bit for bit, the same product packing B on the fly (same blocking, same
      * order of accumulation): sizes past NC and KC, short and tall A, transposed B, alpha, beta and a bias + ReLU
      * epilogue, on 1 and 3 threads. The 64- and 270-row products with a large B split by panels and share one packed
-     * A (270 rows: two MC blocks). B of 1030 x 1100 is large enough to be read ahead ({@link ReadAhead}), past KC and
-     * with a partial last panel.
+     * A (270 rows: two MC blocks). B of 1030 x 1100, packed as weights that stream from memory, is large enough to be
+     * read ahead ({@link ReadAhead}), past KC and with a partial last panel.
      */
     @Test
     void prepackedBEqualsPackingOnTheFly() {
@@ -304,7 +304,8 @@ class SgemmTest {
                         MemorySegment c1 = segment(arena, c, PAD), c2 = segment(arena, c, PAD);
                         Epilogue ep = Epilogue.NONE.withColumnBias(sbias, PAD).withActivation(Activation.RELU);
                         Sgemm.gemm(pool, false, tb, m, n, k, 0.5f, sa, PAD, k, sb, PAD, tb ? k : n, 0.25f, c1, PAD, n, ep);
-                        PackedB packed = PackedB.pack(tb, sb, PAD, tb ? k : n, k, n);
+                        PackedB packed = PackedB.pack(tb, sb, PAD, tb ? k : n, k, n, true);
+                        assertEquals((long) n * k >= ReadAhead.MIN_B_FLOATS, packed.readAhead || !ReadAhead.ENABLED);
                         Sgemm.gemm(pool, false, m, 0.5f, sa, PAD, k, packed, 0.25f, c2, PAD, n, ep);
                         assertArrayEquals(floats(c1, PAD, m * n), floats(c2, PAD, m * n),
                                 "m=" + m + " n=" + n + " k=" + k + " tb=" + tb + " threads=" + pool.threads());
@@ -346,7 +347,7 @@ class SgemmTest {
                         if (residual) ep = ep.withResidual(sres, PAD, n);
                         PackedB wide = PackedB.pack(tb, sb, PAD, tb ? k : n, k, n), narrow = PackedB.pack(tb, sb, PAD, tb ? k : n, k, n, m);
                         assertEquals(ShortAGemm.suits(m, n, k), narrow.inColumns(), what);
-                        narrow = PackedB.packColumns(tb, sb, PAD, tb ? k : n, k, n);
+                        narrow = PackedB.packColumns(tb, sb, PAD, tb ? k : n, k, n, true);
                         Sgemm.gemm(pool, ta, m, 1f, sa, PAD, ta ? m : k, wide, 0f, c1, PAD, n, ep);
                         Sgemm.gemm(pool, ta, m, 1f, sa, PAD, ta ? m : k, narrow, 0f, c2, PAD, n, ep);
                         assertArrayEquals(floats(c1, PAD, m * n), floats(c2, PAD, m * n), what);
@@ -389,7 +390,7 @@ class SgemmTest {
                                         Epilogue.NONE);
                                 assertAllZero(what + " (packed B)", c, (long) m * n);
                                 c.fill((byte) 0x7f);
-                                Sgemm.gemm(two, ta, m, 1f, a, 0, ta ? m : k, PackedB.packColumns(false, b, 0, n, k, n), 0f, c, 0, n,
+                                Sgemm.gemm(two, ta, m, 1f, a, 0, ta ? m : k, PackedB.packColumns(false, b, 0, n, k, n, true), 0f, c, 0, n,
                                         Epilogue.NONE);
                                 assertAllZero(what + " (B in column panels)", c, (long) m * n);
                             }

@@ -28,9 +28,12 @@ final class EmitContext {
     final Object[] boxes;
     private final Map<String, Tensor> constants;
     private final Arena arena;
+    /** Bytes of the plan's constants (mostly a model's weights), for kernels that care whether they fit in cache. */
+    final long constantBytes;
 
     EmitContext(Node node, Slot[] in, Slot[] out, MemorySegment mem, KernelPool pool, Object[] boxes,
-                Map<String, Tensor> constants, Arena arena) {
+                Map<String, Tensor> constants, Arena arena, long constantBytes) {
+        this.constantBytes = constantBytes;
         this.node = node;
         this.schema = OpTable.lookup(node.domain(), node.op());
         this.in = in;

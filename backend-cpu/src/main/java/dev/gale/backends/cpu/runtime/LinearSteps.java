@@ -92,7 +92,8 @@ final class LinearSteps {
         if (a != null) ep = ep.withActivation(a);
         else post = then(post, activationPass(c, act, alpha, cOff, c.out(0).numel));
         Step product = c.in(1).constant && c.in(1).rank() == 2 && ep.bias() == null | !ep.biasPerRow()
-                ? packedProduct(c.pool, mem, ob, ab, bb, (int) m, (int) n, (int) k, aOff, bOff, cOff, ep) : null;
+                ? packedProduct(c.pool, mem, ob, ab, bb, (int) m, (int) n, (int) k, aOff, bOff, cOff, ep,
+                        PackedB.streams(c.constantBytes)) : null;
         if (product == null)
             product = product(c.pool, mem, ob, ab, bb, (int) m, (int) n, (int) k, aOff, bOff, cOff, ep,
                     ep.bias() != null && ep.biasPerRow());
@@ -119,12 +120,12 @@ final class LinearSteps {
      * product); null otherwise.
      */
     private static Step packedProduct(KernelPool pool, MemorySegment mem, long[] ob, long[] ab, long[] bb, int m, int n,
-                                      int k, long aOff, long bOff, long cOff, Epilogue ep) {
+                                      int k, long aOff, long bOff, long cOff, Epilogue ep, boolean streams) {
         ZipLayout lay = ZipLayout.of(ob, ab, bb);
         if (lay == null || lay.rows != 1 || !lay.contiguous[0] || lay.contiguous[1] && lay.n != 1
                 || lay.n * m > Integer.MAX_VALUE) return null;
         int tall = (int) (lay.n * m);
-        PackedB packed = PackedB.pack(false, mem, bOff, n, k, n, tall);
+        PackedB packed = PackedB.pack(false, mem, bOff, n, k, n, tall, streams);
         return () -> Sgemm.gemm(pool, false, tall, 1f, mem, aOff, k, packed, 0f, mem, cOff, n, ep);
     }
 
@@ -205,8 +206,9 @@ final class LinearSteps {
         KernelPool pool = c.pool;
         Step g;
         if (b.constant) {
-            // Weights that never change: packed once, here, instead of on every run.
-            PackedB packed = PackedB.pack(tb, mem, bOff, ldb, ki, ni, mi);
+            // Weights that never change: packed once, here, instead of on every run; read ahead into L2 when the
+            // plan's weights are too large to stay in the cache between runs.
+            PackedB packed = PackedB.pack(tb, mem, bOff, ldb, ki, ni, mi, PackedB.streams(c.constantBytes));
             g = () -> Sgemm.gemm(pool, ta, mi, al, mem, aOff, lda, packed, gb, mem, yOff, ni, e);
         } else {
             g = () -> Sgemm.gemm(pool, ta, tb, mi, ni, ki, al, mem, aOff, lda, mem, bOff, ldb, gb, mem, yOff, ni, e);

@@ -154,6 +154,8 @@ final class PlanBuilder {
                 if (def != null) store(s, def, mem, boxes);
                 inputs.add(new ExecutionPlan.Input(v.name(), s, def, kinds.apply(v.name()), bound.containsKey(v.name())));
             }
+            long constantBytes = 0;
+            for (Tensor t : constants.values()) constantBytes += (long) t.numel() * Math.max(1, t.dtype().byteSize());
             List<Step> steps = new ArrayList<>();
             List<FallbackStep> fallbacks = new ArrayList<>();
             Map<String, Integer> nativeOps = new TreeMap<>(), fallbackOps = new TreeMap<>();
@@ -161,7 +163,7 @@ final class PlanBuilder {
                 Step step = null;
                 if (!readsUnknownValue(n)) {
                     EmitContext c = new EmitContext(n, slotsOf(n.inputs()), slotsOf(n.outputs()), mem, pool, boxes,
-                            constants, arena);
+                            constants, arena, constantBytes);
                     CompiledKernel k = compiled.get(n);
                     step = k != null ? CodegenKernels.step(c, k) : NativeOps.build(c);
                 }

@@ -106,7 +106,7 @@ class CodegenKernelsTest {
             MemorySegment mem = arena.allocate(at * 4, 64);
             for (int i = 0; i < in.length; i++)
                 MemorySegment.copy(feeds.get(i).floats(), 0, mem, Vec.F, in[i].offset << 2, (int) in[i].numel);
-            EmitContext c = new EmitContext(node, in, new Slot[] {out}, mem, pool, new Object[0], Map.of(), arena);
+            EmitContext c = new EmitContext(node, in, new Slot[] {out}, mem, pool, new Object[0], Map.of(), arena, 0);
             Step step = CodegenKernels.step(c, k);
             assertNotNull(step, body.name() + " has no step");
             step.run();
