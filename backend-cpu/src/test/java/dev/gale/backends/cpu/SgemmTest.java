@@ -305,7 +305,7 @@ class SgemmTest {
                         Epilogue ep = Epilogue.NONE.withColumnBias(sbias, PAD).withActivation(Activation.RELU);
                         Sgemm.gemm(pool, false, tb, m, n, k, 0.5f, sa, PAD, k, sb, PAD, tb ? k : n, 0.25f, c1, PAD, n, ep);
                         PackedB packed = PackedB.pack(tb, sb, PAD, tb ? k : n, k, n, true);
-                        assertEquals((long) n * k >= ReadAhead.MIN_B_FLOATS, packed.readAhead || !ReadAhead.ENABLED);
+                        assertEquals(ReadAhead.ENABLED && (long) n * k >= ReadAhead.MIN_B_FLOATS, packed.readAhead);
                         Sgemm.gemm(pool, false, m, 0.5f, sa, PAD, k, packed, 0.25f, c2, PAD, n, ep);
                         assertArrayEquals(floats(c1, PAD, m * n), floats(c2, PAD, m * n),
                                 "m=" + m + " n=" + n + " k=" + k + " tb=" + tb + " threads=" + pool.threads());
