@@ -65,6 +65,19 @@ final class GuardedReads {
         int rank = at.size();
         long a = n.attr("axis") instanceof Attr.IntAttr i ? i.value() : 0;
         int axis = (int) (a < 0 ? a + rank : a);
+        // Within one input's range (a nest over one region, Regions), read just that input.
+        long[] c = Ix.bounds(at.get(axis));
+        Ix from = Ix.ZERO;
+        for (Value v : n.inputs()) {
+            Ix len = l.dims(v.name()).get(axis);
+            long[] f = Ix.bounds(from), e = Ix.bounds(Ix.add(from, len));
+            if (f[1] <= c[0] && c[1] < e[0]) {
+                List<Ix> src = new ArrayList<>(at);
+                src.set(axis, Ix.add(at.get(axis), Ix.mul(Ix.lit(-1), from)));
+                return l.valueAt(v.name(), src);
+            }
+            from = Ix.add(from, len);
+        }
         List<Sx> parts = new ArrayList<>();
         List<Ix> starts = new ArrayList<>();
         Ix offset = Ix.ZERO;
@@ -109,6 +122,9 @@ final class GuardedReads {
             Ix d = step > 0 ? Ix.add(at.get(a), Ix.lit(-start)) : Ix.add(Ix.lit(start), Ix.mul(Ix.lit(-1), at.get(a)));
             Ix dn = Ix.max(d, Ix.ZERO), k = Ix.lit(Math.abs(step));
             Ix q = Ix.div(dn, k);
+            // Outside the slice for every coordinate of this nest (a region of it, Regions): zero, nothing read.
+            if (Ix.bounds(d)[1] < 0 || Ix.bounds(q)[0] >= Ix.bounds(in.get(a))[1])
+                return Sx.c(l.elementType(dy), 0);
             cond = and(cond, inRange(d, Ix.ZERO, Ix.lit(Long.MAX_VALUE)));
             if (Math.abs(step) > 1) cond = and(cond, bin(EQ, index(Ix.mod(dn, k)), index(Ix.ZERO)));
             cond = and(cond, inRange(q, Ix.ZERO, in.get(a)));

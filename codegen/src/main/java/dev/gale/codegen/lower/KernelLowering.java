@@ -141,22 +141,41 @@ public final class KernelLowering {
             buffers.add(new KernelIR.Buffer(names.claim(v.name()), t.dtype(), true, shape));
         }
         List<KernelIR.Nest> nests = new ArrayList<>();
-        for (Map.Entry<List<Ix>, List<Integer>> e : byShape.entrySet()) nests.add(nest(e.getKey(), e.getValue()));
+        int firstOutput = buffers.size() - body.outputs().size();
+        for (Map.Entry<List<Ix>, List<Integer>> e : byShape.entrySet()) {
+            List<Integer> outs = e.getValue();
+            Regions.Cuts cuts = outs.size() != 1 ? null
+                    : Regions.of(this, producers, body.outputs().get(outs.getFirst() - firstOutput).name(), e.getKey());
+            if (cuts == null) {
+                nests.add(nest(e.getKey(), outs, -1, 0, 0));
+            } else {
+                long[] p = cuts.points();
+                for (int r = 0; r + 1 < p.length; r++) nests.add(nest(e.getKey(), outs, cuts.axis(), p[r], p[r + 1]));
+            }
+            // Later nests read these outputs back instead of computing them again (not the regions of one output).
+            for (int b : outs) stored.put(body.outputs().get(b - firstOutput).name(), b);
+        }
         List<KernelIR.SizeParam> sizeParams = new ArrayList<>(sizes.values());
         return new KernelIR(name, buffers, sizeParams, new ArrayList<>(checks), nests);
     }
 
-    private KernelIR.Nest nest(List<Ix> shape, List<Integer> outputs) {
+    /**
+     * The nest that stores {@code outputs} (all of {@code shape}); with {@code axis >= 0}, only the region
+     * {@code [lo, hi)} of that axis ({@link Regions}).
+     */
+    private KernelIR.Nest nest(List<Ix> shape, List<Integer> outputs, int axis, long lo, long hi) {
         lb = new LoopBuilder(new int[1]);
         memo.clear();
         parallelVars = reduceVars = 0;
         List<Ix> at = new ArrayList<>();
         int open = 0;
-        for (Ix d : shape) {
+        for (int k = 0; k < shape.size(); k++) {
+            Ix d = k == axis ? Ix.lit(hi - lo) : shape.get(k);
             if (d.equals(Ix.ONE)) {
-                at.add(Ix.ZERO);
+                at.add(k == axis ? Ix.lit(lo) : Ix.ZERO);
             } else {
-                at.add(lb.open("i" + parallelVars++, d, Stmt.Kind.PARALLEL));
+                Ix v = lb.open("i" + parallelVars++, d, Stmt.Kind.PARALLEL);
+                at.add(k == axis ? Ix.add(v, Ix.lit(lo)) : v);
                 open++;
             }
         }
@@ -166,7 +185,6 @@ public final class KernelLowering {
             lb.store(b, IndexMaps.flat(at, shape), value(value, at));
         }
         for (int k = 0; k < open; k++) lb.close();
-        for (int b : outputs) stored.put(body.outputs().get(b - firstOutput).name(), b);
         return new KernelIR.Nest(lb.finish());
     }
 
