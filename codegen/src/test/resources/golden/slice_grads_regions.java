@@ -11,101 +11,115 @@ final class Kernel_fused_slice_grads_regions {
 
     static void run(int nest, Object[] b, int[] o, int[] s, int lo, int hi) {
         switch (nest) {
-            case 0 -> nest0((float[]) b[0], o[0], (float[]) b[1], o[1], (float[]) b[2], o[2], (float[]) b[3], o[3], (float[]) b[4], o[4], (float[]) b[5], o[5], lo, hi);
-            case 1 -> nest1((float[]) b[0], o[0], (float[]) b[1], o[1], (float[]) b[2], o[2], (float[]) b[3], o[3], (float[]) b[4], o[4], (float[]) b[5], o[5], lo, hi);
-            case 2 -> nest2((float[]) b[0], o[0], (float[]) b[1], o[1], (float[]) b[2], o[2], (float[]) b[3], o[3], (float[]) b[4], o[4], (float[]) b[5], o[5], lo, hi);
-            case 3 -> nest3((float[]) b[0], o[0], (float[]) b[1], o[1], (float[]) b[2], o[2], (float[]) b[3], o[3], (float[]) b[4], o[4], (float[]) b[5], o[5], lo, hi);
-            case 4 -> nest4((float[]) b[0], o[0], (float[]) b[1], o[1], (float[]) b[2], o[2], (float[]) b[3], o[3], (float[]) b[4], o[4], (float[]) b[5], o[5], lo, hi);
+            case 0 -> nest0((float[]) b[0], o[0], (float[]) b[1], o[1], (float[]) b[2], o[2], (float[]) b[3], o[3], (float[]) b[4], o[4], (float[]) b[5], o[5], (float[]) b[6], o[6], (float[]) b[7], o[7], lo, hi);
+            case 1 -> nest1((float[]) b[0], o[0], (float[]) b[1], o[1], (float[]) b[2], o[2], (float[]) b[3], o[3], (float[]) b[4], o[4], (float[]) b[5], o[5], (float[]) b[6], o[6], (float[]) b[7], o[7], lo, hi);
+            case 2 -> nest2((float[]) b[0], o[0], (float[]) b[1], o[1], (float[]) b[2], o[2], (float[]) b[3], o[3], (float[]) b[4], o[4], (float[]) b[5], o[5], (float[]) b[6], o[6], (float[]) b[7], o[7], lo, hi);
+            case 3 -> nest3((float[]) b[0], o[0], (float[]) b[1], o[1], (float[]) b[2], o[2], (float[]) b[3], o[3], (float[]) b[4], o[4], (float[]) b[5], o[5], (float[]) b[6], o[6], (float[]) b[7], o[7], lo, hi);
+            case 4 -> nest4((float[]) b[0], o[0], (float[]) b[1], o[1], (float[]) b[2], o[2], (float[]) b[3], o[3], (float[]) b[4], o[4], (float[]) b[5], o[5], (float[]) b[6], o[6], (float[]) b[7], o[7], lo, hi);
+            case 5 -> nest5((float[]) b[0], o[0], (float[]) b[1], o[1], (float[]) b[2], o[2], (float[]) b[3], o[3], (float[]) b[4], o[4], (float[]) b[5], o[5], (float[]) b[6], o[6], (float[]) b[7], o[7], lo, hi);
             default -> throw new IllegalArgumentException("no nest " + nest);
         }
     }
 
-    private static void nest0(float[] p0, int p0_off, float[] p1, int p1_off, float[] p2, int p2_off, float[] p3, int p3_off, float[] o0, int o0_off, float[] o1, int o1_off, int lo, int hi) {
+    private static void nest0(float[] p0, int p0_off, float[] p1, int p1_off, float[] p2, int p2_off, float[] p3, int p3_off, float[] p4, int p4_off, float[] o0, int o0_off, float[] o1, int o1_off, float[] o2, int o2_off, int lo, int hi) {
         float t0 = 0.0f + 0.0f;
         for (int i0 = lo; i0 < hi; i0++) {
             for (int i1 = 0; i1 < 4; i1++) {
                 int i2 = 0;
-                for (int i2Vec = F.loopBound(5); i2 < i2Vec; i2 += F.length()) {
-                    FloatVector t1 = FloatVector.fromArray(F, p0, p0_off + i1 * 30 + i0 * 5 + i2);
+                for (int i2Vec = F.loopBound(16); i2 < i2Vec; i2 += F.length()) {
+                    FloatVector t1 = FloatVector.fromArray(F, p0, p0_off + i1 * 96 + i0 * 16 + i2);
                     FloatVector t2 = t1.add(t0);
-                    t2.intoArray(o0, o0_off + i0 * 60 + i1 * 15 + i2);
+                    t2.intoArray(o0, o0_off + i0 * 192 + i1 * 48 + i2);
                 }
-                for (; i2 < 5; i2++) {
-                    float t1 = p0[p0_off + i1 * 30 + i0 * 5 + i2];
+                for (; i2 < 16; i2++) {
+                    float t1 = p0[p0_off + i1 * 96 + i0 * 16 + i2];
                     float t2 = t0 + t1;
-                    o0[o0_off + i0 * 60 + i1 * 15 + i2] = t2;
+                    o0[o0_off + i0 * 192 + i1 * 48 + i2] = t2;
                 }
             }
         }
     }
 
-    private static void nest1(float[] p0, int p0_off, float[] p1, int p1_off, float[] p2, int p2_off, float[] p3, int p3_off, float[] o0, int o0_off, float[] o1, int o1_off, int lo, int hi) {
+    private static void nest1(float[] p0, int p0_off, float[] p1, int p1_off, float[] p2, int p2_off, float[] p3, int p3_off, float[] p4, int p4_off, float[] o0, int o0_off, float[] o1, int o1_off, float[] o2, int o2_off, int lo, int hi) {
         for (int i0 = lo; i0 < hi; i0++) {
             for (int i1 = 0; i1 < 4; i1++) {
                 int i2 = 0;
-                for (int i2Vec = F.loopBound(5); i2 < i2Vec; i2 += F.length()) {
-                    FloatVector t0 = FloatVector.fromArray(F, p1, p1_off + i0 * 20 + i1 * 5 + i2);
+                for (int i2Vec = F.loopBound(16); i2 < i2Vec; i2 += F.length()) {
+                    FloatVector t0 = FloatVector.fromArray(F, p1, p1_off + i0 * 64 + i1 * 16 + i2);
                     FloatVector t1 = t0.add(0.0f);
                     FloatVector t2 = t1.add(0.0f);
-                    t2.intoArray(o0, o0_off + i0 * 60 + i1 * 15 + i2 + 5);
+                    t2.intoArray(o0, o0_off + i0 * 192 + i1 * 48 + i2 + 16);
                 }
-                for (; i2 < 5; i2++) {
-                    float t0 = p1[p1_off + i0 * 20 + i1 * 5 + i2];
+                for (; i2 < 16; i2++) {
+                    float t0 = p1[p1_off + i0 * 64 + i1 * 16 + i2];
                     float t1 = 0.0f + t0;
                     float t2 = t1 + 0.0f;
-                    o0[o0_off + i0 * 60 + i1 * 15 + i2 + 5] = t2;
+                    o0[o0_off + i0 * 192 + i1 * 48 + i2 + 16] = t2;
                 }
             }
         }
     }
 
-    private static void nest2(float[] p0, int p0_off, float[] p1, int p1_off, float[] p2, int p2_off, float[] p3, int p3_off, float[] o0, int o0_off, float[] o1, int o1_off, int lo, int hi) {
+    private static void nest2(float[] p0, int p0_off, float[] p1, int p1_off, float[] p2, int p2_off, float[] p3, int p3_off, float[] p4, int p4_off, float[] o0, int o0_off, float[] o1, int o1_off, float[] o2, int o2_off, int lo, int hi) {
         for (int i0 = lo; i0 < hi; i0++) {
             for (int i1 = 0; i1 < 4; i1++) {
                 int i2 = 0;
-                for (int i2Vec = F.loopBound(5); i2 < i2Vec; i2 += F.length()) {
-                    FloatVector t0 = FloatVector.fromArray(F, p2, p2_off + i0 * 20 + i1 * 5 + i2);
+                for (int i2Vec = F.loopBound(16); i2 < i2Vec; i2 += F.length()) {
+                    FloatVector t0 = FloatVector.fromArray(F, p2, p2_off + i0 * 64 + i1 * 16 + i2);
                     FloatVector t1 = t0.add(0.0f);
                     FloatVector t2 = t1.add(0.0f);
-                    t2.intoArray(o0, o0_off + i0 * 60 + i1 * 15 + i2 + 10);
+                    t2.intoArray(o0, o0_off + i0 * 192 + i1 * 48 + i2 + 32);
                 }
-                for (; i2 < 5; i2++) {
-                    float t0 = p2[p2_off + i0 * 20 + i1 * 5 + i2];
+                for (; i2 < 16; i2++) {
+                    float t0 = p2[p2_off + i0 * 64 + i1 * 16 + i2];
                     float t1 = t0 + 0.0f;
                     float t2 = t1 + 0.0f;
-                    o0[o0_off + i0 * 60 + i1 * 15 + i2 + 10] = t2;
+                    o0[o0_off + i0 * 192 + i1 * 48 + i2 + 32] = t2;
                 }
             }
         }
     }
 
-    private static void nest3(float[] p0, int p0_off, float[] p1, int p1_off, float[] p2, int p2_off, float[] p3, int p3_off, float[] o0, int o0_off, float[] o1, int o1_off, int lo, int hi) {
+    private static void nest3(float[] p0, int p0_off, float[] p1, int p1_off, float[] p2, int p2_off, float[] p3, int p3_off, float[] p4, int p4_off, float[] o0, int o0_off, float[] o1, int o1_off, float[] o2, int o2_off, int lo, int hi) {
         for (int i0 = lo; i0 < hi; i0++) {
             for (int i1 = 0; i1 < 4; i1++) {
                 int i2 = 0;
-                for (int i2Vec = F.loopBound(5); i2 < i2Vec; i2 += F.length()) {
-                    FloatVector t0 = FloatVector.fromArray(F, p2, p2_off + i0 * 20 + i1 * 5 + i2);
-                    t0.intoArray(o1, o1_off + i0 * 32 + i1 * 8 + i2);
+                for (int i2Vec = F.loopBound(16); i2 < i2Vec; i2 += F.length()) {
+                    FloatVector t0 = FloatVector.fromArray(F, p2, p2_off + i0 * 64 + i1 * 16 + i2);
+                    t0.intoArray(o1, o1_off + i0 * 128 + i1 * 32 + i2);
                 }
-                for (; i2 < 5; i2++) {
-                    float t0 = p2[p2_off + i0 * 20 + i1 * 5 + i2];
-                    o1[o1_off + i0 * 32 + i1 * 8 + i2] = t0;
+                for (; i2 < 16; i2++) {
+                    float t0 = p2[p2_off + i0 * 64 + i1 * 16 + i2];
+                    o1[o1_off + i0 * 128 + i1 * 32 + i2] = t0;
                 }
             }
         }
     }
 
-    private static void nest4(float[] p0, int p0_off, float[] p1, int p1_off, float[] p2, int p2_off, float[] p3, int p3_off, float[] o0, int o0_off, float[] o1, int o1_off, int lo, int hi) {
+    private static void nest4(float[] p0, int p0_off, float[] p1, int p1_off, float[] p2, int p2_off, float[] p3, int p3_off, float[] p4, int p4_off, float[] o0, int o0_off, float[] o1, int o1_off, float[] o2, int o2_off, int lo, int hi) {
         for (int i0 = lo; i0 < hi; i0++) {
             for (int i1 = 0; i1 < 4; i1++) {
                 int i2 = 0;
-                for (int i2Vec = F.loopBound(3); i2 < i2Vec; i2 += F.length()) {
-                    FloatVector t0 = FloatVector.fromArray(F, p3, p3_off + i0 * 12 + i1 * 3 + i2);
-                    t0.intoArray(o1, o1_off + i0 * 32 + i1 * 8 + i2 + 5);
+                for (int i2Vec = F.loopBound(16); i2 < i2Vec; i2 += F.length()) {
+                    FloatVector t0 = FloatVector.fromArray(F, p3, p3_off + i0 * 64 + i1 * 16 + i2);
+                    t0.intoArray(o1, o1_off + i0 * 128 + i1 * 32 + i2 + 16);
                 }
-                for (; i2 < 3; i2++) {
-                    float t0 = p3[p3_off + i0 * 12 + i1 * 3 + i2];
-                    o1[o1_off + i0 * 32 + i1 * 8 + i2 + 5] = t0;
+                for (; i2 < 16; i2++) {
+                    float t0 = p3[p3_off + i0 * 64 + i1 * 16 + i2];
+                    o1[o1_off + i0 * 128 + i1 * 32 + i2 + 16] = t0;
+                }
+            }
+        }
+    }
+
+    private static void nest5(float[] p0, int p0_off, float[] p1, int p1_off, float[] p2, int p2_off, float[] p3, int p3_off, float[] p4, int p4_off, float[] o0, int o0_off, float[] o1, int o1_off, float[] o2, int o2_off, int lo, int hi) {
+        for (int i0 = lo; i0 < hi; i0++) {
+            for (int i1 = 0; i1 < 4; i1++) {
+                for (int i2 = 0; i2 < 19; i2++) {
+                    float t0 = p2[p2_off + i0 * 64 + i1 * 16 + Math.min(i2, 15)];
+                    float t1 = p4[p4_off + i0 * 12 + i1 * 3 + Math.max(i2 - 16, 0)];
+                    float t2 = (long) i2 < 16L ? t0 : t1;
+                    o2[o2_off + i0 * 76 + i1 * 19 + i2] = t2;
                 }
             }
         }

@@ -21,6 +21,8 @@ import java.util.TreeSet;
 final class Regions {
     /** At most this many regions (a longer Concat stays one guarded nest). */
     static final int MAX_REGIONS = 8;
+    /** The narrowest region along the innermost axis (one 512-bit vector of floats). */
+    static final long MIN_INNER_WIDTH = 16;
 
     private Regions() {}
 
@@ -39,7 +41,13 @@ final class Regions {
         cuts.add(extent);
         for (long p : points.get(axis)) if (p > 0 && p < extent) cuts.add(p);
         if (cuts.size() < 3 || cuts.size() > MAX_REGIONS + 1) return null;
-        return new Cuts(axis, cuts.stream().mapToLong(Long::longValue).toArray());
+        long[] p = cuts.stream().mapToLong(Long::longValue).toArray();
+        // Along the innermost axis a narrow region would be a loop too short for vectors: keep the guarded nest.
+        boolean innermost = true;
+        for (int k = axis + 1; k < shape.size(); k++) innermost &= shape.get(k).equals(Ix.ONE);
+        if (innermost)
+            for (int r = 0; r + 1 < p.length; r++) if (p[r + 1] - p[r] < MIN_INNER_WIDTH) return null;
+        return new Cuts(axis, p);
     }
 
     record Cuts(int axis, long[] points) {}
