@@ -53,6 +53,10 @@ final class BinaryMath {
     }
 
     static void zip(MemorySegment m, int opc, long a, boolean ca, long b, boolean cb, long o, long n) {
+        if (opc == MUL || opc == DIV) {
+            zipFlushed(m, opc, a, ca, b, cb, o, n);
+            return;
+        }
         long k = 0, bound = Vec.bound(n);
         if (ca && cb) {
             for (; k < bound; k += L) Vec.store(apply(opc, Vec.load(m, a + k), Vec.load(m, b + k)), m, o + k);
@@ -71,6 +75,34 @@ final class BinaryMath {
             Vec.fill(m, o, n, apply(opc, Vec.get(m, a), Vec.get(m, b)));
         }
     }
+
+    /**
+     * {@link #zip} for Mul and Div with subnormal operands and results taken as zero, as the x86 DAZ and FTZ flags
+     * would (Java cannot set them): an arithmetic op on a subnormal takes a microcode assist about a hundred times
+     * slower, and a training run's gradients fill with them as its loss converges. The encoder's dropout-gradient Mul
+     * went from 0.057 ms per step early in training to 0.63 ms after 1,300 steps. Products below float32's smallest
+     * normal value change by less than it.
+     */
+    private static void zipFlushed(MemorySegment m, int opc, long a, boolean ca, long b, boolean cb, long o, long n) {
+        long k = 0, bound = Vec.bound(n);
+        FloatVector av = ca ? null : flush(FloatVector.broadcast(S, Vec.get(m, a)));
+        FloatVector bv = cb ? null : flush(FloatVector.broadcast(S, Vec.get(m, b)));
+        for (; k < bound; k += L) {
+            FloatVector x = ca ? flush(Vec.load(m, a + k)) : av, y = cb ? flush(Vec.load(m, b + k)) : bv;
+            Vec.store(flush(opc == MUL ? x.mul(y) : x.div(y)), m, o + k);
+        }
+        for (; k < n; k++) {
+            float x = flush(Vec.get(m, ca ? a + k : a)), y = flush(Vec.get(m, cb ? b + k : b));
+            Vec.set(m, o + k, flush(opc == MUL ? x * y : x / y));
+        }
+    }
+
+    /** v with its subnormal lanes zero. */
+    static FloatVector flush(FloatVector v) {
+        return v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL));
+    }
+
+    static float flush(float x) { return Math.abs(x) < Float.MIN_NORMAL ? 0f : x; }
 
     static FloatVector apply(int opc, FloatVector a, FloatVector b) {
         return switch (opc) {

@@ -202,6 +202,43 @@ class CpuRuntimeTest {
     }
 
     /**
+     * The native Mul and Div steps (the ops a fused kernel leaves outside it, here all of them: no passes) take
+     * subnormal operands and results as zero (as x86 DAZ and FTZ would), in the vector loop and the scalar tail (20
+     * elements), with broadcast operands too; normal values are exact.
+     */
+    @Test
+    void mulAndDivFlushSubnormals() {
+        System.setProperty("gale.cpu.passes", "");
+        Model m = model("""
+                graph @g(%x: tensor<[20],f32>, %y: tensor<[20],f32>, %c: tensor<[1],f32>) -> (%p: tensor<[20],f32>, %q: tensor<[20],f32>, %r: tensor<[20],f32>) {
+                  %p = Mul(%x, %y)
+                  %q = Div(%x, %y)
+                  %r = Mul(%x, %c)
+                }
+                """);
+        float sub = 1e-39f, tiny = 1e-20f;
+        float[] x = new float[20], y = new float[20];
+        for (int i = 0; i < 20; i++) {
+            x[i] = i % 4 == 0 ? sub : i % 4 == 1 ? tiny : i % 4 == 2 ? 3f : -1.5f;
+            y[i] = i % 4 == 0 ? 2f : i % 4 == 1 ? tiny : i % 4 == 2 ? sub : 1e30f;
+        }
+        try (Session s = new CpuBackend().open(m)) {
+            List<Object> out = s.run(Map.of("x", Tensor.ofFloats(new long[] {20}, x), "y", Tensor.ofFloats(new long[] {20}, y),
+                    "c", Tensor.ofFloats(new long[] {1}, 0.5f)));
+            float[] p = ((Tensor) out.get(0)).floats(), q = ((Tensor) out.get(1)).floats(), r = ((Tensor) out.get(2)).floats();
+            for (int i = 0; i < 20; i++) {
+                String at = "element " + i;
+                switch (i % 4) {
+                    case 0 -> { assertEquals(0f, p[i], at); assertEquals(0f, q[i], at); assertEquals(0f, r[i], at); }
+                    case 1 -> { assertEquals(0f, p[i], at); assertEquals(1f, q[i], at); assertEquals(tiny * 0.5f, r[i], at); }
+                    case 2 -> { assertEquals(0f, p[i], at); assertEquals(Float.POSITIVE_INFINITY, q[i], at); assertEquals(1.5f, r[i], at); }
+                    default -> { assertEquals(-1.5f * 1e30f, p[i], at); assertEquals(-1.5f / 1e30f, q[i], at); assertEquals(-0.75f, r[i], at); }
+                }
+            }
+        }
+    }
+
+    /**
      * Bound regions: the inputs are read from and the outputs written to the caller's memory, at the caller's
      * offsets; results equal an unbound run; and a run allocates nothing that grows with the tensors.
      */
