@@ -85,21 +85,21 @@ final class BinaryMath {
      */
     private static void zipFlushed(MemorySegment m, int opc, long a, boolean ca, long b, boolean cb, long o, long n) {
         long k = 0, bound = Vec.bound(n);
-        FloatVector av = ca ? null : flush(FloatVector.broadcast(S, Vec.get(m, a)));
-        FloatVector bv = cb ? null : flush(FloatVector.broadcast(S, Vec.get(m, b)));
+        float as = flush(Vec.get(m, a)), bs = flush(Vec.get(m, b));
+        boolean mul = opc == MUL;
+        // The flushes are written out: through a helper method C2 may leave uninlined and box every vector.
         for (; k < bound; k += L) {
-            FloatVector x = ca ? flush(Vec.load(m, a + k)) : av, y = cb ? flush(Vec.load(m, b + k)) : bv;
-            Vec.store(flush(opc == MUL ? x.mul(y) : x.div(y)), m, o + k);
+            FloatVector x = ca ? Vec.load(m, a + k) : FloatVector.broadcast(S, as);
+            FloatVector y = cb ? Vec.load(m, b + k) : FloatVector.broadcast(S, bs);
+            x = x.blend(0f, x.abs().compare(VectorOperators.LT, Float.MIN_NORMAL));
+            y = y.blend(0f, y.abs().compare(VectorOperators.LT, Float.MIN_NORMAL));
+            FloatVector z = mul ? x.mul(y) : x.div(y);
+            Vec.store(z.blend(0f, z.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)), m, o + k);
         }
         for (; k < n; k++) {
             float x = flush(Vec.get(m, ca ? a + k : a)), y = flush(Vec.get(m, cb ? b + k : b));
             Vec.set(m, o + k, flush(opc == MUL ? x * y : x / y));
         }
-    }
-
-    /** v with its subnormal lanes zero. */
-    static FloatVector flush(FloatVector v) {
-        return v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL));
     }
 
     static float flush(float x) { return Math.abs(x) < Float.MIN_NORMAL ? 0f : x; }
