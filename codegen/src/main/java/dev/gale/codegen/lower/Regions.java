@@ -28,11 +28,17 @@ final class Regions {
 
     /**
      * The axis and sorted cut points (0 and the extent included) at which {@code value}'s guarded sources change, or
-     * null when there are none, they lie on more than one axis, or they are too many.
+     * null when there are none, they lie on more than one axis, or they are too many. Only a choice of nests: what
+     * the search cannot read (a value of underivable size, a slice bound that is not constant) means no regions, and
+     * the lowering itself says whether the kernel can be expressed.
      */
     static Cuts of(KernelLowering l, Map<String, Node> producers, String value, List<Ix> shape) {
         Map<Integer, Set<Long>> points = new java.util.HashMap<>();
-        collect(l, producers, value, shape, points, 0);
+        try {
+            collect(l, producers, value, shape, points, 0);
+        } catch (NotLowerable e) {
+            return null;
+        }
         if (points.size() != 1) return null;
         int axis = points.keySet().iterator().next();
         if (!(shape.get(axis) instanceof Ix.Lit(long extent))) return null;
