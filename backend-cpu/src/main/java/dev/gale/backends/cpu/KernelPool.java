@@ -1,5 +1,6 @@
 package dev.gale.backends.cpu;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -15,6 +16,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * the caller waits for the last worker the same way. One loop runs at a time (callers queue on a lock); a task must
  * not start another loop on the same pool, since its scratch is in use: it calls the kernels' serial entry points
  * with the scratch it was given.
+ *
+ * <p>A pool flushes subnormals to zero ({@link DenormalFlush}) unless made with {@code flushDenormals} false or
+ * {@code -Dgale.cpu.flushDenormals=false}: its workers run with the flush on for good, and the caller has it on for
+ * the length of each loop ({@link #parallelFor}, {@link #exclusive}) or of a longer scope it opens with
+ * {@link #beginFlush} (an execution plan's run), its own environment restored after. So every participant of a loop
+ * does the same arithmetic, and the results do not depend on which thread took which piece.
  *
  * <pre>{@code
  * try (KernelPool pool = new KernelPool(2)) {
@@ -33,7 +40,13 @@ public final class KernelPool implements AutoCloseable {
     private static final int SPINS = 1 << 10, YIELDS = 1 << 8;
     private static volatile KernelPool shared;
 
+    /** Per thread: 1 while it runs with some pool's flush on (for good on a worker), else 0. */
+    private static final ThreadLocal<int[]> FLUSHING = ThreadLocal.withInitial(() -> new int[1]);
+
     private final int threads;
+    private final boolean flush;
+    /** The lock holder's environment while a loop turns the flush on for it. */
+    private final MemorySegment callerEnvironment;
     private final Scratch[] scratch;
     private final Thread[] workers;
     private final ReentrantLock lock = new ReentrantLock();
@@ -49,10 +62,18 @@ public final class KernelPool implements AutoCloseable {
     private float[] sharedBuffer = new float[0];
     private volatile Thread caller;
 
-    /** A pool of {@code threads} participants (the caller plus {@code threads - 1} daemon workers). */
-    public KernelPool(int threads) {
+    /**
+     * A pool of {@code threads} participants (the caller plus {@code threads - 1} daemon workers) that flushes
+     * subnormals unless {@code -Dgale.cpu.flushDenormals=false}.
+     */
+    public KernelPool(int threads) { this(threads, DenormalFlush.SUPPORTED); }
+
+    /** A pool of {@code threads} participants; {@code flushDenormals} as {@link DenormalFlush} allows. */
+    public KernelPool(int threads, boolean flushDenormals) {
         if (threads < 1) throw new IllegalArgumentException("a kernel pool needs at least one thread, got " + threads);
         this.threads = threads;
+        this.flush = flushDenormals && DenormalFlush.SUPPORTED;
+        this.callerEnvironment = DenormalFlush.newEnvironment(Arena.ofAuto());
         scratch = new Scratch[threads];
         for (int i = 0; i < threads; i++) scratch[i] = new Scratch();
         workers = new Thread[threads - 1];
@@ -77,6 +98,30 @@ public final class KernelPool implements AutoCloseable {
 
     public int threads() { return threads; }
 
+    /** True when this pool's loops take subnormal operands and results as zero. */
+    public boolean flushesDenormals() { return flush; }
+
+    /**
+     * Turns this pool's flush on for the calling thread until {@link #endFlush}, saving its environment in
+     * {@code saved} (a {@link DenormalFlush#newEnvironment} buffer); false, and nothing done, when the pool does not
+     * flush or the thread already does. Pass the result to {@code endFlush}.
+     */
+    public boolean beginFlush(MemorySegment saved) {
+        if (!flush) return false;
+        int[] depth = FLUSHING.get();
+        if (depth[0] != 0) return false;
+        DenormalFlush.enter(saved);
+        depth[0] = 1;
+        return true;
+    }
+
+    /** Ends what {@link #beginFlush} began, when it returned true: the saved environment comes back. */
+    public void endFlush(MemorySegment saved, boolean began) {
+        if (!began) return;
+        FLUSHING.get()[0] = 0;
+        DenormalFlush.restore(saved);
+    }
+
     /** Rejects a segment the workers may not touch (one from a confined arena, owned by one thread). */
     void checkAccess(String what, MemorySegment s) {
         if (s != null && workers.length > 0 && !s.isAccessibleBy(workers[0]))
@@ -95,6 +140,7 @@ public final class KernelPool implements AutoCloseable {
                     + "call the serial kernel entry points with the task's scratch instead");
         lock.lock();
         inLoop = true;
+        boolean flushing = beginFlush(callerEnvironment);
         try {
             if (closed) throw new IllegalStateException("the kernel pool is closed");
             if (count == 1 || threads == 1) {
@@ -117,6 +163,7 @@ public final class KernelPool implements AutoCloseable {
             if (t instanceof Error e) throw e;
             if (t != null) throw new IllegalStateException(t);
         } finally {
+            endFlush(callerEnvironment, flushing);
             inLoop = false;
             lock.unlock();
         }
@@ -130,10 +177,12 @@ public final class KernelPool implements AutoCloseable {
         if (inLoop && lock.isHeldByCurrentThread() || Thread.currentThread() instanceof Worker w && w.pool == this)
             throw new IllegalStateException("a kernel pool task started another parallel loop on the same pool");
         lock.lock();
+        boolean flushing = beginFlush(callerEnvironment);
         try {
             if (closed) throw new IllegalStateException("the kernel pool is closed");
             body.run();
         } finally {
+            endFlush(callerEnvironment, flushing);
             lock.unlock();
         }
     }
@@ -208,6 +257,12 @@ public final class KernelPool implements AutoCloseable {
         }
 
         @Override
-        public void run() { pool.work(id); }
+        public void run() {
+            if (pool.flush) {
+                DenormalFlush.enterForGood();
+                FLUSHING.get()[0] = 1;
+            }
+            pool.work(id);
+        }
     }
 }

@@ -82,4 +82,38 @@ class KernelPoolTest {
         assertThrows(IllegalStateException.class, () -> pool.parallelFor(2, (i, s) -> {}));
         assertThrows(IllegalArgumentException.class, () -> new KernelPool(0));
     }
+
+    /**
+     * A flushing pool takes subnormal operands and results as zero on every participant, the caller included, and
+     * gives the caller its IEEE arithmetic back after the loop; a pool made without the flush computes IEEE values.
+     * (Runs where the C library's floating-point environment is known: Linux on x86-64 and AArch64.)
+     */
+    @Test
+    void flushingPoolsFlushSubnormalsOnEveryThreadAndOnlyDuringTheLoop() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(DenormalFlush.KNOWN_PLATFORM, "not Linux on x86-64 or AArch64");
+        assertTrue(DenormalFlush.SUPPORTED, DenormalFlush.UNSUPPORTED_REASON);
+        float[] operands = {Float.MIN_NORMAL, 0.5f, 1e-39f, 30f};
+        for (boolean flush : new boolean[] {true, false}) {
+            try (KernelPool pool = new KernelPool(3, flush)) {
+                assertEquals(flush, pool.flushesDenormals());
+                int count = 64;
+                float[] product = new float[count], sum = new float[count];
+                String[] thread = new String[count];
+                pool.parallelFor(count, (i, s) -> {
+                    product[i] = operands[0] * operands[1];  // subnormal result
+                    sum[i] = operands[2] * operands[3]; // subnormal operand, normal result (3e-38)
+                    thread[i] = Thread.currentThread().getName();
+                    for (long spin = 0; spin < 20_000; spin++) Thread.onSpinWait(); // so that every thread takes pieces
+                });
+                java.util.Set<String> threads = new java.util.TreeSet<>(java.util.Arrays.asList(thread));
+                for (int i = 0; i < count; i++) {
+                    assertEquals(flush ? 0f : Float.MIN_NORMAL / 2, product[i], "piece " + i + " on " + thread[i]);
+                    assertEquals(flush ? 0f : 1e-39f * 30f, sum[i], "piece " + i + " on " + thread[i]);
+                }
+                assertTrue(threads.size() > 1, "the pieces ran on " + threads);
+                assertFalse(DenormalFlush.active(), "the caller's arithmetic is IEEE again after the loop");
+                assertEquals(Float.MIN_NORMAL / 2, operands[0] * operands[1]);
+            }
+        }
+    }
 }

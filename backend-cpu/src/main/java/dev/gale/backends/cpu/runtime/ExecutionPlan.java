@@ -5,6 +5,8 @@ import dev.gale.ir.GaleException;
 import dev.gale.ir.Node;
 import dev.gale.ir.Tensor;
 
+import dev.gale.backends.cpu.DenormalFlush;
+import dev.gale.backends.cpu.KernelPool;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -63,13 +65,18 @@ final class ExecutionPlan implements AutoCloseable {
     private final Map<String, Integer> nativeOps, fallbackOps;
     private final long arenaBytes;
     private final int planned;
+    private final KernelPool pool;
+    /** The caller's floating-point environment while a run flushes subnormals ({@link KernelPool#beginFlush}). */
+    private final MemorySegment callerEnvironment;
 
-    ExecutionPlan(Arena arena, MemorySegment mem, Object[] boxes, List<Step> steps, List<Node> nodes,
+    ExecutionPlan(KernelPool pool, Arena arena, MemorySegment mem, Object[] boxes, List<Step> steps, List<Node> nodes,
                   List<Input> inputs, List<Slot> outputs, boolean[] outputBound, List<MemorySegment> regions,
                   List<FallbackStep> fallbacks, Map<String, Integer> nativeOps, Map<String, Integer> fallbackOps,
                   int planned) {
         this.planned = planned;
+        this.pool = pool;
         this.arena = arena;
+        this.callerEnvironment = DenormalFlush.newEnvironment(arena);
         this.mem = mem;
         this.boxes = boxes;
         this.steps = steps.toArray(Step[]::new);
@@ -128,7 +135,17 @@ final class ExecutionPlan implements AutoCloseable {
         for (FallbackStep f : fallbacks) f.seed(seed);
     }
 
+    /** Runs the steps on the calling thread and the pool, with subnormals flushed where the pool does that. */
     List<Object> run(Map<String, Object> feeds) {
+        boolean flushing = pool.beginFlush(callerEnvironment);
+        try {
+            return runSteps(feeds);
+        } finally {
+            pool.endFlush(callerEnvironment, flushing);
+        }
+    }
+
+    private List<Object> runSteps(Map<String, Object> feeds) {
         for (int i = 0; i < inputs.length; i++) {
             Input in = inputs[i];
             Object v = feeds.get(in.name());

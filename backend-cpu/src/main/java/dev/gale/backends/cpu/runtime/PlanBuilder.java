@@ -192,7 +192,7 @@ final class PlanBuilder {
             List<MemorySegment> regionMemory = new ArrayList<>();
             for (int r = 0; r < regions.size(); r++)
                 regionMemory.add(mem.asSlice(regionStart[r] * Float.BYTES, regions.get(r).size() * Float.BYTES));
-            return new ExecutionPlan(arena, mem, boxes, steps, exec, inputs, outputs, outputBound, regionMemory,
+            return new ExecutionPlan(pool, arena, mem, boxes, steps, exec, inputs, outputs, outputBound, regionMemory,
                     fallbacks, nativeOps, fallbackOps, placed.size());
         } catch (RuntimeException | Error e) {
             arena.close();

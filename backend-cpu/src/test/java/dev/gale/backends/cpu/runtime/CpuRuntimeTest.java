@@ -202,12 +202,14 @@ class CpuRuntimeTest {
     }
 
     /**
-     * The native Mul and Div steps (the ops a fused kernel leaves outside it, here all of them: no passes) take
-     * subnormal operands and results as zero (as x86 DAZ and FTZ would), in the vector loop and the scalar tail (20
-     * elements), with broadcast operands too; normal values are exact.
+     * A run takes subnormal operands and results as zero (x86 DAZ and FTZ, {@link dev.gale.backends.cpu.DenormalFlush}),
+     * in the native steps (here every op: no passes), in the vector loop and the scalar tail (20 elements), with
+     * broadcast operands too; normal values are exact; the caller's arithmetic is IEEE again after the run.
      */
     @Test
-    void mulAndDivFlushSubnormals() {
+    void runsFlushSubnormals() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.gale.backends.cpu.DenormalFlush.KNOWN_PLATFORM, "not Linux on x86-64 or AArch64");
+        assertTrue(dev.gale.backends.cpu.DenormalFlush.SUPPORTED, dev.gale.backends.cpu.DenormalFlush.UNSUPPORTED_REASON);
         System.setProperty("gale.cpu.passes", "");
         Model m = model("""
                 graph @g(%x: tensor<[20],f32>, %y: tensor<[20],f32>, %c: tensor<[1],f32>) -> (%p: tensor<[20],f32>, %q: tensor<[20],f32>, %r: tensor<[20],f32>) {
@@ -235,6 +237,43 @@ class CpuRuntimeTest {
                     default -> { assertEquals(-1.5f * 1e30f, p[i], at); assertEquals(-1.5f / 1e30f, q[i], at); assertEquals(-0.75f, r[i], at); }
                 }
             }
+            assertFalse(dev.gale.backends.cpu.DenormalFlush.active(), "the caller's arithmetic after a run");
+        }
+    }
+
+    /**
+     * With the passes on, a generated kernel (two Muls, fused: 1e-20 x 1e-20 is subnormal, so x 1e30 gives 0, not
+     * 1e-10) and a GEMM whose products and sums are subnormal
+     * though its operands are normal (1e-20 x 1e-20, 16 terms) give zero, and normal values stay exact.
+     */
+    @Test
+    void generatedKernelsAndGemmsFlushSubnormals() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.gale.backends.cpu.DenormalFlush.KNOWN_PLATFORM, "not Linux on x86-64 or AArch64");
+        assertTrue(dev.gale.backends.cpu.DenormalFlush.SUPPORTED, dev.gale.backends.cpu.DenormalFlush.UNSUPPORTED_REASON);
+        Model m = model("""
+                graph @g(%x: tensor<[32],f32>, %y: tensor<[32],f32>, %z: tensor<[32],f32>, %a: tensor<[8,16],f32>, %b: tensor<[16,24],f32>) -> (%u: tensor<[32],f32>, %c: tensor<[8,24],f32>) {
+                  %t = Mul(%x, %y)
+                  %u = Mul(%t, %z)
+                  %c = MatMul(%a, %b)
+                }
+                """);
+        float[] x = new float[32], y = new float[32], z = new float[32], a = new float[8 * 16], b = new float[16 * 24];
+        for (int i = 0; i < 32; i++) {
+            x[i] = i % 2 == 0 ? 1e-20f : 2f;
+            y[i] = i % 2 == 0 ? 1e-20f : 0.25f;
+            z[i] = i % 2 == 0 ? 1e30f : 3f;
+        }
+        java.util.Arrays.fill(a, 1e-20f);
+        java.util.Arrays.fill(b, 1e-20f);
+        for (int j = 0; j < 16; j++) a[j] = 1f; // row 0 of the product is 16e-20: normal
+        try (Session s = new CpuBackend().open(m)) {
+            List<Object> out = s.run(Map.of("x", Tensor.ofFloats(new long[] {32}, x), "y", Tensor.ofFloats(new long[] {32}, y),
+                    "z", Tensor.ofFloats(new long[] {32}, z), "a", Tensor.ofFloats(new long[] {8, 16}, a), "b", Tensor.ofFloats(new long[] {16, 24}, b)));
+            float[] u = ((Tensor) out.get(0)).floats(), c = ((Tensor) out.get(1)).floats();
+            for (int i = 0; i < 32; i++)
+                assertEquals(i % 2 == 0 ? 0f : 1.5f, u[i], "u element " + i);
+            for (int i = 0; i < 8 * 24; i++)
+                assertEquals(i < 24 ? 16e-20f : 0f, c[i], i < 24 ? 1e-25f : 0f, "c element " + i);
         }
     }
 
