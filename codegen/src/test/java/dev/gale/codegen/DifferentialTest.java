@@ -65,10 +65,11 @@ class DifferentialTest {
         }
         List<CompiledKernel> compiled = GoldenKernelTest.COMPILER.compileAll(kernels);
         List<CompiledKernel> onSegments = GoldenKernelTest.SEGMENTS.compileAll(kernels);
-        int vectorized = 0, failures = 0;
+        int vectorized = 0, outer = 0, failures = 0;
         StringBuilder report = new StringBuilder();
         for (int i = 0; i < bodies.size(); i++) {
             if (JavaRenderer.vectorized(kernels.get(i))) vectorized++;
+            if (JavaRenderer.outerVectorized(kernels.get(i))) outer++;
             Random rnd = new Random(i);
             for (long n : new long[] {1, 6}) {
                 List<Tensor> in = KernelTesting.randomInputs(bodies.get(i), Map.of("n", n), rnd);
@@ -96,7 +97,8 @@ class DifferentialTest {
         long guarded = texts.stream().filter(t -> t.contains("Pad(") || t.contains("Concat(") || t.contains("SliceGrad("))
                 .count();
         long pools = texts.stream().filter(t -> t.contains("Pool(")).count();
-        System.out.println("differential: " + BODIES + " random kernels, " + vectorized + " with a vector loop, "
+        System.out.println("differential: " + BODIES + " random kernels, " + vectorized + " with a vector loop ("
+                + outer + " around reduce loops), "
                 + reductions + " with reductions, " + symbolic + " with symbolic sizes, " + nests
                 + " with several nests, " + guarded + " with Pad, Concat or SliceGrad, " + pools + " with pooling; "
                 + failures + " differ");

@@ -43,6 +43,12 @@ public final class JavaRenderer extends CLikeRenderer {
 
     private final Set<Stmt.Loop> vectorLoops = new HashSet<>();
     private final java.util.Map<Stmt.Loop, Fold> vectorFolds = new java.util.HashMap<>();
+    /** Parallel loops run in vectors along their variable around the reduce loops they hold ({@link #outerVectorLoop}). */
+    private final Set<Stmt.Loop> outerVectorLoops = new HashSet<>();
+    /** While checking or rendering such a loop: its float64 sums (two double vectors each) and float32 folds. */
+    private final Set<Integer> pairAccs = new HashSet<>(), laneAccs = new HashSet<>();
+    private boolean pairs;
+    private int laneTemps;
     private Stmt.Loop outer;
     private boolean erf32, erf64, tanhVector, expVector;
     // While rendering a vector loop: its variable and the temporaries that hold vectors (or masks).
@@ -89,24 +95,34 @@ public final class JavaRenderer extends CLikeRenderer {
 
     /** Whether the kernel has a loop this renderer writes with the Vector API. */
     public static boolean vectorized(KernelIR k) {
+        JavaRenderer r = analyzed(k);
+        return !r.vectorLoops.isEmpty() || !r.vectorFolds.isEmpty() || !r.outerVectorLoops.isEmpty();
+    }
+
+    /** Whether the kernel has a parallel loop this renderer runs in vectors around reduce loops. */
+    public static boolean outerVectorized(KernelIR k) { return !analyzed(k).outerVectorLoops.isEmpty(); }
+
+    private static JavaRenderer analyzed(KernelIR k) {
         JavaRenderer r = new JavaRenderer();
         r.kernel = k;
         for (KernelIR.Nest n : k.nests()) r.findVectorLoops(n.body());
-        return !r.vectorLoops.isEmpty() || !r.vectorFolds.isEmpty();
+        return r;
     }
 
     @Override
     protected void emitKernel(KernelIR k) {
         vectorLoops.clear();
         vectorFolds.clear();
+        outerVectorLoops.clear();
+        pairs = false;
         erf32 = erf64 = tanhVector = expVector = false;
         for (KernelIR.Nest n : k.nests()) {
             findVectorLoops(n.body());
             findErf(n.body());
         }
         raw("package " + PACKAGE + ";\n\n");
-        boolean vec = !vectorLoops.isEmpty() || !vectorFolds.isEmpty();
-        boolean widen = vectorFolds.values().stream().anyMatch(Fold::widen);
+        boolean vec = !vectorLoops.isEmpty() || !vectorFolds.isEmpty() || !outerVectorLoops.isEmpty();
+        boolean widen = pairs || vectorFolds.values().stream().anyMatch(Fold::widen);
         if (segments)
             raw("import java.lang.foreign.MemorySegment;\nimport java.lang.foreign.ValueLayout;\n"
                     + (vec ? "import java.nio.ByteOrder;\n" : "") + "\n");
@@ -119,6 +135,7 @@ public final class JavaRenderer extends CLikeRenderer {
         if (vec) {
             line("private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;");
             if (widen) line("private static final VectorSpecies<Double> D = F.withLanes(double.class);");
+            if (pairs) line("private static final VectorMask<Float> HIGH = VectorMask.fromLong(F, ((1L << F.length()) - 1) & (-1L << (F.length() / 2)));");
             if (segments) line("private static final ByteOrder NATIVE = ByteOrder.nativeOrder();");
             blank();
         }
@@ -178,6 +195,10 @@ public final class JavaRenderer extends CLikeRenderer {
             vectorFold(l, vectorFolds.get(l), start, end);
             return;
         }
+        if (outerVectorLoops.contains(l)) {
+            outerVectorLoop(l, start, end);
+            return;
+        }
         open("for (int " + v + " = " + start + "; " + v + " < " + end + "; " + v + "++) {");
         statements(l.body());
         close("}");
@@ -216,7 +237,7 @@ public final class JavaRenderer extends CLikeRenderer {
         if (x.vector()) vectorTemps.add(t.id());
         String type = !x.vector() ? typeName(t.value().type())
                 : t.value().type() == DType.BOOL ? "VectorMask<Float>" : "FloatVector";
-        line(type + " t" + t.id() + " = " + x.text() + ";");
+        line(type + " " + name(new Sx.Ref(t.id(), t.value().type())) + " = " + x.text() + ";");
     }
 
     /**
@@ -253,6 +274,131 @@ public final class JavaRenderer extends CLikeRenderer {
         close("}");
     }
 
+    /**
+     * A parallel loop whose body reduces over other axes, run in vectors along its own variable: each lane is one
+     * output element with its own accumulators, and the reduce loops inside step all lanes at once. A bias gradient,
+     * the sum of [rows, n] over its rows, so reads its rows in order, {@link #GROUPS} vectors of each at a time (one
+     * vector at a time jumps a row's length per load, which the prefetchers do not follow: three times slower). Float64
+     * sums are held as two double vectors (the low and high halves of the lanes), so each lane adds in the order and
+     * precision of the scalar loop. Then single vectors, then the scalar tail.
+     */
+    private void outerVectorLoop(Stmt.Loop l, String start, String end) {
+        String v = l.var().name();
+        groupIds.clear();
+        collectIds(l.body());
+        line("int " + v + " = " + start + ";");
+        for (int g : new int[] {GROUPS, 1}) {
+            String step = g == 1 ? "F.length()" : g + " * F.length()";
+            String bound = start.equals("0") ? "0" : start;
+            open("for (int " + v + "Vec = " + bound + " + (" + end + " - " + bound + ") / (" + step + ") * (" + step
+                    + "); " + v + " < " + v + "Vec; " + v + " += " + step + ") {");
+            for (int k = 1; k < g; k++) line("int " + v + "_" + k + " = " + k + " * F.length();");
+            lane = l.var();
+            groups = g;
+            vectorTemps.clear();
+            pairAccs.clear();
+            laneAccs.clear();
+            laneBody(l.body());
+            lane = null;
+            groups = 1;
+            group = 0;
+            close("}");
+        }
+        open("for (; " + v + " < " + end + "; " + v + "++) {");
+        statements(l.body());
+        close("}");
+    }
+
+    /** Vectors of lanes an outer vector loop steps at once before its single-vector loop. */
+    private static final int GROUPS = 4;
+    /** While rendering an outer vector loop: how many lane groups, and the one being written (0: the first). */
+    private int groups = 1, group;
+
+    /** The body of an outer vector loop, each statement once per lane group; the reduce loops are shared. */
+    private void laneBody(List<Stmt> body) {
+        for (Stmt s : body) {
+            if (s instanceof Stmt.Loop r) {
+                String w = r.var().name();
+                open("for (int " + w + " = 0; " + w + " < " + ix(r.var().extent()) + "; " + w + "++) {");
+                laneBody(r.body());
+                close("}");
+                continue;
+            }
+            for (group = 0; group < groups; group++) laneStatement(s);
+            group = 0;
+        }
+    }
+
+    private void laneStatement(Stmt s) {
+        switch (s) {
+            case Stmt.Let t -> vectorLet(t);
+            case Stmt.Acc a when a.type() == DType.FLOAT64 -> {
+                pairAccs.add(a.id());
+                String acc = name(new Sx.Ref(a.id(), a.type()));
+                line("DoubleVector " + acc + "Lo = DoubleVector.broadcast(D, " + expr(a.init()) + "), " + acc + "Hi = "
+                        + acc + "Lo;");
+            }
+            case Stmt.Acc a -> {
+                laneAccs.add(a.id());
+                vectorTemps.add(a.id());
+                line("FloatVector " + name(new Sx.Ref(a.id(), a.type())) + " = FloatVector.broadcast(F, "
+                        + expr(a.init()) + ");");
+            }
+            case Stmt.Assign a when pairAccs.contains(a.id()) -> {
+                Sx.Cast widened = (Sx.Cast) ((Sx.Binary) a.value()).b();
+                String e = "e" + laneTemps++, acc = name(new Sx.Ref(a.id(), DType.FLOAT64));
+                line("FloatVector " + e + " = " + asVector(widened.x()) + ";");
+                line(acc + "Lo = " + acc + "Lo.add(" + e + ".convertShape(VectorOperators.F2D, D, 0));");
+                line(acc + "Hi = " + acc + "Hi.add(" + e + ".convertShape(VectorOperators.F2D, D, 1));");
+            }
+            case Stmt.Assign a -> {
+                Sx.Binary b = (Sx.Binary) a.value();
+                String acc = name(new Sx.Ref(a.id(), b.type()));
+                line(acc + " = " + acc + "." + b.op().name().toLowerCase(Locale.ROOT) + "(" + asVector(b.b()) + ");");
+            }
+            case Stmt.Store st -> {
+                KernelIR.Buffer b = kernel.buffers().get(st.buffer());
+                Ix at = laneIndex(st.index());
+                line(asVector(st.value()) + (segments ? ".intoMemorySegment(" + b.name() + ", " + byteOffset(b, at)
+                        + ", NATIVE);" : ".intoArray(" + b.name() + ", " + index(b, at) + ");"));
+            }
+            case Stmt.Loop r -> throw new IllegalStateException("loops are laneBody's");
+        }
+    }
+
+    /** Index {@code i} (unit stride along the lane) for the current lane group: shifted by its vectors. */
+    private Ix laneIndex(Ix i) { return group == 0 ? i : Ix.add(i, new Ix.Size(lane.name() + "_" + group)); }
+
+    /** Temporaries and accumulators of lane group k > 0 are suffixed {@code _k}. */
+    @Override
+    protected String name(Sx.Ref r) {
+        return group == 0 || !groupIds.contains(r.id()) ? super.name(r) : super.name(r) + "_" + group;
+    }
+
+    /** The temporaries and accumulators an outer vector loop's body defines (each lane group has its own). */
+    private final Set<Integer> groupIds = new HashSet<>();
+
+    private void collectIds(List<Stmt> body) {
+        for (Stmt s : body) {
+            switch (s) {
+                case Stmt.Let t -> groupIds.add(t.id());
+                case Stmt.Acc a -> groupIds.add(a.id());
+                case Stmt.Loop r -> collectIds(r.body());
+                default -> { }
+            }
+        }
+    }
+
+    /** One half (0 low, 1 high) of a float64 value of the lanes, as a double vector. */
+    private String pairHalf(Sx x, int half) {
+        return switch (x) {
+            case Sx.Ref r when pairAccs.contains(r.id()) -> name(r) + (half == 0 ? "Lo" : "Hi");
+            case Sx.Binary b -> pairHalf(b.a(), half) + "." + b.op().name().toLowerCase(Locale.ROOT) + "("
+                    + pairHalf(b.b(), half) + ")";
+            default -> "DoubleVector.broadcast(D, " + expr(x) + ")";
+        };
+    }
+
     /** Vector expression text, or scalar text when nothing in it moves with the lane. */
     private record V(String text, boolean vector) {}
 
@@ -260,11 +406,15 @@ public final class JavaRenderer extends CLikeRenderer {
         return switch (x) {
             case Sx.Load l when Ix.strideAlong(l.index(), lane) instanceof Ix.Lit(long s) && s == 1 -> {
                 KernelIR.Buffer b = kernel.buffers().get(l.buffer());
+                Ix at = laneIndex(l.index());
                 yield new V(segments
-                        ? "FloatVector.fromMemorySegment(F, " + b.name() + ", " + byteOffset(b, l.index()) + ", NATIVE)"
-                        : "FloatVector.fromArray(F, " + b.name() + ", " + index(b, l.index()) + ")", true);
+                        ? "FloatVector.fromMemorySegment(F, " + b.name() + ", " + byteOffset(b, at) + ", NATIVE)"
+                        : "FloatVector.fromArray(F, " + b.name() + ", " + index(b, at) + ")", true);
             }
             case Sx.Ref r when vectorTemps.contains(r.id()) -> new V(name(r), true);
+            case Sx.Cast c when c.type() == DType.FLOAT32 && usesPair(c.x()) -> new V("((FloatVector) "
+                    + pairHalf(c.x(), 0) + ".convertShape(VectorOperators.D2F, F, 0)).blend((FloatVector) "
+                    + pairHalf(c.x(), 1) + ".convertShape(VectorOperators.D2F, F, -1), HIGH)", true);
             case Sx.Unary u when vector(u.x()).vector() -> {
                 String a = vector(u.x()).text();
                 yield new V(switch (u.op()) {
@@ -351,6 +501,8 @@ public final class JavaRenderer extends CLikeRenderer {
                 if (f != null) vectorFolds.put(l, f);
                 continue;
             }
+            pairAccs.clear();
+            laneAccs.clear();
             boolean ok = true;
             for (Stmt t : l.body()) {
                 ok &= switch (t) {
@@ -361,7 +513,93 @@ public final class JavaRenderer extends CLikeRenderer {
                 };
             }
             if (ok) vectorLoops.add(l);
+            else if (outerVectorizable(l)) outerVectorLoops.add(l);
         }
+    }
+
+    /**
+     * A parallel loop of lets, float32 stores with unit stride along its variable, float accumulators and reduce
+     * loops (lets and folds: float64 sums of float32 elements, float32 max or min), where some load in a reduce loop
+     * has unit stride along the variable: {@link #outerVectorLoop}.
+     */
+    private boolean outerVectorizable(Stmt.Loop l) {
+        pairAccs.clear();
+        laneAccs.clear();
+        boolean reduces = false;
+        for (Stmt t : l.body()) {
+            boolean ok = switch (t) {
+                case Stmt.Acc a when a.init() instanceof Sx.Const && a.type() == DType.FLOAT64 -> pairAccs.add(a.id());
+                case Stmt.Acc a when a.init() instanceof Sx.Const && a.type() == DType.FLOAT32 -> laneAccs.add(a.id());
+                case Stmt.Loop r -> r.kind() == Stmt.Kind.REDUCE && (reduces = true) && reduceBody(r.body(), l.var());
+                case Stmt.Let x -> vectorizable(x.value(), l.var());
+                case Stmt.Store x -> kernel.buffers().get(x.buffer()).type() == DType.FLOAT32
+                        && Ix.ONE.equals(Ix.strideAlong(x.index(), l.var())) && vectorizable(x.value(), l.var());
+                default -> false;
+            };
+            if (!ok) return false;
+        }
+        if (!reduces || !laneLoad(l.body(), l.var())) return false;
+        if (!pairAccs.isEmpty()) pairs = true;
+        return true;
+    }
+
+    private boolean reduceBody(List<Stmt> body, Ix.Var v) {
+        for (Stmt t : body) {
+            boolean ok = switch (t) {
+                case Stmt.Let x -> vectorizable(x.value(), v);
+                case Stmt.Loop r -> r.kind() == Stmt.Kind.REDUCE && reduceBody(r.body(), v);
+                case Stmt.Assign a when a.value() instanceof Sx.Binary(Sx.BinOp op, Sx.Ref acc, Sx e) && acc.id() == a.id() ->
+                        pairAccs.contains(a.id()) ? op == Sx.BinOp.ADD && e instanceof Sx.Cast(Sx x, DType to)
+                                && x.type() == DType.FLOAT32 && vectorizable(x, v)
+                        : laneAccs.contains(a.id()) && (op == Sx.BinOp.MAX || op == Sx.BinOp.MIN)
+                                && e.type() == DType.FLOAT32 && vectorizable(e, v);
+                default -> false;
+            };
+            if (!ok) return false;
+        }
+        return true;
+    }
+
+    /** True when some load inside a reduce loop of {@code body} has unit stride along {@code v}. */
+    private static boolean laneLoad(List<Stmt> body, Ix.Var v) {
+        for (Stmt t : body) {
+            if (t instanceof Stmt.Loop r && r.kind() == Stmt.Kind.REDUCE && (laneLoad(r.body(), v) || r.body().stream()
+                    .anyMatch(x -> x instanceof Stmt.Let y && loadsAlong(y.value(), v)
+                            || x instanceof Stmt.Assign z && loadsAlong(z.value(), v)))) return true;
+        }
+        return false;
+    }
+
+    private static boolean loadsAlong(Sx x, Ix.Var v) {
+        return switch (x) {
+            case Sx.Load l -> Ix.ONE.equals(Ix.strideAlong(l.index(), v));
+            case Sx.Unary u -> loadsAlong(u.x(), v);
+            case Sx.Binary b -> loadsAlong(b.a(), v) || loadsAlong(b.b(), v);
+            case Sx.Select s -> loadsAlong(s.cond(), v) || loadsAlong(s.a(), v) || loadsAlong(s.b(), v);
+            case Sx.Cast c -> loadsAlong(c.x(), v);
+            default -> false;
+        };
+    }
+
+    /** A float64 expression of the float64 sums of an outer vector loop, constants and values fixed across lanes. */
+    private boolean pairable(Sx x, Ix.Var v) {
+        if (x.type() != DType.FLOAT64) return false;
+        return switch (x) {
+            case Sx.Ref r -> pairAccs.contains(r.id());
+            case Sx.Const c -> true;
+            case Sx.Binary b -> (b.op() == Sx.BinOp.ADD || b.op() == Sx.BinOp.SUB || b.op() == Sx.BinOp.MUL
+                    || b.op() == Sx.BinOp.DIV) && pairable(b.a(), v) && pairable(b.b(), v);
+            case Sx.Cast c -> c.x() instanceof Sx.Index i && !Ix.uses(i.index(), v);
+            default -> false;
+        };
+    }
+
+    private boolean usesPair(Sx x) {
+        return switch (x) {
+            case Sx.Ref r -> pairAccs.contains(r.id());
+            case Sx.Binary b -> usesPair(b.a()) || usesPair(b.b());
+            default -> false;
+        };
     }
 
     /** The fold a reduce loop does, when the Vector API can do it: float32 lets, then one sum, max or min. */
@@ -394,7 +632,7 @@ public final class JavaRenderer extends CLikeRenderer {
                     || b.op() == Sx.BinOp.XOR || b.op() == Sx.BinOp.EQ || b.op() == Sx.BinOp.NE);
             case Sx.Select s -> s.type() == DType.FLOAT32 && vectorizable(s.cond(), v) && vectorizable(s.a(), v)
                     && vectorizable(s.b(), v);
-            case Sx.Cast c -> false;
+            case Sx.Cast c -> c.type() == DType.FLOAT32 && pairable(c.x(), v) && usesPair(c.x());
             case Sx.Index i -> false;
         };
     }

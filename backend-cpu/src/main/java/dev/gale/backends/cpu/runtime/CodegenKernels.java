@@ -64,8 +64,10 @@ final class CodegenKernels {
      * Ops whose native steps beat a generated loop nest, so a kernel holding one runs op by op: pooling (vectorized
      * windows), softmax (the generated nest sums in double and takes its last pass lane by lane with Math.exp,
      * 4.3 ns per element in the encoder's attention, against a vectorized row kernel) and the bias gradient's
-     * gale::ReduceSumToShape (the generated nest sums each kept element down the reduced rows as one scalar chain,
-     * 0.24 ms for [512, 512] -> [512] in the encoder's training step; the native step adds whole rows in vector lanes).
+     * gale::ReduceSumToShape (the generated nest now runs the kept axis in vectors around the reduce loops, four
+     * vectors of a row at a time, but sums in float64 as every generated sum does: 0.061 ms for [512, 512] -> [512]
+     * in the encoder's training step, against 0.027 for the native step, which adds whole rows in float32 lanes; it
+     * was 0.24 ms as one scalar chain per column).
      */
     private static final java.util.Set<String> NATIVE_BETTER = java.util.Set.of("MaxPool", "AveragePool", "Softmax",
             "LogSoftmax", "gale::ReduceSumToShape");
