@@ -110,39 +110,31 @@ public final class DenormalFlush {
     /** Saves the calling thread's environment into {@code saved} and turns the flush on; nothing when unsupported. */
     public static void enter(MemorySegment saved) {
         if (!SUPPORTED) return;
-        try {
-            int r = (int) GET.invokeExact(saved);
-            r |= (int) SET.invokeExact(FLUSHING);
-            if (r != 0) throw new IllegalStateException("fesetenv failed");
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException(e);
-        }
+        call(GET, saved);
+        call(SET, FLUSHING);
     }
 
     /** Turns the flush on for the calling thread for good (a kernel pool's worker). */
     static void enterForGood() {
-        if (!SUPPORTED) return;
-        try {
-            if ((int) SET.invokeExact(FLUSHING) != 0) throw new IllegalStateException("fesetenv failed");
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException(e);
-        }
+        if (SUPPORTED) call(SET, FLUSHING);
     }
 
     /** Puts back the environment {@link #enter} saved. */
     public static void restore(MemorySegment saved) {
-        if (!SUPPORTED) return;
+        if (SUPPORTED) call(SET, saved);
+    }
+
+    /** {@code fegetenv(env)} or {@code fesetenv(env)}, which return 0 on success. */
+    private static void call(MethodHandle function, MemorySegment env) {
+        int r;
         try {
-            if ((int) SET.invokeExact(saved) != 0) throw new IllegalStateException("fesetenv failed");
+            r = (int) function.invokeExact(env);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable e) {
             throw new IllegalStateException(e);
         }
+        if (r != 0) throw new IllegalStateException("the C library refused the floating-point environment (" + r + ")");
     }
 
     /** True when the calling thread's arithmetic flushes subnormal results to zero right now. */
