@@ -140,9 +140,10 @@ public final class KernelPool implements AutoCloseable {
                     + "call the serial kernel entry points with the task's scratch instead");
         lock.lock();
         inLoop = true;
-        boolean flushing = beginFlush(callerEnvironment);
+        boolean flushing = false;
         try {
             if (closed) throw new IllegalStateException("the kernel pool is closed");
+            flushing = beginFlush(callerEnvironment);
             if (count == 1 || threads == 1) {
                 for (int i = 0; i < count; i++) task.run(i, scratch[0]);
                 return;
@@ -163,9 +164,12 @@ public final class KernelPool implements AutoCloseable {
             if (t instanceof Error e) throw e;
             if (t != null) throw new IllegalStateException(t);
         } finally {
-            endFlush(callerEnvironment, flushing);
-            inLoop = false;
-            lock.unlock();
+            try {
+                endFlush(callerEnvironment, flushing);
+            } finally {
+                inLoop = false;
+                lock.unlock();
+            }
         }
     }
 
@@ -177,13 +181,17 @@ public final class KernelPool implements AutoCloseable {
         if (inLoop && lock.isHeldByCurrentThread() || Thread.currentThread() instanceof Worker w && w.pool == this)
             throw new IllegalStateException("a kernel pool task started another parallel loop on the same pool");
         lock.lock();
-        boolean flushing = beginFlush(callerEnvironment);
+        boolean flushing = false;
         try {
             if (closed) throw new IllegalStateException("the kernel pool is closed");
+            flushing = beginFlush(callerEnvironment);
             body.run();
         } finally {
-            endFlush(callerEnvironment, flushing);
-            lock.unlock();
+            try {
+                endFlush(callerEnvironment, flushing);
+            } finally {
+                lock.unlock();
+            }
         }
     }
 

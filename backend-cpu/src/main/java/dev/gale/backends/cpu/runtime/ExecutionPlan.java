@@ -1,12 +1,12 @@
 package dev.gale.backends.cpu.runtime;
 
+import dev.gale.backends.cpu.DenormalFlush;
+import dev.gale.backends.cpu.KernelPool;
 import dev.gale.ir.DType;
 import dev.gale.ir.GaleException;
 import dev.gale.ir.Node;
 import dev.gale.ir.Tensor;
 
-import dev.gale.backends.cpu.DenormalFlush;
-import dev.gale.backends.cpu.KernelPool;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
