@@ -19,8 +19,9 @@ final class FusedKernels {
     private FusedKernels() {}
 
     static void registerAll() {
-        gale("FusedMatMul", Kernel.single(c -> activate(c,
-                addBias(c, NnKernels.matMul(c, c.required(0), c.required(1)), c.in(2)))));
+        gale("FusedMatMul", Kernel.single(c -> activate(c, addBias(c, NnKernels.matMul(c, c.required(0),
+                c.attrInt("transB") == 1 ? Strided.transpose(c.required(1), new int[] {1, 0}) : c.required(1)),
+                c.in(2)))));
         gale("FusedGemm", Kernel.single(c -> activate(c, (Tensor) Kernels.lookup("", "Gemm").run(c).get(0))));
         gale("FusedConv", Kernel.single(c -> activate(c, (Tensor) Kernels.lookup("", "Conv").run(c).get(0))));
         gale("Attention", Kernel.single(FusedKernels::attention));

@@ -33,9 +33,25 @@ public final class FusedOpTypes {
 
     static List<Type> matMul(InferContext c) {
         activation(c);
-        List<Type> out = OpTable.lookup("", "MatMul").inference().infer(c);
+        long tb = c.attrInt("transB");
+        if (tb != 0 && tb != 1) throw c.error("transB must be 0 or 1, got " + tb);
+        List<Type> out = tb == 1 ? transposedB(c) : OpTable.lookup("", "MatMul").inference().infer(c);
         if (!c.hasInput(2)) return out;
         return List.of(withBias(c, (Type.TensorType) out.get(0), 2));
+    }
+
+    /** A [..., m, k] times B^T for B [n, k]: [..., m, n] (A [k]: [n]). */
+    private static List<Type> transposedB(InferContext c) {
+        DType t = c.dtype(0);
+        if (c.dtype(1) != t) throw c.error("operands have different element types " + t + " and " + c.dtype(1));
+        Shape a = c.shape(0), b = c.shape(1);
+        if (b != null && b.rank() != 2) throw c.error("with transB = 1, B must be a matrix, got shape " + b);
+        if (a != null && a.rank() == 0) throw c.error("A must have rank at least 1");
+        if (a == null || b == null) return List.of(Type.unranked(t));
+        NnOps.unify(a.dim(a.rank() - 1), b.dim(1), "inner dimensions of " + a + " and transposed " + b + " differ", c);
+        List<Dim> out = new ArrayList<>(a.dims().subList(0, a.rank() - 1));
+        out.add(b.dim(0));
+        return List.of(Type.tensor(t, new Shape(out)));
     }
 
     static List<Type> gemm(InferContext c) {

@@ -58,10 +58,11 @@ public final class GaleOps {
 
         // --- pattern fusions (elementwise helper) ---
         // Made by the fuse-patterns pass (passes/.../fuse) from what exporters decompose; types in FusedOpTypes.
-        // FusedMatMul(A, B[, bias]): act(A @ B + bias), bias broadcast into the product's shape.
+        // FusedMatMul(A, B[, bias]): act(A @ op(B) + bias), bias broadcast into the product's shape; op(B) = B, or
+        // B^T for a matrix B [n, k] when transB = 1 (a weight used transposed, read in place instead of copied).
         define(DOMAIN, "FusedMatMul").inputs(2, 3).outputs(1).attr("activation", "none")
-                .attr("activation_alpha", 0.01f).category(OUT_ELEMENTWISE_FUSABLE).infer(FusedOpTypes::matMul)
-                .register();
+                .attr("activation_alpha", 0.01f).attr("transB", 0L).category(OUT_ELEMENTWISE_FUSABLE)
+                .infer(FusedOpTypes::matMul).register();
         // FusedGemm(A, B[, C]): act(alpha A' B' + beta C), attributes as Gemm's.
         define(DOMAIN, "FusedGemm").inputs(2, 3).outputs(1).attr("alpha", 1.0f).attr("beta", 1.0f)
                 .attr("transA", 0L).attr("transB", 0L).attr("activation", "none").attr("activation_alpha", 0.01f)

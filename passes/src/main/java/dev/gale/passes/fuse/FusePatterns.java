@@ -26,7 +26,9 @@ import java.util.TreeMap;
  *   <li>{@link ShapeOfProduct}: a Shape of a MatMul's result read from its operands instead (autodiff reads the
  *       shapes of products, which would otherwise keep them from fusing);</li>
  *   <li>{@link BiasActivationFusion}: bias, then activation, into MatMul, Gemm and Conv
- *       ({@code gale::FusedMatMul}, {@code gale::FusedGemm}, {@code gale::FusedConv}).</li>
+ *       ({@code gale::FusedMatMul}, {@code gale::FusedGemm}, {@code gale::FusedConv});</li>
+ *   <li>{@link TransposedWeightFusion}: a matrix transposed only to be multiplied, read transposed in place
+ *       ({@code gale::FusedMatMul {transB = 1}}).</li>
  * </ol>
  *
  * <p>Algorithm: the stages run in this order, each applied by the {@link RewriteDriver} until no rule fires, with
@@ -63,7 +65,7 @@ public final class FusePatterns implements Pass {
         DECOMPOSED = List.of(first, LayerNormFusion.WITH_SCALE, LayerNormFusion.BARE);
         List<List<RewriteRule>> all = new ArrayList<>(DECOMPOSED);
         all.addAll(List.of(AttentionFusion.RULES, ConvBatchNormFolding.RULES, ShapeOfProduct.RULES,
-                BiasActivationFusion.BIAS, BiasActivationFusion.ACTIVATION));
+                BiasActivationFusion.BIAS, BiasActivationFusion.ACTIVATION, TransposedWeightFusion.RULES));
         STAGES = List.copyOf(all);
     }
 

@@ -127,8 +127,9 @@ class PatternFusionDifferentialTest {
     @CsvSource(delimiter = ';', value = {
             "mlp; {fuse.gelu=1}",
             "cnn; {}",
-            // gemm-bias 4: the weight gradients of the three MatMul weights both layers share are Gemms, summed
-            "transformer; {fuse.gemm-bias=4, fuse.matmul-bias=8}"})
+            // gemm-bias 4: the weight gradients of the three MatMul weights both layers share are Gemms, summed;
+            // matmul-transposed-b 6: products with a transposed weight matrix, which they now read in place
+            "transformer; {fuse.gemm-bias=4, fuse.matmul-bias=8, fuse.matmul-transposed-b=6}"})
     void pyTorchModelsTraining(String name, String expectedFirings) {
         Path dir = PyTorchModelsTest.model(name);
         Graph forward = ConformanceModels.load(dir).graph();

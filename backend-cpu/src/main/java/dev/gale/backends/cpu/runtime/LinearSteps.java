@@ -20,9 +20,9 @@ final class LinearSteps {
     private LinearSteps() {}
 
     static void registerAll() {
-        NativeOps.register("MatMul", c -> matMul(c, "none", 0));
+        NativeOps.register("MatMul", c -> matMul(c, "none", 0, false));
         NativeOps.register(GaleOps.DOMAIN, "FusedMatMul", c -> matMul(c, c.attrString("activation"),
-                c.attrFloat("activation_alpha")));
+                c.attrFloat("activation_alpha"), c.attrInt("transB") != 0));
         NativeOps.register("Gemm", c -> gemm(c, "none", 0));
         NativeOps.register(GaleOps.DOMAIN, "FusedGemm", c -> gemm(c, c.attrString("activation"),
                 c.attrFloat("activation_alpha")));
@@ -49,11 +49,13 @@ final class LinearSteps {
 
     static boolean knownActivation(String name) { return activation(name) != null || name.equals("leaky_relu"); }
 
-    private static Step matMul(EmitContext c, String act, float alpha) {
+    /** MatMul, or FusedMatMul with B [n, k] read as B^T when {@code transB}. */
+    private static Step matMul(EmitContext c, String act, float alpha, boolean transB) {
         if (!c.allArena() || !knownActivation(act)) return null;
         long[] as = c.in(0).shape, bs = c.in(1).shape, os = c.out(0).shape;
-        if (as.length == 0 || bs.length == 0) return null;
-        long[] a2 = as.length == 1 ? new long[] {1, as[0]} : as, b2 = bs.length == 1 ? new long[] {bs[0], 1} : bs;
+        if (as.length == 0 || bs.length == 0 || transB && bs.length != 2) return null;
+        long[] a2 = as.length == 1 ? new long[] {1, as[0]} : as;
+        long[] b2 = transB ? new long[] {bs[1], bs[0]} : bs.length == 1 ? new long[] {bs[0], 1} : bs;
         long m = a2[a2.length - 2], k = a2[a2.length - 1], n = b2[b2.length - 1];
         if (b2[b2.length - 2] != k || m > Integer.MAX_VALUE || n > Integer.MAX_VALUE || k > Integer.MAX_VALUE)
             return null;
@@ -92,11 +94,11 @@ final class LinearSteps {
         if (a != null) ep = ep.withActivation(a);
         else post = then(post, activationPass(c, act, alpha, cOff, c.out(0).numel));
         Step product = c.in(1).constant && c.in(1).rank() == 2 && ep.bias() == null | !ep.biasPerRow()
-                ? packedProduct(c.pool, mem, ob, ab, bb, (int) m, (int) n, (int) k, aOff, bOff, cOff, ep,
+                ? packedProduct(c.pool, mem, ob, ab, bb, (int) m, (int) n, (int) k, transB, aOff, bOff, cOff, ep,
                         PackedB.streams(c.constantBytes)) : null;
         if (product == null)
-            product = product(c.pool, mem, ob, ab, bb, (int) m, (int) n, (int) k, aOff, bOff, cOff, ep,
-                    ep.bias() != null && ep.biasPerRow());
+            product = product(c.pool, ob, ab, bb, (int) m, (int) n, (int) k, transB, 1f, mem, aOff, mem, bOff, mem,
+                    cOff, ep, ep.bias() != null && ep.biasPerRow());
         if (product == null) return null;
         return then(product, post);
     }
@@ -120,19 +122,14 @@ final class LinearSteps {
      * product); null otherwise.
      */
     private static Step packedProduct(KernelPool pool, MemorySegment mem, long[] ob, long[] ab, long[] bb, int m, int n,
-                                      int k, long aOff, long bOff, long cOff, Epilogue ep, boolean streams) {
+                                      int k, boolean transB, long aOff, long bOff, long cOff, Epilogue ep,
+                                      boolean streams) {
         ZipLayout lay = ZipLayout.of(ob, ab, bb);
         if (lay == null || lay.rows != 1 || !lay.contiguous[0] || lay.contiguous[1] && lay.n != 1
                 || lay.n * m > Integer.MAX_VALUE) return null;
         int tall = (int) (lay.n * m);
-        PackedB packed = PackedB.pack(false, mem, bOff, n, k, n, tall, streams);
+        PackedB packed = PackedB.pack(transB, mem, bOff, transB ? k : n, k, n, tall, streams);
         return () -> Sgemm.gemm(pool, false, tall, 1f, mem, aOff, k, packed, 0f, mem, cOff, n, ep);
-    }
-
-    /** C[batch] = A[batch] x B[batch] over the broadcast batch {@code ob}. */
-    private static Step product(KernelPool pool, MemorySegment mem, long[] ob, long[] ab, long[] bb, int m, int n,
-                                int k, long aOff, long bOff, long cOff, Epilogue ep, boolean rowBias) {
-        return product(pool, ob, ab, bb, m, n, k, false, 1f, mem, aOff, mem, bOff, mem, cOff, ep, rowBias);
     }
 
     /**

@@ -278,6 +278,29 @@ class CpuRuntimeTest {
     }
 
     /**
+     * gale::FusedMatMul with transB = 1 reads B [n, k] as B^T: a 3-D A with a runtime weight (GEMM on the fly) and with
+     * a constant one (packed when the plan is built), with bias and activation; as the interpreter computes them.
+     */
+    @Test
+    void fusedMatMulReadsItsWeightTransposed() {
+        StringBuilder wc = new StringBuilder();
+        for (int i = 0; i < 48 * 70; i++) wc.append(i == 0 ? "" : ", ").append((float) (Math.cos(i) * 0.1));
+        Model m = model("""
+                graph @g(%x: tensor<[2,40,70],f32>, %w: tensor<[48,70],f32>, %b: tensor<[48],f32>) -> (%y: tensor<[2,40,48],f32>, %z: tensor<[2,40,48],f32>) {
+                  %wc = Constant() {value = tensor<[48,70],f32> [WC]}
+                  %y = gale::FusedMatMul(%x, %w, %b) {transB = 1, activation = "relu"}
+                  %z = gale::FusedMatMul(%x, %wc) {transB = 1}
+                }
+                """.replace("WC", wc));
+        Tensor x = ramp(2, 40, 70), w = ramp(48, 70), b = ramp(48);
+        for (int i = 0; i < w.numel(); i++) w.setDouble(i, Math.sin(i) * 0.1);
+        Map<String, Object> feeds = Map.of("x", x, "w", w, "b", b);
+        try (Session s = new CpuBackend().open(m)) {
+            compare("transB", m, Interpreter.run(m, feeds), s.run(feeds));
+        }
+    }
+
+    /**
      * Bound regions: the inputs are read from and the outputs written to the caller's memory, at the caller's
      * offsets; results equal an unbound run; and a run allocates nothing that grows with the tensors.
      */
