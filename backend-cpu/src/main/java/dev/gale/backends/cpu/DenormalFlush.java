@@ -110,25 +110,28 @@ public final class DenormalFlush {
     /** Saves the calling thread's environment into {@code saved} and turns the flush on; nothing when unsupported. */
     public static void enter(MemorySegment saved) {
         if (!SUPPORTED) return;
-        call(GET, saved);
-        call(SET, FLUSHING);
+        call(true, saved);
+        call(false, FLUSHING);
     }
 
     /** Turns the flush on for the calling thread for good (a kernel pool's worker). */
     static void enterForGood() {
-        if (SUPPORTED) call(SET, FLUSHING);
+        if (SUPPORTED) call(false, FLUSHING);
     }
 
     /** Puts back the environment {@link #enter} saved. */
     public static void restore(MemorySegment saved) {
-        if (SUPPORTED) call(SET, saved);
+        if (SUPPORTED) call(false, saved);
     }
 
-    /** {@code fegetenv(env)} or {@code fesetenv(env)}, which return 0 on success. */
-    private static void call(MethodHandle function, MemorySegment env) {
+    /**
+     * {@code fegetenv(env)} or {@code fesetenv(env)}, which return 0 on success. Each handle is invoked from a static
+     * final field, so that the JIT links the downcall directly (a handle passed as an argument is not a constant).
+     */
+    private static void call(boolean get, MemorySegment env) {
         int r;
         try {
-            r = (int) function.invokeExact(env);
+            r = get ? (int) GET.invokeExact(env) : (int) SET.invokeExact(env);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable e) {
