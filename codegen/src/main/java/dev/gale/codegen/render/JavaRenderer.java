@@ -115,6 +115,7 @@ public final class JavaRenderer extends CLikeRenderer {
         vectorFolds.clear();
         outerVectorLoops.clear();
         pairs = false;
+        laneTemps = 0;
         erf32 = erf64 = tanhVector = expVector = false;
         for (KernelIR.Nest n : k.nests()) {
             findVectorLoops(n.body());
