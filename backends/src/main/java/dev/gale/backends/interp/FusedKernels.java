@@ -20,11 +20,21 @@ final class FusedKernels {
 
     static void registerAll() {
         gale("FusedMatMul", Kernel.single(c -> activate(c, addBias(c, NnKernels.matMul(c, c.required(0),
-                c.attrInt("transB") == 1 ? Strided.transpose(c.required(1), new int[] {1, 0}) : c.required(1)),
-                c.in(2)))));
+                operandB(c)), c.in(2)))));
         gale("FusedGemm", Kernel.single(c -> activate(c, (Tensor) Kernels.lookup("", "Gemm").run(c).get(0))));
         gale("FusedConv", Kernel.single(c -> activate(c, (Tensor) Kernels.lookup("", "Conv").run(c).get(0))));
         gale("Attention", Kernel.single(FusedKernels::attention));
+    }
+
+    /** FusedMatMul's B, transposed when transB = 1 (then it must be a matrix). */
+    private static Tensor operandB(KernelCall c) {
+        Tensor b = c.required(1);
+        long tb = c.attrInt("transB");
+        if (tb != 0 && tb != 1) throw c.error("transB must be 0 or 1, got " + tb);
+        if (tb == 0) return b;
+        if (b.rank() != 2)
+            throw c.error("with transB = 1, B must be a matrix, got shape " + Arrays.toString(b.shape()));
+        return Strided.transpose(b, new int[] {1, 0});
     }
 
     private static void gale(String op, Kernel k) { Kernels.register(GaleOps.DOMAIN, op, k); }

@@ -290,8 +290,7 @@ public final class JavaRenderer extends CLikeRenderer {
         line("int " + v + " = " + start + ";");
         for (int g : new int[] {GROUPS, 1}) {
             String step = g == 1 ? "F.length()" : g + " * F.length()";
-            String bound = start.equals("0") ? "0" : start;
-            open("for (int " + v + "Vec = " + bound + " + (" + end + " - " + bound + ") / (" + step + ") * (" + step
+            open("for (int " + v + "Vec = " + start + " + (" + end + " - " + start + ") / (" + step + ") * (" + step
                     + "); " + v + " < " + v + "Vec; " + v + " += " + step + ") {");
             for (int k = 1; k < g; k++) line("int " + v + "_" + k + " = " + k + " * F.length();");
             lane = l.var();
@@ -526,12 +525,11 @@ public final class JavaRenderer extends CLikeRenderer {
     private boolean outerVectorizable(Stmt.Loop l) {
         pairAccs.clear();
         laneAccs.clear();
-        boolean reduces = false;
         for (Stmt t : l.body()) {
             boolean ok = switch (t) {
                 case Stmt.Acc a when a.init() instanceof Sx.Const && a.type() == DType.FLOAT64 -> pairAccs.add(a.id());
                 case Stmt.Acc a when a.init() instanceof Sx.Const && a.type() == DType.FLOAT32 -> laneAccs.add(a.id());
-                case Stmt.Loop r -> r.kind() == Stmt.Kind.REDUCE && (reduces = true) && reduceBody(r.body(), l.var());
+                case Stmt.Loop r -> r.kind() == Stmt.Kind.REDUCE && reduceBody(r.body(), l.var());
                 case Stmt.Let x -> vectorizable(x.value(), l.var());
                 case Stmt.Store x -> kernel.buffers().get(x.buffer()).type() == DType.FLOAT32
                         && Ix.ONE.equals(Ix.strideAlong(x.index(), l.var())) && vectorizable(x.value(), l.var());
@@ -539,7 +537,7 @@ public final class JavaRenderer extends CLikeRenderer {
             };
             if (!ok) return false;
         }
-        if (!reduces || !laneLoad(l.body(), l.var())) return false;
+        if (!laneLoad(l.body(), l.var(), false)) return false; // also: there is a reduce loop
         if (!pairAccs.isEmpty()) pairs = true;
         return true;
     }
@@ -562,11 +560,15 @@ public final class JavaRenderer extends CLikeRenderer {
     }
 
     /** True when some load inside a reduce loop of {@code body} has unit stride along {@code v}. */
-    private static boolean laneLoad(List<Stmt> body, Ix.Var v) {
+    private static boolean laneLoad(List<Stmt> body, Ix.Var v, boolean inReduce) {
         for (Stmt t : body) {
-            if (t instanceof Stmt.Loop r && r.kind() == Stmt.Kind.REDUCE && (laneLoad(r.body(), v) || r.body().stream()
-                    .anyMatch(x -> x instanceof Stmt.Let y && loadsAlong(y.value(), v)
-                            || x instanceof Stmt.Assign z && loadsAlong(z.value(), v)))) return true;
+            boolean hit = switch (t) {
+                case Stmt.Loop r -> r.kind() == Stmt.Kind.REDUCE && laneLoad(r.body(), v, true);
+                case Stmt.Let y -> inReduce && loadsAlong(y.value(), v);
+                case Stmt.Assign z -> inReduce && loadsAlong(z.value(), v);
+                default -> false;
+            };
+            if (hit) return true;
         }
         return false;
     }
