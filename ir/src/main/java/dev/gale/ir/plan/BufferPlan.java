@@ -20,9 +20,15 @@ public record BufferPlan(long arenaBytes, long alignment, Map<String, Slot> slot
     /**
      * One value's place: {@code bytes} at {@code offset}, written at step {@code first}, last read at step
      * {@code last}. {@code inPlaceOf} (or null) names the input whose bytes this value takes over at step
-     * {@code first}, where that input is read for the last time.
+     * {@code first}, where that input (and every view of it) is read for the last time. {@code viewOf} (or null)
+     * names the value whose bytes this one is under another shape (a reshape's output, whose producer writes bytes
+     * that are already there): same offset and size, and both may be read while either lives.
      */
-    public record Slot(long offset, long bytes, int first, int last, String inPlaceOf) {
+    public record Slot(long offset, long bytes, int first, int last, String inPlaceOf, String viewOf) {
+        public Slot(long offset, long bytes, int first, int last, String inPlaceOf) {
+            this(offset, bytes, first, last, inPlaceOf, null);
+        }
+
         /** Whether the byte ranges of the two slots intersect (empty slots intersect nothing). */
         public boolean overlaps(Slot o) {
             return bytes > 0 && o.bytes > 0 && offset < o.offset + o.bytes && o.offset < offset + bytes;

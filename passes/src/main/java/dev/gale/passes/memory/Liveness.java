@@ -19,10 +19,16 @@ import java.util.Set;
  * producer and dies at the step of its last reader (nested-graph reads included); a value nobody reads dies where it
  * is born. At step i both the inputs and the outputs of node i are live.
  *
+ * <p>Views: the output of a reshape ({@link OpKinds#keepsElementOrder}: Reshape, Flatten, Squeeze, Unsqueeze,
+ * Identity) whose input is an arena value of the same byte size is that input's bytes under another shape, so it
+ * shares the input's buffer instead of being copied, however long either is read. A value and its views (views of
+ * views too) form a view group, named by its root, the value that was written; the group's bytes are dead only
+ * after the last read of any member.
+ *
  * <p>In-place: at an elementwise node (see {@link OpKinds#inPlaceCapable}), an output may take over the buffer of an
- * input that dies at that node and has the same byte size; each input is taken at most once. Values linked this
- * way form one buffer, live from its first value's birth to its last value's death. The per-step total of live
- * buffers ({@link #liveBytes}) has {@link #lowerBound} as its maximum.
+ * input whose view group dies at that node and has the same byte size; each group is taken at most once. Values
+ * linked this way form one buffer, live from its first value's birth to its last value's death. The per-step total
+ * of live buffers ({@link #liveBytes}) has {@link #lowerBound} as its maximum.
  */
 final class Liveness {
     /** One arena value: bytes (exact) and its birth and death steps. */
@@ -36,16 +42,20 @@ final class Liveness {
     final Map<String, Interval> values;
     final List<String> dynamic;
     final Map<String, String> inPlaceOf;
+    /** Each view to the root of its view group (the value whose bytes it shares). */
+    final Map<String, String> viewOf;
     final List<Buffer> buffers;
     final long[] liveBytes;
 
     private Liveness(int steps, long alignment, Map<String, Interval> values, List<String> dynamic,
-                     Map<String, String> inPlaceOf, List<Buffer> buffers, long[] liveBytes) {
+                     Map<String, String> inPlaceOf, Map<String, String> viewOf, List<Buffer> buffers,
+                     long[] liveBytes) {
         this.steps = steps;
         this.alignment = alignment;
         this.values = values;
         this.dynamic = dynamic;
         this.inPlaceOf = inPlaceOf;
+        this.viewOf = viewOf;
         this.buffers = buffers;
         this.liveBytes = liveBytes;
     }
@@ -72,17 +82,29 @@ final class Liveness {
         }
 
         Map<String, String> inPlaceOf = new HashMap<>();
+        Map<String, String> viewOf = new HashMap<>();
         if (inPlace) {
+            for (Node n : nodes) {
+                if (!OpKinds.keepsElementOrder(n) || n.inputs().isEmpty() || n.input(0).isNone()) continue;
+                Interval src = values.get(n.input(0).name()), out = values.get(n.output(0).name());
+                if (src != null && out != null && out.bytes > 0 && src.bytes == out.bytes)
+                    viewOf.put(out.value, viewOf.getOrDefault(src.value, src.value));
+            }
+            // A group's bytes die with its last read member.
+            Map<String, Integer> groupLast = new HashMap<>();
+            for (Interval iv : values.values()) groupLast.merge(viewOf.getOrDefault(iv.value, iv.value), iv.last, Math::max);
             for (int s = 0; s < nodes.size(); s++) {
                 Node n = nodes.get(s);
                 if (!OpKinds.inPlaceCapable(n)) continue;
                 Set<String> taken = new HashSet<>();
                 for (Value o : n.outputs()) {
                     Interval out = values.get(o.name());
-                    if (o.isNone() || out == null || out.bytes == 0) continue;
+                    if (o.isNone() || out == null || out.bytes == 0 || viewOf.containsKey(o.name())) continue;
                     for (Value in : n.inputs()) {
                         Interval src = in.isNone() ? null : values.get(in.name());
-                        if (src != null && src.last == s && src.bytes == out.bytes && taken.add(in.name())) {
+                        if (src == null) continue;
+                        String root = viewOf.getOrDefault(src.value, src.value);
+                        if (groupLast.get(root) == s && src.bytes == out.bytes && taken.add(root)) {
                             inPlaceOf.put(o.name(), in.name());
                             break;
                         }
@@ -91,11 +113,11 @@ final class Liveness {
             }
         }
 
-        // Buffers in birth order: a value taking over an input joins that input's buffer.
+        // Buffers in birth order: a value taking over an input, or viewing one, joins that input's buffer.
         List<Buffer> buffers = new ArrayList<>();
         Map<String, Integer> bufferOf = new HashMap<>();
         for (Interval iv : values.values()) {
-            String src = inPlaceOf.get(iv.value);
+            String src = inPlaceOf.containsKey(iv.value) ? inPlaceOf.get(iv.value) : viewOf.get(iv.value);
             if (src != null) {
                 int b = bufferOf.get(src);
                 Buffer old = buffers.get(b);
@@ -117,7 +139,7 @@ final class Liveness {
         long[] liveBytes = new long[nodes.size()];
         long acc = 0;
         for (int s = 0; s < nodes.size(); s++) liveBytes[s] = acc += live[s];
-        return new Liveness(nodes.size(), alignment, values, dynamic, inPlaceOf, buffers, liveBytes);
+        return new Liveness(nodes.size(), alignment, values, dynamic, inPlaceOf, viewOf, buffers, liveBytes);
     }
 
     long lowerBound() {

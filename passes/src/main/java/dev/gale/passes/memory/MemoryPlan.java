@@ -16,7 +16,7 @@ import java.util.Map;
  *
  * <p>Sizes in {@link #naiveBytes} and {@link #lowerBound} are rounded up to {@link #alignment}: naive is what one
  * buffer per value would take, the lower bound is the largest total of buffers live at one step (an in-place pair
- * counted once), which no placement can beat.
+ * counted once, a value and its views once), which no placement can beat.
  *
  * @param allocations sorted by first step, then name
  */
@@ -25,9 +25,19 @@ public record MemoryPlan(long alignment, long arenaBytes, long naiveBytes, long 
     /**
      * One value's place: {@code bytes} at {@code offset}, written at step {@code first} and last read at step
      * {@code last}. {@code inPlaceOf} (or null) names the input this value overwrites at step {@code first}, the step
-     * where that input dies: both share one buffer.
+     * where that input dies: both share one buffer. {@code viewOf} (or null) names the value whose bytes this one is
+     * under another shape (a reshape's output): the root of its view group, at the same offset and size, and the
+     * two may be live together.
      */
-    public record Allocation(String value, long offset, long bytes, int first, int last, String inPlaceOf) {
+    public record Allocation(String value, long offset, long bytes, int first, int last, String inPlaceOf,
+                             String viewOf) {
+        public Allocation(String value, long offset, long bytes, int first, int last, String inPlaceOf) {
+            this(value, offset, bytes, first, last, inPlaceOf, null);
+        }
+
+        /** The root of this value's view group: the value whose bytes it shares, or itself. */
+        String root() { return viewOf != null ? viewOf : value; }
+
         boolean liveWith(Allocation o) { return first <= o.last && o.first <= last; }
 
         boolean sharesBytesWith(Allocation o) {
@@ -57,7 +67,7 @@ public record MemoryPlan(long alignment, long arenaBytes, long naiveBytes, long 
     public dev.gale.ir.plan.BufferPlan buffers() {
         Map<String, dev.gale.ir.plan.BufferPlan.Slot> slots = new HashMap<>();
         for (Allocation a : allocations)
-            slots.put(a.value, new dev.gale.ir.plan.BufferPlan.Slot(a.offset, a.bytes, a.first, a.last, a.inPlaceOf));
+            slots.put(a.value, new dev.gale.ir.plan.BufferPlan.Slot(a.offset, a.bytes, a.first, a.last, a.inPlaceOf, a.viewOf));
         return new dev.gale.ir.plan.BufferPlan(arenaBytes, alignment, slots);
     }
 
@@ -87,12 +97,20 @@ public record MemoryPlan(long alignment, long arenaBytes, long naiveBytes, long 
             if (src.last != a.first || src.offset != a.offset || src.bytes != a.bytes)
                 throw broken(a + " overwrites " + src + ", which must die where it is born, at its offset and size");
         }
+        for (Allocation a : allocations) {
+            if (a.viewOf == null) continue;
+            Allocation root = byName.get(a.viewOf);
+            if (root == null) throw broken(a + " views '" + a.viewOf + "', which is not in the arena");
+            if (root.viewOf != null || root.offset != a.offset || root.bytes != a.bytes || root.first > a.first)
+                throw broken(a + " views " + root + ", which must be a written value born before it, at its offset and"
+                        + " size");
+        }
         // Sweep by first step: each value only meets those born no later that are still live.
         List<Allocation> live = new ArrayList<>();
         for (Allocation a : allocations) {
             live.removeIf(o -> o.last < a.first);
             for (Allocation o : live)
-                if (o.liveWith(a) && o.sharesBytesWith(a) && !inPlacePair(o, a))
+                if (o.liveWith(a) && o.sharesBytesWith(a) && !o.root().equals(a.root()) && !inPlacePair(o, a, byName))
                     throw broken(o + " and " + a + " are live at the same step and share bytes");
             live.add(a);
         }
@@ -100,8 +118,13 @@ public record MemoryPlan(long alignment, long arenaBytes, long naiveBytes, long 
                 + lowerBound);
     }
 
-    private static boolean inPlacePair(Allocation a, Allocation b) {
-        return a.value.equals(b.inPlaceOf) && a.last == b.first || b.value.equals(a.inPlaceOf) && b.last == a.first;
+    /** One of the two overwrites the other's view group in place, at the step where the group's members die. */
+    private static boolean inPlacePair(Allocation a, Allocation b, Map<String, Allocation> byName) {
+        return overwrites(b, a, byName) || overwrites(a, b, byName);
+    }
+
+    private static boolean overwrites(Allocation w, Allocation o, Map<String, Allocation> byName) {
+        return w.inPlaceOf != null && o.last == w.first && byName.get(w.inPlaceOf).root().equals(o.root());
     }
 
     private static GaleException broken(String what) { return new GaleException("invalid memory plan: " + what); }
@@ -121,6 +144,7 @@ public record MemoryPlan(long alignment, long arenaBytes, long naiveBytes, long 
                     .append(", \"offset\": ").append(a.offset).append(", \"bytes\": ").append(a.bytes)
                     .append(", \"first\": ").append(a.first).append(", \"last\": ").append(a.last);
             if (a.inPlaceOf != null) sb.append(", \"in_place_of\": ").append(quote(a.inPlaceOf));
+            if (a.viewOf != null) sb.append(", \"view_of\": ").append(quote(a.viewOf));
             sb.append('}');
         }
         sb.append(allocations.isEmpty() ? "],\n" : "\n  ],\n");

@@ -24,8 +24,8 @@ import java.util.Set;
  *       options ({@link TensorSizes}); an unbound symbol is an error asking for {@code --batch-size}. Dims that
  *       inference leaves unknown because they are computed from a symbol ({@code batch * heads}) are found by
  *       inferring the graph again with the symbols' values ({@link TensorSizes#specializedTo}).</li>
- *   <li>In-place reuse: an elementwise node, or a reshape, writes an output over a same-size input that dies
- *       there.</li>
+ *   <li>Views: a reshape's output shares its input's bytes, however long either lives; no copy is made.</li>
+ *   <li>In-place reuse: an elementwise node writes an output over a same-size input whose bytes die there.</li>
  *   <li>Offsets: greedy by size, best fit, aligned to {@value #ALIGNMENT} bytes ({@link OffsetAssignment}).</li>
  * </ol>
  *
@@ -73,6 +73,7 @@ public final class MemoryPlanner {
         set(ctx, "memory.naive_bytes", plan.naiveBytes());
         set(ctx, "memory.lower_bound_bytes", plan.lowerBound());
         set(ctx, "memory.in_place", plan.allocations().stream().filter(a -> a.inPlaceOf() != null).count());
+        set(ctx, "memory.views", plan.allocations().stream().filter(a -> a.viewOf() != null).count());
     }
 
     private static void set(PassContext ctx, String counter, long value) {
@@ -94,7 +95,7 @@ public final class MemoryPlanner {
         List<MemoryPlan.Allocation> allocs = new ArrayList<>();
         for (Liveness.Interval iv : lv.values.values())
             allocs.add(new MemoryPlan.Allocation(iv.value(), offsetOf.get(iv.value()), iv.bytes(), iv.first(),
-                    iv.last(), lv.inPlaceOf.get(iv.value())));
+                    iv.last(), lv.inPlaceOf.get(iv.value()), lv.viewOf.get(iv.value())));
         return new MemoryPlan(lv.alignment, r.arenaBytes(), lv.naiveBytes(), lv.lowerBound(), lv.steps, allocs,
                 lv.dynamic);
     }

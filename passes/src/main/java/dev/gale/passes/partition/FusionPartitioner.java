@@ -333,7 +333,7 @@ final class FusionPartitioner {
         for (int root : gs.rootsInOrder()) {
             List<Integer> members = new ArrayList<>(gs.members(root));
             members.sort(Comparator.<Integer>comparingInt(gs::position).thenComparingInt(i -> i));
-            boolean fused = members.size() > 1 || gs.fusable(members.get(0));
+            boolean fused = members.size() > 1 || gs.fusable(members.get(0)) && !isReshape(gs.node(members.get(0)));
             List<Node> ns = fused ? mergeCopies(members) : members.stream().map(gs::node).toList();
             Node anchor = gs.anchor(root) >= 0 ? gs.node(gs.anchor(root)) : null;
             Map<String, String> copied = new HashMap<>();
@@ -344,6 +344,17 @@ final class FusionPartitioner {
         }
         checkOrder(units);
         return units;
+    }
+
+    /**
+     * A reshape left alone stays a plain node: the memory planner makes its output a view of its input (no copy),
+     * which a kernel, writing its outputs itself, would not allow.
+     */
+    private static boolean isReshape(Node n) {
+        return n.domain().isEmpty() && switch (n.op()) {
+            case "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity" -> true;
+            default -> false;
+        };
     }
 
     /** Copies of one node that met in one group (with the same inputs) become one node again. */

@@ -58,6 +58,23 @@ class ArenaCheckerTest {
     }
 
     @Test
+    void aPlanWithViewsReplays() {
+        Graph g = MemoryPlannerTest.viewed();
+        ArenaChecker c = replay(g, MemoryPlanner.plan(g, STATIC), FEEDS);
+        assertEquals(g.nodes().size(), c.steps());
+        // Placing b over a's group (as if the Exp were a's last read) clobbers the bytes its views still read.
+        MemoryPlan good = MemoryPlanner.plan(g, STATIC);
+        List<MemoryPlan.Allocation> bad = new ArrayList<>();
+        for (MemoryPlan.Allocation a : good.allocations())
+            bad.add(a.value().equals("b") ? new MemoryPlan.Allocation("b", good.get("a").offset(), a.bytes(),
+                    a.first(), a.last(), "a", null) : a);
+        MemoryPlan clobbering = new MemoryPlan(64, good.arenaBytes(), good.naiveBytes(), 0, good.steps(), bad,
+                List.of());
+        GaleException e = assertThrows(GaleException.class, () -> replay(g, clobbering, FEEDS));
+        assertTrue(e.getMessage().contains("overwritten"), e.getMessage());
+    }
+
+    @Test
     void sizesMustMatchThePlan() {
         GraphBuilder b = Graph.builder("g");
         Value x = b.input("x", DType.FLOAT32, "n", 8);

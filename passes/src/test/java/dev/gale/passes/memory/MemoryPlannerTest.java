@@ -12,6 +12,7 @@ import dev.gale.passes.pipeline.PassContext;
 import dev.gale.passes.pipeline.PassRegistry;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -191,13 +192,58 @@ class MemoryPlannerTest {
     }
 
     @Test
-    void reshapesReuseTheirInputWhereItDies() {
+    void reshapesAreViewsOfTheirInput() {
         MemoryPlan p = MemoryPlanner.plan(computedShapes(), TensorSizes.from(new PassContext(Map.of("batch", "3")),
                 true));
-        assertEquals("t", p.get("r").inPlaceOf(), "a Reshape keeps the row-major order, and t dies there");
-        assertEquals("r", p.get("rr").inPlaceOf());
-        assertNull(p.get("f").inPlaceOf(), "x is a graph input, outside the arena");
+        assertEquals("t", p.get("r").viewOf(), "a Reshape keeps the row-major order: r is t's bytes");
+        assertEquals("t", p.get("rr").viewOf(), "a view of a view names the value that was written");
+        assertEquals(p.get("t").offset(), p.get("rr").offset());
+        assertNull(p.get("r").inPlaceOf());
+        assertNull(p.get("f").viewOf(), "x is a graph input, outside the arena");
+        assertNull(p.get("f").inPlaceOf());
         p.verify();
+    }
+
+    /**
+     * a = Relu(x); v = Flatten(a); b = Exp(a); w = Reshape(v, [4, 8]); c = Add(w, b); y = Neg(c). The Exp is a's
+     * own last read, but its views are read later, so b may not take a's bytes; the Add is where the group dies.
+     */
+    static Graph viewed() {
+        GraphBuilder g = Graph.builder("g");
+        Value x = g.input("x", DType.FLOAT32, 4, 8);
+        Value a = un(g, "Relu", "a", x);
+        Value v = g.op("v", "Flatten", List.of(a), Map.of("axis", Attr.of(0L)));
+        Value b = un(g, "Exp", "b", a);
+        Value w = g.op("w", "Reshape", List.of(v, g.constant(dev.gale.ir.Tensor.vector(4, 8))), Map.of());
+        g.output(un(g, "Neg", "y", bin(g, "Add", "c", w, b)));
+        return g.build();
+    }
+
+    @Test
+    void aViewKeepsItsInputsBytesUntilTheLastReadOfEither() {
+        MemoryPlan p = MemoryPlanner.plan(viewed(), STATIC);
+        assertEquals("a", p.get("v").viewOf());
+        assertEquals("a", p.get("w").viewOf());
+        assertEquals(p.get("a").offset(), p.get("w").offset());
+        assertNull(p.get("b").inPlaceOf(), "v and w still need a's bytes after the Exp");
+        assertNotEquals(p.get("a").offset(), p.get("b").offset());
+        assertEquals("w", p.get("c").inPlaceOf(), "the group dies at the Add, which may write over it");
+        assertEquals(p.get("a").offset(), p.get("c").offset());
+        assertEquals(2 * 128 + 64, p.arenaBytes(), "a's group, b and the Reshape's shape constant: c reuses a's bytes");
+        p.verify();
+        assertTrue(p.toJson().contains("\"view_of\": \"a\""), p.toJson());
+    }
+
+    @Test
+    void verifyRejectsAValueOverAViewGroupThatIsStillRead() {
+        MemoryPlan good = MemoryPlanner.plan(viewed(), STATIC);
+        List<MemoryPlan.Allocation> bad = new ArrayList<>();
+        for (MemoryPlan.Allocation a : good.allocations())
+            bad.add(a.value().equals("b") ? new MemoryPlan.Allocation("b", good.get("a").offset(), a.bytes(),
+                    a.first(), a.last(), "a", null) : a);
+        GaleException e = assertThrows(GaleException.class, () -> new MemoryPlan(64, good.arenaBytes(),
+                good.naiveBytes(), good.lowerBound(), good.steps(), bad, List.of()).verify());
+        assertTrue(e.getMessage().contains("share bytes"), e.getMessage());
     }
 
     @Test

@@ -151,6 +151,32 @@ class CpuRuntimeTest {
         }
     }
 
+    /**
+     * A Flatten whose input is also read by an elementwise op that may write in place: the planner makes the
+     * Flatten's output a view of the product's bytes (no copy), so the Exp may not overwrite them while a product
+     * still reads the view. a = x W0; v = Flatten(a); t = Exp(a); y1 = v W1; y2 = t W2.
+     */
+    @Test
+    void aFlattenedValueSharesItsInputsBytes() {
+        Random r = new Random(11);
+        GraphBuilder g = Graph.builder("views");
+        Value x = g.input("x", DType.FLOAT32, 2, 3, 16);
+        Value a = g.matmul(x, g.initializer("w0", scaledGaussian(r, 0.25, 16, 24)));
+        Value v = g.op("Flatten", List.of(a), Map.of("axis", dev.gale.ir.Attr.of(2L)));
+        Value t = g.op("Exp", List.of(a), Map.of());
+        g.output(g.matmul(v, g.initializer("w1", scaledGaussian(r, 0.2, 24, 5))));
+        g.output(g.matmul(t, g.initializer("w2", scaledGaussian(r, 0.2, 24, 5))));
+        Model m = g.buildModel();
+        Map<String, Object> feeds = randomFeeds(m, 5);
+        List<Object> expected = Interpreter.run(m, feeds);
+        try (CpuSession s = (CpuSession) new CpuBackend().open(m)) {
+            for (int run = 0; run < 2; run++) compare("views run " + run, m, expected, s.run(feeds));
+            assertTrue(s.nativeOps().containsKey("Flatten"), "the Flatten stayed a node of its own: "
+                    + s.describePlans());
+            assertTrue(s.fallbackOps().isEmpty(), String.join("\n", s.describePlans()));
+        }
+    }
+
     private static Tensor scaledGaussian(Random r, double scale, long... shape) {
         Tensor t = Tensor.zeros(DType.FLOAT32, shape);
         for (int i = 0; i < t.numel(); i++) t.setDouble(i, scale * r.nextGaussian());

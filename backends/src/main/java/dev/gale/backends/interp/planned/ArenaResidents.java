@@ -14,9 +14,10 @@ import java.util.Map;
  * clobber a value that is still to be read.
  *
  * <p>A value becomes resident when its producer writes it and stops being resident after its last planned read
- * (step {@code last}). A write at step s may overlap a resident value only when that value is the one the written
- * value takes over in place ({@code inPlaceOf}: the same bytes exactly) and dies at s, the step whose inputs were read before its outputs
- * are written. Any other overlap is a clobber and fails the run, naming both values; so does a read of a value that
+ * (step {@code last}). A write at step s may overlap a resident value only when that value is in the view group of
+ * the one the written value takes over in place ({@code inPlaceOf}: the same bytes exactly) and dies at s, the step
+ * whose inputs were read before its outputs are written; or when the written value is a view ({@code viewOf}) of
+ * that value's group, whose bytes it writes again unchanged. Any other overlap is a clobber and fails the run, naming both values; so does a read of a value that
  * is not resident. Since the executor writes to the arena nowhere else, a value that passes these checks is read
  * back with the bytes it was written with.
  */
@@ -54,8 +55,10 @@ final class ArenaResidents {
         for (Map.Entry<String, BufferPlan.Slot> e : resident.entrySet()) {
             BufferPlan.Slot o = e.getValue();
             if (!o.overlaps(slot)) continue;
-            boolean inPlace = e.getKey().equals(slot.inPlaceOf()) && o.last() == step && o.offset() == slot.offset()
-                    && o.bytes() == slot.bytes();
+            boolean same = o.offset() == slot.offset() && o.bytes() == slot.bytes();
+            boolean inPlace = same && o.last() == step && sameGroup(e.getKey(), slot.inPlaceOf());
+            boolean view = same && slot.viewOf() != null && sameGroup(e.getKey(), slot.viewOf());
+            if (view) continue;
             if (!inPlace)
                 throw new GaleException("step " + step + ", " + writer.describe() + ": the memory plan puts '" + value
                         + "' at bytes [" + slot.offset() + ", " + slot.end() + "), over '" + e.getKey() + "' at ["
@@ -65,6 +68,16 @@ final class ArenaResidents {
         for (String r : replaced) resident.remove(r);
         resident.put(value, slot);
         dyingAt.get(slot.last()).add(value);
+    }
+
+    /** Whether resident {@code value} and {@code other} are one view group: the same value, or views of one root. */
+    private boolean sameGroup(String value, String other) {
+        return other != null && root(value).equals(root(other));
+    }
+
+    private String root(String value) {
+        BufferPlan.Slot s = resident.get(value);
+        return s != null && s.viewOf() != null ? s.viewOf() : value;
     }
 
     /** Step {@code step} has run: the values it read for the last time leave the arena. */
