@@ -236,6 +236,8 @@ SHIM = r"""
 struct GaleDim3 { unsigned x, y, z; };
 extern "C" { GaleDim3 blockIdx, blockDim, threadIdx; }
 #define __global__
+#define __device__
+#define __forceinline__ inline
 static inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
 static inline double __longlong_as_double(long long i) { double d; memcpy(&d, &i, 8); return d; }
 static inline int max(int a, int b) { return a > b ? a : b; }

@@ -1,4 +1,9 @@
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#ifndef GALE_MINMAX_FLOAT
+#define GALE_MINMAX_FLOAT
+static inline float gale_fmaxf(float a, float b) { return a != a || b != b ? a + b : fmaxf(a, b); }
+static inline float gale_fminf(float a, float b) { return a != a || b != b ? a + b : fminf(a, b); }
+#endif
 
 __kernel void fused_column_reductions_0(__global const float* p0, int p0_off, __global const float* p1, int p1_off, __global float* o0, int o0_off, __global float* o1, int o1_off, __global float* o2, int o2_off, int n) {
     int gid = get_global_id(0);
@@ -25,7 +30,7 @@ __kernel void fused_column_reductions_1(__global const float* p0, int p0_off, __
     float acc0 = -INFINITY;
     for (int r0 = 0; r0 < n; r0++) {
         float t1 = p0[p0_off + r0 * 352 + i0 * 88 + i1];
-        acc0 = fmax(acc0, t1);
+        acc0 = gale_fmaxf(acc0, t1);
     }
     o1[o1_off + i0 * 88 + i1] = acc0;
 }

@@ -1,4 +1,9 @@
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#ifndef GALE_MINMAX_FLOAT
+#define GALE_MINMAX_FLOAT
+static inline float gale_fmaxf(float a, float b) { return a != a || b != b ? a + b : fmaxf(a, b); }
+static inline float gale_fminf(float a, float b) { return a != a || b != b ? a + b : fminf(a, b); }
+#endif
 
 __kernel void fused_softmax(__global const float* p0, int p0_off, __global float* o0, int o0_off, int n) {
     int gid = get_global_id(0);
@@ -7,7 +12,7 @@ __kernel void fused_softmax(__global const float* p0, int p0_off, __global float
     float acc1 = -INFINITY;
     for (int r0 = 0; r0 < 10; r0++) {
         float t2 = p0[p0_off + i0 * 10 + r0];
-        acc1 = fmax(acc1, t2);
+        acc1 = gale_fmaxf(acc1, t2);
     }
     double acc5 = 0.0;
     for (int r1 = 0; r1 < 10; r1++) {

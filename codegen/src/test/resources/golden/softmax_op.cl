@@ -1,4 +1,9 @@
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#ifndef GALE_MINMAX_FLOAT
+#define GALE_MINMAX_FLOAT
+static inline float gale_fmaxf(float a, float b) { return a != a || b != b ? a + b : fmaxf(a, b); }
+static inline float gale_fminf(float a, float b) { return a != a || b != b ? a + b : fminf(a, b); }
+#endif
 
 __kernel void fused_softmax_op(__global const float* p0, int p0_off, __global float* o0, int o0_off, __global float* o1, int o1_off, int b) {
     int gid = get_global_id(0);
@@ -8,7 +13,7 @@ __kernel void fused_softmax_op(__global const float* p0, int p0_off, __global fl
     float acc0 = -INFINITY;
     for (int r0 = 0; r0 < 33; r0++) {
         float t1 = p0[p0_off + i0 * 132 + i1 * 33 + r0];
-        acc0 = fmax(acc0, t1);
+        acc0 = gale_fmaxf(acc0, t1);
     }
     double acc2 = 0.0;
     for (int r1 = 0; r1 < 33; r1++) {
@@ -24,7 +29,7 @@ __kernel void fused_softmax_op(__global const float* p0, int p0_off, __global fl
         float acc8 = -INFINITY;
         for (int r2 = 0; r2 < 4; r2++) {
             float t9 = p0[p0_off + i0 * 132 + r2 * 33 + i2];
-            acc8 = fmax(acc8, t9);
+            acc8 = gale_fmaxf(acc8, t9);
         }
         double acc10 = 0.0;
         for (int r3 = 0; r3 < 4; r3++) {

@@ -1,3 +1,9 @@
+#ifndef GALE_MINMAX_FLOAT
+#define GALE_MINMAX_FLOAT
+__device__ __forceinline__ float gale_fmaxf(float a, float b) { return a != a || b != b ? a + b : fmaxf(a, b); }
+__device__ __forceinline__ float gale_fminf(float a, float b) { return a != a || b != b ? a + b : fminf(a, b); }
+#endif
+
 extern "C" __global__ void fused_softmax_op(const float* p0, int p0_off, float* o0, int o0_off, float* o1, int o1_off, int b) {
     int gid = blockIdx.x * blockDim.x + threadIdx.x;
     if (gid >= b * 4) return;
@@ -6,7 +12,7 @@ extern "C" __global__ void fused_softmax_op(const float* p0, int p0_off, float* 
     float acc0 = -__int_as_float(0x7f800000);
     for (int r0 = 0; r0 < 33; r0++) {
         float t1 = p0[p0_off + i0 * 132 + i1 * 33 + r0];
-        acc0 = fmaxf(acc0, t1);
+        acc0 = gale_fmaxf(acc0, t1);
     }
     double acc2 = 0.0;
     for (int r1 = 0; r1 < 33; r1++) {
@@ -22,7 +28,7 @@ extern "C" __global__ void fused_softmax_op(const float* p0, int p0_off, float* 
         float acc8 = -__int_as_float(0x7f800000);
         for (int r2 = 0; r2 < 4; r2++) {
             float t9 = p0[p0_off + i0 * 132 + r2 * 33 + i2];
-            acc8 = fmaxf(acc8, t9);
+            acc8 = gale_fmaxf(acc8, t9);
         }
         double acc10 = 0.0;
         for (int r3 = 0; r3 < 4; r3++) {

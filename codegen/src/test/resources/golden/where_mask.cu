@@ -1,3 +1,9 @@
+#ifndef GALE_MINMAX_FLOAT
+#define GALE_MINMAX_FLOAT
+__device__ __forceinline__ float gale_fmaxf(float a, float b) { return a != a || b != b ? a + b : fmaxf(a, b); }
+__device__ __forceinline__ float gale_fminf(float a, float b) { return a != a || b != b ? a + b : fminf(a, b); }
+#endif
+
 extern "C" __global__ void fused_mask(const float* p0, int p0_off, const unsigned char* p1, int p1_off, const float* p2, int p2_off, float* o0, int o0_off, unsigned char* o1, int o1_off) {
     int gid = blockIdx.x * blockDim.x + threadIdx.x;
     if (gid >= 128) return;
@@ -8,7 +14,7 @@ extern "C" __global__ void fused_mask(const float* p0, int p0_off, const unsigne
     bool t0 = p1[p1_off + i1 * 8 + i2];
     float t1 = p0[p0_off + i0 * 64 + i1 * 8 + i2];
     float t2 = t0 ? t1 : -1.0E9f;
-    float t4 = fminf(fmaxf(t2, 0.0f), t3);
+    float t4 = gale_fminf(gale_fmaxf(t2, 0.0f), t3);
     o0[o0_off + i0 * 64 + i1 * 8 + i2] = t4;
     bool t5 = t1 > t3;
     o1[o1_off + i0 * 64 + i1 * 8 + i2] = t5;

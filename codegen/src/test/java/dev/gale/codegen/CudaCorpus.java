@@ -253,7 +253,7 @@ public final class CudaCorpus {
             KernelIR.Nest nest = k.nests().get(n);
             launches.append(n > 0 ? ", " : "").append("{\"function\": \"").append(GpuRenderer.functionName(k, n))
                     .append("\", \"threads\": ").append(KernelIR.eval(GpuRenderer.gridSize(nest), sizes))
-                    .append(", \"guarded\": ").append(!GpuRenderer.grid(nest).vars().isEmpty()).append('}');
+                    .append(", \"guarded\": true}"); // every nest returns past its grid (one thread without one)
         }
         manifest.append(cases++ > 0 ? "," : "").append("\n    {\"name\": \"").append(c.name())
                 .append("\", \"group\": \"").append(c.group()).append("\", \"source\": \"").append(c.kernelFile())

@@ -26,6 +26,12 @@ public final class CudaRenderer extends GpuRenderer {
     protected String globalId() { return "blockIdx.x * blockDim.x + threadIdx.x"; }
 
     @Override
+    protected String preamble(KernelIR k) {
+        return (usesMinMax(k, DType.FLOAT32) ? minMaxHelpers("__device__ __forceinline__", DType.FLOAT32) : "")
+                + (usesMinMax(k, DType.FLOAT64) ? minMaxHelpers("__device__ __forceinline__", DType.FLOAT64) : "");
+    }
+
+    @Override
     protected String typeName(DType t) {
         return switch (t) {
             case FLOAT32 -> "float";
@@ -55,8 +61,8 @@ public final class CudaRenderer extends GpuRenderer {
     @Override
     protected Code call(Sx.BinOp op, DType t, String a, String b) {
         String f = switch (op) {
-            case MAX -> t.isFloat() ? "fmax" : "max";
-            case MIN -> t.isFloat() ? "fmin" : "min";
+            case MAX -> t.isFloat() ? "gale_fmax" : "max";
+            case MIN -> t.isFloat() ? "gale_fmin" : "min";
             default -> "pow";
         };
         return new Code(f + (t == DType.FLOAT32 ? "f" : "") + "(" + a + ", " + b + ")", PRIMARY);

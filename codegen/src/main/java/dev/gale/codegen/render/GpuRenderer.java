@@ -3,6 +3,8 @@ package dev.gale.codegen.render;
 import dev.gale.codegen.kir.Ix;
 import dev.gale.codegen.kir.KernelIR;
 import dev.gale.codegen.kir.Stmt;
+import dev.gale.codegen.kir.Sx;
+import dev.gale.ir.DType;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -14,7 +16,7 @@ import java.util.List;
  * (reduce loops, a parallel loop after a reduction, as in a softmax row) runs inside the thread.
  *
  * <p>Launch: {@link #gridSize} threads for each nest, in order, in any work-group/block shape; threads past the end
- * return at once.
+ * return at once (a nest without parallel loops has a grid of one thread).
  */
 public abstract class GpuRenderer extends CLikeRenderer {
     /** What goes before the return type: {@code __kernel}, {@code extern "C" __global__}. */
@@ -28,6 +30,56 @@ public abstract class GpuRenderer extends CLikeRenderer {
 
     /** Text before the first kernel (pragmas, helper definitions); may be empty. */
     protected String preamble(KernelIR k) { return ""; }
+
+    /**
+     * Whether the kernel takes a float max or min of type {@code t}. C's fmax and fmin return the other operand when
+     * one is NaN; the interpreter and the JVM kernels (Java's Math.max) return NaN, so the GPU renderers call helpers
+     * that do too, defined in the preamble of a kernel that needs them.
+     */
+    protected static boolean usesMinMax(KernelIR k, DType t) {
+        for (KernelIR.Nest n : k.nests()) if (usesMinMax(n.body(), t)) return true;
+        return false;
+    }
+
+    private static boolean usesMinMax(List<Stmt> body, DType t) {
+        for (Stmt s : body) {
+            boolean found = switch (s) {
+                case Stmt.Loop l -> usesMinMax(l.body(), t);
+                case Stmt.Let l -> usesMinMax(l.value(), t);
+                case Stmt.Acc a -> usesMinMax(a.init(), t);
+                case Stmt.Assign a -> usesMinMax(a.value(), t);
+                case Stmt.Store st -> usesMinMax(st.value(), t);
+            };
+            if (found) return true;
+        }
+        return false;
+    }
+
+    private static boolean usesMinMax(Sx x, DType t) {
+        return switch (x) {
+            case Sx.Binary b -> (b.op() == Sx.BinOp.MAX || b.op() == Sx.BinOp.MIN) && b.a().type() == t
+                    || usesMinMax(b.a(), t) || usesMinMax(b.b(), t);
+            case Sx.Unary u -> usesMinMax(u.x(), t);
+            case Sx.Select sel -> usesMinMax(sel.cond(), t) || usesMinMax(sel.a(), t) || usesMinMax(sel.b(), t);
+            case Sx.Cast c -> usesMinMax(c.x(), t);
+            default -> false;
+        };
+    }
+
+    /**
+     * The NaN-keeping max and min helpers for type {@code t} ({@code gale_fmaxf}, {@code gale_fminf} for float,
+     * {@code gale_fmax}, {@code gale_fmin} for double), guarded so that several kernels can share one source.
+     */
+    protected static String minMaxHelpers(String qualifiers, DType t) {
+        String ty = t == DType.FLOAT64 ? "double" : "float", suffix = t == DType.FLOAT64 ? "" : "f";
+        String guard = "GALE_MINMAX_" + ty.toUpperCase(java.util.Locale.ROOT);
+        StringBuilder sb = new StringBuilder("#ifndef " + guard + "\n#define " + guard + "\n");
+        for (String f : new String[] {"max", "min"})
+            sb.append(qualifiers).append(' ').append(ty).append(" gale_f").append(f).append(suffix).append('(')
+                    .append(ty).append(" a, ").append(ty).append(" b) { return a != a || b != b ? a + b : f")
+                    .append(f).append(suffix).append("(a, b); }\n");
+        return sb.append("#endif\n").toString();
+    }
 
     /** A nest split into its grid loops (outermost first) and what each thread runs. */
     public record Grid(List<Ix.Var> vars, List<Stmt> body) {}
@@ -86,10 +138,10 @@ public abstract class GpuRenderer extends CLikeRenderer {
         for (KernelIR.SizeParam s : k.sizes()) params.add("int " + s.name());
         open(qualifiers() + " void " + functionName(k, n) + "(" + String.join(", ", params) + ") {");
         Grid g = grid(nest);
+        Ix total = gridSize(nest);
+        line("int gid = " + globalId() + ";");
+        line("if (gid >= " + ix(total) + ") return;"); // a nest without a grid runs on thread 0 alone
         if (!g.vars().isEmpty()) {
-            Ix total = gridSize(nest);
-            line("int gid = " + globalId() + ";");
-            line("if (gid >= " + ix(total) + ") return;");
             Ix.Var gid = new Ix.Var("gid", total);
             Ix stride = Ix.ONE;
             String[] coords = new String[g.vars().size()];

@@ -27,7 +27,9 @@ public final class OpenCLRenderer extends GpuRenderer {
 
     @Override
     protected String preamble(KernelIR k) {
-        return usesDouble(k) ? "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n" : "";
+        return (usesDouble(k) ? "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n" : "")
+                + (usesMinMax(k, DType.FLOAT32) ? minMaxHelpers("static inline", DType.FLOAT32) : "")
+                + (usesMinMax(k, DType.FLOAT64) ? minMaxHelpers("static inline", DType.FLOAT64) : "");
     }
 
     @Override
@@ -55,10 +57,11 @@ public final class OpenCLRenderer extends GpuRenderer {
     @Override
     protected Code call(Sx.BinOp op, DType t, String a, String b) {
         String f = switch (op) {
-            case MAX -> t.isFloat() ? "fmax" : "max";
-            case MIN -> t.isFloat() ? "fmin" : "min";
+            case MAX -> t.isFloat() ? "gale_fmax" : "max";
+            case MIN -> t.isFloat() ? "gale_fmin" : "min";
             default -> "pow";
         };
+        if (op != Sx.BinOp.POW && t == DType.FLOAT32) f += "f";
         return new Code(f + "(" + a + ", " + b + ")", PRIMARY);
     }
 
