@@ -72,11 +72,15 @@ public final class CudaCorpus {
             System.exit(2);
         }
         int random = args.length > 1 ? Integer.parseInt(args[1]) : 300;
-        CudaCorpus c = new CudaCorpus(Path.of(args[0]));
-        c.write(random);
+        new CudaCorpus(Path.of(args[0])).write(random, true);
     }
 
-    private void write(int random) throws Exception {
+    /** Writes a corpus of the golden kernels, {@code random} random bodies and, with {@code models}, model kernels. */
+    static void write(Path out, int random, boolean models) throws Exception {
+        new CudaCorpus(out).write(random, models);
+    }
+
+    private void write(int random, boolean models) throws Exception {
         Files.createDirectories(out.resolve("kernels"));
         Files.createDirectories(out.resolve("data"));
         manifest.append("{\n  \"version\": 1,\n  \"block\": 256,\n  \"launch\": \"each function of launches in order, ")
@@ -84,7 +88,7 @@ public final class CudaCorpus {
                 .append("return at once\",\n  \"cases\": [");
         golden();
         randomBodies(random);
-        for (String model : List.of("mlp", "cnn", "transformer"))
+        for (String model : models ? List.of("mlp", "cnn", "transformer") : List.<String>of())
             for (boolean training : new boolean[] {false, true}) modelKernels(model, training);
         manifest.append("\n  ]\n}\n");
         Files.writeString(out.resolve("manifest.json"), manifest);
