@@ -16,7 +16,6 @@ import dev.gale.ir.Type;
 import dev.gale.ir.Value;
 import dev.gale.ir.io.Npz;
 import dev.gale.onnx.OnnxImporter;
-import dev.gale.onnx.OnnxTensors;
 import dev.gale.passes.fuse.FusePatterns;
 import dev.gale.passes.partition.Partition;
 import dev.gale.passes.pipeline.PassContext;
@@ -150,12 +149,7 @@ public final class CudaCorpus {
             return;
         }
         Model forward = OnnxImporter.load(dir.resolve("model.onnx"));
-        Map<String, Object> feeds = new HashMap<>();
-        List<Value> inputs = forward.graph().runtimeInputs();
-        for (int i = 0; i < inputs.size(); i++) {
-            Path f = dir.resolve("test_data_set_0").resolve("input_" + i + ".pb");
-            if (Files.exists(f)) feeds.put(inputs.get(i).name(), OnnxTensors.readValue(f, inputs.get(i).type()));
-        }
+        Map<String, Object> feeds = ModelKernelsTest.feeds(forward.graph(), dir.resolve("test_data_set_0"));
         Graph g = forward.graph();
         if (training) {
             g = TrainingProgram.build(g, "logits", LossKind.CROSS_ENTROPY, n -> true, Long.MIN_VALUE).graph();
@@ -163,13 +157,7 @@ public final class CudaCorpus {
             for (Value v : g.runtimeInputs())
                 if (forward.graph().initializers().containsKey(v.name()))
                     feeds.put(v.name(), forward.graph().initializers().get(v.name()));
-            long[] ls = new long[shape.length - 1];
-            ls[0] = shape[0];
-            for (int d = 2; d < shape.length; d++) ls[d - 1] = shape[d];
-            Tensor labels = Tensor.zeros(DType.INT64, ls);
-            Random r = new Random(7);
-            for (int i = 0; i < labels.numel(); i++) labels.setLong(i, r.nextInt((int) shape[1]));
-            feeds.put(TrainingProgram.LABELS, labels);
+            feeds.put(TrainingProgram.LABELS, ModelKernelsTest.labels(shape));
         }
         Graph partitioned = new Pipeline(List.of(new Simplify(), new FusePatterns(), new Partition()))
                 .run(g, PassContext.defaults(), false, null).graph();

@@ -119,7 +119,7 @@ class ModelKernelsTest {
                 .replaceAll("\\[[^\\]]*\\]", "[..]");
     }
 
-    private static Map<String, Object> feeds(Graph g, Path set) {
+    static Map<String, Object> feeds(Graph g, Path set) {
         Map<String, Object> feeds = new HashMap<>();
         List<Value> inputs = g.runtimeInputs();
         for (int k = 0; k < inputs.size(); k++) {
@@ -129,7 +129,8 @@ class ModelKernelsTest {
         return feeds;
     }
 
-    private static Tensor labels(long[] shape) {
+    /** Class labels for logits of {@code shape} ([batch, classes, ...]): seeded random, the same every run. */
+    static Tensor labels(long[] shape) {
         long[] ls = new long[shape.length - 1];
         ls[0] = shape[0];
         for (int k = 2; k < shape.length; k++) ls[k - 1] = shape[k];
