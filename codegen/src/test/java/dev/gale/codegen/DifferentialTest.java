@@ -42,6 +42,92 @@ class DifferentialTest {
         }
     }
 
+    /**
+     * Transposes whose output is reshaped with axes merged (attention's heads split and merged), every permutation
+     * of rank 3 and 4, a fused elementwise op or a Concat along the merged axis after them (a nest per region), shapes
+     * whose innermost run is a whole number of vectors,
+     * a part of one, or one element, and a symbolic leading axis: the lowering splits the innermost loop where an
+     * index divides it (InnerSplit), and the kernels must still match the interpreter, on arrays and on segments.
+     */
+    @Test
+    void mergedAxesAfterTransposesMatchTheInterpreter() throws Exception {
+        int split = 0, cases = 0;
+        for (long[] dims : new long[][] {{3, 4, 16}, {2, 5, 7}, {3, 2, 32}, {2, 3, 4, 16}, {2, 2, 3, 5}, {4, 3, 1, 8}}) {
+            int r = dims.length;
+            for (int[] perm : permutations(r)) {
+                long[] t = new long[r];
+                for (int k = 0; k < r; k++) t[k] = dims[perm[k]];
+                // merge the last two axes of the transposed shape; the leading axis stays symbolic (n)
+                StringBuilder in = new StringBuilder(), out = new StringBuilder(), target = new StringBuilder();
+                for (int k = 0; k < r; k++) in.append(k > 0 ? "," : "").append(k == perm[0] ? "n" : Long.toString(dims[k]));
+                out.append("n");
+                for (int k = 1; k < r - 2; k++) out.append(",").append(t[k]);
+                out.append(",").append(t[r - 2] * t[r - 1]);
+                target.append("0");
+                for (int k = 1; k < r - 2; k++) target.append(", ").append(t[k]);
+                target.append(", ").append(t[r - 2] * t[r - 1]);
+                String head = "  %t = Transpose(%p0) {perm = " + java.util.Arrays.toString(perm) + "}\n"
+                        + "  %s = Constant() {value = tensor<[" + (r - 1) + "],i64> [" + target + "]}\n"
+                        + "  %m = Reshape(%t, %s)\n";
+                String doubled = out.substring(0, out.lastIndexOf(",") + 1) + 2 * t[r - 2] * t[r - 1];
+                // alone, and concatenated with its negation along the merged axis (a nest per region of it)
+                for (String text : List.of(
+                        "graph @merge(%p0: tensor<[" + in + "],f32>) -> (%o0: tensor<[" + out + "],f32>) {\n" + head
+                                + "  %o0 = Neg(%m)\n}\n",
+                        "graph @merge(%p0: tensor<[" + in + "],f32>) -> (%o0: tensor<[" + doubled + "],f32>) {\n" + head
+                                + "  %g = Neg(%m)\n  %o0 = Concat(%m, %g) {axis = " + (r - 2) + "}\n}\n")) {
+                    Graph body = KernelTesting.parse(text, "merge");
+                    KernelIR k = KernelTesting.lower(body);
+                    if (parallelDepth(k) > r - 1) split++;
+                    for (long n : new long[] {1, 3}) {
+                        List<Tensor> inputs = KernelTesting.randomInputs(body, Map.of("n", n), new Random(n));
+                        List<Tensor> expected = KernelTesting.interpret(body, inputs);
+                        for (var compiler : List.of(GoldenKernelTest.COMPILER, GoldenKernelTest.SEGMENTS))
+                            KernelTesting.assertClose(expected.get(0), compiler.compile(k).parallel(n > 1).run(inputs)
+                                    .get(0), 0, 0, text + KernelPrinter.print(k));
+                    }
+                    cases++;
+                }
+            }
+        }
+        System.out.println("differential: " + cases + " transposes with merged axes, " + split + " with a split innermost loop");
+        assertTrue(split > cases / 4, "only " + split + " of " + cases + " kernels split their innermost loop");
+    }
+
+    private static int parallelDepth(KernelIR k) {
+        int depth = 0;
+        for (KernelIR.Nest n : k.nests()) depth = Math.max(depth, parallelDepth(n.body()));
+        return depth;
+    }
+
+    private static int parallelDepth(List<dev.gale.codegen.kir.Stmt> body) {
+        int d = 0;
+        for (dev.gale.codegen.kir.Stmt s : body)
+            if (s instanceof dev.gale.codegen.kir.Stmt.Loop l && l.kind() == dev.gale.codegen.kir.Stmt.Kind.PARALLEL)
+                d = Math.max(d, 1 + parallelDepth(l.body()));
+        return d;
+    }
+
+    private static List<int[]> permutations(int r) {
+        List<int[]> out = new ArrayList<>();
+        permute(new int[r], new boolean[r], 0, out);
+        return out;
+    }
+
+    private static void permute(int[] p, boolean[] used, int at, List<int[]> out) {
+        if (at == p.length) {
+            out.add(p.clone());
+            return;
+        }
+        for (int i = 0; i < p.length; i++) {
+            if (used[i]) continue;
+            used[i] = true;
+            p[at] = i;
+            permute(p, used, at + 1, out);
+            used[i] = false;
+        }
+    }
+
     @Test
     void randomBodiesMatchTheInterpreter() {
         List<Graph> bodies = new ArrayList<>();

@@ -16,6 +16,8 @@ import java.util.Map;
  * <pre>
  *   (a*c + b) / c  ->  a            when 0 <= b < c
  *   (a*c + b) % c  ->  b            when 0 <= b < c
+ *   (g*x) / (g*c)  ->  x / c        (g*x) % (g*c)  ->  g*(x % c)
+ *   (g*x + b) / c  ->  (g*x) / c    (g*x + b) % c  ->  (g*x) % c + b      when g divides c and 0 <= b < g
  *   (x/c1) / c2    ->  x / (c1*c2)
  *   k*((x/a) % b) + k*b*(x/(a*b))  ->  k*(x/a)      (unravel then ravel again; a = 1 drops the division)
  * </pre>
@@ -156,6 +158,14 @@ public sealed interface Ix {
                 if (rr[0] >= 0 && rb[0] > 0 && rr[1] < rb[0]) return sum(multiples);
             }
         }
+        if (b instanceof Lit(long c) && c > 1 && r[0] >= 0) {
+            // (g*x) / (g*c') = x / c'
+            long g = commonFactor(a, c);
+            if (g > 1) return div(divideExact(a, lit(g)), lit(c / g));
+            // (high + low) / c = high / c when high is a multiple of g, g divides c and 0 <= low < g
+            Ix[] hl = a instanceof Add s ? splitBelow(s, c) : null;
+            if (hl != null) return div(hl[0], b);
+        }
         return new Div(a, b);
     }
 
@@ -174,7 +184,51 @@ public sealed interface Ix {
                 if (bounds(restSum)[0] >= 0) return mod(restSum, b);
             }
         }
+        if (b instanceof Lit(long c) && c > 1 && r[0] >= 0) {
+            // (g*x) % (g*c') = g*(x % c')
+            long g = commonFactor(a, c);
+            if (g > 1) return mul(lit(g), mod(divideExact(a, lit(g)), lit(c / g)));
+            // (high + low) % c = high % c + low when high is a multiple of g, g divides c and 0 <= low < g
+            Ix[] hl = a instanceof Add s ? splitBelow(s, c) : null;
+            if (hl != null) return add(mod(hl[0], b), hl[1]);
+        }
         return new Mod(a, b);
+    }
+
+    /** The greatest common divisor of {@code c} and the literal factors of all of {@code a}'s terms. */
+    private static long commonFactor(Ix a, long c) {
+        long g = c;
+        for (Ix t : a instanceof Add s ? s.terms() : List.of(a)) g = gcd(g, Math.abs(coefficient(t)));
+        return g;
+    }
+
+    private static long gcd(long x, long y) {
+        while (y != 0) {
+            long t = x % y;
+            x = y;
+            y = t;
+        }
+        return x;
+    }
+
+    /**
+     * Splits a sum into {@code {high, low}}: the terms whose literal factors are multiples of some {@code g > 1} that
+     * divides {@code c} (their sum is then a non-negative multiple of g), and the rest, which must lie in
+     * {@code [0, g)}. The largest such g is tried first; null when there is none.
+     */
+    private static Ix[] splitBelow(Add s, long c) {
+        java.util.TreeSet<Long> candidates = new java.util.TreeSet<>(java.util.Comparator.reverseOrder());
+        for (Ix t : s.terms()) candidates.add(gcd(c, Math.abs(coefficient(t))));
+        for (long g : candidates) {
+            if (g <= 1) break;
+            List<Ix> high = new ArrayList<>(), low = new ArrayList<>();
+            for (Ix t : s.terms()) (coefficient(t) % g == 0 ? high : low).add(t);
+            if (high.isEmpty() || low.isEmpty()) continue;
+            Ix h = sum(high), l = sum(low);
+            long[] hb = bounds(h), lbd = bounds(l);
+            if (hb[0] >= 0 && lbd[0] >= 0 && lbd[1] < g) return new Ix[] {h, l};
+        }
+        return null;
     }
 
     static Ix min(Ix a, Ix b) {

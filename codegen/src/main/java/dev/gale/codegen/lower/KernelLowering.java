@@ -164,17 +164,42 @@ public final class KernelLowering {
      * {@code [lo, hi)} of that axis ({@link Regions}).
      */
     private KernelIR.Nest nest(List<Ix> shape, List<Integer> outputs, int axis, long lo, long hi) {
+        KernelIR.Nest plain = nest(shape, outputs, axis, lo, hi, 1);
+        if (innermost == null || !(innermost.extent() instanceof Ix.Lit(long extent))) return plain;
+        long split = InnerSplit.factor(plain, innermost, extent);
+        if (split <= 1) return plain;
+        KernelIR.Nest divided = nest(shape, outputs, axis, lo, hi, split);
+        return InnerSplit.factor(divided, innermost, split) == 0 ? divided : plain;
+    }
+
+    /** The nest's innermost output loop (the last dimension's), or null when that dimension is 1. */
+    private Ix.Var innermost;
+
+    /**
+     * {@link #nest} with the last dimension's loop split in two, {@code i = io * split + ii}, when {@code split > 1}
+     * ({@link InnerSplit}).
+     */
+    private KernelIR.Nest nest(List<Ix> shape, List<Integer> outputs, int axis, long lo, long hi, long split) {
         lb = new LoopBuilder(new int[1]);
         memo.clear();
         parallelVars = reduceVars = 0;
+        innermost = null;
         List<Ix> at = new ArrayList<>();
         int open = 0;
         for (int k = 0; k < shape.size(); k++) {
             Ix d = k == axis ? Ix.lit(hi - lo) : shape.get(k);
+            boolean last = k == shape.size() - 1;
             if (d.equals(Ix.ONE)) {
                 at.add(k == axis ? Ix.lit(lo) : Ix.ZERO);
+            } else if (last && split > 1) {
+                Ix.Var vo = lb.open("i" + parallelVars++, Ix.lit(((Ix.Lit) d).value() / split), Stmt.Kind.PARALLEL);
+                innermost = lb.open("i" + parallelVars++, Ix.lit(split), Stmt.Kind.PARALLEL);
+                Ix i = Ix.add(Ix.mul(vo, Ix.lit(split)), innermost);
+                at.add(k == axis ? Ix.add(i, Ix.lit(lo)) : i);
+                open += 2;
             } else {
-                Ix v = lb.open("i" + parallelVars++, d, Stmt.Kind.PARALLEL);
+                Ix.Var v = lb.open("i" + parallelVars++, d, Stmt.Kind.PARALLEL);
+                if (last) innermost = v;
                 at.add(k == axis ? Ix.add(v, Ix.lit(lo)) : v);
                 open++;
             }
