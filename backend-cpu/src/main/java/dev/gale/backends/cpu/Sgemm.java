@@ -25,8 +25,18 @@ import java.lang.foreign.MemorySegment;
 public final class Sgemm {
     /** Below this many flops a product runs on one thread: waking the workers would cost more than it saves. */
     static final long SERIAL_FLOPS = 1L << 21;
-    /** From this many flops per batch entry, all threads share one packed copy of B (two loops per block). */
-    static final long SHARED_PACKING_FLOPS = 1L << 24;
+    /**
+     * From this many flops per batch entry, all threads share one packed copy of B (two loops per block). Below it,
+     * pieces that pack their own B were faster: 2 threads, 16.8 MFLOP products (128x128x512, 256x256x128,
+     * 128x512x128) 168-239 GFLOP/s against 124-228 with shared packing.
+     */
+    static final long SHARED_PACKING_FLOPS = 1L << 25;
+    /**
+     * Shared packing splits C by rows only when every piece gets this many MR row blocks: a piece reuses each B panel
+     * it brings into L1 once per row block. With 3 (a 128-row weight gradient over 4 pieces) the panels win: 128x512
+     * by 512 with A transposed went from 185-187 to 211-242 GFLOP/s on 2 threads.
+     */
+    static final int MIN_ROW_BLOCKS_PER_PIECE = 4;
 
     /** A packed B up to this many floats (1 MiB) is read by every row piece rather than split by panels. */
     static final long ROWS_FIRST_B_FLOATS = 1L << 18;
@@ -98,11 +108,12 @@ public final class Sgemm {
                 int packPieces = Math.min(panels, 2 * threads);
                 pool.parallelFor(packPieces, (t, s) -> GemmKernel.packChunk(source, kStart, k1, j0, nc,
                         (int) ((long) t * panels / packPieces), (int) ((long) (t + 1) * panels / packPieces), pb));
-                // Rows first (no repacking of A) when there are enough row blocks to share out evenly; otherwise
+                // Rows first (no repacking of A) when every piece gets MIN_ROW_BLOCKS_PER_PIECE row blocks; otherwise
                 // panels (each piece packs the few rows of A itself): 3 row blocks over 2 threads would leave one
-                // idle a third of the time (a batch-32 layer's input gradient).
+                // idle a third of the time (a batch-32 layer's input gradient), and few row blocks per piece reuse
+                // each B panel too little (a 128-row weight gradient).
                 int rowBlocks = (m + mr - 1) / mr, want = 2 * threads;
-                int pm = rowBlocks >= 2 * want ? want : 1, pn = Math.min(panels, Math.max(1, want / pm));
+                int pm = rowBlocks >= MIN_ROW_BLOCKS_PER_PIECE * want ? want : 1, pn = Math.min(panels, Math.max(1, want / pm));
                 pool.parallelFor(pm * pn, (t, s) -> {
                     int rm = t / pn, rn = t % pn;
                     int i0 = Math.min(m, (int) ((long) rm * rowBlocks / pm) * mr), i1 = Math.min(m, (int) ((long) (rm + 1) * rowBlocks / pm) * mr);

@@ -145,6 +145,8 @@ class SgemmTest {
         check(two, 513, 300, 300, true, true, 1f, -1f, 2, 3102);
         check(two, 9, 3000, 400, false, false, 1f, 0f, 0, 3103); // too few rows: panels are shared out
         check(two, 32, 2100, 300, false, false, 1f, 0f, 1, 3104); // 3 row blocks: panels, A packed per piece
+        check(two, 128, 700, 300, true, false, 1f, 0.5f, 2, 3105); // 11 row blocks, fewer than 4 a piece: panels
+        check(two, 200, 700, 300, true, true, 1f, 0f, 1, 3106); // 17 row blocks: rows
     }
 
     @Test
