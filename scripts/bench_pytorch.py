@@ -3,10 +3,19 @@
 
 Trains the model of a folder written by scripts/export_bench_models.py (the same architecture and initial weights as
 the ONNX file Gale trains) on the same batch, with torch.set_num_threads(THREADS) and subnormals flushed to zero
-(torch.set_flush_denormal, as Gale's kernels flush them), giving PyTorch its best setup on Debian: OpenBLAS instead
-of the reference BLAS (LD_LIBRARY_PATH pointing at OpenBLAS's libblas.so.3, no change to the system's alternatives)
-and jemalloc (LD_PRELOAD). The script re-executes itself with both when they are installed and not yet loaded, and
-reports which BLAS and allocator the process really mapped (/proc/self/maps).
+(torch.set_flush_denormal, as Gale's kernels flush them), giving PyTorch its best setup on Debian:
+  - OpenBLAS instead of the reference BLAS (LD_LIBRARY_PATH pointing at OpenBLAS's libblas.so.3, no change to the
+    system's alternatives), and its OpenMP build: PyTorch parallelizes its own ops with OpenMP, and OpenBLAS's
+    OpenMP build runs its GEMMs on that same pool. The pthread build brings a second pool whose threads spin after
+    each call, so two pools of THREADS threads fight for THREADS cores: on 2 cores, steps of whole blocks ran 5x
+    slower (MLP 784-256-10: 8 ms instead of 1.4) and the medians were 1.2-1.5x slower (transformer layer 8.7 ms
+    against 6.2, MLP 1024-4096-4096-1024 at batch 64 247 ms against 170).
+  - jemalloc (LD_PRELOAD) that keeps the pages it frees (MALLOC_CONF dirty_decay_ms:-1,muzzy_decay_ms:-1, unless
+    MALLOC_CONF is set already). PyTorch frees and re-allocates its activations, gradients and Adam's temporaries on
+    every step; with jemalloc's default decay the pages go back to the kernel and every step faults them in again
+    (MLP 1024-4096-4096-1024 at batch 64: 170 ms against 114).
+The script re-executes itself with these when they are installed and not yet loaded, and reports which BLAS and
+allocator the process really mapped (/proc/self/maps) and the allocator's settings.
 
 Two ways to run it:
   python3 scripts/bench_pytorch.py DIR --batch B --threads T --steps N   N timed steps, one summary line
@@ -20,15 +29,20 @@ import argparse
 import os
 import sys
 
-OPENBLAS_DIRS = ["/usr/lib/x86_64-linux-gnu/openblas-pthread", "/usr/lib/x86_64-linux-gnu/openblas-openmp",
-                 "/usr/lib/x86_64-linux-gnu/openblas-serial", "/usr/lib/aarch64-linux-gnu/openblas-pthread"]
+# The OpenMP build first (one thread pool with PyTorch's own), then the others.
+OPENBLAS_DIRS = ["/usr/lib/x86_64-linux-gnu/openblas-openmp", "/usr/lib/aarch64-linux-gnu/openblas-openmp",
+                 "/usr/lib/x86_64-linux-gnu/openblas-pthread", "/usr/lib/aarch64-linux-gnu/openblas-pthread",
+                 "/usr/lib/x86_64-linux-gnu/openblas-serial"]
 JEMALLOC = ["/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "/usr/lib/aarch64-linux-gnu/libjemalloc.so.2"]
-INSTALL_HINT = "apt-get install libopenblas0-pthread libjemalloc2"
+INSTALL_HINT = "apt-get install libopenblas0-openmp libjemalloc2"
+# Keep freed pages (see the module doc); jemalloc reads this at load time.
+JEMALLOC_CONF = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
 
 
 def best_setup(threads):
-    """Re-executes this process once with OpenBLAS first on the library path, jemalloc preloaded and the thread
-    count in the environment (OpenBLAS and OpenMP read it at load time)."""
+    """Re-executes this process once with OpenBLAS (its OpenMP build where installed) first on the library path,
+    jemalloc preloaded and keeping its pages, and the thread count in the environment (OpenBLAS, OpenMP and jemalloc
+    read them at load time)."""
     if os.environ.get("GALE_BENCH_REEXEC") == "1":
         return
     env = dict(os.environ, GALE_BENCH_REEXEC="1", OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
@@ -39,6 +53,8 @@ def best_setup(threads):
     jemalloc = next((j for j in JEMALLOC if os.path.exists(j)), None)
     if jemalloc and "jemalloc" not in env.get("LD_PRELOAD", ""):
         env["LD_PRELOAD"] = jemalloc + (" " + env["LD_PRELOAD"] if env.get("LD_PRELOAD") else "")
+    if jemalloc and "MALLOC_CONF" not in env:
+        env["MALLOC_CONF"] = JEMALLOC_CONF
     sys.stdout.flush()
     os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
@@ -59,6 +75,9 @@ def mapped_libraries():
 def blas_kind(blas):
     joined = " ".join(blas)
     if "openblas" in joined:
+        for build in ("openmp", "pthread", "serial"):
+            if "openblas-" + build in joined:
+                return "openblas-" + build
         return "openblas"
     if "mkl" in joined:
         return "mkl"
@@ -128,10 +147,12 @@ def main():
     kind = blas_kind(blas)
     info = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": kind,
             "blas_libs": ",".join(blas) or "-", "allocator": ",".join(alloc) or "glibc malloc",
+            "malloc_conf": os.environ.get("MALLOC_CONF", "-") if alloc else "-",
             "flush_denormal": flush, "rss_kb": status_kb("VmRSS")}
-    if kind != "openblas" or not alloc:
-        info["warning"] = (f"PyTorch is not in its best setup (BLAS: {kind}, allocator: {info['allocator']}); "
-                           f"install OpenBLAS and jemalloc: {INSTALL_HINT}")
+    if kind not in ("openblas-openmp", "openblas-serial") or not alloc:
+        why = ("OpenBLAS's pthread build adds a second thread pool that competes with PyTorch's OpenMP threads"
+               if kind == "openblas-pthread" else f"BLAS: {kind}, allocator: {info['allocator']}")
+        info["warning"] = f"PyTorch is not in its best setup ({why}); install: {INSTALL_HINT}"
     if not args.serve:
         if "warning" in info:
             print("bench_pytorch: warning: " + info["warning"], file=sys.stderr)
@@ -141,7 +162,7 @@ def main():
         print(f"{os.path.basename(os.path.normpath(args.folder))} batch {args.batch}: median step "
               f"{times[len(times) // 2] * 1e3:.3f} ms (min {times[0] * 1e3:.3f}, max {times[-1] * 1e3:.3f}); "
               f"peak RSS {status_kb('VmHWM') / 1024:.1f} MiB; torch {info['torch']}, {info['threads']} threads, "
-              f"BLAS {kind} ({info['blas_libs']}), allocator {info['allocator']}")
+              f"BLAS {kind} ({info['blas_libs']}), allocator {info['allocator']} (MALLOC_CONF {info['malloc_conf']})")
         return
     print("ready\t" + "\t".join(f"{k}={v}" for k, v in info.items()), flush=True)
     for line in sys.stdin:

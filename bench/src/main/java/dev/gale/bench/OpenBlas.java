@@ -13,7 +13,9 @@ import java.util.List;
 
 /**
  * OpenBLAS's {@code cblas_sgemm} through FFM, as a peer for {@link GemmBench}: the tuned BLAS that PyTorch uses in
- * Gale's training comparison (Debian's {@code libopenblas0-pthread}), on the same machine and thread count.
+ * Gale's training comparison, on the same machine and thread count. PyTorch gets Debian's OpenMP build (it shares
+ * PyTorch's OpenMP pool); here, with no other thread pool in the process, the pthread build ({@code
+ * libopenblas0-pthread}), which runs the same kernels.
  */
 final class OpenBlas {
     private static final List<String> LIBRARIES = List.of(
