@@ -119,6 +119,22 @@ final class GemmKernel {
                 Epilogue e = pc + kc >= k ? ep : null;
                 if (preA == null) GemmPacking.packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
                 else at = preA.offset(ic, pc);
+                if (kc >= k && !readAhead) {
+                    // One KC block for the whole product: each tile of C is written once, so C streams from memory.
+                    // Row blocks outermost, so that the 12 rows being written advance along themselves (streams the
+                    // prefetcher follows) rather than hopping over MC rows; the B panels, kc x NR each, come from L2.
+                    // A 4096 x 4096 product of depth 64 (a weight gradient at batch 64) went from 109-145 to 219-248
+                    // GFLOP/s on 2 threads, depth 128-256 5-30% faster; with C in cache either order measures alike.
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int rows = Math.min(MR, mc - ir);
+                        for (int jr = jr0; jr < jr1; jr += NR) {
+                            int cols = Math.min(NR, nc - jr), pbOff = base + jr * kc;
+                            micro(rows, kc, pa, at + ir * kc, pb, pbOff, tile);
+                            TileStore.store(tile, rows, cols, alpha, cScale, e, c, cOff, ldc, ic + ir, jc + jr);
+                        }
+                    }
+                    continue;
+                }
                 for (int jr = jr0; jr < jr1; jr += NR) {
                     int cols = Math.min(NR, nc - jr), pbOff = base + jr * kc;
                     if (readAhead && ic == i0 && (jr - jr0) % (ahead * NR) == 0)

@@ -32,9 +32,11 @@ public final class Sgemm {
      */
     static final long SHARED_PACKING_FLOPS = 1L << 25;
     /**
-     * Shared packing splits C by rows only when every piece gets this many MR row blocks: a piece reuses each B panel
-     * it brings into L1 once per row block. With 3 (a 128-row weight gradient over 4 pieces) the panels win: 128x512
-     * by 512 with A transposed went from 185-187 to 211-242 GFLOP/s on 2 threads.
+     * Shared packing (which splits C by rows) needs this many MR row blocks for each piece: a piece reuses each B
+     * panel it brings into L1 once per row block. With fewer, pieces that pack their own columns of B do better, with
+     * no wait between packing and multiplying: on 2 threads a 128-row weight gradient (128 x 512 by 512, A transposed)
+     * went from 185-187 to 211-242 GFLOP/s, and batch-64 products with a 4096-wide B (64 x 4096 by 4096 or 1024) from
+     * 130-148 to 149-177.
      */
     static final int MIN_ROW_BLOCKS_PER_PIECE = 4;
 
@@ -69,7 +71,8 @@ public final class Sgemm {
         pool.checkAccess("the residual", ep.residual());
         if (batch == 0 || m == 0 || n == 0) return;
         double flops = 2.0 * m * n * Math.max(k, 1);
-        if (pool.threads() > 1 && flops >= SHARED_PACKING_FLOPS && batch < 2 * pool.threads()) {
+        if (pool.threads() > 1 && flops >= SHARED_PACKING_FLOPS && batch < 2 * pool.threads()
+                && (m + GemmKernel.MR - 1) / GemmKernel.MR >= MIN_ROW_BLOCKS_PER_PIECE * 2 * pool.threads()) {
             pool.exclusive(() -> {
                 for (int t = 0; t < batch; t++)
                     sharedPacking(pool, transA, transB, m, n, k, alpha, a, aOff + t * strideA, lda, b, bOff + t * strideB,
@@ -93,33 +96,28 @@ public final class Sgemm {
     /**
      * One large product over all threads with B packed once: for each KCHUNK x NC chunk of op(B), the threads pack
      * its panels together into the pool's shared buffer, then each multiplies a range of rows (packing only its own
-     * rows of A) or, when C is too short to share out by rows, a range of panels. Two loops, so two waits, per chunk.
+     * rows of A). Two loops, so two waits, per chunk. Only for products with MIN_ROW_BLOCKS_PER_PIECE row blocks for
+     * each of the 2 x threads pieces.
      */
     private static void sharedPacking(KernelPool pool, boolean transA, boolean transB, int m, int n, int k, float alpha,
                                       MemorySegment a, long aOff, long lda, MemorySegment b, long bOff, long ldb,
                                       float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
         int threads = pool.threads(), nr = GemmKernel.NR, mr = GemmKernel.MR;
+        int rowBlocks = (m + mr - 1) / mr, pieces = 2 * threads;
         PanelSource source = new PanelSource.Matrix(transB, b, bOff, ldb);
         for (int jc = 0; jc < n; jc += GemmKernel.NC) {
             int nc = Math.min(GemmKernel.NC, n - jc), panels = (nc + nr - 1) / nr, j0 = jc;
             for (int k0 = 0; k0 == 0 || k0 < k; k0 += GemmKernel.KCHUNK) {
                 int k1 = Math.min(k, k0 + GemmKernel.KCHUNK), kStart = k0;
                 float[] pb = pool.sharedFloats(GemmKernel.chunkSize(k1 - k0, nc));
-                int packPieces = Math.min(panels, 2 * threads);
+                int packPieces = Math.min(panels, pieces);
                 pool.parallelFor(packPieces, (t, s) -> GemmKernel.packChunk(source, kStart, k1, j0, nc,
                         (int) ((long) t * panels / packPieces), (int) ((long) (t + 1) * panels / packPieces), pb));
-                // Rows first (no repacking of A) when every piece gets MIN_ROW_BLOCKS_PER_PIECE row blocks; otherwise
-                // panels (each piece packs the few rows of A itself): 3 row blocks over 2 threads would leave one
-                // idle a third of the time (a batch-32 layer's input gradient), and few row blocks per piece reuse
-                // each B panel too little (a 128-row weight gradient).
-                int rowBlocks = (m + mr - 1) / mr, want = 2 * threads;
-                int pm = rowBlocks >= MIN_ROW_BLOCKS_PER_PIECE * want ? want : 1, pn = Math.min(panels, Math.max(1, want / pm));
-                pool.parallelFor(pm * pn, (t, s) -> {
-                    int rm = t / pn, rn = t % pn;
-                    int i0 = Math.min(m, (int) ((long) rm * rowBlocks / pm) * mr), i1 = Math.min(m, (int) ((long) (rm + 1) * rowBlocks / pm) * mr);
-                    int jr0 = (int) ((long) rn * panels / pn) * nr, jr1 = Math.min(nc, (int) ((long) (rn + 1) * panels / pn) * nr);
-                    if (i0 < i1 && jr0 < jr1)
-                        GemmKernel.multiplyPacked(s, transA, a, aOff, lda, i0, i1, kStart, k1, k, pb, j0, nc, jr0, jr1,
+                pool.parallelFor(pieces, (t, s) -> {
+                    int i0 = Math.min(m, (int) ((long) t * rowBlocks / pieces) * mr);
+                    int i1 = Math.min(m, (int) ((long) (t + 1) * rowBlocks / pieces) * mr);
+                    if (i0 < i1)
+                        GemmKernel.multiplyPacked(s, transA, a, aOff, lda, i0, i1, kStart, k1, k, pb, j0, nc, 0, nc,
                                 alpha, beta, ep, c, cOff, ldc);
                 });
             }
