@@ -10,6 +10,7 @@ import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
 import dev.gale.ir.Value;
 import dev.gale.ir.Verifier;
+import dev.gale.ir.op.ControlFlowOps;
 import dev.gale.ir.op.GaleOps;
 import dev.gale.ir.op.GradContext;
 import dev.gale.ir.op.GradientRule;
@@ -127,6 +128,15 @@ public final class Autodiff {
         Map<String, Value> grads = new HashMap<>(seeds);
         for (String seeded : seeds.keySet()) relevant.addAll(backwardReach(forward, seeded));
         List<Node> order = new ArrayList<>(forward.nodes());
+        Map<String, Tensor> constants = new HashMap<>(forward.initializers());
+        for (Node n : order) {
+            if (!n.op().equals("Constant") || !n.domain().isEmpty() || n.outputs().size() != 1) continue;
+            try {
+                constants.put(n.output(0).name(), ControlFlowOps.constantValue(n.attrs(), null));
+            } catch (GaleException e) {
+                // a Constant the verifier will name; not a constant to rules
+            }
+        }
         for (int k = order.size() - 1; k >= 0; k--) {
             Node n = order.get(k);
             if (!relevant.contains(n)) continue;
@@ -139,7 +149,7 @@ public final class Autodiff {
                 throw new GaleException(n.describe() + ": no gradient rule for op '" + n.qualifiedOp()
                         + "', which lies between a trained parameter and the loss; freeze the parameters before it"
                         + " (--freeze) or report the missing rule");
-            Context c = new Context(b, n, s, grads, needs);
+            Context c = new Context(b, n, s, grads, needs, constants);
             List<Value> inGrads = rule.apply(c);
             for (int i = 0; i < n.inputs().size(); i++) {
                 Value in = n.inputs().get(i);
@@ -200,13 +210,16 @@ public final class Autodiff {
         private final OpSchema schema;
         private final Map<String, Value> grads;
         private final Set<String> needs;
+        private final Map<String, Tensor> constants;
 
-        Context(GraphBuilder b, Node node, OpSchema schema, Map<String, Value> grads, Set<String> needs) {
+        Context(GraphBuilder b, Node node, OpSchema schema, Map<String, Value> grads, Set<String> needs,
+                Map<String, Tensor> constants) {
             this.b = b;
             this.node = node;
             this.schema = schema;
             this.grads = grads;
             this.needs = needs;
+            this.constants = constants;
         }
 
         private String hint() {
@@ -245,6 +258,11 @@ public final class Autodiff {
 
         @Override
         public Value constant(Tensor t) { return b.constant(t); }
+
+        @Override
+        public Tensor constantValue(Value v) {
+            return v.isNone() || needs.contains(v.name()) ? null : constants.get(v.name());
+        }
 
         @Override
         public Attr attr(String name) {

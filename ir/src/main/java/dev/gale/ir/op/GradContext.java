@@ -43,6 +43,12 @@ public interface GradContext {
 
     Value constant(Tensor t);
 
+    /**
+     * What a forward value is known to hold: a {@code Constant} node's tensor or a frozen initializer; null for
+     * anything computed or trained. Lets a rule skip work a constant makes trivial (dropout with ratio 0).
+     */
+    default Tensor constantValue(Value v) { return null; }
+
     /** The attribute as written on the forward node, else the op table's default, else null. */
     Attr attr(String name);
 

@@ -104,6 +104,34 @@ class NnGradientConventionsTest {
         assertArrayEquals(new double[] {1, 2, 3, 4}, grad("Dropout", Map.of(), x), 0);
     }
 
+    /** PyTorch exports dropout=0.0 as Dropout(x, 0, true) with its mask: the gradient is dy, with no mask product. */
+    @Test
+    void dropoutWithAKnownRatioOfZeroPassesTheGradientStraightThrough() {
+        for (double ratio : new double[] {0, 0.25}) {
+            GraphBuilder g = Graph.builder("t");
+            Value x = g.initializer("x", Tensor.ofDoubles(new long[] {3}, 1, -2, 3));
+            List<Value> y = g.op("", "Dropout", List.of(x, g.constant(Tensor.scalar(DType.FLOAT64, ratio)),
+                    g.constant(Tensor.ofBools(new long[0], true))), Map.of(), 2);
+            Value w = g.initializer("w", Tensor.ofDoubles(new long[] {3}, 4, 5, 6));
+            g.output(y.get(0));
+            Graph f = g.build();
+            Autodiff.Result r = Autodiff.vjp(f, Map.of(y.get(0).name(), w.name()), List.of("x"), List.of());
+            List<String> backward = r.graph().nodes().stream().skip(f.nodes().size()).map(n -> n.op()).toList();
+            Tensor dx = (Tensor) Interpreter.run(Model.of(r.graph()), Map.of("x", Tensor.ofDoubles(new long[] {3}, 1, -2, 3)))
+                    .get(1);
+            if (ratio == 0) {
+                assertEquals(List.of("Identity"), backward, "backward nodes for a ratio of 0 (the Identity names dx)");
+                assertArrayEquals(new double[] {4, 5, 6}, dx.toDoubleArray(), 0);
+            } else {
+                assertTrue(backward.contains("Mul"), "a ratio of 0.25 keeps the mask's gradient: " + backward);
+                for (int i = 0; i < 3; i++) {
+                    double d = dx.getDouble(i);
+                    assertTrue(d == 0 || Math.abs(d - (4 + i) / 0.75) < 1e-12, "dx[" + i + "] = " + d);
+                }
+            }
+        }
+    }
+
     @Test
     void dropoutWithoutMaskFailsAtRunTimeWhenTrainingModeIsAnInput() {
         GraphBuilder g = Graph.builder("t");
