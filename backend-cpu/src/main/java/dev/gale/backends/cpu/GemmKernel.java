@@ -46,6 +46,8 @@ final class GemmKernel {
     static final int KCHUNK = Math.max(1, Integer.getInteger("gale.gemm.kchunk", 256) / KC) * KC;
     /** Columns of one packed B block, a multiple of NR (gale.gemm.nc). */
     static final int NC = Integer.getInteger("gale.gemm.nc", 1024) / NR * NR;
+    /** From this many floats (1 MiB), a block of C written in one KC block is written row block by row block. */
+    static final long STREAMED_C_FLOATS = 1L << 18;
 
     private GemmKernel() {}
 
@@ -119,12 +121,14 @@ final class GemmKernel {
                 Epilogue e = pc + kc >= k ? ep : null;
                 if (preA == null) GemmPacking.packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
                 else at = preA.offset(ic, pc);
-                if (kc >= k && !readAhead) {
-                    // One KC block for the whole product: each tile of C is written once, so C streams from memory.
-                    // Row blocks outermost, so that the 12 rows being written advance along themselves (streams the
-                    // prefetcher follows) rather than hopping over MC rows; the B panels, kc x NR each, come from L2.
-                    // A 4096 x 4096 product of depth 64 (a weight gradient at batch 64) went from 109-145 to 219-248
-                    // GFLOP/s on 2 threads, depth 128-256 5-30% faster; with C in cache either order measures alike.
+                if (kc >= k && !readAhead && (long) mc * (jr1 - jr0) >= STREAMED_C_FLOATS) {
+                    // One KC block for the whole product and a block of C beyond L2: each tile of C is written once,
+                    // from memory. Row blocks outermost, so that the 12 rows being written advance along themselves
+                    // (streams the prefetcher follows) rather than hopping over MC rows; the B panels, kc x NR each,
+                    // come from L2 instead of L1. A 4096 x 4096 product of depth 64 (a weight gradient at batch 64)
+                    // went from 109-145 to 219-248 GFLOP/s on 2 threads, depth 128-256 5-30% faster; with C in cache
+                    // either order measures alike, and small blocks (a convolution's few output channels) keep the
+                    // B panel in L1 across their row blocks.
                     for (int ir = 0; ir < mc; ir += MR) {
                         int rows = Math.min(MR, mc - ir);
                         for (int jr = jr0; jr < jr1; jr += NR) {

@@ -147,6 +147,8 @@ class SgemmTest {
         check(two, 32, 2100, 300, false, false, 1f, 0f, 1, 3104); // 3 row blocks: panels, A packed per piece
         check(two, 128, 700, 300, true, false, 1f, 0.5f, 2, 3105); // 11 row blocks, fewer than 4 a piece: panels
         check(two, 200, 700, 300, true, true, 1f, 0f, 1, 3106); // 17 row blocks: rows
+        check(one, 600, 1100, 20, true, false, 1f, 0.5f, 2, 3107); // one KC block, C past L2: row blocks outermost
+        check(one, 530, 1030, 256, false, true, -1f, 0f, 1, 3108); // the same with edge tiles on both sides
     }
 
     @Test
