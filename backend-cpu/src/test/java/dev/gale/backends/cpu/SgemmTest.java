@@ -286,14 +286,14 @@ class SgemmTest {
      * A product from B packed ahead equals, bit for bit, the same product packing B on the fly (same blocking, same
      * order of accumulation): sizes past NC and KC, short and tall A, transposed B, alpha, beta and a bias + ReLU
      * epilogue, on 1 and 3 threads. The 64- and 270-row products with a large B split by panels and share one packed
-     * A (270 rows: two MC blocks). B of 1030 x 1100, packed as weights that stream from memory, is large enough to be
+     * A (270 rows: two MC blocks); the 300-row one (25 row blocks, 4 for each of 6 pieces) splits by rows. B of 1030 x 1100, packed as weights that stream from memory, is large enough to be
      * read ahead ({@link ReadAhead}), past KC and with a partial last panel.
      */
     @Test
     void prepackedBEqualsPackingOnTheFly() {
         assertTrue(1030L * 1100 >= ReadAhead.MIN_B_FLOATS);
         int[][] sizes = {{1, 7, 5}, {64, 1100, 300}, {17, 33, 600}, {200, 96, 40}, {3, 4096, 64}, {270, 1100, 300},
-                {70, 1030, 1100}, {5, 1030, 1100}};
+                {70, 1030, 1100}, {5, 1030, 1100}, {300, 200, 70}};
         long seed = 900;
         for (int[] sz : sizes)
             for (boolean tb : new boolean[] {false, true})
