@@ -130,12 +130,8 @@ public final class Autodiff {
         List<Node> order = new ArrayList<>(forward.nodes());
         Map<String, Tensor> constants = new HashMap<>(forward.initializers());
         for (Node n : order) {
-            if (!n.op().equals("Constant") || !n.domain().isEmpty() || n.outputs().size() != 1) continue;
-            try {
-                constants.put(n.output(0).name(), ControlFlowOps.constantValue(n.attrs(), null));
-            } catch (GaleException e) {
-                // a Constant the verifier will name; not a constant to rules
-            }
+            Tensor t = ControlFlowOps.constantOf(n);
+            if (t != null) constants.put(n.output(0).name(), t);
         }
         for (int k = order.size() - 1; k >= 0; k--) {
             Node n = order.get(k);

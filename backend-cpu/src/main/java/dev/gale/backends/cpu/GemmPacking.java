@@ -110,28 +110,10 @@ final class GemmPacking {
      */
     static void packB(boolean trans, MemorySegment b, long off, long ld, int p0, int kc, int j0, int nc, int jr0, int jr1,
                       float[] pb, int at) {
-        if (!trans) {
-            // Row by row: each source row is read once from start to end, a stream the prefetchers follow, and the
-            // panels are written at NR floats a row. Panel by panel instead, every panel walks kc rows a row stride
-            // apart (16 KiB for 4096 columns: the lines fall into few cache sets and miss again on the next panel).
-            int full = Math.min(jr1, jr0 + (nc - jr0) / NR * NR);
-            long src = (off + (long) p0 * ld + j0) * Float.BYTES, step = ld * Float.BYTES;
-            for (int p = 0; p < kc; p++, src += step) {
-                for (int jr = jr0; jr < full; jr += NR) {
-                    int dst = at + jr * kc + p * NR;
-                    long from = src + (long) jr * Float.BYTES;
-                    FloatVector v = FloatVector.fromMemorySegment(S, b, from, NATIVE);
-                    FloatVector w = FloatVector.fromMemorySegment(S, b, from + (long) L * Float.BYTES, NATIVE);
-                    v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, dst);
-                    w.blend(0f, w.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, dst + L);
-                }
-            }
-            jr0 = Math.max(jr0, full);
-        }
-        for (int jr = jr0; jr < jr1; jr += NR) {
-            int cols = Math.min(NR, nc - jr), base = at + jr * kc;
-            if (trans) {
+        if (trans) {
+            for (int jr = jr0; jr < jr1; jr += NR) {
                 // The panel's columns are rows of the source: copy them whole, then gather each k's NR values.
+                int cols = Math.min(NR, nc - jr), base = at + jr * kc;
                 Transpose t = TRANSPOSE.get();
                 float[] rows = t.rows;
                 int[] map = t.map(kc);
@@ -143,26 +125,35 @@ final class GemmPacking {
                     v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, base + p * NR);
                     w.blend(0f, w.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, base + p * NR + L);
                 }
-            } else if (cols == NR) {
-                long src = (off + (long) p0 * ld + j0 + jr) * Float.BYTES, step = ld * Float.BYTES;
-                for (int p = 0; p < kc; p++, src += step) {
-                    int dst = base + p * NR;
-                    FloatVector v = FloatVector.fromMemorySegment(S, b, src, NATIVE);
-                    FloatVector w = FloatVector.fromMemorySegment(S, b, src + (long) L * Float.BYTES, NATIVE);
-                    v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, dst);
-                    w.blend(0f, w.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, dst + L);
-                }
-            } else {
-                VectorMask<Float> m0 = S.indexInRange(0, cols), m1 = S.indexInRange(L, cols);
-                long src = (off + (long) p0 * ld + j0 + jr) * Float.BYTES, step = ld * Float.BYTES;
-                for (int p = 0; p < kc; p++, src += step) {
-                    int dst = base + p * NR;
-                    FloatVector v = FloatVector.fromMemorySegment(S, b, src, NATIVE, m0);
-                    FloatVector w = FloatVector.fromMemorySegment(S, b, src + (long) L * Float.BYTES, NATIVE, m1);
-                    v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, dst);
-                    w.blend(0f, w.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, dst + L);
-                }
             }
+            return;
+        }
+        // Row by row: each source row is read once from start to end, a stream the prefetchers follow, and the full
+        // panels are written at NR floats a row. Panel by panel instead, every panel walks kc rows a row stride apart
+        // (16 KiB for 4096 columns: the lines fall into few cache sets and miss again on the next panel).
+        int full = Math.min(jr1, jr0 + (nc - jr0) / NR * NR);
+        long src = (off + (long) p0 * ld + j0) * Float.BYTES, step = ld * Float.BYTES;
+        for (int p = 0; p < kc; p++, src += step) {
+            for (int jr = jr0; jr < full; jr += NR) {
+                int dst = at + jr * kc + p * NR;
+                long from = src + (long) jr * Float.BYTES;
+                FloatVector v = FloatVector.fromMemorySegment(S, b, from, NATIVE);
+                FloatVector w = FloatVector.fromMemorySegment(S, b, from + (long) L * Float.BYTES, NATIVE);
+                v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, dst);
+                w.blend(0f, w.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, dst + L);
+            }
+        }
+        if (full >= jr1) return;
+        // The last panel, narrower than NR: masked loads, zeros past column nc.
+        int cols = nc - full, base = at + full * kc;
+        VectorMask<Float> m0 = S.indexInRange(0, cols), m1 = S.indexInRange(L, cols);
+        src = (off + (long) p0 * ld + j0 + full) * Float.BYTES;
+        for (int p = 0; p < kc; p++, src += step) {
+            int dst = base + p * NR;
+            FloatVector v = FloatVector.fromMemorySegment(S, b, src, NATIVE, m0);
+            FloatVector w = FloatVector.fromMemorySegment(S, b, src + (long) L * Float.BYTES, NATIVE, m1);
+            v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, dst);
+            w.blend(0f, w.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, dst + L);
         }
     }
 }

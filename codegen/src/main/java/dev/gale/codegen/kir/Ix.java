@@ -1,9 +1,11 @@
 package dev.gale.codegen.kir;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 
 /**
  * Integer index expressions of the kernel IR: loop variables, symbolic sizes (kernel arguments) and literals combined
@@ -217,7 +219,7 @@ public sealed interface Ix {
      * {@code [0, g)}. The largest such g is tried first; null when there is none.
      */
     private static Ix[] splitBelow(Add s, long c) {
-        java.util.TreeSet<Long> candidates = new java.util.TreeSet<>(java.util.Comparator.reverseOrder());
+        TreeSet<Long> candidates = new TreeSet<>(Comparator.reverseOrder());
         for (Ix t : s.terms()) candidates.add(gcd(c, Math.abs(coefficient(t))));
         for (long g : candidates) {
             if (g <= 1) break;

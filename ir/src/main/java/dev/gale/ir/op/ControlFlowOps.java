@@ -163,6 +163,19 @@ public final class ControlFlowOps {
             throw c.error(name + " must hold one element, has shape " + t.shape());
     }
 
+    /**
+     * The tensor a default-domain {@code Constant} node holds; null for any other node and for a Constant whose
+     * attributes carry no value (the verifier names that one).
+     */
+    public static Tensor constantOf(dev.gale.ir.Node n) {
+        if (!n.op().equals("Constant") || !n.domain().isEmpty()) return null;
+        try {
+            return constantValue(n.attrs(), null);
+        } catch (dev.gale.ir.GaleException e) {
+            return null;
+        }
+    }
+
     /** The tensor a Constant node holds, whichever of its attributes carries it. */
     public static Tensor constantValue(java.util.Map<String, Attr> attrs, InferContext c) {
         if (attrs.size() != 1)

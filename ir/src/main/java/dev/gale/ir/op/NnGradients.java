@@ -221,10 +221,7 @@ final class NnGradients {
         if (!trainingInput) return list(dy); // inference: identity
         // A known ratio of 0 or training_mode false: the mask is all ones and the scale 1, so dx = dy, and the
         // forward Dropout (its mask now unread) simplifies away. PyTorch exports dropout=0.0 layers this way.
-        Tensor ratioValue = c.node().hasInput(1) ? c.constantValue(c.in(1)) : null;
-        Tensor trainingValue = c.constantValue(c.in(2));
-        if ((ratioValue != null && ratioValue.numel() == 1 && ratioValue.getDouble(0) == 0)
-                || (trainingValue != null && trainingValue.numel() == 1 && !trainingValue.getBool(0)))
+        if (Dropouts.isIdentity(c.node().hasInput(1) ? c.constantValue(c.in(1)) : null, c.constantValue(c.in(2))))
             return list(dy);
         boolean hasMask = c.node().outputs().size() > 1 && !c.out(1).isNone();
         if (!hasMask) return list(c.gale("DropoutGrad", NONE, dy, c.in(1), c.in(2)));

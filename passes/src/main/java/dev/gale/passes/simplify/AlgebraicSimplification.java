@@ -6,6 +6,7 @@ import dev.gale.ir.Node;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.Type;
 import dev.gale.ir.Value;
+import dev.gale.ir.op.Dropouts;
 import dev.gale.passes.pipeline.Pass;
 import dev.gale.passes.pipeline.PassContext;
 import dev.gale.passes.pipeline.Property;
@@ -169,11 +170,7 @@ public final class AlgebraicSimplification implements Pass {
     private static boolean dropoutIsIdentity(Match m) {
         Node d = m.root();
         if (!d.hasInput(0) || !m.outputUnused(1)) return false;
-        if (!d.hasInput(2)) return true;
-        Tensor training = m.rootConstant(2);
-        if (training != null && training.numel() == 1 && !training.getBool(0)) return true;
-        Tensor ratio = m.rootConstant(1);
-        return ratio != null && ratio.numel() == 1 && ratio.getDouble(0) == 0;
+        return !d.hasInput(2) || Dropouts.isIdentity(d.hasInput(1) ? m.rootConstant(1) : null, m.rootConstant(2));
     }
 
     /** The pads of a Pad node (an input from opset 11, an attribute before) are a known all-zero list. */

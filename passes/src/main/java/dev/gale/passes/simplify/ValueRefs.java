@@ -1,7 +1,6 @@
 package dev.gale.passes.simplify;
 
 import dev.gale.ir.Attr;
-import dev.gale.ir.GaleException;
 import dev.gale.ir.Graph;
 import dev.gale.ir.Node;
 import dev.gale.ir.Tensor;
@@ -137,13 +136,5 @@ final class ValueRefs {
     }
 
     /** The tensor a {@code Constant} node holds, whichever attribute carries it; null for other nodes. */
-    static Tensor constantValue(Node n) {
-        if (!n.op().equals("Constant") || !n.domain().isEmpty()) return null;
-        try {
-            return ControlFlowOps.constantValue(n.attrs(), null);
-        } catch (GaleException e) {
-            return null;
-        }
-    }
-
+    static Tensor constantValue(Node n) { return ControlFlowOps.constantOf(n); }
 }
