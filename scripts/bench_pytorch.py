@@ -100,7 +100,11 @@ def load(folder, batch):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import export_bench_models as models
 
-    props = dict(line.rstrip("\n").split("=", 1) for line in open(os.path.join(folder, "bench.properties")) if "=" in line)
+    props_file = os.path.join(folder, "bench.properties")
+    if not os.path.isfile(props_file):
+        raise SystemExit(f"bench_pytorch: {folder} is not a model folder (no bench.properties); "
+                         "export one with scripts/export_bench_models.py")
+    props = dict(line.rstrip("\n").split("=", 1) for line in open(props_file) if "=" in line)
     if props.get("train") != "true":
         raise SystemExit(f"bench_pytorch: {folder} is a forward-only model")
     name = os.path.basename(os.path.normpath(folder))
