@@ -84,6 +84,7 @@ public final class JvmCompiler {
             todo.put(cls, renderer.render(k, cls));
         }
         if (!todo.isEmpty()) {
+            dump(todo);
             Map<String, byte[]> bytes = javac(todo);
             for (Map.Entry<String, String> e : classOf.entrySet())
                 cache.put(e.getKey(), define(bytes.get(e.getValue()), segments ? RUN_SEGMENTS : RUN));
@@ -93,6 +94,23 @@ public final class JvmCompiler {
             r.add(new CompiledKernel(kernels.get(i), cache.get(sources.get(i)), renderer.render(kernels.get(i)),
                     segments));
         return r;
+    }
+
+    /**
+     * With {@code -Dgale.codegen.dump=DIR}, writes each kernel's source as {@code DIR/CLASS.java} before compiling it:
+     * the code HotSpot is given, to read or to profile by name. A folder that cannot be written is skipped silently
+     * (a debugging aid must not fail a run).
+     */
+    private static void dump(Map<String, String> sources) {
+        String dir = System.getProperty("gale.codegen.dump");
+        if (dir == null || dir.isEmpty()) return;
+        try {
+            java.nio.file.Path d = java.nio.file.Files.createDirectories(java.nio.file.Path.of(dir));
+            for (Map.Entry<String, String> e : sources.entrySet())
+                java.nio.file.Files.writeString(d.resolve(e.getKey() + ".java"), e.getValue());
+        } catch (java.io.IOException | RuntimeException e) {
+            // a debugging aid: the kernels still compile and run
+        }
     }
 
     private static MethodHandle define(byte[] classFile, MethodType type) {
