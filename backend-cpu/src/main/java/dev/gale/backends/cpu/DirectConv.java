@@ -168,6 +168,10 @@ final class DirectConv {
         int chunks = (ow + L - 1) / L, slots = oh * chunks, k = pad.planes() * kh * kw;
         int[] offs = offsets;
         for (int r = 0; r < k; r++) offs[r] = at + r / (kh * kw) * pad.planeSize() + r % (kh * kw) / kw * pad.wp() + r % kw;
+        // the lanes of a row's last slot, made once: indexInRange is not always intrinsified, and then costs a
+        // lambda call per lane
+        int tail = ow - (chunks - 1) * L;
+        VectorMask<Float> tailLanes = tail == L ? null : S.indexInRange(0, tail);
         for (int b = b0; b < b1; b++) {
             int m0 = b * MB, mValid = Math.min(MB, mOut - m0);
             for (int q = 0; q < slots; q += 2) {
@@ -176,7 +180,7 @@ final class DirectConv {
                 block(in, offs, k, wk, wAt + b * k * MB, s0, s1, tile);
                 for (int s = q; s <= q1 && s < slots; s++) {
                     int oy = s / chunks, ox = s % chunks * L;
-                    store(tile, (s - q) * L, mValid, m0, oy, ox, Math.min(L, ow - ox), oh, ow, out, outOff, ep);
+                    store(tile, (s - q) * L, mValid, m0, oy, ox, ox + L <= ow ? null : tailLanes, oh, ow, out, outOff, ep);
                 }
             }
         }
@@ -238,15 +242,18 @@ final class DirectConv {
 
     /**
      * Writes one slot of the tile (its MB channel rows start at {@code slotAt}) into out with the epilogue: bias and
-     * residual added, ReLU in registers, other activations over the tile row. A full slot stores whole vectors.
+     * residual added, ReLU in registers, other activations over the tile row. {@code lanes}: those of a row's last
+     * slot, or null for a slot of L pixels.
      */
-    private static void store(float[] tile, int slotAt, int mValid, int m0, int oy, int ox, int valid, int oh, int ow,
-                              MemorySegment out, long outOff, Epilogue ep) {
-        boolean full = valid == L;
-        VectorMask<Float> lanes = full ? null : S.indexInRange(0, valid);
+    private static void store(float[] tile, int slotAt, int mValid, int m0, int oy, int ox, VectorMask<Float> lanes,
+                              int oh, int ow, MemorySegment out, long outOff, Epilogue ep) {
         long plane = (long) oh * ow, at = (outOff + m0 * plane + (long) oy * ow + ox) * Float.BYTES;
         Activation act = ep == null ? Activation.NONE : ep.activation();
         MemorySegment bias = ep == null ? null : ep.bias(), res = ep == null ? null : ep.residual();
+        // A row's last slot may still store whole vectors when they end inside the plane: the lanes past the row land
+        // on the next row's first pixels, which this task writes later (slots run in row order). Not with a residual,
+        // which may be the output itself.
+        boolean full = lanes == null || res == null && (long) oy * ow + ox + L <= plane;
         for (int mm = 0; mm < mValid; mm++, at += plane * Float.BYTES) {
             int t = mm * 2 * L + slotAt;
             FloatVector v = FloatVector.fromArray(S, tile, t);
@@ -257,7 +264,7 @@ final class DirectConv {
                         : FloatVector.fromMemorySegment(S, res, r, ORDER, lanes));
             }
             if (act == Activation.RELU) {
-                v = v.max(0f);
+                v = v.blend(0f, v.compare(VectorOperators.LE, 0f)); // as Activation's ReLU: two instructions, not max's six
             } else if (act != Activation.NONE) {
                 v.intoArray(tile, t);
                 act.apply(tile, t, L);
