@@ -69,6 +69,11 @@ public final class Sgemm {
         pool.checkAccess("the residual", ep.residual());
         if (batch == 0 || m == 0 || n == 0) return;
         double flops = 2.0 * m * n * Math.max(k, 1);
+        if (DotGemm.suits(transA, transB, n, k)) {
+            dotProducts(pool, batch, m, n, k, alpha, a, aOff, lda, strideA, b, bOff, ldb, strideB, beta, c, cOff, ldc,
+                    strideC, ep);
+            return;
+        }
         if (pool.threads() > 1 && flops >= SHARED_PACKING_FLOPS && batch < 2 * pool.threads()
                 && (m + GemmKernel.MR - 1) / GemmKernel.MR >= MIN_ROW_BLOCKS_PER_PIECE * 2 * pool.threads()) {
             pool.exclusive(() -> {
@@ -88,6 +93,33 @@ public final class Sgemm {
             Epilogue e = ep.shifted(ep.biasPerRow() ? i0 : j0, t * ep.residualBatchStride() + i0 * ep.ldr() + j0);
             GemmKernel.gemm(s, transA, transB, i1 - i0, j1 - j0, k, alpha, a, aAt, lda, b, bAt, ldb,
                     beta, c, cOff + t * strideC + i0 * ldc + j0, ldc, e);
+        });
+    }
+
+    /**
+     * Whether a product of these transposes and sizes reads B in place as rows of dot products ({@link DotGemm}: A not
+     * transposed, B given as [n x k] with few rows), so that packing a constant B ahead gains nothing.
+     */
+    public static boolean readsBInPlace(boolean transA, boolean transB, int n, int k) {
+        return DotGemm.suits(transA, transB, n, k);
+    }
+
+    /** {@link #gemmBatched} by {@link DotGemm}: tasks are MR-row blocks of each entry, serial below SERIAL_FLOPS. */
+    private static void dotProducts(KernelPool pool, int batch, int m, int n, int k, float alpha, MemorySegment a,
+                                    long aOff, long lda, long strideA, MemorySegment b, long bOff, long ldb,
+                                    long strideB, float beta, MemorySegment c, long cOff, long ldc, long strideC,
+                                    Epilogue ep) {
+        int blocks = (m + GemmKernel.MR - 1) / GemmKernel.MR;
+        double flops = 2.0 * batch * m * n * k;
+        int perEntry = pool.threads() == 1 || flops < SERIAL_FLOPS ? 1
+                : (int) Math.min(blocks, Math.max(1, 2L * pool.threads() / batch));
+        pool.parallelFor(batch * perEntry, (task, s) -> {
+            int t = task / perEntry, piece = task % perEntry;
+            int i0 = Math.min(m, (int) ((long) piece * blocks / perEntry) * GemmKernel.MR);
+            int i1 = Math.min(m, (int) ((long) (piece + 1) * blocks / perEntry) * GemmKernel.MR);
+            if (i0 < i1)
+                DotGemm.rows(s, i0, i1, n, k, alpha, a, aOff + t * strideA, lda, b, bOff + t * strideB, ldb, beta, c,
+                        cOff + t * strideC, ldc, ep.shifted(0, t * ep.residualBatchStride()));
         });
     }
 

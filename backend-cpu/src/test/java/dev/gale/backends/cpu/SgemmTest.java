@@ -210,12 +210,52 @@ class SgemmTest {
         }
     }
 
+    @Test
+    void fewRowsOfBAsDotProducts() {
+        // m, n, k: single rows and columns, n past a group of four, odd m (a row without its pair), k with a partial
+        // vector, n = NR (one whole tile), more rows than a tile, enough work for both threads
+        int[][] shapes = {{1, 1, 64}, {5, 3, 100}, {13, 4, 64}, {32, 10, 784}, {25, 7, 130}, {100, 32, 257},
+                {200, 10, 784}};
+        long seed = 7000;
+        for (int[] sh : shapes) {
+            assertTrue(DotGemm.suits(false, true, sh[1], sh[2]), java.util.Arrays.toString(sh));
+            for (KernelPool pool : new KernelPool[] {one, two}) {
+                check(pool, sh[0], sh[1], sh[2], false, true, 1f, 0f, 0, seed++);
+                check(pool, sh[0], sh[1], sh[2], false, true, -0.5f, 0.75f, 3, seed++);
+            }
+        }
+        assertFalse(DotGemm.suits(true, true, 10, 784) || DotGemm.suits(false, false, 10, 784)
+                || DotGemm.suits(false, true, 33, 784) || DotGemm.suits(false, true, 10, 63));
+        // batched, with a residual that moves with the entry
+        Random rnd = new Random(7100);
+        int batch = 3, m = 14, n = 9, k = 70;
+        Tensor a = random(rnd, batch, m, k), b = random(rnd, batch, n, k), res = random(rnd, batch, m, n);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment sa = segment(arena, a, 0), sb = segment(arena, b, 0), sres = segment(arena, res, 0);
+            MemorySegment sc = arena.allocate((long) batch * m * n * Float.BYTES);
+            Sgemm.gemmBatched(two, batch, false, true, m, n, k, 1f, sa, 0, k, (long) m * k, sb, 0, k, (long) n * k, 0f,
+                    sc, 0, n, (long) m * n, Epilogue.NONE.withResidual(sres, 0, n, (long) m * n));
+            for (int t = 0; t < batch; t++) {
+                Tensor at = slice(a, t), bt = slice(b, t), rt = slice(res, t);
+                Tensor want = gemmRef(at, bt, rt, false, true, 1f, 1f), mag = gemmRef(abs(at), abs(bt), abs(rt), false, true, 1f, 1f);
+                assertClose("batched dot products, entry " + t, want, mag, floats(sc, (long) t * m * n, m * n));
+            }
+        }
+    }
+
+    /** Entry t of a [batch, r, c] tensor. */
+    private static Tensor slice(Tensor x, int t) {
+        int r = (int) x.dim(1), c = (int) x.dim(2);
+        return Tensor.ofFloats(new long[] {r, c}, java.util.Arrays.copyOfRange(x.floats(), t * r * c, (t + 1) * r * c));
+    }
+
     @ParameterizedTest
     @EnumSource(Activation.class)
     void epilogueMatchesTheUnfusedGraph(Activation act) {
         record Case(int m, int n, int k, boolean rowBias, boolean residual, float beta, KernelPool pool) {}
         List<Case> cases = new ArrayList<>();
-        for (int[] s : new int[][] {{7, 17, 33}, {33, 255, 17}, {255, 40, 300}})
+        // {32, 10, 784} and {13, 4, 100}: a few rows of B read in place as dot products (DotGemm)
+        for (int[] s : new int[][] {{7, 17, 33}, {33, 255, 17}, {255, 40, 300}, {32, 10, 784}, {13, 4, 100}})
             for (boolean rowBias : new boolean[] {false, true})
                 for (boolean residual : new boolean[] {false, true})
                     cases.add(new Case(s[0], s[1], s[2], rowBias, residual, residual ? 0f : 0.5f, rowBias ? one : two));

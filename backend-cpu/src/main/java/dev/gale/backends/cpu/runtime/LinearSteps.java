@@ -202,7 +202,7 @@ final class LinearSteps {
         Epilogue e = ep;
         KernelPool pool = c.pool;
         Step g;
-        if (b.constant) {
+        if (b.constant && !Sgemm.readsBInPlace(ta, tb, ni, ki)) {
             // Weights that never change: packed once, here, instead of on every run; read ahead into L2 when the
             // plan's weights are too large to stay in the cache between runs.
             PackedB packed = PackedB.pack(tb, mem, bOff, ldb, ki, ni, mi, PackedB.streams(c.constantBytes));
