@@ -74,7 +74,7 @@ public final class Conv2d {
         }
         if (s.n() == 0 || s.p() == 0) return;
         if (direct && DirectConv.preferred(s)) {
-            DirectConv.forward(pool, s, x, xOff, w, wOff, y, yOff, ep);
+            DirectConv.forward(pool, s, x, xOff, w, wOff, y, yOff, ep, null, false);
             return;
         }
         Window2d g = s.window();
@@ -92,6 +92,50 @@ public final class Conv2d {
             GemmKernel.gemm(scratch, false, mg, p1 - p0, k, 1f, w, wOff + (long) grp * mg * k, k,
                     pointwise ? b : new Shifted(b, p0), 0f, y, yOff + yAt, p, ep.shifted((long) grp * mg, yAt));
         });
+    }
+
+    /**
+     * Y = max ({@code max}) or average pooling of act(conv(X, W) + bias) over {@code ph x pw} windows side by side
+     * (stride = window, unpadded, floor mode): Y is [n, m, oh / ph, ow / pw], and the epilogue has no residual. Where
+     * the direct loops apply, each task pools the block of channels it has just convolved, from its own scratch,
+     * while the block is in cache; otherwise the whole convolution goes to {@code tmp} (at least n m oh ow floats;
+     * may be null when {@link #poolsInPlace} is true) and is pooled from there.
+     */
+    public static void forwardPooled(KernelPool pool, Shape s, boolean max, int ph, int pw, MemorySegment x, long xOff,
+                                     MemorySegment w, long wOff, MemorySegment y, long yOff, Epilogue ep,
+                                     MemorySegment tmp) {
+        forwardPooled(pool, s, max, ph, pw, x, xOff, w, wOff, y, yOff, ep, tmp, true);
+    }
+
+    /** Whether {@link #forwardPooled} pools each task's block itself, without a whole-size {@code tmp}. */
+    public static boolean poolsInPlace(Shape s) { return DirectConv.preferred(s); }
+
+    /** {@link #forwardPooled}; {@code direct} false convolves whole into tmp (tests compare both). */
+    static void forwardPooled(KernelPool pool, Shape s, boolean max, int ph, int pw, MemorySegment x, long xOff,
+                              MemorySegment w, long wOff, MemorySegment y, long yOff, Epilogue ep, MemorySegment tmp,
+                              boolean direct) {
+        Window2d g = s.window();
+        if (ph < 1 || pw < 1 || g.oh() < ph || g.ow() < pw)
+            throw new IllegalArgumentException("a " + ph + " x " + pw + " pooling does not fit the convolution's "
+                    + g.oh() + " x " + g.ow() + " result");
+        if (ep.residual() != null) throw new IllegalArgumentException("a pooled convolution takes no residual");
+        Window2d pooling = Window2d.of(g.oh(), g.ow(), ph, pw, ph, pw, 1, 1, 0, 0, 0, 0);
+        if (direct && DirectConv.preferred(s)) {
+            pool.checkAccess("X", x);
+            pool.checkAccess("W", w);
+            pool.checkAccess("Y", y);
+            pool.checkAccess("the bias", ep.bias());
+            Segments.checkRange("X", x, xOff, s.xSize());
+            Segments.checkRange("W", w, wOff, s.wSize());
+            Segments.checkRange("Y", y, yOff, (long) s.n() * s.m() * pooling.outSize());
+            if (ep.bias() != null) Segments.checkRange("bias", ep.bias(), ep.biasOffset(), s.m());
+            if (s.n() > 0) DirectConv.forward(pool, s, x, xOff, w, wOff, y, yOff, ep, pooling, max);
+            return;
+        }
+        if (tmp == null) throw new IllegalArgumentException("this convolution needs a scratch of " + s.ySize() + " floats to pool from");
+        forward(pool, s, x, xOff, w, wOff, tmp, 0, ep, direct);
+        if (max) Pool2d.maxForward(pool, s.n() * s.m(), pooling, tmp, 0, y, yOff);
+        else Pool2d.averageForward(pool, s.n() * s.m(), pooling, false, tmp, 0, y, yOff);
     }
 
     /** A panel source seen from column {@code shift} on (a task's first output pixel). */

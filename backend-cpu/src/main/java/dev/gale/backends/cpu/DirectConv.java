@@ -417,7 +417,7 @@ final class DirectConv {
 
     /** {@link Conv2d#forward} by direct convolution: one task per image and group (and block range when few). */
     static void forward(KernelPool pool, Conv2d.Shape s, MemorySegment x, long xOff, MemorySegment w, long wOff,
-                        MemorySegment y, long yOff, Epilogue ep) {
+                        MemorySegment y, long yOff, Epilogue ep, Window2d pooling, boolean max) {
         Window2d g = s.window();
         int mg = s.mg(), cg = s.cg(), k = s.k(), p = s.p(), groups = s.groups(), blocks = ceilDiv(mg, MB);
         Padded pad = Padded.of(cg, g.h(), g.w(), g.padTop(), g.padLeft(), g.kh(), g.kw(), g.oh(), g.ow());
@@ -429,12 +429,27 @@ final class DirectConv {
             for (int grp = 0; grp < groups; grp++) packWeights(w, wOff + (long) grp * mg * k, mg, cg, g.kernelSize(), wk, grp * perGroup);
             pool.parallelFor(units * parts, (task, scratch) -> {
                 int unit = task / parts, part = task % parts, img = unit / groups, grp = unit % groups;
+                int b0 = part * blocks / parts, b1 = (part + 1) * blocks / parts;
+                int m0 = b0 * MB, m1 = Math.min(mg, b1 * MB);
                 float[] in = scratch.work(pad.size());
                 pad.fill(x, xOff + ((long) img * s.c() + (long) grp * cg) * g.inSize(), in, 0);
                 long yAt = ((long) img * s.m() + (long) grp * mg) * p;
-                convolve(pad, in, 0, g.kh(), g.kw(), wk, grp * perGroup, mg, part * blocks / parts,
-                        (part + 1) * blocks / parts, g.oh(), g.ow(), y, yOff + yAt,
-                        e == null ? null : e.shifted((long) grp * mg, yAt), scratch.tile, scratch.ints(k));
+                Epilogue te = e == null ? null : e.shifted((long) grp * mg, yAt);
+                if (pooling == null) {
+                    convolve(pad, in, 0, g.kh(), g.kw(), wk, grp * perGroup, mg, b0, b1, g.oh(), g.ow(), y, yOff + yAt,
+                            te, scratch.tile, scratch.ints(k));
+                    return;
+                }
+                // with a pooling, the task's channels go to its own scratch, and are pooled from there
+                MemorySegment conv = scratch.offHeap((long) (m1 - m0) * p);
+                convolve(pad, in, 0, g.kh(), g.kw(), wk, grp * perGroup, mg, b0, b1, g.oh(), g.ow(), conv,
+                        -(long) m0 * p, te, scratch.tile, scratch.ints(k));
+                long pooled = ((long) img * s.m() + (long) grp * mg) * pooling.outSize();
+                for (int m = m0; m < m1; m++) {
+                    long from = (long) (m - m0) * p, to = yOff + pooled + (long) m * pooling.outSize();
+                    if (max) Pool2d.maxPlane(pooling, conv, from, y, to);
+                    else Pool2d.averagePlane(pooling, false, conv, from, y, to);
+                }
             });
         });
     }

@@ -60,18 +60,48 @@ public final class Pool2d {
                 && g.padRight() == 0 && 2L * g.oh() <= g.h() && 2L * g.ow() <= g.w() && L >= 4;
     }
 
-    /** The 2 x 2 / 2 window over every plane: max (a NaN wins) or mean. */
-    private static void halving(KernelPool pool, int planes, Window2d g, boolean max, MemorySegment x, long xOff,
-                                MemorySegment y, long yOff) {
+    /** The mean of each 2 x 2 / 2 window over every plane. */
+    private static void halvingAverage(KernelPool pool, int planes, Window2d g, MemorySegment x, long xOff,
+                                       MemorySegment y, long yOff) {
         int w = g.w(), ow = g.ow(), oh = g.oh();
         forEachPlane(pool, planes, g, (pl) -> {
             long xp = xOff + (long) pl * g.inSize(), yp = yOff + (long) pl * g.outSize();
             for (int oy = 0; oy < oh; oy++) {
                 long r0 = (xp + 2L * oy * w) << 2, r1 = r0 + ((long) w << 2), yr = (yp + (long) oy * ow) << 2;
-                if (max) maxRow(ow, x, r0, r1, y, yr);
-                else averageRow(ow, x, r0, r1, y, yr);
+                averageRow(ow, x, r0, r1, y, yr);
             }
         });
+    }
+
+    /**
+     * One plane of {@link #maxForward} (element offsets, no checks): the 2 x 2 / 2 row kernel (a NaN wins), or the
+     * general window loop. The convolution with a fused max pooling calls it on each block it has just computed.
+     */
+    static void maxPlane(Window2d g, MemorySegment x, long xp, MemorySegment y, long yp) {
+        if (isHalving(g)) {
+            for (int oy = 0; oy < g.oh(); oy++) {
+                long r0 = (xp + 2L * oy * g.w()) << 2, r1 = r0 + ((long) g.w() << 2), yr = (yp + (long) oy * g.ow()) << 2;
+                maxRow(g.ow(), x, r0, r1, y, yr);
+            }
+            return;
+        }
+        for (int oy = 0; oy < g.oh(); oy++) {
+            int iy0 = oy * g.strideH() - g.padTop();
+            int kiLo = kLo(iy0, g.dilationH()), kiHi = kHi(iy0, g.dilationH(), g.kh(), g.h());
+            for (int ox = 0; ox < g.ow(); ox++) {
+                int ix0 = ox * g.strideW() - g.padLeft();
+                int kjLo = kLo(ix0, g.dilationW()), kjHi = kHi(ix0, g.dilationW(), g.kw(), g.w());
+                float best = Float.NEGATIVE_INFINITY;
+                for (int ki = kiLo; ki < kiHi; ki++) {
+                    long row = xp + (long) (iy0 + ki * g.dilationH()) * g.w() + ix0;
+                    for (int kj = kjLo; kj < kjHi; kj++) {
+                        float v = x.getAtIndex(F, row + (long) kj * g.dilationW());
+                        if (v > best || v != v) best = v;
+                    }
+                }
+                y.setAtIndex(F, yp + (long) oy * g.ow() + ox, best);
+            }
+        }
     }
 
     /**
@@ -223,30 +253,7 @@ public final class Pool2d {
     /** Y[planes, oh, ow] = max over each window of X[planes, h, w]. */
     public static void maxForward(KernelPool pool, int planes, Window2d g, MemorySegment x, long xOff, MemorySegment y, long yOff) {
         check(pool, planes, g, x, xOff, y, yOff);
-        if (isHalving(g)) {
-            halving(pool, planes, g, true, x, xOff, y, yOff);
-            return;
-        }
-        forEachPlane(pool, planes, g, (pl) -> {
-            long xp = xOff + (long) pl * g.inSize(), yp = yOff + (long) pl * g.outSize();
-            for (int oy = 0; oy < g.oh(); oy++) {
-                int iy0 = oy * g.strideH() - g.padTop();
-                int kiLo = kLo(iy0, g.dilationH()), kiHi = kHi(iy0, g.dilationH(), g.kh(), g.h());
-                for (int ox = 0; ox < g.ow(); ox++) {
-                    int ix0 = ox * g.strideW() - g.padLeft();
-                    int kjLo = kLo(ix0, g.dilationW()), kjHi = kHi(ix0, g.dilationW(), g.kw(), g.w());
-                    float best = Float.NEGATIVE_INFINITY;
-                    for (int ki = kiLo; ki < kiHi; ki++) {
-                        long row = xp + (long) (iy0 + ki * g.dilationH()) * g.w() + ix0;
-                        for (int kj = kjLo; kj < kjHi; kj++) {
-                            float v = x.getAtIndex(F, row + (long) kj * g.dilationW());
-                            if (v > best || v != v) best = v;
-                        }
-                    }
-                    y.setAtIndex(F, yp + (long) oy * g.ow() + ox, best);
-                }
-            }
-        });
+        forEachPlane(pool, planes, g, (pl) -> maxPlane(g, x, xOff + (long) pl * g.inSize(), y, yOff + (long) pl * g.outSize()));
     }
 
     /** dX = dY routed to each window's maximum of X (see the class comment for ties and NaN); dX is overwritten. */
@@ -296,29 +303,39 @@ public final class Pool2d {
                                       long xOff, MemorySegment y, long yOff) {
         check(pool, planes, g, x, xOff, y, yOff);
         if (isHalving(g)) {
-            halving(pool, planes, g, false, x, xOff, y, yOff);
+            halvingAverage(pool, planes, g, x, xOff, y, yOff);
             return;
         }
-        forEachPlane(pool, planes, g, (pl) -> {
-            long xp = xOff + (long) pl * g.inSize(), yp = yOff + (long) pl * g.outSize();
+        forEachPlane(pool, planes, g, (pl) -> averagePlane(g, countIncludePad, x, xOff + (long) pl * g.inSize(), y,
+                yOff + (long) pl * g.outSize()));
+    }
+
+    /** One plane of {@link #averageForward} (element offsets, no checks), as {@link #maxPlane} for the mean. */
+    static void averagePlane(Window2d g, boolean countIncludePad, MemorySegment x, long xp, MemorySegment y, long yp) {
+        if (isHalving(g)) {
             for (int oy = 0; oy < g.oh(); oy++) {
-                int iy0 = oy * g.strideH() - g.padTop();
-                int kiLo = kLo(iy0, g.dilationH()), kiHi = kHi(iy0, g.dilationH(), g.kh(), g.h());
-                int rowsCounted = countIncludePad ? padded(iy0, g.dilationH(), g.kh(), g.h(), g.padTop(), g.padBottom()) : kiHi - kiLo;
-                for (int ox = 0; ox < g.ow(); ox++) {
-                    int ix0 = ox * g.strideW() - g.padLeft();
-                    int kjLo = kLo(ix0, g.dilationW()), kjHi = kHi(ix0, g.dilationW(), g.kw(), g.w());
-                    int colsCounted = countIncludePad ? padded(ix0, g.dilationW(), g.kw(), g.w(), g.padLeft(), g.padRight()) : kjHi - kjLo;
-                    float sum = 0;
-                    for (int ki = kiLo; ki < kiHi; ki++) {
-                        long row = xp + (long) (iy0 + ki * g.dilationH()) * g.w() + ix0;
-                        for (int kj = kjLo; kj < kjHi; kj++) sum += x.getAtIndex(F, row + (long) kj * g.dilationW());
-                    }
-                    int count = Math.max(0, rowsCounted) * Math.max(0, colsCounted);
-                    y.setAtIndex(F, yp + (long) oy * g.ow() + ox, count == 0 ? 0f : sum / count);
-                }
+                long r0 = (xp + 2L * oy * g.w()) << 2, r1 = r0 + ((long) g.w() << 2), yr = (yp + (long) oy * g.ow()) << 2;
+                averageRow(g.ow(), x, r0, r1, y, yr);
             }
-        });
+            return;
+        }
+        for (int oy = 0; oy < g.oh(); oy++) {
+            int iy0 = oy * g.strideH() - g.padTop();
+            int kiLo = kLo(iy0, g.dilationH()), kiHi = kHi(iy0, g.dilationH(), g.kh(), g.h());
+            int rowsCounted = countIncludePad ? padded(iy0, g.dilationH(), g.kh(), g.h(), g.padTop(), g.padBottom()) : kiHi - kiLo;
+            for (int ox = 0; ox < g.ow(); ox++) {
+                int ix0 = ox * g.strideW() - g.padLeft();
+                int kjLo = kLo(ix0, g.dilationW()), kjHi = kHi(ix0, g.dilationW(), g.kw(), g.w());
+                int colsCounted = countIncludePad ? padded(ix0, g.dilationW(), g.kw(), g.w(), g.padLeft(), g.padRight()) : kjHi - kjLo;
+                float sum = 0;
+                for (int ki = kiLo; ki < kiHi; ki++) {
+                    long row = xp + (long) (iy0 + ki * g.dilationH()) * g.w() + ix0;
+                    for (int kj = kjLo; kj < kjHi; kj++) sum += x.getAtIndex(F, row + (long) kj * g.dilationW());
+                }
+                int count = Math.max(0, rowsCounted) * Math.max(0, colsCounted);
+                y.setAtIndex(F, yp + (long) oy * g.ow() + ox, count == 0 ? 0f : sum / count);
+            }
+        }
     }
 
     /** dX = each window's dY / divisor spread over its input elements; dX is overwritten. */

@@ -47,6 +47,20 @@ public final class Scratch {
         return ints;
     }
 
+    private MemorySegment offHeap = MemorySegment.NULL;
+
+    /**
+     * Off-heap memory of at least {@code floats} floats (contents undefined), allocated once and reused while big
+     * enough. For results that kernels write and read through {@code MemorySegment} accesses: a heap segment there
+     * would give those call sites a second segment class and slow them for every caller (the arena's segments are
+     * native).
+     */
+    MemorySegment offHeap(long floats) {
+        if (offHeap.byteSize() < floats * Float.BYTES)
+            offHeap = java.lang.foreign.Arena.ofAuto().allocate(Math.max(1, floats) * Float.BYTES, 64);
+        return offHeap;
+    }
+
     /** The buffer last returned by {@link #work(long)}, as a heap segment. */
     MemorySegment workSegment() { return workSegment; }
 }

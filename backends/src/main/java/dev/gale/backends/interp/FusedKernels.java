@@ -22,8 +22,45 @@ final class FusedKernels {
         gale("FusedMatMul", Kernel.single(c -> activate(c, addBias(c, NnKernels.matMul(c, c.required(0),
                 operandB(c)), c.in(2)))));
         gale("FusedGemm", Kernel.single(c -> activate(c, (Tensor) Kernels.lookup("", "Gemm").run(c).get(0))));
-        gale("FusedConv", Kernel.single(c -> activate(c, (Tensor) Kernels.lookup("", "Conv").run(c).get(0))));
+        gale("FusedConv", Kernel.single(c -> pool(c, activate(c, (Tensor) Kernels.lookup("", "Conv").run(c).get(0)))));
         gale("Attention", Kernel.single(FusedKernels::attention));
+    }
+
+    /**
+     * FusedConv's pool (max or average) over pool_kernel [ph, pw] windows of y's spatial axes, side by side (stride =
+     * window, no padding, rows and columns past the last whole window dropped): max compares as MaxPool does (the
+     * window's first NaN wins), average sums in float64 and rounds once, as AveragePool does.
+     */
+    private static Tensor pool(KernelCall c, Tensor y) {
+        String mode = c.attrString("pool");
+        if (mode.equals("none")) return y;
+        if (!mode.equals("max") && !mode.equals("average"))
+            throw c.error("pool must be none, max or average, got '" + mode + "'");
+        long[] p = c.hasAttr("pool_kernel") ? c.attrInts("pool_kernel") : new long[0];
+        if (p.length != 2 || p[0] < 1 || p[1] < 1)
+            throw c.error("pool_kernel must be two window sizes of at least 1, got " + Arrays.toString(p));
+        if (y.rank() != 4) throw c.error("pool needs a 2-D convolution, got a result of shape " + Arrays.toString(y.shape()));
+        int planes = Math.toIntExact(y.dim(0) * y.dim(1)), h = (int) y.dim(2), w = (int) y.dim(3);
+        int ph = (int) p[0], pw = (int) p[1], oh = h / ph, ow = w / pw;
+        if (oh < 1 || ow < 1)
+            throw c.error("pool_kernel " + Arrays.toString(p) + " is larger than the result " + Arrays.toString(y.shape()));
+        boolean max = mode.equals("max");
+        double[] x = y.toDoubleArray(), out = new double[planes * oh * ow];
+        for (int pl = 0; pl < planes; pl++)
+            for (int oy = 0; oy < oh; oy++)
+                for (int ox = 0; ox < ow; ox++) {
+                    double best = Double.NEGATIVE_INFINITY, sum = 0;
+                    boolean first = true;
+                    for (int ki = 0; ki < ph; ki++)
+                        for (int kj = 0; kj < pw; kj++) {
+                            double v = x[(pl * h + oy * ph + ki) * w + ox * pw + kj];
+                            sum += v;
+                            if (first || v > best || Double.isNaN(v) && !Double.isNaN(best)) best = v;
+                            first = false;
+                        }
+                    out[(pl * oh + oy) * ow + ox] = max ? best : sum / (ph * pw);
+                }
+        return NnKernels.fromDoubles(y.dtype(), new long[] {y.dim(0), y.dim(1), oh, ow}, out);
     }
 
     /** FusedMatMul's B, transposed when transB = 1 (then it must be a matrix). */

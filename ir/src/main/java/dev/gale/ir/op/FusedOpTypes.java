@@ -16,6 +16,7 @@ import java.util.Set;
  * gale::FusedMatMul(A, B[, bias]) {activation, activation_alpha}    = act(A @ B + bias)
  * gale::FusedGemm(A, B[, C]) {Gemm's attributes, activation, ...}  = act(alpha A' B' + beta C)
  * gale::FusedConv(X, W[, B]) {Conv's attributes, activation, ...}  = act(conv(X, W) + B)
+ *                           {..., pool = max | average, pool_kernel} = that pooling, windows side by side, of the above
  * gale::Attention(Q, K, V[, mask]) {scale, key_transposed}         = softmax(scale Q K^T + mask, last axis) V
  * </pre>
  *
@@ -61,7 +62,29 @@ public final class FusedOpTypes {
 
     static List<Type> conv(InferContext c) {
         activation(c);
-        return OpTable.lookup("", "Conv").inference().infer(c);
+        List<Type> out = OpTable.lookup("", "Conv").inference().infer(c);
+        String pooling = c.attrString("pool");
+        if (pooling.equals("none")) return out;
+        if (!pooling.equals("max") && !pooling.equals("average"))
+            throw c.error("pool must be none, max or average, got '" + pooling + "'");
+        if (!c.hasAttr("pool_kernel")) throw c.error("pool " + pooling + " needs pool_kernel = [height, width]");
+        long[] pool = c.attrInts("pool_kernel");
+        if (pool.length != 2 || pool[0] < 1 || pool[1] < 1)
+            throw c.error("pool_kernel must be two window sizes of at least 1 (height, width), got "
+                    + java.util.Arrays.toString(pool));
+        Type.TensorType y = (Type.TensorType) out.get(0);
+        if (y.shape() == null) return out;
+        if (y.shape().rank() != 4)
+            throw c.error("pool pools a 2-D convolution's [N, M, H, W] result, but the result has shape " + y.shape());
+        List<Dim> dims = new ArrayList<>(y.shape().dims());
+        for (int a = 0; a < 2; a++) {
+            Dim d = dims.get(2 + a);
+            if (d.isFixed() && d.sizeOr(0) < pool[a])
+                throw c.error("pool_kernel " + java.util.Arrays.toString(pool) + " is larger than the convolution's "
+                        + "result " + y.shape());
+            dims.set(2 + a, d.isFixed() ? Dim.of(d.sizeOr(0) / pool[a]) : Dim.UNKNOWN);
+        }
+        return List.of(Type.tensor(y.dtype(), new Shape(dims)));
     }
 
     static List<Type> attention(InferContext c) {

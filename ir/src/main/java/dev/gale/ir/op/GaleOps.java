@@ -67,12 +67,15 @@ public final class GaleOps {
         define(DOMAIN, "FusedGemm").inputs(2, 3).outputs(1).attr("alpha", 1.0f).attr("beta", 1.0f)
                 .attr("transA", 0L).attr("transB", 0L).attr("activation", "none").attr("activation_alpha", 0.01f)
                 .category(OUT_ELEMENTWISE_FUSABLE).infer(FusedOpTypes::gemm).register();
-        // FusedConv(X, W[, B]): act(conv(X, W) + B), attributes as Conv's.
+        // FusedConv(X, W[, B]): act(conv(X, W) + B), attributes as Conv's; with pool = max or average and
+        // pool_kernel = [ph, pw] (a 2-D convolution only), then MaxPool or AveragePool {kernel_shape = strides =
+        // pool_kernel}, unpadded, floor mode, of that.
         define(DOMAIN, "FusedConv").inputs(2, 3).outputs(1).attr("auto_pad", "NOTSET")
                 .optional("dilations", dev.gale.ir.Attr.Kind.INTS).attr("group", 1L)
                 .optional("kernel_shape", dev.gale.ir.Attr.Kind.INTS).optional("pads", dev.gale.ir.Attr.Kind.INTS)
                 .optional("strides", dev.gale.ir.Attr.Kind.INTS).attr("activation", "none")
-                .attr("activation_alpha", 0.01f).category(OUT_ELEMENTWISE_FUSABLE).infer(FusedOpTypes::conv).register();
+                .attr("activation_alpha", 0.01f).attr("pool", "none").optional("pool_kernel", dev.gale.ir.Attr.Kind.INTS)
+                .category(OUT_ELEMENTWISE_FUSABLE).infer(FusedOpTypes::conv).register();
         // Attention(Q, K, V[, mask]): softmax(scale Q K^T + mask, last axis) V; K given as K^T when key_transposed.
         define(DOMAIN, "Attention").inputs(3, 4).outputs(1).required("scale", dev.gale.ir.Attr.Kind.FLOAT)
                 .attr("key_transposed", 0L).category(OPAQUE).infer(FusedOpTypes::attention).register();

@@ -27,6 +27,8 @@ import java.util.TreeMap;
  *       shapes of products, which would otherwise keep them from fusing);</li>
  *   <li>{@link BiasActivationFusion}: bias, then activation, into MatMul, Gemm and Conv
  *       ({@code gale::FusedMatMul}, {@code gale::FusedGemm}, {@code gale::FusedConv});</li>
+ *   <li>{@link ConvPoolFusion}: a MaxPool or AveragePool of side-by-side windows after a 2-D convolution, into
+ *       the {@code gale::FusedConv} ({@code pool});</li>
  *   <li>{@link TransposedWeightFusion}: a matrix transposed only to be multiplied, read transposed in place
  *       ({@code gale::FusedMatMul {transB = 1}}).</li>
  * </ol>
@@ -65,7 +67,8 @@ public final class FusePatterns implements Pass {
         DECOMPOSED = List.of(first, LayerNormFusion.WITH_SCALE, LayerNormFusion.BARE);
         List<List<RewriteRule>> all = new ArrayList<>(DECOMPOSED);
         all.addAll(List.of(AttentionFusion.RULES, ConvBatchNormFolding.RULES, ShapeOfProduct.RULES,
-                BiasActivationFusion.BIAS, BiasActivationFusion.ACTIVATION, TransposedWeightFusion.RULES));
+                BiasActivationFusion.BIAS, BiasActivationFusion.ACTIVATION, ConvPoolFusion.RULES,
+                TransposedWeightFusion.RULES));
         STAGES = List.copyOf(all);
     }
 

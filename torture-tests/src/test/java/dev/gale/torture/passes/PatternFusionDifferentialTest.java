@@ -104,7 +104,7 @@ class PatternFusionDifferentialTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = ';', value = {
             "mlp; {fuse.gelu=1, fuse.gemm-activation=1}",
-            "cnn; {fuse.conv-activation=2}",
+            "cnn; {fuse.conv-activation=2, fuse.conv-averagepool=1, fuse.conv-maxpool=1}",
             "transformer; {fuse.attention=2, fuse.matmul-activation=2, fuse.matmul-bias=4}"})
     void pyTorchModelsForward(String name, String expectedFirings) {
         Path dir = PyTorchModelsTest.model(name);

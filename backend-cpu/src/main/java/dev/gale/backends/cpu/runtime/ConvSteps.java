@@ -72,8 +72,10 @@ final class ConvSteps {
         int groups = (int) c.attrInt("group");
         long n = x.dim(0), ch = x.dim(1), m = w.dim(0);
         if (groups < 1 || ch % groups != 0 || m % groups != 0 || w.dim(1) * groups != ch) return null;
-        if (y.numel != n * m * g.outSize()) return null;
         Conv2d.Shape s = new Conv2d.Shape((int) n, (int) ch, (int) m, groups, g);
+        String pooling = c.attr("pool") == null ? "none" : c.attrString("pool"); // Conv has none
+        if (!pooling.equals("none")) return pooledConv(c, s, act, pooling, c.attrInts("pool_kernel"));
+        if (y.numel != n * m * g.outSize()) return null;
         MemorySegment mem = c.mem;
         Epilogue ep = Epilogue.NONE;
         if (c.has(2)) {
@@ -88,6 +90,35 @@ final class ConvSteps {
         long xo = x.offset, wo = w.offset, yo = y.offset;
         Epilogue e = ep;
         return LinearSteps.then(() -> Conv2d.forward(pool, s, mem, xo, mem, wo, mem, yo, e), post);
+    }
+
+    /**
+     * FusedConv with a pool (max or average over pool_kernel windows side by side): a 2-D convolution whose bias and
+     * activation the kernel applies, pooled by {@link Conv2d#forwardPooled}; an activation the epilogue lacks leaves
+     * the node to the fallback.
+     */
+    private static Step pooledConv(EmitContext c, Conv2d.Shape s, String act, String pooling, long[] kernel) {
+        Window2d g = s.window();
+        Slot y = c.out(0);
+        if (!pooling.equals("max") && !pooling.equals("average") || kernel == null || kernel.length != 2
+                || c.in(0).rank() != 4 || kernel[0] < 1 || kernel[1] < 1 || kernel[0] > g.oh() || kernel[1] > g.ow())
+            return null;
+        int ph = (int) kernel[0], pw = (int) kernel[1];
+        if (y.numel != (long) s.n() * s.m() * (g.oh() / ph) * (g.ow() / pw)) return null;
+        Activation a = LinearSteps.activation(act);
+        if (a == null) return null;
+        MemorySegment mem = c.mem;
+        Epilogue ep = Epilogue.NONE.withActivation(a);
+        if (c.has(2)) {
+            if (c.in(2).numel != s.m()) return null;
+            ep = ep.withRowBias(mem, c.in(2).offset);
+        }
+        MemorySegment tmp = Conv2d.poolsInPlace(s) ? null : c.scratch(s.n() * (long) s.m() * g.outSize());
+        KernelPool pool = c.pool;
+        long xo = c.in(0).offset, wo = c.in(1).offset, yo = y.offset;
+        Epilogue e = ep;
+        boolean max = pooling.equals("max");
+        return () -> Conv2d.forwardPooled(pool, s, max, ph, pw, mem, xo, mem, wo, mem, yo, e, tmp);
     }
 
     /** ConvGradInput(dY, W, x_shape) or ConvGradWeight(dY, X, w_shape), with Conv's attributes. */
