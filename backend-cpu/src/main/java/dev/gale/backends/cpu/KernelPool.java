@@ -36,8 +36,16 @@ public final class KernelPool implements AutoCloseable {
         void run(int index, Scratch scratch);
     }
 
-    /** Busy-wait rounds before yielding, and yielding rounds before parking (see {@link #pause}). */
-    private static final int SPINS = 1 << 10, YIELDS = 1 << 8;
+    /** Busy-wait rounds before yielding (see {@link #pause}). */
+    private static final int SPINS = 1 << 10;
+    /**
+     * How long a waiting thread keeps spinning and yielding before it parks ({@code -Dgale.cpu.waitMicros}, default
+     * 2000). A parked worker takes tens of microseconds to wake on a virtual machine: with 256 yields (about 60 us)
+     * the workers parked in the gaps of a training step (the host's work between steps, a serial native step), and
+     * the first parallel loop after one paid for the wake-up (the encoder layer's first transpose: 0.10 ms a step on
+     * two threads against 0.024 on one). Yielding costs nothing when another thread needs the core.
+     */
+    private static final long WAIT_NANOS = Math.max(0, Long.getLong("gale.cpu.waitMicros", 2000)) * 1000;
     private static volatile KernelPool shared;
 
     /** Per thread: 1 while it runs with some pool's flush on (for good on a worker), else 0. */
@@ -157,7 +165,8 @@ public final class KernelPool implements AutoCloseable {
             generation++;
             for (Thread w : workers) LockSupport.unpark(w);
             drain(scratch[0]);
-            for (int round = 0; running.get() != 0; round++) pause(round);
+            long since = System.nanoTime();
+            for (int round = 0; running.get() != 0; round++) pause(round, since);
             this.task = null;
             Throwable t = failure.getAndSet(null);
             if (t instanceof RuntimeException e) throw e;
@@ -206,13 +215,13 @@ public final class KernelPool implements AutoCloseable {
     public void serial(Task task) { parallelFor(1, task); }
 
     /**
-     * One round of waiting: spin first (the next loop usually follows within microseconds), then yield (on a machine
-     * with more runnable threads than cores, the thread being waited for may need this core), then park until
-     * unparked.
+     * One round of a wait that began at {@code since} (System.nanoTime): spin first (the next loop usually follows
+     * within microseconds), then yield (on a machine with more runnable threads than cores, the thread being waited
+     * for may need this core) until {@link #WAIT_NANOS} have passed, then park until unparked.
      */
-    private void pause(int round) {
+    private void pause(int round, long since) {
         if (round < SPINS) Thread.onSpinWait();
-        else if (round < SPINS + YIELDS) Thread.yield();
+        else if (System.nanoTime() - since < WAIT_NANOS) Thread.yield();
         else LockSupport.park(this);
     }
 
@@ -231,7 +240,8 @@ public final class KernelPool implements AutoCloseable {
     private void work(int id) {
         int seen = 0;
         while (true) {
-            for (int round = 0; generation == seen && !closed; round++) pause(round);
+            long since = System.nanoTime();
+            for (int round = 0; generation == seen && !closed; round++) pause(round, since);
             if (closed) return;
             seen = generation;
             drain(scratch[id]);
