@@ -36,8 +36,12 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "-Xmx4g"})
 public class ConvBench {
-    /** 3x3: 64 -> 64 channels at 56x56, pad 1; 1x1: 256 -> 64 at 56x56; 3x3s2: 128 -> 128 at 56x56, stride 2. */
-    @Param({"3x3", "1x1", "3x3s2"})
+    /**
+     * 3x3: 64 -> 64 channels at 56x56, pad 1; 1x1: 256 -> 64 at 56x56; 3x3s2: 128 -> 128 at 56x56, stride 2;
+     * cnn1 and cnn2: the bench CNN's layers at batch 32 (1 -> 8 channels at 28x28 and 8 -> 16 at 14x14, 3x3, pad 1),
+     * which {@code forwardPooled} follows with their 2x2 max pooling.
+     */
+    @Param({"3x3", "1x1", "3x3s2", "cnn1", "cnn2"})
     public String layer;
 
     @Param({"1", "2"})
@@ -46,7 +50,7 @@ public class ConvBench {
     private Arena arena;
     private KernelPool pool;
     private Conv2d.Shape shape;
-    private MemorySegment x, w, y, bias;
+    private MemorySegment x, w, y, bias, tmp;
     private double gflopPerPass;
 
     @Setup
@@ -55,6 +59,8 @@ public class ConvBench {
             case "3x3" -> new Conv2d.Shape(8, 64, 64, 1, Window2d.of(56, 56, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1));
             case "1x1" -> new Conv2d.Shape(8, 256, 64, 1, Window2d.of(56, 56, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0));
             case "3x3s2" -> new Conv2d.Shape(8, 128, 128, 1, Window2d.of(56, 56, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1));
+            case "cnn1" -> new Conv2d.Shape(32, 1, 8, 1, Window2d.of(28, 28, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1));
+            case "cnn2" -> new Conv2d.Shape(32, 8, 16, 1, Window2d.of(14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1));
             default -> throw new IllegalArgumentException("unknown layer " + layer);
         };
         Window2d g = shape.window();
@@ -63,6 +69,7 @@ public class ConvBench {
         w = Data.random(arena, 4L * shape.m() * shape.c() / shape.groups() * g.kernelSize(), 2);
         bias = Data.random(arena, 4L * shape.m(), 3);
         y = Data.random(arena, 4L * shape.n() * shape.m() * g.outSize(), 4);
+        tmp = Conv2d.poolsInPlace(shape) ? null : arena.allocate(4L * shape.n() * shape.m() * g.outSize(), 64);
         gflopPerPass = 2.0 * shape.n() * shape.m() * shape.c() / shape.groups() * g.kernelSize() * g.outSize() / 1e9;
         pool = new KernelPool(threads);
     }
@@ -77,6 +84,18 @@ public class ConvBench {
     public void forward(GemmBench.Flops flops) {
         Conv2d.forward(pool, shape, x, 0, w, 0, y, 0, Epilogue.NONE.withRowBias(bias, 0)
                 .withActivation(dev.gale.backends.cpu.Activation.RELU));
+        flops.gflop += gflopPerPass;
+    }
+
+    /**
+     * The forward pass followed by a 2x2 max pooling, fused ({@code Conv2d.forwardPooled}: the direct loops pool each
+     * block while it is in cache; other layers convolve into {@code tmp} first). Compare with {@code forward}, which
+     * writes the whole result; GFLOP/s counts the convolution only.
+     */
+    @Benchmark
+    public void forwardPooled(GemmBench.Flops flops) {
+        Conv2d.forwardPooled(pool, shape, true, 2, 2, x, 0, w, 0, y, 0, Epilogue.NONE.withRowBias(bias, 0)
+                .withActivation(dev.gale.backends.cpu.Activation.RELU), tmp);
         flops.gflop += gflopPerPass;
     }
 
