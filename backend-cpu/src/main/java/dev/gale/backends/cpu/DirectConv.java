@@ -415,7 +415,11 @@ final class DirectConv {
 
     // ---------------------------------------------------------------------------------------------------- drivers
 
-    /** {@link Conv2d#forward} by direct convolution: one task per image and group (and block range when few). */
+    /**
+     * {@link Conv2d#forward} by direct convolution: one task per image and group (and block range when few). With a
+     * {@code pooling} window over the convolution's result (max, or the mean when {@code max} is false), y is the
+     * pooled result and each task pools the channels it convolved from its own scratch ({@link Conv2d#forwardPooled}).
+     */
     static void forward(KernelPool pool, Conv2d.Shape s, MemorySegment x, long xOff, MemorySegment w, long wOff,
                         MemorySegment y, long yOff, Epilogue ep, Window2d pooling, boolean max) {
         Window2d g = s.window();
