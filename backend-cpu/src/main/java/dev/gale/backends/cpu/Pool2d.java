@@ -60,17 +60,13 @@ public final class Pool2d {
                 && g.padRight() == 0 && 2L * g.oh() <= g.h() && 2L * g.ow() <= g.w() && L >= 4;
     }
 
-    /** The mean of each 2 x 2 / 2 window over every plane. */
-    private static void halvingAverage(KernelPool pool, int planes, Window2d g, MemorySegment x, long xOff,
-                                       MemorySegment y, long yOff) {
-        int w = g.w(), ow = g.ow(), oh = g.oh();
-        forEachPlane(pool, planes, g, (pl) -> {
-            long xp = xOff + (long) pl * g.inSize(), yp = yOff + (long) pl * g.outSize();
-            for (int oy = 0; oy < oh; oy++) {
-                long r0 = (xp + 2L * oy * w) << 2, r1 = r0 + ((long) w << 2), yr = (yp + (long) oy * ow) << 2;
-                averageRow(ow, x, r0, r1, y, yr);
-            }
-        });
+    /** One plane of 2 x 2 / 2 windows (element offsets): max (a NaN wins) or mean, row by row. */
+    private static void halvingPlane(Window2d g, boolean max, MemorySegment x, long xp, MemorySegment y, long yp) {
+        for (int oy = 0; oy < g.oh(); oy++) {
+            long r0 = (xp + 2L * oy * g.w()) << 2, r1 = r0 + ((long) g.w() << 2), yr = (yp + (long) oy * g.ow()) << 2;
+            if (max) maxRow(g.ow(), x, r0, r1, y, yr);
+            else averageRow(g.ow(), x, r0, r1, y, yr);
+        }
     }
 
     /**
@@ -79,10 +75,7 @@ public final class Pool2d {
      */
     static void maxPlane(Window2d g, MemorySegment x, long xp, MemorySegment y, long yp) {
         if (isHalving(g)) {
-            for (int oy = 0; oy < g.oh(); oy++) {
-                long r0 = (xp + 2L * oy * g.w()) << 2, r1 = r0 + ((long) g.w() << 2), yr = (yp + (long) oy * g.ow()) << 2;
-                maxRow(g.ow(), x, r0, r1, y, yr);
-            }
+            halvingPlane(g, true, x, xp, y, yp);
             return;
         }
         for (int oy = 0; oy < g.oh(); oy++) {
@@ -302,10 +295,6 @@ public final class Pool2d {
     public static void averageForward(KernelPool pool, int planes, Window2d g, boolean countIncludePad, MemorySegment x,
                                       long xOff, MemorySegment y, long yOff) {
         check(pool, planes, g, x, xOff, y, yOff);
-        if (isHalving(g)) {
-            halvingAverage(pool, planes, g, x, xOff, y, yOff);
-            return;
-        }
         forEachPlane(pool, planes, g, (pl) -> averagePlane(g, countIncludePad, x, xOff + (long) pl * g.inSize(), y,
                 yOff + (long) pl * g.outSize()));
     }
@@ -313,10 +302,7 @@ public final class Pool2d {
     /** One plane of {@link #averageForward} (element offsets, no checks), as {@link #maxPlane} for the mean. */
     static void averagePlane(Window2d g, boolean countIncludePad, MemorySegment x, long xp, MemorySegment y, long yp) {
         if (isHalving(g)) {
-            for (int oy = 0; oy < g.oh(); oy++) {
-                long r0 = (xp + 2L * oy * g.w()) << 2, r1 = r0 + ((long) g.w() << 2), yr = (yp + (long) oy * g.ow()) << 2;
-                averageRow(g.ow(), x, r0, r1, y, yr);
-            }
+            halvingPlane(g, false, x, xp, y, yp);
             return;
         }
         for (int oy = 0; oy < g.oh(); oy++) {
