@@ -28,10 +28,10 @@ final class DotGemm {
     private DotGemm() {}
 
     /** Fewest columns of A (the dot products' length) for which the dot products pay. */
-    static final int MIN_K = 4 * 16;
+    static final int MIN_K = Math.max(64, 4 * L);
 
     static boolean suits(boolean transA, boolean transB, int n, int k) {
-        return !transA && transB && n >= 1 && n <= NR && k >= MIN_K && k >= 4 * L;
+        return !transA && transB && n >= 1 && n <= NR && k >= MIN_K;
     }
 
     /**

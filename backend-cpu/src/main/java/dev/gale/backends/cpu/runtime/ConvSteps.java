@@ -77,11 +77,8 @@ final class ConvSteps {
         if (!pooling.equals("none")) return pooledConv(c, s, act, pooling, c.attrInts("pool_kernel"));
         if (y.numel != n * m * g.outSize()) return null;
         MemorySegment mem = c.mem;
-        Epilogue ep = Epilogue.NONE;
-        if (c.has(2)) {
-            if (c.in(2).numel != m) return null;
-            ep = ep.withRowBias(mem, c.in(2).offset);
-        }
+        Epilogue ep = withBias(c, m);
+        if (ep == null) return null;
         Activation a = LinearSteps.activation(act);
         Step post = null;
         if (a != null) ep = ep.withActivation(a);
@@ -90,6 +87,12 @@ final class ConvSteps {
         long xo = x.offset, wo = w.offset, yo = y.offset;
         Epilogue e = ep;
         return LinearSteps.then(() -> Conv2d.forward(pool, s, mem, xo, mem, wo, mem, yo, e), post);
+    }
+
+    /** The epilogue with input 2 as the per-channel bias when the node has one; null when it is not m long. */
+    private static Epilogue withBias(EmitContext c, long m) {
+        if (!c.has(2)) return Epilogue.NONE;
+        return c.in(2).numel == m ? Epilogue.NONE.withRowBias(c.mem, c.in(2).offset) : null;
     }
 
     /**
@@ -108,11 +111,9 @@ final class ConvSteps {
         Activation a = LinearSteps.activation(act);
         if (a == null) return null;
         MemorySegment mem = c.mem;
-        Epilogue ep = Epilogue.NONE.withActivation(a);
-        if (c.has(2)) {
-            if (c.in(2).numel != s.m()) return null;
-            ep = ep.withRowBias(mem, c.in(2).offset);
-        }
+        Epilogue ep = withBias(c, s.m());
+        if (ep == null) return null;
+        ep = ep.withActivation(a);
         MemorySegment tmp = Conv2d.poolsInPlace(s) ? null : c.scratch(s.n() * (long) s.m() * g.outSize());
         KernelPool pool = c.pool;
         long xo = c.in(0).offset, wo = c.in(1).offset, yo = y.offset;
