@@ -6,5 +6,5 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 cd "$ROOT"
-mvn -q -o -pl torture-tests -am test -Dtest=GoldenTest -Dsurefire.failIfNoSpecifiedTests=false -Dgale.bless=true
+mvn -q -pl torture-tests -am test -Dtest=GoldenTest -Dsurefire.failIfNoSpecifiedTests=false -Dgale.bless=true
 git status --short -- 'torture-tests/src/test/resources/golden'
