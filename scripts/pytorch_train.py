@@ -7,7 +7,7 @@ the batch at step s holding rows (s*B + i) mod n (what `gale train --no-shuffle`
 step. Gale trains the exported model with the same settings; the losses must agree.
 
 Writes into OUT: model.onnx, data.npz (arrays x, y), torch_losses.csv (step,loss), args.txt (the gale train flags).
-Usage: python3 scripts/pytorch_train.py OUT --model mlp|cnn|transformer --optimizer sgd|adam|adamw [--steps 40]
+Usage: python3 scripts/pytorch_train.py OUT --model mlp|cnn|upconv|transformer --optimizer sgd|adam|adamw [--steps 40]
 """
 import argparse
 import os
@@ -47,6 +47,21 @@ class CNN(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class UpConv(nn.Module):
+    """An encoder-decoder on 1x12x12 images: a stride-2 convolution down to 6x6, a ConvTranspose (stride 2, padding 1,
+    output_padding 1, with bias) back up to 12x12, and a linear classifier on the up-sampled maps."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(1, 4, 3, stride=2, padding=1)
+        self.up = nn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, output_padding=1)
+        self.fc = nn.Linear(3 * 12 * 12, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.up(torch.relu(self.down(x))))
+        return self.fc(torch.flatten(x, 1))
+
+
 class Transformer(nn.Module):
     """Token embeddings + learned positions, two encoder layers (no dropout), mean pooling, a linear classifier."""
 
@@ -71,6 +86,9 @@ def build(name, n):
     if name == "cnn":
         torch.manual_seed(11)
         return CNN(), torch.randn(n, 1, 12, 12, generator=g), "x"
+    if name == "upconv":
+        torch.manual_seed(13)
+        return UpConv(), torch.randn(n, 1, 12, 12, generator=g), "x"
     if name == "transformer":
         torch.manual_seed(12)
         return Transformer(), torch.randint(0, 50, (n, 8), generator=g), "tokens"
@@ -95,7 +113,7 @@ FLAGS = {"sgd": "--momentum 0.9", "adam": "", "adamw": "--weight-decay 0.01", "a
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("--model", help="mlp, cnn or transformer")
+    ap.add_argument("--model", help="mlp, cnn, upconv or transformer")
     ap.add_argument("--optimizer", help="sgd, adam, adamw or adagrad")
     ap.add_argument("--all", action="store_true",
                     help="every model with sgd, adam and adamw (and the MLP with adagrad), in OUT/MODEL-OPTIMIZER")
@@ -106,7 +124,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(1)
     if args.all:
-        for m in ("mlp", "cnn", "transformer"):
+        for m in ("mlp", "cnn", "upconv", "transformer"):
             for o in ("sgd", "adam", "adamw"):
                 run(os.path.join(args.out, f"{m}-{o}"), m, o, args)
         run(os.path.join(args.out, "mlp-adagrad"), "mlp", "adagrad", args)

@@ -44,7 +44,7 @@ class CpuTrainingParityTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"mlp-sgd", "mlp-adam", "mlp-adamw", "mlp-adagrad", "cnn-sgd", "cnn-adam", "cnn-adamw",
-            "transformer-sgd", "transformer-adam", "transformer-adamw"})
+            "upconv-sgd", "upconv-adam", "upconv-adamw", "transformer-sgd", "transformer-adam", "transformer-adamw"})
     void lossesMatchPyTorchEveryStep(String run) throws IOException {
         Path dir = work.resolve(run);
         List<String> args = new ArrayList<>(List.of("train", dir.resolve("model.onnx").toString(),

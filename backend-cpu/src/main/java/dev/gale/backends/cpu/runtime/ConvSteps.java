@@ -16,8 +16,9 @@ import java.util.Arrays;
 /**
  * Convolution and pooling over NCHW tensors on backend-cpu's {@link Conv2d} and {@link Pool2d}: Conv and
  * {@code gale::FusedConv} (bias and activation in the GEMM epilogue), their gradients ConvGradInput and
- * ConvGradWeight, MaxPool, AveragePool, their gradients, and the global poolings. A 1-D op (rank-3 tensors) runs as
- * a 2-D one of height 1; other ranks fall back.
+ * ConvGradWeight, ConvTranspose and its gradients (as the convolution it reverses: see {@link #convTranspose}),
+ * MaxPool, AveragePool, their gradients, and the global poolings. A 1-D op (rank-3 tensors) runs as a 2-D one of
+ * height 1; other ranks fall back.
  */
 final class ConvSteps {
     private ConvSteps() {}
@@ -28,6 +29,9 @@ final class ConvSteps {
                 c.attrFloat("activation_alpha")));
         NativeOps.register(GaleOps.DOMAIN, "ConvGradInput", c -> convGrad(c, true));
         NativeOps.register(GaleOps.DOMAIN, "ConvGradWeight", c -> convGrad(c, false));
+        NativeOps.register("ConvTranspose", ConvSteps::convTranspose);
+        NativeOps.register(GaleOps.DOMAIN, "ConvTransposeGradInput", c -> convTransposeGrad(c, true));
+        NativeOps.register(GaleOps.DOMAIN, "ConvTransposeGradWeight", c -> convTransposeGrad(c, false));
         NativeOps.register("MaxPool", c -> pool(c, true));
         NativeOps.register("AveragePool", c -> pool(c, false));
         NativeOps.register(GaleOps.DOMAIN, "MaxPoolGrad", c -> poolGrad(c, true));
@@ -141,6 +145,109 @@ final class ConvSteps {
         long dyo = dy.offset, oo = other.offset, to = out.offset;
         if (input) return () -> Conv2d.backwardInput(pool, s, mem, dyo, mem, oo, mem, to);
         return () -> Conv2d.backwardWeight(pool, s, mem, dyo, mem, oo, mem, to);
+    }
+
+    /**
+     * The convolution a ConvTranspose node reverses, from the node's attributes: ConvTranspose(X, W) scatters X [N, Cin,
+     * small...] through W [Cin, Cout / group, kernel...] into Y [N, Cout, big...], which is the input gradient of the
+     * convolution of Y by W (Cin output channels) that gives X's spatial sizes. Its pads are the parts of the full
+     * result the transpose cuts off; an end cut below zero (an output_shape past the full result) is rows the
+     * convolution's windows never reach, and pads nothing. Null when that convolution does not give X's sizes back
+     * (an output_padding as large as the stride, with a larger dilation) or the shapes do not fit.
+     */
+    static Conv2d.Shape transposedShape(EmitContext c, long[] xs, long[] ws, long[] ys) {
+        int r = xs.length - 2;
+        if (r != 1 && r != 2 || ws.length != xs.length || ys.length != xs.length) return null;
+        long[] in = Arrays.copyOfRange(xs, 2, xs.length), out = Arrays.copyOfRange(ys, 2, ys.length);
+        long[] kernel = kernelOf(c, ws);
+        if (kernel == null) return null;
+        ConvGeometry t;
+        try {
+            t = ConvGeometry.transposed(in, kernel, c.attrInts("strides"), c.attrInts("dilations"), c.attrInts("pads"),
+                    ConvGeometry.autoPad(c.attrString("auto_pad"), c::error), c.attrInts("output_padding"),
+                    c.attrInts("output_shape"), c::error);
+        } catch (GaleException e) {
+            return null;
+        }
+        if (!Arrays.equals(t.out(), out)) return null;
+        long[] k2 = r == 2 ? kernel : new long[] {1, kernel[0]};
+        long[] big = r == 2 ? out : new long[] {1, out[0]}, small = r == 2 ? in : new long[] {1, in[0]};
+        int[] s = new int[2], d = new int[2], pb = new int[2], pe = new int[2];
+        for (int i = 0; i < 2; i++) {
+            int a = r == 2 ? i : i - 1;
+            s[i] = a < 0 ? 1 : (int) t.strides()[a];
+            d[i] = a < 0 ? 1 : (int) t.dilations()[a];
+            pb[i] = a < 0 ? 0 : (int) t.padsBegin()[a];
+            pe[i] = a < 0 ? 0 : (int) Math.max(0, t.padsEnd()[a]);
+            if (pb[i] < 0 || big[i] > Integer.MAX_VALUE || k2[i] > Integer.MAX_VALUE) return null;
+        }
+        Window2d g;
+        try {
+            g = Window2d.of((int) big[0], (int) big[1], (int) k2[0], (int) k2[1], s[0], s[1], d[0], d[1], pb[0], pb[1],
+                    pe[0], pe[1]);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        if (g.oh() != small[0] || g.ow() != small[1]) return null;
+        int groups = (int) c.attrInt("group");
+        long n = xs[0], cin = xs[1], cout = ys[1];
+        if (groups < 1 || cin % groups != 0 || ws[0] != cin || ws[1] * groups != cout
+                || n > Integer.MAX_VALUE || cout > Integer.MAX_VALUE || cin > Integer.MAX_VALUE) return null;
+        return new Conv2d.Shape((int) n, (int) cout, (int) cin, groups, g);
+    }
+
+    /**
+     * ConvTranspose(X, W[, B]) as {@link Conv2d#backwardInput} of its {@link #transposedShape} with X as the incoming
+     * gradient, then the per-channel bias over each output plane.
+     */
+    private static Step convTranspose(EmitContext c) {
+        if (!c.allArena()) return null;
+        Slot x = c.in(0), w = c.in(1), y = c.out(0);
+        Conv2d.Shape s = transposedShape(c, x.shape, w.shape, y.shape);
+        if (s == null || y.numel != bigSize(s) || x.numel != (long) s.n() * s.m() * s.window().outSize()) return null;
+        if (c.has(2) && c.in(2).numel != s.c()) return null;
+        MemorySegment mem = c.mem;
+        KernelPool pool = c.pool;
+        long xo = x.offset, wo = w.offset, yo = y.offset;
+        Step scatter = () -> Conv2d.backwardInput(pool, s, mem, xo, mem, wo, mem, yo);
+        if (!c.has(2)) return scatter;
+        long bo = c.in(2).offset, planes = (long) s.n() * s.c(), size = s.window().inSize();
+        return LinearSteps.then(scatter, () -> addPlaneBias(pool, mem, yo, planes, size, s.c(), bo));
+    }
+
+    /** Floats of the transpose's output (the convolution's input): N x Cout x big spatial. */
+    private static long bigSize(Conv2d.Shape s) { return (long) s.n() * s.c() * s.window().inSize(); }
+
+    /** Y[p] += B[p % channels] over each of {@code planes} planes of {@code size} floats, planes shared out. */
+    private static void addPlaneBias(KernelPool pool, MemorySegment mem, long yo, long planes, long size, int channels,
+                                     long bo) {
+        int tasks = (int) Math.min(planes, planes * size < 1 << 15 ? 1 : 2L * pool.threads());
+        pool.parallelFor(tasks, (t, scratch) -> {
+            for (long p = planes * t / tasks, end = planes * (t + 1) / tasks; p < end; p++) {
+                float b = Vec.get(mem, bo + p % channels);
+                long at = yo + p * size, i = 0;
+                for (long bound = Vec.bound(size); i < bound; i += Vec.L)
+                    Vec.store(Vec.load(mem, at + i).add(b), mem, at + i);
+                for (; i < size; i++) Vec.set(mem, at + i, Vec.get(mem, at + i) + b);
+            }
+        });
+    }
+
+    /**
+     * ConvTransposeGradInput(dY, W, x_shape) = the convolution of dY by W ({@link Conv2d#forward});
+     * ConvTransposeGradWeight(dY, X, w_shape) = that convolution's weight gradient with X as its incoming gradient.
+     */
+    private static Step convTransposeGrad(EmitContext c, boolean input) {
+        if (!c.arenaIn(0) || !c.arenaIn(1) || c.out(0) == null || !c.out(0).inArena()) return null;
+        Slot dy = c.in(0), other = c.in(1), out = c.out(0);
+        long[] xs = input ? out.shape : other.shape, ws = input ? other.shape : out.shape;
+        Conv2d.Shape s = transposedShape(c, xs, ws, dy.shape);
+        if (s == null || dy.numel != bigSize(s)) return null;
+        MemorySegment mem = c.mem;
+        KernelPool pool = c.pool;
+        long dyo = dy.offset, oo = other.offset, to = out.offset;
+        if (input) return () -> Conv2d.forward(pool, s, mem, dyo, mem, oo, mem, to, Epilogue.NONE);
+        return () -> Conv2d.backwardWeight(pool, s, mem, oo, mem, dyo, mem, to);
     }
 
     private static Step pool(EmitContext c, boolean max) {
