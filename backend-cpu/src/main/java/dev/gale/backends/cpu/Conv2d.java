@@ -1,6 +1,7 @@
 package dev.gale.backends.cpu;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 /**
  * NCHW convolution by im2col and {@link Sgemm}'s blocked kernel, forward and backward. With {@code Cg = C / groups},
@@ -19,6 +20,8 @@ import java.lang.foreign.MemorySegment;
 public final class Conv2d {
     /** Largest column chunk a task unfolds, in floats (4 MiB). */
     static final int MAX_COL = 1 << 20;
+    /** Largest part of dX a task folds in a heap buffer, in floats (4 MiB); larger ones fold in place. */
+    static final int MAX_FOLD = 1 << 20;
 
     private Conv2d() {}
 
@@ -169,8 +172,15 @@ public final class Conv2d {
             int img = task / perImage, grp = task % perImage / tasksPerGroup, part = task % tasksPerGroup;
             int c0 = (int) ((long) part * cg / tasksPerGroup), c1 = (int) ((long) (part + 1) * cg / tasksPerGroup);
             long xImg = dxOff + ((long) img * s.c() + (long) grp * cg) * g.inSize();
-            dx.asSlice((xImg + (long) c0 * g.inSize()) * Float.BYTES, (long) (c1 - c0) * g.inSize() * Float.BYTES).fill((byte) 0);
-            if (c0 == c1 || p == 0) return;
+            long planes = (long) (c1 - c0) * g.inSize();
+            // The task's planes fold in a heap buffer when they fit one (copied out at the end), else in place.
+            float[] acc = planes <= MAX_FOLD ? scratch.fold((int) planes) : null;
+            if (acc != null) Arrays.fill(acc, 0, (int) planes, 0f);
+            else dx.asSlice((xImg + (long) c0 * g.inSize()) * Float.BYTES, planes * Float.BYTES).fill((byte) 0);
+            if (c0 == c1 || p == 0) {
+                if (acc != null) MemorySegment.copy(acc, 0, dx, GemmPacking.F, (xImg + (long) c0 * g.inSize()) * Float.BYTES, (int) planes);
+                return;
+            }
             int rows = (c1 - c0) * khw, chunk = Math.max(GemmKernel.NR, Math.min(p, MAX_COL / rows / GemmKernel.NR * GemmKernel.NR));
             long dyImg = dyOff + ((long) img * s.m() + (long) grp * mg) * p;
             for (int p0 = 0; p0 < p; p0 += chunk) {
@@ -178,8 +188,10 @@ public final class Conv2d {
                 float[] col = scratch.work((long) rows * (p1 - p0));
                 GemmKernel.gemm(scratch, true, false, rows, p1 - p0, mg, 1f, w, wOff + (long) grp * mg * k + (long) c0 * khw, k,
                         dy, dyImg + p0, p, 0f, scratch.workSegment(), 0, p1 - p0, Epilogue.NONE);
-                Im2col.col2imAdd(g, col, p1 - p0, c0, c1, p0, p1, dx, xImg);
+                if (acc != null) Im2col.col2imAdd(g, col, p1 - p0, c0, c1, p0, p1, acc);
+                else Im2col.col2imAdd(g, col, p1 - p0, c0, c1, p0, p1, dx, xImg);
             }
+            if (acc != null) MemorySegment.copy(acc, 0, dx, GemmPacking.F, (xImg + (long) c0 * g.inSize()) * Float.BYTES, (int) planes);
         });
     }
 

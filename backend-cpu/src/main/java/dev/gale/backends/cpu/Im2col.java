@@ -150,6 +150,105 @@ final class Im2col {
         }
     }
 
+    /**
+     * {@link #col2imAdd} into a heap array: channel c's plane at {@code acc[(c - c0) * h * w]}. Element by element (a
+     * stride above 1) an array add costs a fraction of a segment read and write: a stride-2 ConvTranspose (64 to 32
+     * channels, 16x16 to 32x32, batch 16) spent 40% of its time folding into the arena, 2.1 million adds a run.
+     */
+    static void col2imAdd(Window2d g, float[] col, int ldc, int c0, int c1, int p0, int p1, float[] acc) {
+        if (g.strideW() == 2 && g.dilationW() == 1 && INTERLEAVES) {
+            col2imAddStride2(g, col, ldc, c0, c1, p0, p1, acc);
+            return;
+        }
+        int hw = g.inSize(), sw = g.strideW();
+        for (int c = c0; c < c1; c++) {
+            int plane = (c - c0) * hw;
+            for (int ki = 0; ki < g.kh(); ki++) {
+                for (int kj = 0; kj < g.kw(); kj++) {
+                    int row = ((c - c0) * g.kh() + ki) * g.kw() + kj, lo = g.firstValidCol(kj), hi = g.endValidCol(kj);
+                    int colShift = kj * g.dilationW() - g.padLeft();
+                    for (int p = p0; p < p1; ) {
+                        int oy = p / g.ow(), ox0 = p - oy * g.ow(), ox1 = Math.min(g.ow(), ox0 + p1 - p);
+                        int iy = oy * g.strideH() - g.padTop() + ki * g.dilationH();
+                        if (iy >= 0 && iy < g.h() && lo < hi) {
+                            int a = Math.clamp(lo, ox0, ox1), b = Math.clamp(hi, a, ox1);
+                            int src = row * ldc + p - p0 - ox0, dst = plane + iy * g.w() + colShift;
+                            if (sw == 1) {
+                                int i = a;
+                                for (; i <= b - L; i += L)
+                                    FloatVector.fromArray(S, acc, dst + i).add(FloatVector.fromArray(S, col, src + i))
+                                            .intoArray(acc, dst + i);
+                                for (; i < b; i++) acc[dst + i] += col[src + i];
+                            } else {
+                                for (int ox = a; ox < b; ox++) acc[dst + ox * sw] += col[src + ox];
+                            }
+                        }
+                        p += ox1 - ox0;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Whether {@link #col2imAddStride2} runs (16 lanes: its selection is written for them). */
+    static final boolean INTERLEAVES = L == 16 && !Boolean.getBoolean("gale.conv.scalarFold");
+    /** Lane j takes lane j / 2 of a (j even) or of b (j odd): lanes 0-7 of a and b interleaved. */
+    private static final FloatVector INTERLEAVE = INTERLEAVES ? interleave() : null;
+
+    private static FloatVector interleave() {
+        float[] index = new float[L];
+        for (int j = 0; j < L; j++) index[j] = j / 2 + (j % 2 == 0 ? 0 : L);
+        return FloatVector.fromArray(S, index, 0);
+    }
+
+    /**
+     * The array {@link #col2imAdd} for a horizontal stride of 2 (dilation 1), the fold of a stride-2 convolution's
+     * input gradient and of a stride-2 ConvTranspose: kernel columns kj and kj + 1 land on the even and odd columns of
+     * one run, so 8 output columns of their two column-matrix rows interleave in registers (one two-vector selection)
+     * into 16 consecutive floats of the plane, added with one load and store; one at a time, each float cost an add
+     * and the run's bookkeeping was paid per kernel column. An odd last kernel column pairs with zeros (the odd
+     * columns it adds 0 to stay inside its row); the ends of a run where only one of the two columns is valid, and
+     * the last few columns, go one by one.
+     */
+    private static void col2imAddStride2(Window2d g, float[] col, int ldc, int c0, int c1, int p0, int p1, float[] acc) {
+        int hw = g.inSize(), kw = g.kw(), half = L / 2, w = g.w();
+        for (int c = c0; c < c1; c++) {
+            int plane = (c - c0) * hw;
+            for (int ki = 0; ki < g.kh(); ki++) {
+                for (int kj = 0; kj < kw; kj += 2) {
+                    boolean pair = kj + 1 < kw;
+                    int rowA = ((c - c0) * g.kh() + ki) * kw + kj;
+                    int loA = g.firstValidCol(kj), hiA = g.endValidCol(kj);
+                    int loB = pair ? g.firstValidCol(kj + 1) : loA, hiB = pair ? g.endValidCol(kj + 1) : hiA;
+                    int shift = kj - g.padLeft(); // kernel column kj adds output column ox at input column shift + 2 ox
+                    for (int p = p0; p < p1; ) {
+                        int oy = p / g.ow(), ox0 = p - oy * g.ow(), ox1 = Math.min(g.ow(), ox0 + p1 - p);
+                        int iy = oy * g.strideH() - g.padTop() + ki * g.dilationH();
+                        int srcA = rowA * ldc + p - p0 - ox0, srcB = srcA + ldc;
+                        p += ox1 - ox0;
+                        if (iy < 0 || iy >= g.h()) continue;
+                        int rowStart = plane + iy * w, dst = rowStart + shift;
+                        int aA = Math.clamp(loA, ox0, ox1), bA = Math.clamp(hiA, aA, ox1);
+                        int aB = Math.clamp(loB, ox0, ox1), bB = Math.clamp(hiB, aB, ox1);
+                        int a = Math.max(aA, aB), b = Math.max(a, Math.min(bA, bB));
+                        // Alone, A's vectors add 0 at the odd column after each of its own: keep that in the row.
+                        if (!pair) b = Math.max(a, Math.min(b, (w - 1 - shift) / 2));
+                        int last = col.length - L - (pair ? srcB : srcA); // vector reads stay in the array
+                        int ox = a;
+                        for (; ox + half <= b && ox <= last; ox += half) {
+                            FloatVector va = FloatVector.fromArray(S, col, srcA + ox);
+                            FloatVector vb = pair ? FloatVector.fromArray(S, col, srcB + ox) : FloatVector.zero(S);
+                            int at = dst + 2 * ox;
+                            FloatVector.fromArray(S, acc, at).add(INTERLEAVE.selectFrom(va, vb)).intoArray(acc, at);
+                        }
+                        for (int x = aA; x < bA; x++) if (x < a || x >= ox) acc[dst + 2 * x] += col[srcA + x];
+                        if (pair) for (int x = aB; x < bB; x++) if (x < a || x >= ox) acc[dst + 2 * x + 1] += col[srcB + x];
+                    }
+                }
+            }
+        }
+    }
+
     /** dx[at, at + n) += col[from, from + n). */
     private static void addRun(float[] col, int from, MemorySegment dx, long at, int n) {
         int i = 0;

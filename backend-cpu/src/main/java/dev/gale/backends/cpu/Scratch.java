@@ -11,6 +11,7 @@ public final class Scratch {
     private float[] packA = new float[0];
     private float[] packB = new float[0];
     private float[] work = new float[0];
+    private float[] fold = new float[0];
     private int[] ints = new int[0];
     private MemorySegment workSegment = MemorySegment.ofArray(work);
     /** The micro-kernel's MR x NR accumulator tile. */
@@ -39,6 +40,12 @@ public final class Scratch {
             workSegment = MemorySegment.ofArray(work);
         }
         return work;
+    }
+
+    /** A second float buffer, beside {@link #work}, of at least {@code floats} floats (contents undefined). */
+    float[] fold(int floats) {
+        if (fold.length < floats) fold = new float[floats];
+        return fold;
     }
 
     /** An int buffer of at least {@code n} ints (contents undefined): index tables. */

@@ -69,6 +69,13 @@ class Conv2dTest {
             {2, 6, 20, 2, 8, 8, 3, 3, 1, 1, 2, 1, 0, 2, 1, 1},
             // rows of 5 pixels: a slot stored whole runs over the next two rows
             {2, 2, 8, 1, 6, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+            // horizontal stride 2 with rows of more than one vector (the interleaved fold of the input gradient):
+            // an even kernel (ConvTranspose 4x4 / 2's), 2x2 / 2 unpadded, an odd kernel whose last column pairs with
+            // zeros at the row's end, asymmetric pads
+            {2, 3, 5, 1, 10, 70, 4, 4, 2, 2, 1, 1, 1, 1, 1, 1},
+            {2, 4, 6, 2, 5, 40, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1},
+            {1, 2, 3, 1, 6, 67, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
+            {1, 3, 4, 1, 7, 53, 5, 3, 1, 2, 2, 0, 1, 2, 1, 1},
     };
 
     static Conv2d.Shape convShape(int[] c) {
