@@ -13,8 +13,8 @@ import static dev.gale.backends.cpu.runtime.Vec.L;
 import static dev.gale.backends.cpu.runtime.Vec.S;
 
 /**
- * Softmax and LogSoftmax along one axis, LayerNormalization and its gradient, BatchNormalization (inference and
- * training mode) and its gradient. Rows along the last axis run as vector loops, split across the pool when large;
+ * Softmax and LogSoftmax along one axis, LayerNormalization and its gradient, InstanceNormalization,
+ * BatchNormalization (inference and training mode) and its gradient. Rows along the last axis run as vector loops, split across the pool when large;
  * other axes run as strided scalar loops. Statistics: float vector lanes for layer-norm rows, float64 for
  * batch-norm channels (which sum over the whole batch).
  */
@@ -28,6 +28,7 @@ final class NormSteps {
         NativeOps.register("LogSoftmax", c -> softmax(c, true));
         NativeOps.register("LayerNormalization", NormSteps::layerNorm);
         NativeOps.register(GaleOps.DOMAIN, "LayerNormGrad", NormSteps::layerNormGrad);
+        NativeOps.register("InstanceNormalization", NormSteps::instanceNorm);
         NativeOps.register("BatchNormalization", NormSteps::batchNorm);
         NativeOps.register(GaleOps.DOMAIN, "BatchNormGrad", NormSteps::batchNormGrad);
     }
@@ -161,6 +162,35 @@ final class NormSteps {
                     float v = (Vec.get(m, xr + k) - mu) * is * Vec.get(m, so + k);
                     Vec.set(m, yr + k, bo >= 0 ? v + Vec.get(m, bo + k) : v);
                 }
+            }
+        });
+    }
+
+    /**
+     * InstanceNormalization(X, scale, B): each (n, c) plane normalized by its own mean and variance, then scaled and
+     * shifted by channel c's values; planes are rows of the layer-norm loop. (Older PyTorch exports spell GroupNorm
+     * as a Reshape, this op and an affine; it fell back to the interpreter, one thread in float64.)
+     */
+    private static Step instanceNorm(EmitContext c) {
+        if (!c.allArena()) return null;
+        Slot x = c.in(0), scale = c.in(1), bias = c.in(2), y = c.out(0);
+        if (x.rank() < 3 || y == null || y.numel != x.numel) return null;
+        long n = x.dim(0), ch = x.dim(1), planes = n * ch, len = prod(x.shape, 2, x.rank());
+        if (scale.numel != ch || bias.numel != ch || len == 0 || planes == 0) return null;
+        float eps = c.attrFloat("epsilon");
+        MemorySegment m = c.mem;
+        long xo = x.offset, yo = y.offset, so = scale.offset, bo = bias.offset;
+        return rows(c.pool, planes, len * 4, (r0, r1) -> {
+            for (long r = r0; r < r1; r++) {
+                long xr = xo + r * len, yr = yo + r * len;
+                float mu = Vec.sum(m, xr, len) / len;
+                float var = sumSquaredDiff(m, xr, len, mu) / len;
+                float a = (float) (Vec.get(m, so + r % ch) / Math.sqrt(var + eps));
+                float b = Vec.get(m, bo + r % ch) - mu * a; // y = (x - mu) * is * scale + bias = x * a + b
+                FloatVector av = FloatVector.broadcast(S, a), bv = FloatVector.broadcast(S, b);
+                long k = 0, end = Vec.bound(len);
+                for (; k < end; k += L) Vec.store(Vec.load(m, xr + k).fma(av, bv), m, yr + k);
+                for (; k < len; k++) Vec.set(m, yr + k, Math.fma(Vec.get(m, xr + k), a, b));
             }
         });
     }
