@@ -5,6 +5,7 @@ import dev.gale.ir.op.ResizeMath;
 import dev.gale.ir.op.ShapeMath;
 
 import java.util.Arrays;
+import java.util.function.Function;
 
 /**
  * Resize (opset 18) and the deprecated Upsample.
@@ -16,30 +17,68 @@ import java.util.Arrays;
  * {@code exclude_outside}. An output element is the weighted sum over the product of the per-axis neighbourhoods,
  * in float64. With {@code tf_crop_and_resize}, a coordinate outside the input gives {@code extrapolation_value}.
  */
-final class ResizeKernel {
+public final class ResizeKernel {
     private ResizeKernel() {}
 
     /** For one axis: per output coordinate the input indices read and their weights (null entry: extrapolate). */
     private record AxisFilter(int[][] index, double[][] weight) {}
 
-    private record Settings(String mode, String coordMode, String nearestMode, double cubicA, boolean antialias,
-                            boolean excludeOutside, double extrapolation) {}
+    /** Resize's interpolation attributes. */
+    public record Settings(String mode, String coordMode, String nearestMode, double cubicA, boolean antialias,
+                           boolean excludeOutside, double extrapolation) {}
 
     static Tensor resize(KernelCall c) {
         Tensor x = c.required(0);
-        int r = x.rank();
-        long[] in = x.shape();
-        int[] axes = c.hasAttr("axes") ? ShapeMath.axes(c.attrInts("axes"), r, c::error) : ShapeKernels.range(r);
-        Tensor roiT = nonEmpty(c.in(1)), scalesT = nonEmpty(c.in(2)), sizesT = nonEmpty(c.in(3));
-        if ((scalesT == null) == (sizesT == null)) throw c.error("exactly one of scales and sizes must be given");
-        long[] out = x.shape();
+        Plan plan = plan(new Request(x.shape(), c.hasAttr("axes") ? c.attrInts("axes") : null, c.in(1), c.in(2), c.in(3),
+                c.attrString("keep_aspect_ratio_policy"), c.attrString("mode"),
+                c.attrString("coordinate_transformation_mode"), c.attrString("nearest_mode"), c.attrFloat("cubic_coeff_a"),
+                c.attrInt("antialias") != 0, c.attrInt("exclude_outside") != 0, c.attrFloat("extrapolation_value")),
+                c::error);
+        AxisFilter[] filters = new AxisFilter[plan.out.length];
+        for (int k = 0; k < filters.length; k++) filters[k] = new AxisFilter(plan.index[k], plan.weight[k]);
+        return apply(x, plan.out, filters, plan.settings);
+    }
+
+    /**
+     * A Resize node's operands and attributes: the input shape, the {@code axes} attribute (or null), the roi, scales
+     * and sizes inputs (null or empty when absent) and the rest of the attributes.
+     */
+    public record Request(long[] in, long[] axes, Tensor roi, Tensor scales, Tensor sizes, String keepAspectRatioPolicy,
+                          String mode, String coordinateTransformationMode, String nearestMode, double cubicA,
+                          boolean antialias, boolean excludeOutside, double extrapolation) {}
+
+    /**
+     * What a Resize computes, for backends that run it themselves: the output shape and, per axis and output
+     * coordinate, the input indices read and their weights ({@code index[axis][x]} null: {@code extrapolation} there).
+     * With mode nearest an output coordinate reads {@link #nearest} of its two candidates.
+     */
+    public record Plan(long[] out, int[][][] index, double[][][] weight, Settings settings) {
+        public boolean isNearest() { return settings.mode.equals("nearest"); }
+
+        public double extrapolation() { return settings.extrapolation; }
+
+        /** For mode nearest: the input index output coordinate {@code x} of {@code axis} reads. */
+        public int nearest(int axis, int x) {
+            double[] w = weight[axis][x];
+            return index[axis][x][w.length > 1 && w[1] != 0 ? 1 : 0];
+        }
+    }
+
+    /** Resize's shape logic and per-axis filters (see the class comment); errors through {@code error}. */
+    public static Plan plan(Request q, Function<String, ? extends RuntimeException> error) {
+        int r = q.in.length;
+        long[] in = q.in;
+        int[] axes = q.axes != null ? ShapeMath.axes(q.axes, r, error::apply) : ShapeKernels.range(r);
+        Tensor roiT = nonEmpty(q.roi), scalesT = nonEmpty(q.scales), sizesT = nonEmpty(q.sizes);
+        if ((scalesT == null) == (sizesT == null)) throw error.apply("exactly one of scales and sizes must be given");
+        long[] out = in.clone();
         double[] scale = new double[r];
         Arrays.fill(scale, 1);
         if (sizesT != null) {
             long[] sizes = sizesT.toLongArray();
             if (sizes.length != axes.length)
-                throw c.error("sizes has " + sizes.length + " entries for " + axes.length + " axes");
-            String policy = c.attrString("keep_aspect_ratio_policy");
+                throw error.apply("sizes has " + sizes.length + " entries for " + axes.length + " axes");
+            String policy = q.keepAspectRatioPolicy;
             if (policy.equals("stretch")) {
                 for (int i = 0; i < axes.length; i++) {
                     out[axes[i]] = sizes[i];
@@ -55,15 +94,15 @@ final class ResizeKernel {
                     scale[axes[i]] = s;
                 }
             } else {
-                throw c.error("unknown keep_aspect_ratio_policy '" + policy + "'");
+                throw error.apply("unknown keep_aspect_ratio_policy '" + policy + "'");
             }
-            for (long s : out) if (s < 0) throw c.error("sizes must not be negative");
+            for (long s : out) if (s < 0) throw error.apply("sizes must not be negative");
         } else {
             if (scalesT.numel() != axes.length)
-                throw c.error("scales has " + scalesT.numel() + " entries for " + axes.length + " axes");
+                throw error.apply("scales has " + scalesT.numel() + " entries for " + axes.length + " axes");
             for (int i = 0; i < axes.length; i++) {
                 double s = scalesT.getDouble(i);
-                if (!(s > 0)) throw c.error("scales must be positive, got " + s);
+                if (!(s > 0)) throw error.apply("scales must be positive, got " + s);
                 scale[axes[i]] = s;
                 out[axes[i]] = ResizeMath.scaledSize(in[axes[i]], s);
             }
@@ -71,7 +110,7 @@ final class ResizeKernel {
         double[] roi = null;
         if (roiT != null) {
             if (roiT.numel() != 2 * axes.length)
-                throw c.error("roi has " + roiT.numel() + " entries, expected " + 2 * axes.length);
+                throw error.apply("roi has " + roiT.numel() + " entries, expected " + 2 * axes.length);
             roi = new double[2 * r];
             for (int k = 0; k < r; k++) roi[r + k] = 1;
             for (int i = 0; i < axes.length; i++) {
@@ -79,19 +118,22 @@ final class ResizeKernel {
                 roi[r + axes[i]] = roiT.getDouble(i + axes.length);
             }
         }
-        Settings s = new Settings(c.attrString("mode"), c.attrString("coordinate_transformation_mode"),
-                c.attrString("nearest_mode"), c.attrFloat("cubic_coeff_a"), c.attrInt("antialias") != 0,
-                c.attrInt("exclude_outside") != 0, c.attrFloat("extrapolation_value"));
-        if (s.antialias && s.mode.equals("nearest")) throw c.error("antialias is not defined for mode 'nearest'");
+        Settings s = new Settings(q.mode, q.coordinateTransformationMode, q.nearestMode, q.cubicA, q.antialias,
+                q.excludeOutside, q.extrapolation);
+        if (s.antialias && s.mode.equals("nearest")) throw error.apply("antialias is not defined for mode 'nearest'");
         if (s.coordMode.equals("tf_crop_and_resize") && roi == null)
-            throw c.error("coordinate_transformation_mode tf_crop_and_resize needs the roi input");
+            throw error.apply("coordinate_transformation_mode tf_crop_and_resize needs the roi input");
         boolean[] resized = new boolean[r];
         for (int a : axes) resized[a] = true;
-        AxisFilter[] filters = new AxisFilter[r];
-        for (int k = 0; k < r; k++)
-            filters[k] = resized[k] ? filter(in[k], out[k], scale[k], roi == null ? 0 : roi[k],
-                    roi == null ? 1 : roi[r + k], s, c) : identity(in[k]);
-        return apply(x, out, filters, s);
+        int[][][] index = new int[r][][];
+        double[][][] weight = new double[r][][];
+        for (int k = 0; k < r; k++) {
+            AxisFilter f = resized[k] ? filter(in[k], out[k], scale[k], roi == null ? 0 : roi[k],
+                    roi == null ? 1 : roi[r + k], s, error) : identity(in[k]);
+            index[k] = f.index();
+            weight[k] = f.weight();
+        }
+        return new Plan(out, index, weight, s);
     }
 
     static Tensor upsample(KernelCall c) {
@@ -109,7 +151,7 @@ final class ResizeKernel {
             double sc = scales.getDouble(k);
             if (!(sc >= 1)) throw c.error("Upsample scales must be >= 1, got " + sc);
             out[k] = ResizeMath.scaledSize(x.dim(k), sc);
-            filters[k] = filter(x.dim(k), out[k], sc, 0, 1, s, c);
+            filters[k] = filter(x.dim(k), out[k], sc, 0, 1, s, c::error);
         }
         return apply(x, out, filters, s);
     }
@@ -127,8 +169,8 @@ final class ResizeKernel {
     }
 
     private static AxisFilter filter(long in, long out, double scale, double roiStart, double roiEnd, Settings s,
-                                     KernelCall c) {
-        if (in == 0 && out > 0) throw c.error("cannot resize an empty axis to " + out);
+                                     Function<String, ? extends RuntimeException> error) {
+        if (in == 0 && out > 0) throw error.apply("cannot resize an empty axis to " + out);
         int[][] idx = new int[(int) out][];
         double[][] w = new double[(int) out][];
         double outWidth = scale * in;
@@ -141,14 +183,14 @@ final class ResizeKernel {
                 case "asymmetric" -> x / scale;
                 case "tf_crop_and_resize" -> (outWidth == 1 ? (roiEnd - roiStart) * (in - 1) / 2
                         : x * (roiEnd - roiStart) * (in - 1) / (outWidth - 1)) + roiStart * (in - 1);
-                default -> throw c.error("unknown coordinate_transformation_mode '" + s.coordMode + "'");
+                default -> throw error.apply("unknown coordinate_transformation_mode '" + s.coordMode + "'");
             };
             if (s.coordMode.equals("tf_crop_and_resize") && (xo < 0 || xo > in - 1)) continue;
             double fl = Math.floor(xo);
             // ratio is in (0, 1]: an exact input coordinate is taken as the right neighbour of the one before it.
             double ratio = xo == fl ? 1 : xo - fl;
             long base = (long) fl - (xo == fl ? 1 : 0);
-            double[] coeffs = coefficients(ratio, scale, s, c);
+            double[] coeffs = coefficients(ratio, scale, s, error);
             int n = coeffs.length;
             long first = base - (n / 2 - 1);
             int[] ix = new int[n];
@@ -166,7 +208,8 @@ final class ResizeKernel {
         return new AxisFilter(idx, w);
     }
 
-    private static double[] coefficients(double ratio, double scale, Settings s, KernelCall c) {
+    private static double[] coefficients(double ratio, double scale, Settings s,
+                                         Function<String, ? extends RuntimeException> error) {
         switch (s.mode) {
             case "nearest" -> {
                 if (ratio == 1) return new double[] {0, 1};
@@ -175,7 +218,7 @@ final class ResizeKernel {
                     case "round_prefer_ceil" -> ratio >= 0.5;
                     case "floor" -> false;
                     case "ceil" -> true;
-                    default -> throw c.error("unknown nearest_mode '" + s.nearestMode + "'");
+                    default -> throw error.apply("unknown nearest_mode '" + s.nearestMode + "'");
                 };
                 return up ? new double[] {0, 1} : new double[] {1, 0};
             }
@@ -197,7 +240,7 @@ final class ResizeKernel {
                 for (int j = 0; j < n; j++) w[j] = cubic(sc * (start + j - ratio), a);
                 return normalized(w);
             }
-            default -> throw c.error("unknown mode '" + s.mode + "' (expected nearest, linear or cubic)");
+            default -> throw error.apply("unknown mode '" + s.mode + "' (expected nearest, linear or cubic)");
         }
     }
 

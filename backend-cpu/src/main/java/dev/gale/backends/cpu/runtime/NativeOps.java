@@ -31,6 +31,7 @@ final class NativeOps {
         ReduceSteps.registerAll();
         NormSteps.registerAll();
         LayoutSteps.registerAll();
+        ResizeSteps.registerAll();
     }
 
     private NativeOps() {}
