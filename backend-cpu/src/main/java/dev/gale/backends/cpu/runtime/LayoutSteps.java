@@ -21,6 +21,8 @@ final class LayoutSteps {
             NativeOps.inPlace(op);
         }
         NativeOps.register("Transpose", LayoutSteps::transpose);
+        NativeOps.register("DepthToSpace", c -> blocks(c, true));
+        NativeOps.register("SpaceToDepth", c -> blocks(c, false));
         NativeOps.register("Slice", c -> slice(c, false));
         NativeOps.register(GaleOps.DOMAIN, "SliceGrad", c -> slice(c, true));
         NativeOps.register("Expand", LayoutSteps::expand);
@@ -57,6 +59,43 @@ final class LayoutSteps {
             counts[i] = x.dim((int) perm[i]);
         }
         if (!Arrays.equals(counts, y.shape)) return null;
+        StridedCopy sc = StridedCopy.of(counts, strides);
+        if (sc == null) return null;
+        MemorySegment m = c.mem;
+        long xo = x.offset, yo = y.offset;
+        return () -> sc.gather(m, xo, yo);
+    }
+
+    /**
+     * DepthToSpace and SpaceToDepth (PixelShuffle and its inverse) as a transpose of a rank-6 view of X: DepthToSpace
+     * DCR reads X [N, C, H, W] as [N, b, b, C', H, W] in the order [0, 3, 4, 1, 5, 2], CRD as [N, C', b, b, H, W] in the
+     * order [0, 1, 4, 2, 5, 3], giving [N, C', H b, W b]; SpaceToDepth reads [N, C, H', b, W', b] in the order
+     * [0, 3, 5, 1, 2, 4], giving [N, C b b, H', W'].
+     */
+    private static Step blocks(EmitContext c, boolean toSpace) {
+        if (!c.allArena()) return null;
+        Slot x = c.in(0), y = c.out(0);
+        long b = c.attrInt("blocksize");
+        if (x.rank() != 4 || y.rank() != 4 || b < 1) return null;
+        long n = x.dim(0), ch = x.dim(1), h = x.dim(2), w = x.dim(3);
+        long[] view;
+        int[] perm;
+        if (toSpace) {
+            if (ch % (b * b) != 0) return null;
+            boolean crd = c.attrString("mode").equals("CRD");
+            view = crd ? new long[] {n, ch / (b * b), b, b, h, w} : new long[] {n, b, b, ch / (b * b), h, w};
+            perm = crd ? new int[] {0, 1, 4, 2, 5, 3} : new int[] {0, 3, 4, 1, 5, 2};
+        } else {
+            if (h % b != 0 || w % b != 0) return null;
+            view = new long[] {n, ch, h / b, b, w / b, b};
+            perm = new int[] {0, 3, 5, 1, 2, 4};
+        }
+        long[] st = StridedCopy.strides(view), strides = new long[6], counts = new long[6];
+        for (int i = 0; i < 6; i++) {
+            strides[i] = st[perm[i]];
+            counts[i] = view[perm[i]];
+        }
+        if (NormSteps.prod(counts, 0, 6) != y.numel || y.numel != x.numel) return null;
         StridedCopy sc = StridedCopy.of(counts, strides);
         if (sc == null) return null;
         MemorySegment m = c.mem;
