@@ -7,7 +7,7 @@ the batch at step s holding rows (s*B + i) mod n (what `gale train --no-shuffle`
 step. Gale trains the exported model with the same settings; the losses must agree.
 
 Writes into OUT: model.onnx, data.npz (arrays x, y), torch_losses.csv (step,loss), args.txt (the gale train flags).
-Usage: python3 scripts/pytorch_train.py OUT --model mlp|cnn|upconv|transformer --optimizer sgd|adam|adamw [--steps 40]
+Usage: python3 scripts/pytorch_train.py OUT --model mlp|cnn|upconv|upsample|transformer --optimizer sgd|adam|adamw [--steps 40]
 """
 import argparse
 import os
@@ -62,6 +62,24 @@ class UpConv(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class Upsample(nn.Module):
+    """A segmentation-style head on 1x12x12 images: a stride-2 convolution to 6x6, bilinear upsampling back to 12x12
+    (Resize), a 1x1 convolution, nearest upsampling to 24x24, average pooling and a linear classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(1, 4, 3, stride=2, padding=1)
+        self.mix = nn.Conv2d(4, 3, 1)
+        self.fc = nn.Linear(3 * 6 * 6, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.down(x))
+        x = nn.functional.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        x = nn.functional.interpolate(torch.relu(self.mix(x)), scale_factor=2, mode="nearest")
+        x = nn.functional.avg_pool2d(x, 4)
+        return self.fc(torch.flatten(x, 1))
+
+
 class Transformer(nn.Module):
     """Token embeddings + learned positions, two encoder layers (no dropout), mean pooling, a linear classifier."""
 
@@ -89,6 +107,9 @@ def build(name, n):
     if name == "upconv":
         torch.manual_seed(13)
         return UpConv(), torch.randn(n, 1, 12, 12, generator=g), "x"
+    if name == "upsample":
+        torch.manual_seed(14)
+        return Upsample(), torch.randn(n, 1, 12, 12, generator=g), "x"
     if name == "transformer":
         torch.manual_seed(12)
         return Transformer(), torch.randint(0, 50, (n, 8), generator=g), "tokens"
@@ -113,7 +134,7 @@ FLAGS = {"sgd": "--momentum 0.9", "adam": "", "adamw": "--weight-decay 0.01", "a
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("--model", help="mlp, cnn, upconv or transformer")
+    ap.add_argument("--model", help="mlp, cnn, upconv, upsample or transformer")
     ap.add_argument("--optimizer", help="sgd, adam, adamw or adagrad")
     ap.add_argument("--all", action="store_true",
                     help="every model with sgd, adam and adamw (and the MLP with adagrad), in OUT/MODEL-OPTIMIZER")
@@ -124,7 +145,7 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(1)
     if args.all:
-        for m in ("mlp", "cnn", "upconv", "transformer"):
+        for m in ("mlp", "cnn", "upconv", "upsample", "transformer"):
             for o in ("sgd", "adam", "adamw"):
                 run(os.path.join(args.out, f"{m}-{o}"), m, o, args)
         run(os.path.join(args.out, "mlp-adagrad"), "mlp", "adagrad", args)

@@ -23,6 +23,7 @@ final class GaleKernels {
         gale("SliceGrad", Kernel.single(ShapeGradKernels::sliceGrad));
         gale("GatherGrad", Kernel.single(ShapeGradKernels::gatherGrad));
         gale("PadGrad", Kernel.single(ShapeGradKernels::padGrad));
+        gale("ResizeGrad", Kernel.single(ResizeKernel::resizeGrad));
         // --- pattern fusions (elementwise helper) ---
         FusedKernels.registerAll();
         // --- kernel (control helper) ---

@@ -40,6 +40,56 @@ public final class ResizeKernel {
     }
 
     /**
+     * ResizeGrad(dY, x_shape[, roi[, scales[, sizes]]]) with Resize's attributes: the transpose of {@link #resize},
+     * each output's gradient added to the inputs it read, times the weights it read them with (float64 sums).
+     */
+    static Tensor resizeGrad(KernelCall c) {
+        Tensor dy = c.required(0);
+        if (!dy.dtype().isFloat()) throw c.error("the incoming gradient must be floating-point, is " + dy.dtype());
+        long[] in = c.required(1).toLongArray();
+        Plan plan = plan(new Request(in, c.hasAttr("axes") ? c.attrInts("axes") : null, c.in(2), c.in(3), c.in(4),
+                c.attrString("keep_aspect_ratio_policy"), c.attrString("mode"),
+                c.attrString("coordinate_transformation_mode"), c.attrString("nearest_mode"), c.attrFloat("cubic_coeff_a"),
+                c.attrInt("antialias") != 0, c.attrInt("exclude_outside") != 0, c.attrFloat("extrapolation_value")),
+                c::error);
+        if (!Arrays.equals(dy.shape(), plan.out))
+            throw c.error("the incoming gradient has shape " + Arrays.toString(dy.shape()) + ", expected "
+                    + Arrays.toString(plan.out));
+        int r = in.length;
+        long[] st = Tensor.strides(in), idx = new long[r];
+        double[] dx = new double[Tensor.checkedNumel(in)];
+        for (int i = 0; i < dy.numel(); i++) {
+            boolean extrapolated = false;
+            for (int k = 0; k < r; k++) extrapolated |= plan.index[k][(int) idx[k]] == null;
+            if (!extrapolated) {
+                double g = dy.getDouble(i);
+                if (plan.isNearest()) {
+                    long src = 0;
+                    for (int k = 0; k < r; k++) src += plan.nearest(k, (int) idx[k]) * st[k];
+                    dx[(int) src] += g;
+                } else {
+                    spread(plan, idx, st, 0, 0, g, dx);
+                }
+            }
+            Strided.next(idx, plan.out);
+        }
+        return NnKernels.fromDoubles(dy.dtype(), in, dx);
+    }
+
+    /** Adds {@code g} times the product of the taps' weights to every input the output at {@code idx} read. */
+    private static void spread(Plan plan, long[] idx, long[] st, int axis, long base, double g, double[] dx) {
+        if (axis == idx.length) {
+            dx[(int) base] += g;
+            return;
+        }
+        int p = (int) idx[axis];
+        int[] ix = plan.index[axis][p];
+        double[] w = plan.weight[axis][p];
+        for (int j = 0; j < ix.length; j++)
+            if (w[j] != 0) spread(plan, idx, st, axis + 1, base + ix[j] * st[axis], g * w[j], dx);
+    }
+
+    /**
      * A Resize node's operands and attributes: the input shape, the {@code axes} attribute (or null), the roi, scales
      * and sizes inputs (null or empty when absent) and the rest of the attributes.
      */

@@ -1,5 +1,6 @@
 package dev.gale.ir.op;
 
+import dev.gale.ir.Attr;
 import dev.gale.ir.Dim;
 import dev.gale.ir.Shape;
 import dev.gale.ir.Tensor;
@@ -54,6 +55,14 @@ public final class GaleOps {
                 .infer(c -> ShapeGradients.inferBack(c, 2)).register();
         // PadGrad(dy, shape, pads[, axes]), mode: each element of x gets the sum of dy over the outputs that read it.
         define(DOMAIN, "PadGrad").inputs(3, 4).outputs(1).attr("mode", "constant").category(OPAQUE)
+                .infer(c -> ShapeGradients.inferBack(c, -1)).register();
+        // ResizeGrad(dy, shape[, roi[, scales[, sizes]]]), Resize's attributes: each element of x gets dy times the
+        // weight with which each output read it, summed (the transpose of the interpolation).
+        define(DOMAIN, "ResizeGrad").inputs(2, 5).outputs(1).attr("antialias", 0L).optional("axes", Attr.Kind.INTS)
+                .attr("coordinate_transformation_mode", "half_pixel").attr("cubic_coeff_a", -0.75f)
+                .attr("exclude_outside", 0L).attr("extrapolation_value", 0f)
+                .attr("keep_aspect_ratio_policy", "stretch").attr("mode", "nearest")
+                .attr("nearest_mode", "round_prefer_floor").category(OPAQUE)
                 .infer(c -> ShapeGradients.inferBack(c, -1)).register();
 
         // --- pattern fusions (elementwise helper) ---

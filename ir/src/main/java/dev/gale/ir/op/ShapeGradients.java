@@ -53,6 +53,10 @@ final class ShapeGradients {
         // y = x[starts:ends:steps on axes]  /  dx = zeros like x with dy written back where the slice read
         rule("Slice", c -> list(c.gale("SliceGrad", NONE, present(c.dOut(0), c.shapeOf(c.in(0)), c.in(1), c.in(2),
                 c.node().input(3), c.node().input(4))), null, null, null, null));
+        // y = resize(x; roi, scales or sizes)  /  dx = ResizeGrad(dy, x's shape, roi, scales, sizes): each output's
+        // gradient spread back over the inputs it interpolated, by the same weights (extrapolated outputs: none)
+        rule("Resize", c -> list(c.gale("ResizeGrad", c.node().attrs(), present(c.dOut(0), c.shapeOf(c.in(0)),
+                c.node().input(1), c.node().input(2), c.node().input(3))), null, null, null));
         // y = gather(data, i; axis)  /  ddata = zeros like data with dy's slices added at rows i (duplicates sum)
         rule("Gather", c -> list(c.gale("GatherGrad", Map.of("axis", Attr.of(c.attrInt("axis"))), c.dOut(0),
                 c.shapeOf(c.in(0)), c.in(1)), null));
@@ -276,7 +280,7 @@ final class ShapeGradients {
     }
 
     /**
-     * Type inference of the gale backward helpers (SliceGrad, GatherGrad, PadGrad): dy's element type and the shape
+     * Type inference of the gale backward helpers (SliceGrad, GatherGrad, PadGrad, ResizeGrad): dy's element type and the shape
      * held by input 1; {@code indices} is GatherGrad's indices input (or -1).
      */
     static List<Type> inferBack(InferContext c, int indices) {

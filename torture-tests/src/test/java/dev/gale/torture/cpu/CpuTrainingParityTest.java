@@ -21,8 +21,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code gale train --backend cpu} against PyTorch, as {@code TrainingParityTest} does for the interpreter: the same
- * exported models (MLP with GELU and LayerNorm, CNN with BatchNorm and pooling, transformer encoder) from the same
- * initial weights on the same batches; every step's loss within 1e-4 relative of PyTorch's.
+ * exported models (MLP with GELU and LayerNorm, CNN with BatchNorm and pooling, encoder-decoder with ConvTranspose,
+ * upsampling head with Resize, transformer encoder) from the same initial weights on the same batches; every step's
+ * loss within 1e-4 relative of PyTorch's.
  */
 class CpuTrainingParityTest {
     static final double RTOL = 1e-4;
@@ -44,7 +45,8 @@ class CpuTrainingParityTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"mlp-sgd", "mlp-adam", "mlp-adamw", "mlp-adagrad", "cnn-sgd", "cnn-adam", "cnn-adamw",
-            "upconv-sgd", "upconv-adam", "upconv-adamw", "transformer-sgd", "transformer-adam", "transformer-adamw"})
+            "upconv-sgd", "upconv-adam", "upconv-adamw", "upsample-sgd", "upsample-adam", "upsample-adamw",
+            "transformer-sgd", "transformer-adam", "transformer-adamw"})
     void lossesMatchPyTorchEveryStep(String run) throws IOException {
         Path dir = work.resolve(run);
         List<String> args = new ArrayList<>(List.of("train", dir.resolve("model.onnx").toString(),

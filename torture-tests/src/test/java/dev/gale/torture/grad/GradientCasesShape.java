@@ -17,8 +17,9 @@ import static dev.gale.torture.grad.GradientCheck.*;
  * Gradient-check cases of the shape family: reshapes, transposes, Concat/Split, Slice (negative steps, clamped and
  * negative bounds, axes), the gathers (repeated and negative indices, embedding lookups) and scatters (data and
  * updates), Expand, Tile, Pad in every mode (negative pads crop, a trainable constant value), DepthToSpace and
- * SpaceToDepth, Trilu, ReverseSequence and CenterCropPad. All are linear, so central differences are exact. (Compress
- * has a data-dependent output shape, which GradientCheck cannot seed: ShapeGradientsGraphTest checks it.)
+ * SpaceToDepth, Resize (nearest, linear, cubic with antialias, tf_crop_and_resize), Trilu, ReverseSequence and
+ * CenterCropPad. All are linear, so central differences are exact. (Compress has a data-dependent output shape,
+ * which GradientCheck cannot seed: ShapeGradientsGraphTest checks it.)
  */
 final class GradientCasesShape {
     private GradientCasesShape() {}
@@ -37,6 +38,8 @@ final class GradientCasesShape {
     }
 
     private static Operand ints(long... v) { return fixed(Tensor.vector(v)); }
+
+    private static Operand floats(float... v) { return fixed(new Tensor(DType.FLOAT32, new long[] {v.length}, v)); }
 
     private static Operand ints(long[] shape, long... v) { return fixed(Tensor.ofLongs(shape, v)); }
 
@@ -146,6 +149,17 @@ final class GradientCasesShape {
 
     private static void rearrangements(List<Case> c, Random r) {
         c.add(k("DepthToSpace DCR", "DepthToSpace", Map.of("blocksize", Attr.of(2L)), param(r, 1, 8, 2, 3)));
+        // Resize: linear in x for fixed roi, scales and sizes, so ResizeGrad is that map's transpose.
+        c.add(k("Resize nearest up", "Resize", Map.of("mode", Attr.of("nearest")), param(r, 1, 2, 3, 4), null,
+                floats(1, 1, 2, 2)));
+        c.add(k("Resize linear align_corners to sizes", "Resize", Map.of("mode", Attr.of("linear"),
+                "coordinate_transformation_mode", Attr.of("align_corners")), param(r, 1, 1, 4, 5), null, null,
+                ints(1, 1, 7, 3)));
+        c.add(k("Resize cubic antialias down", "Resize", Map.of("mode", Attr.of("cubic"), "antialias", Attr.of(1L)),
+                param(r, 1, 1, 6, 7), null, floats(1, 1, 0.5f, 0.6f)));
+        c.add(k("Resize linear tf_crop_and_resize", "Resize", Map.of("mode", Attr.of("linear"),
+                "coordinate_transformation_mode", Attr.of("tf_crop_and_resize"), "extrapolation_value", Attr.of(2.5f)),
+                param(r, 1, 1, 4, 4), floats(0, 0, -0.2f, 0.1f, 1, 1, 0.8f, 1.3f), null, ints(1, 1, 5, 3)));
         c.add(k("DepthToSpace CRD", "DepthToSpace", Map.of("blocksize", Attr.of(2L), "mode", Attr.of("CRD")),
                 param(r, 2, 8, 2, 3)));
         c.add(k("SpaceToDepth", "SpaceToDepth", Map.of("blocksize", Attr.of(2L)), param(r, 2, 2, 4, 2)));

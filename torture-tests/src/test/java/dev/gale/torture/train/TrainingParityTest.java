@@ -40,7 +40,8 @@ class TrainingParityTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"mlp-sgd", "mlp-adam", "mlp-adamw", "cnn-sgd", "cnn-adam", "cnn-adamw", "upconv-sgd",
-            "upconv-adam", "upconv-adamw", "transformer-sgd", "transformer-adam", "transformer-adamw", "mlp-adagrad"})
+            "upconv-adam", "upconv-adamw", "upsample-sgd", "upsample-adam", "upsample-adamw", "transformer-sgd",
+            "transformer-adam", "transformer-adamw", "mlp-adagrad"})
     void lossesMatchPyTorchEveryStep(String run) throws IOException {
         Path dir = work.resolve(run);
         List<String> args = new ArrayList<>(List.of("train", dir.resolve("model.onnx").toString(),

@@ -3,6 +3,7 @@ package dev.gale.backends.cpu.runtime;
 import dev.gale.backends.cpu.KernelPool;
 import dev.gale.backends.interp.ResizeKernel;
 import dev.gale.ir.GaleException;
+import dev.gale.ir.op.GaleOps;
 import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
@@ -18,15 +19,19 @@ import static dev.gale.backends.cpu.runtime.Vec.L;
  * each output row's and column's input taps and weights, so both backends sample the same points; the axes before the
  * last two must keep their size. A task takes a range of output rows: it combines the input rows a row needs by the
  * row's weights into one heap row (vector loops), then forms 16 output columns at a time from it by vector gathers
- * of each tap (one for nearest, two for linear, four for cubic) and multiply-adds. Other resizes (an axis before the last two resized, inputs computed at run time) fall
- * back to the interpreter.
+ * of each tap (one for nearest, two for linear, four for cubic) and multiply-adds. ResizeGrad, its transpose, runs
+ * on the same plan. Other resizes (an axis before the last two resized, inputs computed at run time) fall back to
+ * the interpreter.
  */
 final class ResizeSteps {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
 
     private ResizeSteps() {}
 
-    static void registerAll() { NativeOps.register("Resize", ResizeSteps::resize); }
+    static void registerAll() {
+        NativeOps.register("Resize", ResizeSteps::resize);
+        NativeOps.register(GaleOps.DOMAIN, "ResizeGrad", ResizeSteps::resizeGrad);
+    }
 
     /** One axis's taps: per output coordinate the input indices and weights, or null (extrapolate there). */
     private record Taps(int[][] index, float[][] weight) {
@@ -62,19 +67,8 @@ final class ResizeSteps {
         Slot x = c.in(0), y = c.out(0);
         int r = x.rank();
         if (r < 2) return null;
-        for (int i = 1; i <= 3; i++) if (c.has(i) && c.constant(i) == null) return null;
-        ResizeKernel.Plan plan;
-        try {
-            plan = ResizeKernel.plan(new ResizeKernel.Request(x.shape, c.hasAttr("axes") ? c.attrInts("axes") : null,
-                    c.constant(1), c.constant(2), c.constant(3), c.attrString("keep_aspect_ratio_policy"),
-                    c.attrString("mode"), c.attrString("coordinate_transformation_mode"), c.attrString("nearest_mode"),
-                    c.attrFloat("cubic_coeff_a"), c.attrInt("antialias") != 0, c.attrInt("exclude_outside") != 0,
-                    c.attrFloat("extrapolation_value")), c::error);
-        } catch (GaleException e) {
-            return null;
-        }
-        if (!Arrays.equals(plan.out(), y.shape)) return null;
-        for (int k = 0; k < r - 2; k++) if (!keeps(plan, k, x.shape[k])) return null;
+        ResizeKernel.Plan plan = plan(c, x.shape, 1, y.shape);
+        if (plan == null) return null;
         long planes = NormSteps.prod(x.shape, 0, r - 2);
         int h = (int) x.shape[r - 2], w = (int) x.shape[r - 1], oh = (int) y.shape[r - 2], ow = (int) y.shape[r - 1];
         Taps rows = Taps.of(plan, r - 2);
@@ -159,6 +153,83 @@ final class ResizeSteps {
                 Vec.set(m, at + ox, v);
             }
         }
+    }
+
+    /**
+     * The interpreter's plan for a Resize of {@code in} whose roi, scales and sizes are inputs {@code first} to
+     * {@code first + 2} (constants, or absent), giving {@code out}; null when they are not constant, the plan fails or
+     * resizes an axis before the last two.
+     */
+    private static ResizeKernel.Plan plan(EmitContext c, long[] in, int first, long[] out) {
+        for (int i = first; i < first + 3; i++) if (c.has(i) && c.constant(i) == null) return null;
+        ResizeKernel.Plan plan;
+        try {
+            plan = ResizeKernel.plan(new ResizeKernel.Request(in, c.hasAttr("axes") ? c.attrInts("axes") : null,
+                    c.constant(first), c.constant(first + 1), c.constant(first + 2),
+                    c.attrString("keep_aspect_ratio_policy"), c.attrString("mode"),
+                    c.attrString("coordinate_transformation_mode"), c.attrString("nearest_mode"),
+                    c.attrFloat("cubic_coeff_a"), c.attrInt("antialias") != 0, c.attrInt("exclude_outside") != 0,
+                    c.attrFloat("extrapolation_value")), c::error);
+        } catch (GaleException e) {
+            return null;
+        }
+        if (!Arrays.equals(plan.out(), out)) return null;
+        for (int k = 0; k < in.length - 2; k++) if (!keeps(plan, k, in[k])) return null;
+        return plan;
+    }
+
+    /**
+     * ResizeGrad(dY, x_shape[, roi[, scales[, sizes]]]): the transpose of {@link #resize}. A task takes whole planes
+     * (so no two write one element): for each output row it spreads the row's gradient over the input columns by the
+     * column taps (scatter-adds in a heap row), then adds that row, times each row tap's weight, to the input rows the
+     * output row read.
+     */
+    private static Step resizeGrad(EmitContext c) {
+        if (!c.arenaIn(0) || c.out(0) == null || !c.out(0).inArena()) return null;
+        Slot dy = c.in(0), dx = c.out(0);
+        int r = dx.rank();
+        if (r < 2) return null;
+        ResizeKernel.Plan plan = plan(c, dx.shape, 2, dy.shape);
+        if (plan == null) return null;
+        long planes = NormSteps.prod(dx.shape, 0, r - 2);
+        int h = (int) dx.shape[r - 2], w = (int) dx.shape[r - 1], oh = (int) dy.shape[r - 2], ow = (int) dy.shape[r - 1];
+        Taps rows = Taps.of(plan, r - 2), cols = Taps.of(plan, r - 1);
+        KernelPool pool = c.pool;
+        int tasks = (int) Math.max(1, Math.min(planes, ElementwiseSteps.tasks(pool, dy.numel * 4)));
+        float[][] line = new float[tasks][w];
+        MemorySegment m = c.mem;
+        long dyo = dy.offset, dxo = dx.offset, planeIn = (long) h * w, planeOut = (long) oh * ow;
+        return () -> pool.parallelFor(tasks, (t, s) -> {
+            float[] acc = line[t];
+            for (long p = planes * t / tasks, end = planes * (t + 1) / tasks; p < end; p++) {
+                long plane = dxo + p * planeIn;
+                Vec.fill(m, plane, planeIn, 0f);
+                for (int oy = 0; oy < oh; oy++) {
+                    int[] iy = rows.index()[oy];
+                    if (iy == null) continue;
+                    Arrays.fill(acc, 0f);
+                    long at = dyo + p * planeOut + (long) oy * ow;
+                    for (int ox = 0; ox < ow; ox++) {
+                        int[] ix = cols.index()[ox];
+                        if (ix == null) continue;
+                        float g = Vec.get(m, at + ox);
+                        float[] wx = cols.weight()[ox];
+                        for (int j = 0; j < ix.length; j++) acc[ix[j]] += wx[j] * g;
+                    }
+                    float[] wy = rows.weight()[oy];
+                    for (int i = 0; i < iy.length; i++) addScaled(acc, wy[i], m, plane + (long) iy[i] * w, w);
+                }
+            }
+        });
+    }
+
+    /** m[at, at + n) += a * row[0, n). */
+    private static void addScaled(float[] row, float a, MemorySegment m, long at, int n) {
+        int i = 0, bound = n - n % L;
+        FloatVector av = FloatVector.broadcast(Vec.S, a);
+        for (; i < bound; i += L)
+            Vec.store(FloatVector.fromArray(Vec.S, row, i).fma(av, Vec.load(m, at + i)), m, at + i);
+        for (; i < n; i++) Vec.set(m, at + i, Vec.get(m, at + i) + a * row[i]);
     }
 
     /** acc[0, w) = sum over taps j of weight[j] times input row index[j] of the plane at {@code plane}. */
