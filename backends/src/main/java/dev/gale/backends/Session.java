@@ -28,6 +28,13 @@ public interface Session extends AutoCloseable {
     /** Seeds the random ops (Dropout in training mode, RandomNormal, ...) for the next runs. */
     default void seed(long seed) {}
 
+    /**
+     * Nodes of the plans built so far that this backend runs on the reference interpreter's kernels instead of its
+     * own (correct, but one thread in float64: much slower), by op; empty when there are none, or when the backend
+     * is the interpreter.
+     */
+    default Map<String, Integer> fallbackOps() { return Map.of(); }
+
     @Override
     default void close() {}
 }

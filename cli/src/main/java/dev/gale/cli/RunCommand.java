@@ -62,8 +62,10 @@ final class RunCommand implements Callable<Integer> {
                     + "): expected " + pb + " or " + npy);
         }
         List<Object> results;
+        Map<String, Integer> fallbacks;
         try (Session s = Backends.get(backend).open(m)) {
             results = s.run(feeds);
+            fallbacks = s.fallbackOps();
         }
         Files.createDirectories(outputs);
         PrintWriter out = spec.commandLine().getOut();
@@ -76,6 +78,7 @@ final class RunCommand implements Callable<Integer> {
             else AtomicFiles.write(file, Npy.write(t));
             out.println(file + ": " + name + " " + t.type());
         }
+        FallbackNote.print(out, backend, fallbacks);
         return 0;
     }
 

@@ -120,6 +120,7 @@ final class TrainCommand implements Callable<Integer> {
         OnnxWeights.writeWithInitializers(model, out, trainer.trainedInitializers());
         if (!losses.isEmpty() && trainer.ranBound())
             stdout.println("parameters and gradients stayed in the backend's memory: no copies per step");
+        FallbackNote.print(stdout, backend, trainer.fallbackOps());
         if (!losses.isEmpty()) stdout.printf("final loss %.6f; trained model written to %s%n", losses.getLast(), out);
         else stdout.printf("nothing left to train (already at step %d); model written to %s%n", steps, out);
         return 0;

@@ -210,6 +210,7 @@ public final class Trainer {
                 // The bound buffers are the session's memory: take the state back before the session closes.
                 if (bound) state.ownBuffers();
                 bound = false;
+                lastFallbacks = new java.util.TreeMap<>(session.fallbackOps());
             }
         } finally {
             if (log != null) log.close();
@@ -227,6 +228,11 @@ public final class Trainer {
     public boolean ranBound() { return lastRunBound; }
 
     private boolean lastRunBound;
+
+    /** Nodes of the last run's training step that ran on the interpreter's kernels, by op (see Session#fallbackOps). */
+    public Map<String, Integer> fallbackOps() { return lastFallbacks; }
+
+    private Map<String, Integer> lastFallbacks = Map.of();
 
     /**
      * Asks the session to keep the parameters (inputs) and their gradients (outputs) in two regions with the

@@ -157,6 +157,7 @@ public final class CpuSession implements Session {
     }
 
     /** Nodes that run on the interpreter's kernels, by op (summed over the plans built so far). */
+    @Override
     public Map<String, Integer> fallbackOps() { return Collections.unmodifiableMap(fallbackOps); }
 
     /** Nodes that run on the runtime's own steps, by op (summed over the plans built so far). */
