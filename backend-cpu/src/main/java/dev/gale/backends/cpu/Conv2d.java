@@ -20,7 +20,7 @@ import java.util.Arrays;
 public final class Conv2d {
     /** Largest column chunk a task unfolds, in floats (4 MiB). */
     static final int MAX_COL = 1 << 20;
-    /** Largest part of dX a task folds in a heap buffer, in floats (4 MiB); larger ones fold in place. */
+    /** Largest block of dX planes a task folds in its heap buffer at once, in floats (4 MiB), unless one plane is larger. */
     static final int MAX_FOLD = 1 << 20;
 
     private Conv2d() {}
@@ -158,6 +158,12 @@ public final class Conv2d {
     /** {@link #backwardInput}; {@code direct} false keeps to GEMM + col2im. */
     static void backwardInput(KernelPool pool, Shape s, MemorySegment dy, long dyOff, MemorySegment w, long wOff,
                               MemorySegment dx, long dxOff, boolean direct) {
+        backwardInput(pool, s, dy, dyOff, w, wOff, dx, dxOff, direct, MAX_FOLD);
+    }
+
+    /** {@link #backwardInput} folding at most {@code maxFold} floats of planes at once (tests use one plane). */
+    static void backwardInput(KernelPool pool, Shape s, MemorySegment dy, long dyOff, MemorySegment w, long wOff,
+                              MemorySegment dx, long dxOff, boolean direct, int maxFold) {
         checkAll(pool, s, dx, dxOff, w, wOff, dy, dyOff);
         if (s.n() == 0) return;
         if (direct && DirectConv.preferred(s)) {
@@ -172,26 +178,25 @@ public final class Conv2d {
             int img = task / perImage, grp = task % perImage / tasksPerGroup, part = task % tasksPerGroup;
             int c0 = (int) ((long) part * cg / tasksPerGroup), c1 = (int) ((long) (part + 1) * cg / tasksPerGroup);
             long xImg = dxOff + ((long) img * s.c() + (long) grp * cg) * g.inSize();
-            long planes = (long) (c1 - c0) * g.inSize();
-            // The task's planes fold in a heap buffer when they fit one (copied out at the end), else in place.
-            float[] acc = planes <= MAX_FOLD ? scratch.fold((int) planes) : null;
-            if (acc != null) Arrays.fill(acc, 0, (int) planes, 0f);
-            else dx.asSlice((xImg + (long) c0 * g.inSize()) * Float.BYTES, planes * Float.BYTES).fill((byte) 0);
-            if (c0 == c1 || p == 0) {
-                if (acc != null) MemorySegment.copy(acc, 0, dx, GemmPacking.F, (xImg + (long) c0 * g.inSize()) * Float.BYTES, (int) planes);
-                return;
-            }
-            int rows = (c1 - c0) * khw, chunk = Math.max(GemmKernel.NR, Math.min(p, MAX_COL / rows / GemmKernel.NR * GemmKernel.NR));
             long dyImg = dyOff + ((long) img * s.m() + (long) grp * mg) * p;
-            for (int p0 = 0; p0 < p; p0 += chunk) {
-                int p1 = Math.min(p, p0 + chunk);
-                float[] col = scratch.work((long) rows * (p1 - p0));
-                GemmKernel.gemm(scratch, true, false, rows, p1 - p0, mg, 1f, w, wOff + (long) grp * mg * k + (long) c0 * khw, k,
-                        dy, dyImg + p0, p, 0f, scratch.workSegment(), 0, p1 - p0, Epilogue.NONE);
-                if (acc != null) Im2col.col2imAdd(g, col, p1 - p0, c0, c1, p0, p1, acc);
-                else Im2col.col2imAdd(g, col, p1 - p0, c0, c1, p0, p1, dx, xImg);
+            // The task's channels fold in a heap buffer, copied out at the end: in blocks of at most maxFold floats
+            // (one plane at least), each block its own product W^T dY for its rows.
+            int block = Math.max(1, Math.min(c1 - c0, maxFold / Math.max(1, g.inSize())));
+            for (int b0 = c0; b0 < c1; b0 += block) {
+                int b1 = Math.min(c1, b0 + block), planes = (b1 - b0) * g.inSize();
+                float[] acc = scratch.fold(planes);
+                Arrays.fill(acc, 0, planes, 0f);
+                int rows = (b1 - b0) * khw;
+                int chunk = Math.max(GemmKernel.NR, Math.min(p, MAX_COL / rows / GemmKernel.NR * GemmKernel.NR));
+                for (int p0 = 0; p0 < p; p0 += chunk) {
+                    int p1 = Math.min(p, p0 + chunk);
+                    float[] col = scratch.work((long) rows * (p1 - p0));
+                    GemmKernel.gemm(scratch, true, false, rows, p1 - p0, mg, 1f, w, wOff + (long) grp * mg * k + (long) b0 * khw,
+                            k, dy, dyImg + p0, p, 0f, scratch.workSegment(), 0, p1 - p0, Epilogue.NONE);
+                    Im2col.col2imAdd(g, col, p1 - p0, b0, b1, p0, p1, acc);
+                }
+                MemorySegment.copy(acc, 0, dx, GemmPacking.F, (xImg + (long) b0 * g.inSize()) * Float.BYTES, planes);
             }
-            if (acc != null) MemorySegment.copy(acc, 0, dx, GemmPacking.F, (xImg + (long) c0 * g.inSize()) * Float.BYTES, (int) planes);
         });
     }
 

@@ -121,39 +121,11 @@ final class Im2col {
         unfold(g, x, xOff, c0 * khw, c1 * khw, p0, p1, col, 0, ldc);
     }
 
-    /** Adds {@code col[r * ldc + p - p0]} into channels {@code [c0, c1)} of the image whose channel 0 is at {@code xOff}. */
-    static void col2imAdd(Window2d g, float[] col, int ldc, int c0, int c1, int p0, int p1, MemorySegment dx, long xOff) {
-        int hw = g.inSize();
-        for (int c = c0; c < c1; c++) {
-            long plane = xOff + (long) c * hw;
-            for (int ki = 0; ki < g.kh(); ki++) {
-                for (int kj = 0; kj < g.kw(); kj++) {
-                    int row = ((c - c0) * g.kh() + ki) * g.kw() + kj, lo = g.firstValidCol(kj), hi = g.endValidCol(kj);
-                    int colShift = kj * g.dilationW() - g.padLeft();
-                    for (int p = p0; p < p1; ) {
-                        int oy = p / g.ow(), ox0 = p - oy * g.ow(), ox1 = Math.min(g.ow(), ox0 + p1 - p);
-                        int iy = oy * g.strideH() - g.padTop() + ki * g.dilationH();
-                        if (iy >= 0 && iy < g.h() && lo < hi) {
-                            int a = Math.clamp(lo, ox0, ox1), b = Math.clamp(hi, a, ox1);
-                            int src = row * ldc + p - p0 - ox0;
-                            long dst = plane + (long) iy * g.w() + colShift;
-                            if (g.strideW() == 1) addRun(col, src + a, dx, dst + a, b - a);
-                            else for (int ox = a; ox < b; ox++) {
-                                long at = dst + (long) ox * g.strideW();
-                                dx.setAtIndex(F, at, dx.getAtIndex(F, at) + col[src + ox]);
-                            }
-                        }
-                        p += ox1 - ox0;
-                    }
-                }
-            }
-        }
-    }
-
     /**
-     * {@link #col2imAdd} into a heap array: channel c's plane at {@code acc[(c - c0) * h * w]}. Element by element (a
-     * stride above 1) an array add costs a fraction of a segment read and write: a stride-2 ConvTranspose (64 to 32
-     * channels, 16x16 to 32x32, batch 16) spent 40% of its time folding into the arena, 2.1 million adds a run.
+     * Adds {@code col[r * ldc + p - p0]} into channels {@code [c0, c1)}, held in a heap array: channel c's plane at
+     * {@code acc[(c - c0) * h * w]}. Into a heap array, not the arena: element by element (a stride above 1) an array
+     * add costs a fraction of a segment read and write (a stride-2 ConvTranspose, 64 to 32 channels, 16x16 to 32x32,
+     * batch 16, spent 40% of its time folding into the arena, 2.1 million adds a run).
      */
     static void col2imAdd(Window2d g, float[] col, int ldc, int c0, int c1, int p0, int p1, float[] acc) {
         if (g.strideW() == 2 && g.dilationW() == 1 && INTERLEAVES) {
@@ -247,16 +219,5 @@ final class Im2col {
                 }
             }
         }
-    }
-
-    /** dx[at, at + n) += col[from, from + n). */
-    private static void addRun(float[] col, int from, MemorySegment dx, long at, int n) {
-        int i = 0;
-        for (; i <= n - L; i += L) {
-            long byteAt = (at + i) * Float.BYTES;
-            FloatVector.fromMemorySegment(S, dx, byteAt, NATIVE).add(FloatVector.fromArray(S, col, from + i))
-                    .intoMemorySegment(dx, byteAt, NATIVE);
-        }
-        for (; i < n; i++) dx.setAtIndex(F, at + i, dx.getAtIndex(F, at + i) + col[from + i]);
     }
 }

@@ -63,12 +63,10 @@ final class ResizeSteps {
     }
 
     private static Step resize(EmitContext c) {
-        if (!c.arenaIn(0) || c.out(0) == null || !c.out(0).inArena()) return null;
         Slot x = c.in(0), y = c.out(0);
-        int r = x.rank();
-        if (r < 2) return null;
-        ResizeKernel.Plan plan = plan(c, x.shape, 1, y.shape);
+        ResizeKernel.Plan plan = plan(c, x, 1, y);
         if (plan == null) return null;
+        int r = x.rank();
         long planes = NormSteps.prod(x.shape, 0, r - 2);
         int h = (int) x.shape[r - 2], w = (int) x.shape[r - 1], oh = (int) y.shape[r - 2], ow = (int) y.shape[r - 1];
         Taps rows = Taps.of(plan, r - 2);
@@ -156,11 +154,13 @@ final class ResizeSteps {
     }
 
     /**
-     * The interpreter's plan for a Resize of {@code in} whose roi, scales and sizes are inputs {@code first} to
-     * {@code first + 2} (constants, or absent), giving {@code out}; null when they are not constant, the plan fails or
-     * resizes an axis before the last two.
+     * The interpreter's plan for a Resize of {@code small} (rank 2 at least) whose roi, scales and sizes are inputs
+     * {@code first} to {@code first + 2} (constants, or absent), giving {@code big}; null when input 0 or output 0 is
+     * outside the arena, the inputs are not constant, the plan fails or resizes an axis before the last two.
      */
-    private static ResizeKernel.Plan plan(EmitContext c, long[] in, int first, long[] out) {
+    private static ResizeKernel.Plan plan(EmitContext c, Slot small, int first, Slot big) {
+        if (!c.arenaIn(0) || c.out(0) == null || !c.out(0).inArena() || small.rank() < 2) return null;
+        long[] in = small.shape, out = big.shape;
         for (int i = first; i < first + 3; i++) if (c.has(i) && c.constant(i) == null) return null;
         ResizeKernel.Plan plan;
         try {
@@ -185,20 +185,17 @@ final class ResizeSteps {
      * output row read.
      */
     private static Step resizeGrad(EmitContext c) {
-        if (!c.arenaIn(0) || c.out(0) == null || !c.out(0).inArena()) return null;
         Slot dy = c.in(0), dx = c.out(0);
-        int r = dx.rank();
-        if (r < 2) return null;
-        ResizeKernel.Plan plan = plan(c, dx.shape, 2, dy.shape);
+        ResizeKernel.Plan plan = plan(c, dx, 2, dy);
         if (plan == null) return null;
-        long planes = NormSteps.prod(dx.shape, 0, r - 2);
-        int h = (int) dx.shape[r - 2], w = (int) dx.shape[r - 1], oh = (int) dy.shape[r - 2], ow = (int) dy.shape[r - 1];
+        int r = dx.rank(), w = (int) dx.shape[r - 1], oh = (int) dy.shape[r - 2], ow = (int) dy.shape[r - 1];
+        long planes = NormSteps.prod(dx.shape, 0, r - 2), planeIn = dx.shape[r - 2] * w;
         Taps rows = Taps.of(plan, r - 2), cols = Taps.of(plan, r - 1);
         KernelPool pool = c.pool;
         int tasks = (int) Math.max(1, Math.min(planes, ElementwiseSteps.tasks(pool, dy.numel * 4)));
         float[][] line = new float[tasks][w];
         MemorySegment m = c.mem;
-        long dyo = dy.offset, dxo = dx.offset, planeIn = (long) h * w, planeOut = (long) oh * ow;
+        long dyo = dy.offset, dxo = dx.offset, planeOut = (long) oh * ow;
         return () -> pool.parallelFor(tasks, (t, s) -> {
             float[] acc = line[t];
             for (long p = planes * t / tasks, end = planes * (t + 1) / tasks; p < end; p++) {
