@@ -28,6 +28,7 @@ final class LayoutSteps {
         NativeOps.register("Expand", LayoutSteps::expand);
         NativeOps.register("Concat", LayoutSteps::concat);
         NativeOps.register("Gather", LayoutSteps::gather);
+        NativeOps.register("GatherElements", LayoutSteps::gatherElements);
         NativeOps.register("Pad", LayoutSteps::pad);
         NativeOps.register("Split", LayoutSteps::split);
         NativeOps.register(GaleOps.DOMAIN, "GatherGrad", LayoutSteps::gatherGrad);
@@ -301,6 +302,42 @@ final class LayoutSteps {
                     Vec.copy(m, xo + (o * n + (k < 0 ? k + n : k)) * inner, m, at, inner);
                     at += inner;
                 }
+            }
+        };
+    }
+
+    /**
+     * GatherElements(data, indices; axis): {@code out[i] = data[i with its axis coordinate replaced by indices[i]]},
+     * out shaped like indices (each of its sizes at most data's). Each element's offset in data without the axis term
+     * is tabled when the plan is built; a run adds the index times the axis stride.
+     */
+    private static Step gatherElements(EmitContext c) {
+        if (!c.arenaIn(0) || c.out(0) == null || !c.out(0).inArena()) return null;
+        Slot data = c.in(0), y = c.out(0);
+        Indices idx = indices(c, 1);
+        int r = data.rank();
+        if (idx == null || r == 0 || y.rank() != r || y.numel > Integer.MAX_VALUE) return null;
+        int a = NormSteps.axis(c.attrInt("axis"), r);
+        if (a < 0) return null;
+        for (int d = 0; d < r; d++) if (y.shape[d] > data.shape[d] && d != a) return null;
+        long[] st = StridedCopy.strides(data.shape);
+        long[] base = new long[(int) y.numel];
+        long[] at = new long[r];
+        for (int j = 0; j < base.length; j++) {
+            long off = 0;
+            for (int d = 0; d < r; d++) if (d != a) off += at[d] * st[d];
+            base[j] = off;
+            for (int d = r - 1; d >= 0 && ++at[d] == y.shape[d]; d--) at[d] = 0;
+        }
+        MemorySegment m = c.mem;
+        long xo = data.offset, yo = y.offset, n = data.dim(a), stride = st[a];
+        EmitContext.Where where = c.where();
+        return () -> {
+            Tensor t = idx.get();
+            for (int j = 0; j < base.length; j++) {
+                long k = t.getLong(j);
+                if (k < -n || k >= n) throw where.error("index " + k + " is out of range for an axis of size " + n);
+                Vec.set(m, yo + j, Vec.get(m, xo + base[j] + (k < 0 ? k + n : k) * stride));
             }
         };
     }
