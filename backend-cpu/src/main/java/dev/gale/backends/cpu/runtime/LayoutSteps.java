@@ -7,6 +7,7 @@ import dev.gale.ir.op.ShapeMath;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Steps that move data without computing: the reshapes (a copy, since every value has its own place in the
@@ -29,6 +30,7 @@ final class LayoutSteps {
         NativeOps.register("Concat", LayoutSteps::concat);
         NativeOps.register("Gather", LayoutSteps::gather);
         NativeOps.register("GatherElements", LayoutSteps::gatherElements);
+        NativeOps.register("ScatterElements", LayoutSteps::scatterElements);
         NativeOps.register("Pad", LayoutSteps::pad);
         NativeOps.register("Split", LayoutSteps::split);
         NativeOps.register(GaleOps.DOMAIN, "GatherGrad", LayoutSteps::gatherGrad);
@@ -309,37 +311,84 @@ final class LayoutSteps {
     /**
      * GatherElements(data, indices; axis): {@code out[i] = data[i with its axis coordinate replaced by indices[i]]},
      * out shaped like indices (each of its sizes at most data's). Each element's offset in data without the axis term
-     * is tabled when the plan is built; a run adds the index times the axis stride.
+     * is tabled when the plan is built ({@link #elementOffsets}); a run adds the index times the axis stride.
      */
     private static Step gatherElements(EmitContext c) {
         if (!c.arenaIn(0) || c.out(0) == null || !c.out(0).inArena()) return null;
         Slot data = c.in(0), y = c.out(0);
         Indices idx = indices(c, 1);
-        int r = data.rank();
-        if (idx == null || r == 0 || y.rank() != r || y.numel > Integer.MAX_VALUE) return null;
-        int a = NormSteps.axis(c.attrInt("axis"), r);
-        if (a < 0) return null;
-        for (int d = 0; d < r; d++) if (y.shape[d] > data.shape[d] && d != a) return null;
-        long[] st = StridedCopy.strides(data.shape);
-        long[] base = new long[(int) y.numel];
-        long[] at = new long[r];
+        int a = idx == null ? -1 : NormSteps.axis(c.attrInt("axis"), data.rank());
+        long[] base = a < 0 ? null : elementOffsets(data.shape, y.shape, a);
+        if (base == null) return null;
+        MemorySegment m = c.mem;
+        long xo = data.offset, yo = y.offset, n = data.dim(a), stride = StridedCopy.strides(data.shape)[a];
+        EmitContext.Where where = c.where();
+        return () -> {
+            Tensor t = idx.get();
+            for (int j = 0; j < base.length; j++)
+                Vec.set(m, yo + j, Vec.get(m, xo + base[j] + index(t, j, n, where) * stride));
+        };
+    }
+
+    /**
+     * ScatterElements(data, indices, updates; axis, reduction none, add or mul): a copy of data, then each update
+     * written (or added, or multiplied) at its own position with its axis coordinate replaced by its index, in order.
+     * GatherElements' gradient is one with add.
+     */
+    private static Step scatterElements(EmitContext c) {
+        if (!c.arenaIn(0) || !c.arenaIn(2) || c.out(0) == null || !c.out(0).inArena()) return null;
+        Slot data = c.in(0), updates = c.in(2), y = c.out(0);
+        String reduction = c.attrString("reduction");
+        Indices idx = indices(c, 1);
+        int a = idx == null ? -1 : NormSteps.axis(c.attrInt("axis"), data.rank());
+        long[] base = a < 0 || !List.of("none", "add", "mul").contains(reduction) || y.numel != data.numel
+                || c.in(1).numel != updates.numel ? null : elementOffsets(data.shape, updates.shape, a);
+        if (base == null) return null;
+        MemorySegment m = c.mem;
+        long xo = data.offset, uo = updates.offset, yo = y.offset, size = data.numel, n = data.dim(a);
+        long stride = StridedCopy.strides(data.shape)[a];
+        int op = reduction.equals("none") ? 0 : reduction.equals("add") ? 1 : 2;
+        EmitContext.Where where = c.where();
+        return () -> {
+            Tensor t = idx.get();
+            if (xo != yo) Vec.copy(m, xo, m, yo, size);
+            for (int j = 0; j < base.length; j++) {
+                long at = yo + base[j] + index(t, j, n, where) * stride;
+                float u = Vec.get(m, uo + j);
+                Vec.set(m, at, op == 0 ? u : op == 1 ? Vec.get(m, at) + u : Vec.get(m, at) * u);
+            }
+        };
+    }
+
+    /**
+     * For each element of a tensor of shape {@code like} (row-major), its offset in a tensor of shape {@code data}
+     * at the same coordinates but 0 on axis {@code a}; null when {@code like} does not fit in {@code data} (same
+     * rank, each size at most data's off the axis) or is too large to table.
+     */
+    private static long[] elementOffsets(long[] data, long[] like, int a) {
+        int r = data.length;
+        if (r == 0 || like.length != r) return null;
+        long count = 1;
+        for (int d = 0; d < r; d++) {
+            if (d != a && like[d] > data[d]) return null;
+            count *= like[d];
+        }
+        if (count > Integer.MAX_VALUE - 16) return null;
+        long[] st = StridedCopy.strides(data), at = new long[r], base = new long[(int) count];
         for (int j = 0; j < base.length; j++) {
             long off = 0;
             for (int d = 0; d < r; d++) if (d != a) off += at[d] * st[d];
             base[j] = off;
-            for (int d = r - 1; d >= 0 && ++at[d] == y.shape[d]; d--) at[d] = 0;
+            for (int d = r - 1; d >= 0 && ++at[d] == like[d]; d--) at[d] = 0;
         }
-        MemorySegment m = c.mem;
-        long xo = data.offset, yo = y.offset, n = data.dim(a), stride = st[a];
-        EmitContext.Where where = c.where();
-        return () -> {
-            Tensor t = idx.get();
-            for (int j = 0; j < base.length; j++) {
-                long k = t.getLong(j);
-                if (k < -n || k >= n) throw where.error("index " + k + " is out of range for an axis of size " + n);
-                Vec.set(m, yo + j, Vec.get(m, xo + base[j] + (k < 0 ? k + n : k) * stride));
-            }
-        };
+        return base;
+    }
+
+    /** Element {@code j} of {@code t} as an index into an axis of {@code n} (negative counts from the end). */
+    private static long index(Tensor t, int j, long n, EmitContext.Where where) {
+        long k = t.getLong(j);
+        if (k < -n || k >= n) throw where.error("index " + k + " is out of range for an axis of size " + n);
+        return k < 0 ? k + n : k;
     }
 
     /** GatherGrad(dy, shape, indices; axis): each gathered row's gradient added back at its index. */
