@@ -37,6 +37,10 @@ final class ElementwiseSteps {
         unary("HardSwish", UnaryMath.HARD_SWISH);
         unary("Sin", UnaryMath.SIN);
         unary("Cos", UnaryMath.COS);
+        unary("Tan", UnaryMath.TAN);
+        unary("Sinh", UnaryMath.SINH);
+        unary("Cosh", UnaryMath.COSH);
+        unary("Round", UnaryMath.ROUND);
         unaryWith("LeakyRelu", UnaryMath.LEAKY_RELU, "alpha", null);
         unaryWith("Elu", UnaryMath.ELU, "alpha", null);
         unaryWith("Selu", UnaryMath.SELU, "alpha", "gamma");

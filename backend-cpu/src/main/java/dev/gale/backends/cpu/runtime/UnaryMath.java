@@ -20,7 +20,7 @@ final class UnaryMath {
     static final int NEG = 0, ABS = 1, RELU = 2, EXP = 3, LOG = 4, SQRT = 5, RECIPROCAL = 6, SIGMOID = 7, TANH = 8,
             ERF = 9, GELU = 10, GELU_TANH = 11, SOFTPLUS = 12, SOFTSIGN = 13, LEAKY_RELU = 14, ELU = 15, SELU = 16,
             HARD_SIGMOID = 17, HARD_SWISH = 18, THRESHOLDED_RELU = 19, CELU = 20, CLIP = 21, IDENTITY = 22, SIN = 23,
-            COS = 24;
+            COS = 24, TAN = 25, SINH = 26, COSH = 27, ROUND = 28;
 
     private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
 
@@ -188,7 +188,7 @@ final class UnaryMath {
                     Vec.store(v, m, out + k);
                 }
             }
-            case SIN, COS -> {
+            case SIN, COS, TAN, SINH, COSH, ROUND -> {
                 // lane by lane with Math: the vector SIN/COS give other last bits compiled than interpreted
             }
             default -> throw new IllegalStateException("unary opcode " + opc);
@@ -230,6 +230,10 @@ final class UnaryMath {
             case IDENTITY -> v;
             case SIN -> FloatVector.fromArray(S, lanes(v, Math::sin), 0);
             case COS -> FloatVector.fromArray(S, lanes(v, Math::cos), 0);
+            case TAN -> FloatVector.fromArray(S, lanes(v, Math::tan), 0);
+            case SINH -> FloatVector.fromArray(S, lanes(v, Math::sinh), 0);
+            case COSH -> FloatVector.fromArray(S, lanes(v, Math::cosh), 0);
+            case ROUND -> FloatVector.fromArray(S, lanes(v, Math::rint), 0);
             default -> throw new IllegalStateException("unary opcode " + opc);
         };
     }
@@ -274,6 +278,10 @@ final class UnaryMath {
             case IDENTITY -> x;
             case SIN -> (float) Math.sin(x);
             case COS -> (float) Math.cos(x);
+            case TAN -> (float) Math.tan(x);
+            case SINH -> (float) Math.sinh(x);
+            case COSH -> (float) Math.cosh(x);
+            case ROUND -> (float) Math.rint(x); // ONNX Round: half to even
             default -> throw new IllegalStateException("unary opcode " + opc);
         };
     }
