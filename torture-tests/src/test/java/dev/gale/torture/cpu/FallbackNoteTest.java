@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@code gale run --backend cpu} says when nodes ran on the interpreter's kernels (here LRN, which the cpu backend
+ * {@code gale run --backend cpu} says when nodes ran on the interpreter's kernels (here Hardmax, which the cpu backend
  * does not run itself) and stays quiet when every node is native.
  */
 class FallbackNoteTest {
@@ -39,10 +39,10 @@ class FallbackNoteTest {
 
     @Test
     void namesTheOpsThatFellBack(@TempDir Path tmp) throws IOException {
-        GaleCli.Result r = run(tmp, model(tmp, "lrn", "  %z = LRN(%x) {size = 3}\n  %y = Relu(%z)"));
+        GaleCli.Result r = run(tmp, model(tmp, "hardmax", "  %z = Hardmax(%x)\n  %y = Relu(%z)"));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("note: 1 node ran on the interpreter's kernels, not the cpu backend's own"), r.out());
-        assertTrue(r.out().contains(": LRN;"), r.out());
+        assertTrue(r.out().contains(": Hardmax;"), r.out());
     }
 
     @Test

@@ -13,7 +13,7 @@ import static dev.gale.backends.cpu.runtime.Vec.L;
 import static dev.gale.backends.cpu.runtime.Vec.S;
 
 /**
- * Softmax and LogSoftmax along one axis, LayerNormalization and its gradient, InstanceNormalization,
+ * Softmax and LogSoftmax along one axis, LayerNormalization and its gradient, InstanceNormalization, LRN,
  * BatchNormalization (inference and training mode) and its gradient. Rows along the last axis run as vector loops, split across the pool when large;
  * other axes run as strided scalar loops. Statistics: float vector lanes for layer-norm rows, float64 for
  * batch-norm channels (which sum over the whole batch).
@@ -29,6 +29,7 @@ final class NormSteps {
         NativeOps.register("LayerNormalization", NormSteps::layerNorm);
         NativeOps.register(GaleOps.DOMAIN, "LayerNormGrad", NormSteps::layerNormGrad);
         NativeOps.register("InstanceNormalization", NormSteps::instanceNorm);
+        NativeOps.register("LRN", NormSteps::lrn);
         NativeOps.register("BatchNormalization", NormSteps::batchNorm);
         NativeOps.register(GaleOps.DOMAIN, "BatchNormGrad", NormSteps::batchNormGrad);
     }
@@ -191,6 +192,48 @@ final class NormSteps {
                 long k = 0, end = Vec.bound(len);
                 for (; k < end; k += L) Vec.store(Vec.load(m, xr + k).fma(av, bv), m, yr + k);
                 for (; k < len; k++) Vec.set(m, yr + k, Math.fma(Vec.get(m, xr + k), a, b));
+            }
+        });
+    }
+
+    /**
+     * LRN(X), local response normalization across channels (AlexNet, GoogLeNet): {@code y = x / (bias + alpha / size
+     * * s)^beta}, s the sum of squares over the channels {@code c - (size - 1) / 2 .. c + size / 2} at the same position.
+     * A task takes whole (n, c) planes, each a vector loop over its positions; the power is {@code exp(-beta log d)}.
+     */
+    private static Step lrn(EmitContext c) {
+        if (!c.allArena()) return null;
+        Slot x = c.in(0), y = c.out(0);
+        long size = c.attrInt("size");
+        if (x.rank() < 3 || y == null || y.numel != x.numel || size < 1) return null;
+        long n = x.dim(0), ch = x.dim(1), len = prod(x.shape, 2, x.rank());
+        if (len == 0 || n * ch == 0) return null;
+        float scale = c.attrFloat("alpha") / size, beta = c.attrFloat("beta"), bias = c.attrFloat("bias");
+        long before = (size - 1) / 2, after = size - 1 - before;
+        MemorySegment m = c.mem;
+        long xo = x.offset, yo = y.offset;
+        return rows(c.pool, n * ch, len * size, (r0, r1) -> {
+            for (long r = r0; r < r1; r++) {
+                long img = xo + (r - r % ch) * len, cc = r % ch;
+                long lo = Math.max(0, cc - before), hi = Math.min(ch - 1, cc + after);
+                long xr = xo + r * len, yr = yo + r * len, k = 0, end = Vec.bound(len);
+                for (; k < end; k += L) {
+                    FloatVector sum = FloatVector.zero(S);
+                    for (long i = lo; i <= hi; i++) {
+                        FloatVector v = Vec.load(m, img + i * len + k);
+                        sum = v.fma(v, sum);
+                    }
+                    FloatVector d = sum.mul(scale).add(bias);
+                    Vec.store(Vec.load(m, xr + k).mul(VMath.exp(VMath.log(d).mul(-beta))), m, yr + k);
+                }
+                for (; k < len; k++) {
+                    float sum = 0;
+                    for (long i = lo; i <= hi; i++) {
+                        float v = Vec.get(m, img + i * len + k);
+                        sum += v * v;
+                    }
+                    Vec.set(m, yr + k, (float) (Vec.get(m, xr + k) / Math.pow(bias + scale * sum, beta)));
+                }
             }
         });
     }
