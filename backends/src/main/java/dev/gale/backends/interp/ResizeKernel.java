@@ -34,9 +34,7 @@ public final class ResizeKernel {
                 c.attrString("coordinate_transformation_mode"), c.attrString("nearest_mode"), c.attrFloat("cubic_coeff_a"),
                 c.attrInt("antialias") != 0, c.attrInt("exclude_outside") != 0, c.attrFloat("extrapolation_value")),
                 c::error);
-        AxisFilter[] filters = new AxisFilter[plan.out.length];
-        for (int k = 0; k < filters.length; k++) filters[k] = new AxisFilter(plan.index[k], plan.weight[k]);
-        return apply(x, plan.out, filters, plan.settings);
+        return apply(x, plan);
     }
 
     /**
@@ -196,14 +194,17 @@ public final class ResizeKernel {
             throw c.error("unknown mode '" + mode + "' (expected nearest or linear)");
         Settings s = new Settings(mode, "asymmetric", "floor", -0.75, false, false, 0);
         long[] out = new long[r];
-        AxisFilter[] filters = new AxisFilter[r];
+        int[][][] index = new int[r][][];
+        double[][][] weight = new double[r][][];
         for (int k = 0; k < r; k++) {
             double sc = scales.getDouble(k);
             if (!(sc >= 1)) throw c.error("Upsample scales must be >= 1, got " + sc);
             out[k] = ResizeMath.scaledSize(x.dim(k), sc);
-            filters[k] = filter(x.dim(k), out[k], sc, 0, 1, s, c::error);
+            AxisFilter f = filter(x.dim(k), out[k], sc, 0, 1, s, c::error);
+            index[k] = f.index();
+            weight[k] = f.weight();
         }
-        return apply(x, out, filters, s);
+        return apply(x, new Plan(out, index, weight, s));
     }
 
     private static Tensor nonEmpty(Tensor t) { return t == null || t.numel() == 0 ? null : t; }
@@ -309,40 +310,35 @@ public final class ResizeKernel {
         return w;
     }
 
-    private static Tensor apply(Tensor x, long[] outShape, AxisFilter[] filters, Settings s) {
-        Tensor out = Tensor.zeros(x.dtype(), outShape);
-        int r = outShape.length;
+    private static Tensor apply(Tensor x, Plan plan) {
+        Tensor out = Tensor.zeros(x.dtype(), plan.out);
+        int r = plan.out.length;
         long[] st = Tensor.strides(x.shape()), idx = new long[r];
-        boolean nearest = s.mode.equals("nearest");
         for (int i = 0; i < out.numel(); i++) {
             boolean extrapolate = false;
-            for (int k = 0; k < r; k++) extrapolate |= filters[k].index()[(int) idx[k]] == null;
+            for (int k = 0; k < r; k++) extrapolate |= plan.index[k][(int) idx[k]] == null;
             if (extrapolate) {
-                out.setDouble(i, s.extrapolation);
-            } else if (nearest) {
+                out.setDouble(i, plan.extrapolation());
+            } else if (plan.isNearest()) {
                 long src = 0;
-                for (int k = 0; k < r; k++) {
-                    int p = (int) idx[k];
-                    double[] w = filters[k].weight()[p];
-                    src += filters[k].index()[p][w.length > 1 && w[1] != 0 ? 1 : 0] * st[k];
-                }
+                for (int k = 0; k < r; k++) src += plan.nearest(k, (int) idx[k]) * st[k];
                 out.copyElement(i, x, (int) src);
             } else {
-                out.setDouble(i, sum(x, filters, idx, st, 0, 0));
+                out.setDouble(i, sum(x, plan, idx, st, 0, 0));
             }
-            Strided.next(idx, outShape);
+            Strided.next(idx, plan.out);
         }
         return out;
     }
 
-    private static double sum(Tensor x, AxisFilter[] filters, long[] idx, long[] st, int axis, long base) {
+    private static double sum(Tensor x, Plan plan, long[] idx, long[] st, int axis, long base) {
         if (axis == idx.length) return x.getDouble((int) base);
         int p = (int) idx[axis];
-        int[] ix = filters[axis].index()[p];
-        double[] w = filters[axis].weight()[p];
+        int[] ix = plan.index[axis][p];
+        double[] w = plan.weight[axis][p];
         double acc = 0;
         for (int j = 0; j < ix.length; j++)
-            if (w[j] != 0) acc += w[j] * sum(x, filters, idx, st, axis + 1, base + ix[j] * st[axis]);
+            if (w[j] != 0) acc += w[j] * sum(x, plan, idx, st, axis + 1, base + ix[j] * st[axis]);
         return acc;
     }
 }

@@ -54,18 +54,27 @@ final class LayoutSteps {
             perm = new long[r];
             for (int i = 0; i < r; i++) perm[i] = r - 1 - i;
         }
-        if (perm.length != r) return null;
-        long[] st = StridedCopy.strides(x.shape), strides = new long[r], counts = new long[r];
+        return permuted(c, x.shape, perm, y.shape);
+    }
+
+    /**
+     * Y = X read as {@code view} (X's elements in their order) with its axes in the order {@code perm}; null unless
+     * that gives exactly {@code expect} (Y's shape, or a finer view of it) or the copy's row table is too large.
+     */
+    private static Step permuted(EmitContext c, long[] view, long[] perm, long[] expect) {
+        int r = view.length;
+        if (perm.length != r || expect.length != r) return null;
+        long[] st = StridedCopy.strides(view), strides = new long[r], counts = new long[r];
         for (int i = 0; i < r; i++) {
             if (perm[i] < 0 || perm[i] >= r) return null;
             strides[i] = st[(int) perm[i]];
-            counts[i] = x.dim((int) perm[i]);
+            counts[i] = view[(int) perm[i]];
         }
-        if (!Arrays.equals(counts, y.shape)) return null;
+        if (!Arrays.equals(counts, expect)) return null;
         StridedCopy sc = StridedCopy.of(counts, strides);
         if (sc == null) return null;
         MemorySegment m = c.mem;
-        long xo = x.offset, yo = y.offset;
+        long xo = c.in(0).offset, yo = c.out(0).offset;
         return () -> sc.gather(m, xo, yo);
     }
 
@@ -81,29 +90,18 @@ final class LayoutSteps {
         long b = c.attrInt("blocksize");
         if (x.rank() != 4 || y.rank() != 4 || b < 1) return null;
         long n = x.dim(0), ch = x.dim(1), h = x.dim(2), w = x.dim(3);
-        long[] view;
-        int[] perm;
         if (toSpace) {
-            if (ch % (b * b) != 0) return null;
-            boolean crd = c.attrString("mode").equals("CRD");
-            view = crd ? new long[] {n, ch / (b * b), b, b, h, w} : new long[] {n, b, b, ch / (b * b), h, w};
-            perm = crd ? new int[] {0, 1, 4, 2, 5, 3} : new int[] {0, 3, 4, 1, 5, 2};
-        } else {
-            if (h % b != 0 || w % b != 0) return null;
-            view = new long[] {n, ch, h / b, b, w / b, b};
-            perm = new int[] {0, 3, 5, 1, 2, 4};
+            long c2 = ch / (b * b), oh = y.dim(2), ow = y.dim(3);
+            if (ch % (b * b) != 0 || y.dim(0) != n || y.dim(1) != c2 || oh != h * b || ow != w * b) return null;
+            long[] expect = {n, c2, h, b, w, b};
+            return c.attrString("mode").equals("CRD")
+                    ? permuted(c, new long[] {n, c2, b, b, h, w}, new long[] {0, 1, 4, 2, 5, 3}, expect)
+                    : permuted(c, new long[] {n, b, b, c2, h, w}, new long[] {0, 3, 4, 1, 5, 2}, expect);
         }
-        long[] st = StridedCopy.strides(view), strides = new long[6], counts = new long[6];
-        for (int i = 0; i < 6; i++) {
-            strides[i] = st[perm[i]];
-            counts[i] = view[perm[i]];
-        }
-        if (NormSteps.prod(counts, 0, 6) != y.numel || y.numel != x.numel) return null;
-        StridedCopy sc = StridedCopy.of(counts, strides);
-        if (sc == null) return null;
-        MemorySegment m = c.mem;
-        long xo = x.offset, yo = y.offset;
-        return () -> sc.gather(m, xo, yo);
+        if (h % b != 0 || w % b != 0 || y.dim(0) != n || y.dim(1) != ch * b * b || y.dim(2) != h / b
+                || y.dim(3) != w / b) return null;
+        return permuted(c, new long[] {n, ch, h / b, b, w / b, b}, new long[] {0, 3, 5, 1, 2, 4},
+                new long[] {n, b, b, ch, h / b, w / b});
     }
 
     /** Slice(data, starts, ends[, axes[, steps]]) or SliceGrad(dy, shape, starts, ends[, axes[, steps]]). */
