@@ -32,6 +32,16 @@ import java.lang.foreign.MemorySegment;
  * innermost, to keep a block of C in L2 while it accumulates; on that machine it measured no better, so one block it
  * is. The system properties {@code gale.gemm.kc}, {@code gale.gemm.mc}, {@code gale.gemm.nc} and
  * {@code gale.gemm.kchunk} override the sizes for tuning.
+ *
+ * <p>Deep blocks ({@link Blocks#DEEP}) for products of depth past KC with DEEP_MIN_ROWS rows or more: with KC = 256
+ * each KC block reads and writes the product's C again, and once C outgrows L2 (1 MiB on the Zen 5 of 2026-11-27)
+ * every pass comes from L3. Deep blocks are 1024 deep, so a product up to that depth passes over C once; the KC x NR
+ * B panels (128 KiB) then stream from L2 instead of staying in L1, and the A blocks are 96 rows (384 KiB, in L2).
+ * Medians on that machine, GFLOP/s, shallow and deep blocks alternating in one JVM: 1024^3 on 2 threads 259 against
+ * 293 (A or B transposed alike), on 1 thread 150 against 166; 2048^3 261 against 308; 512^3 289 against 310; a
+ * 256-row product of depth 512 with B transposed 245 against 268. Products of 64 rows measured within the noise
+ * either way (about 5%), of 32 rows alike, so the rows threshold is 4 row blocks ({@code gale.gemm.deepkc},
+ * {@code gale.gemm.deepmc}, {@code gale.gemm.deeprows} tune them).
  */
 final class GemmKernel {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -46,10 +56,28 @@ final class GemmKernel {
     static final int KCHUNK = Math.max(1, Integer.getInteger("gale.gemm.kchunk", 256) / KC) * KC;
     /** Columns of one packed B block, a multiple of NR (gale.gemm.nc). */
     static final int NC = Integer.getInteger("gale.gemm.nc", 1024) / NR * NR;
+    /** Depth of a deep block, a multiple of KC (gale.gemm.deepkc). */
+    static final int DEEP_KC = Math.max(1, Integer.getInteger("gale.gemm.deepkc", 1024) / KC) * KC;
+    /** Rows of a deep A block, a multiple of MR (gale.gemm.deepmc). */
+    static final int DEEP_MC = Math.max(MR, Integer.getInteger("gale.gemm.deepmc", 96) / MR * MR);
+    /** Fewest rows of C a product needs for deep blocks (gale.gemm.deeprows). */
+    static final int DEEP_MIN_ROWS = Integer.getInteger("gale.gemm.deeprows", 48);
     /** From this many floats (1 MiB), a block of C written in one KC block is written row block by row block. */
     static final long STREAMED_C_FLOATS = 1L << 18;
 
     private GemmKernel() {}
+
+    /**
+     * The block sizes of one product: depth {@code kc} of a KC block, {@code chunk} rows of op(B) packed at once (a
+     * multiple of kc), {@code mc} rows of a packed A block. Shallow ones unless the product is deep and tall.
+     */
+    record Blocks(int kc, int chunk, int mc) {
+        static final Blocks SHALLOW = new Blocks(KC, KCHUNK, MC);
+        static final Blocks DEEP = new Blocks(DEEP_KC, Math.max(DEEP_KC, KCHUNK / DEEP_KC * DEEP_KC), DEEP_MC);
+
+        /** The blocks for a product of {@code m} rows (of the piece one thread computes) and depth {@code k}. */
+        static Blocks of(int m, int k) { return m >= DEEP_MIN_ROWS && k > KC ? DEEP : SHALLOW; }
+    }
 
     /**
      * C[m x n] = alpha op(A) op(B) + beta C, then the epilogue; indices are elements, {@code ld*} row strides. The
@@ -65,13 +93,15 @@ final class GemmKernel {
     static void gemm(Scratch s, boolean transA, int m, int n, int k, float alpha, MemorySegment a, long aOff, long lda,
                      PanelSource b, float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
         if (m <= 0 || n <= 0) return;
+        Blocks bl = Blocks.of(m, k);
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc), panels = (nc + NR - 1) / NR;
-            for (int k0 = 0; k0 == 0 || k0 < k; k0 += KCHUNK) {
-                int k1 = Math.min(k, k0 + KCHUNK);
+            for (int k0 = 0; k0 == 0 || k0 < k; k0 += bl.chunk()) {
+                int k1 = Math.min(k, k0 + bl.chunk());
                 float[] pb = s.packB(chunkSize(k1 - k0, nc));
-                packChunk(b, k0, k1, jc, nc, 0, panels, pb);
-                multiplyPacked(s, transA, a, aOff, lda, 0, m, k0, k1, k, pb, jc, nc, 0, nc, alpha, beta, ep, c, cOff, ldc);
+                packChunk(b, k0, k1, bl.kc(), jc, nc, 0, panels, pb);
+                multiplyPacked(s, transA, a, aOff, lda, 0, m, k0, k1, k, bl, pb, jc, nc, 0, nc, alpha, beta, ep, c, cOff,
+                        ldc);
             }
         }
     }
@@ -80,13 +110,13 @@ final class GemmKernel {
     static int chunkSize(int rows, int nc) { return Math.max(1, rows) * roundUp(nc, NR); }
 
     /**
-     * Packs panels {@code [panel0, panel1)} of every KC block of op(B)[k0:k1, jc:jc+nc]; block {@code pc} starts at
-     * {@code (pc - k0) * roundUp(nc, NR)} in {@code pb}.
+     * Packs panels {@code [panel0, panel1)} of every {@code kc}-deep block of op(B)[k0:k1, jc:jc+nc]; block
+     * {@code pc} starts at {@code (pc - k0) * roundUp(nc, NR)} in {@code pb}.
      */
-    static void packChunk(PanelSource b, int k0, int k1, int jc, int nc, int panel0, int panel1, float[] pb) {
+    static void packChunk(PanelSource b, int k0, int k1, int kc, int jc, int nc, int panel0, int panel1, float[] pb) {
         int width = roundUp(nc, NR);
-        for (int pc = k0; pc == k0 || pc < k1; pc += KC)
-            b.pack(pc, Math.min(KC, k1 - pc), jc, nc, panel0 * NR, Math.min(nc, panel1 * NR), pb, (pc - k0) * width);
+        for (int pc = k0; pc == k0 || pc < k1; pc += kc)
+            b.pack(pc, Math.min(kc, k1 - pc), jc, nc, panel0 * NR, Math.min(nc, panel1 * NR), pb, (pc - k0) * width);
     }
 
     /**
@@ -96,10 +126,10 @@ final class GemmKernel {
      * beta at k = 0 and gets the epilogue after k = {@code k} (positions are C's).
      */
     static void multiplyPacked(Scratch s, boolean transA, MemorySegment a, long aOff, long lda, int i0, int i1,
-                               int k0, int k1, int k, float[] pb, int jc, int nc, int jr0, int jr1, float alpha,
-                               float beta, Epilogue ep, MemorySegment c, long cOff, long ldc) {
-        multiplyPacked(s, transA, a, aOff, lda, null, i0, i1, k0, k1, k, pb, jc, nc, jr0, jr1, alpha, beta, ep, c, cOff,
-                ldc, false);
+                               int k0, int k1, int k, Blocks bl, float[] pb, int jc, int nc, int jr0, int jr1,
+                               float alpha, float beta, Epilogue ep, MemorySegment c, long cOff, long ldc) {
+        multiplyPacked(s, transA, a, aOff, lda, null, i0, i1, k0, k1, k, bl, pb, jc, nc, jr0, jr1, alpha, beta, ep, c,
+                cOff, ldc, false);
     }
 
     /**
@@ -109,14 +139,17 @@ final class GemmKernel {
      * a time ({@link ReadAhead}) before multiplying them.
      */
     static void multiplyPacked(Scratch s, boolean transA, MemorySegment a, long aOff, long lda, PackedA preA, int i0,
-                               int i1, int k0, int k1, int k, float[] pb, int jc, int nc, int jr0, int jr1, float alpha,
-                               float beta, Epilogue ep, MemorySegment c, long cOff, long ldc, boolean readAhead) {
-        float[] pa = preA != null ? preA.panels() : s.packA(MC * Math.max(Math.min(KC, k1 - k0), 1)), tile = s.tile;
-        int width = roundUp(nc, NR), ahead = ReadAhead.panels(NR * KC);
-        for (int ic = i0; ic < i1; ic += MC) {
-            int mc = Math.min(MC, i1 - ic);
-            for (int pc = k0; pc == k0 || pc < k1; pc += KC) {
-                int kc = Math.min(KC, k1 - pc), base = (pc - k0) * width, at = 0;
+                               int i1, int k0, int k1, int k, Blocks bl, float[] pb, int jc, int nc, int jr0, int jr1,
+                               float alpha, float beta, Epilogue ep, MemorySegment c, long cOff, long ldc,
+                               boolean readAhead) {
+        if (preA != null && bl != Blocks.SHALLOW) throw new IllegalArgumentException("packed A comes in shallow blocks");
+        int kcb = bl.kc(), mcb = bl.mc();
+        float[] pa = preA != null ? preA.panels() : s.packA(mcb * Math.max(Math.min(kcb, k1 - k0), 1)), tile = s.tile;
+        int width = roundUp(nc, NR), ahead = ReadAhead.panels(NR * kcb);
+        for (int ic = i0; ic < i1; ic += mcb) {
+            int mc = Math.min(mcb, i1 - ic);
+            for (int pc = k0; pc == k0 || pc < k1; pc += kcb) {
+                int kc = Math.min(kcb, k1 - pc), base = (pc - k0) * width, at = 0;
                 float cScale = pc == 0 ? beta : 1f;
                 Epilogue e = pc + kc >= k ? ep : null;
                 if (preA == null) GemmPacking.packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);

@@ -111,19 +111,24 @@ final class GemmPacking {
     static void packB(boolean trans, MemorySegment b, long off, long ld, int p0, int kc, int j0, int nc, int jr0, int jr1,
                       float[] pb, int at) {
         if (trans) {
+            Transpose t = TRANSPOSE.get();
+            float[] rows = t.rows;
             for (int jr = jr0; jr < jr1; jr += NR) {
-                // The panel's columns are rows of the source: copy them whole, then gather each k's NR values.
+                // The panel's columns are rows of the source: copy them whole, then gather each k's NR values; at
+                // most KC of k at a time, so that the copied rows stay in L1 for a deep block too.
                 int cols = Math.min(NR, nc - jr), base = at + jr * kc;
-                Transpose t = TRANSPOSE.get();
-                float[] rows = t.rows;
-                int[] map = t.map(kc);
-                for (int j = 0; j < cols; j++)
-                    MemorySegment.copy(b, F, (off + (long) (j0 + jr + j) * ld + p0) * Float.BYTES, rows, j * kc, kc);
-                if (cols < NR) Arrays.fill(rows, cols * kc, NR * kc, 0f);
-                for (int p = 0; p < kc; p++) {
-                    FloatVector v = FloatVector.fromArray(S, rows, p, map, 0), w = FloatVector.fromArray(S, rows, p + L * kc, map, 0);
-                    v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, base + p * NR);
-                    w.blend(0f, w.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, base + p * NR + L);
+                for (int q0 = 0; q0 < kc; q0 += KC) {
+                    int qc = Math.min(KC, kc - q0);
+                    int[] map = t.map(qc);
+                    for (int j = 0; j < cols; j++)
+                        MemorySegment.copy(b, F, (off + (long) (j0 + jr + j) * ld + p0 + q0) * Float.BYTES, rows, j * qc, qc);
+                    if (cols < NR) Arrays.fill(rows, cols * qc, NR * qc, 0f);
+                    for (int p = 0; p < qc; p++) {
+                        int dst = base + (q0 + p) * NR;
+                        FloatVector v = FloatVector.fromArray(S, rows, p, map, 0), w = FloatVector.fromArray(S, rows, p + L * qc, map, 0);
+                        v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, dst);
+                        w.blend(0f, w.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, dst + L);
+                    }
                 }
             }
             return;

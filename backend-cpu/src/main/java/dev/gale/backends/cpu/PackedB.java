@@ -85,7 +85,7 @@ public final class PackedB {
             for (int kb = 0; kb < kChunks; kb++) {
                 int k0 = kb * GemmKernel.KCHUNK, k1 = Math.min(k, k0 + GemmKernel.KCHUNK);
                 float[] pb = new float[GemmKernel.chunkSize(k1 - k0, nc)];
-                GemmKernel.packChunk(source, k0, k1, jc, nc, 0, panels, pb);
+                GemmKernel.packChunk(source, k0, k1, GemmKernel.KC, jc, nc, 0, panels, pb);
                 chunks[jb * kChunks + kb] = pb;
             }
         }

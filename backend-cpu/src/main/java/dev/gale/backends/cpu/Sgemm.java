@@ -135,20 +135,21 @@ public final class Sgemm {
         int threads = pool.threads(), nr = GemmKernel.NR, mr = GemmKernel.MR;
         int rowBlocks = (m + mr - 1) / mr, pieces = 2 * threads;
         PanelSource source = new PanelSource.Matrix(transB, b, bOff, ldb);
+        GemmKernel.Blocks bl = GemmKernel.Blocks.of(m / pieces, k);
         for (int jc = 0; jc < n; jc += GemmKernel.NC) {
             int nc = Math.min(GemmKernel.NC, n - jc), panels = (nc + nr - 1) / nr, j0 = jc;
-            for (int k0 = 0; k0 == 0 || k0 < k; k0 += GemmKernel.KCHUNK) {
-                int k1 = Math.min(k, k0 + GemmKernel.KCHUNK), kStart = k0;
+            for (int k0 = 0; k0 == 0 || k0 < k; k0 += bl.chunk()) {
+                int k1 = Math.min(k, k0 + bl.chunk()), kStart = k0;
                 float[] pb = pool.sharedFloats(GemmKernel.chunkSize(k1 - k0, nc));
                 int packPieces = Math.min(panels, pieces);
-                pool.parallelFor(packPieces, (t, s) -> GemmKernel.packChunk(source, kStart, k1, j0, nc,
+                pool.parallelFor(packPieces, (t, s) -> GemmKernel.packChunk(source, kStart, k1, bl.kc(), j0, nc,
                         (int) ((long) t * panels / packPieces), (int) ((long) (t + 1) * panels / packPieces), pb));
                 pool.parallelFor(pieces, (t, s) -> {
                     int i0 = Math.min(m, (int) ((long) t * rowBlocks / pieces) * mr);
                     int i1 = Math.min(m, (int) ((long) (t + 1) * rowBlocks / pieces) * mr);
                     if (i0 < i1)
-                        GemmKernel.multiplyPacked(s, transA, a, aOff, lda, i0, i1, kStart, k1, k, pb, j0, nc, 0, nc,
-                                alpha, beta, ep, c, cOff, ldc);
+                        GemmKernel.multiplyPacked(s, transA, a, aOff, lda, i0, i1, kStart, k1, k, bl, pb, j0, nc, 0,
+                                nc, alpha, beta, ep, c, cOff, ldc);
                 });
             }
         }
@@ -225,8 +226,8 @@ public final class Sgemm {
             if (jr0 >= jr1) continue;
             for (int kb = 0; kb < b.kChunks; kb++) {
                 int k0 = kb * GemmKernel.KCHUNK, k1 = Math.min(k, k0 + GemmKernel.KCHUNK);
-                GemmKernel.multiplyPacked(s, transA, a, aOff, lda, pa, i0, i1, k0, k1, k, b.chunk(jb, kb), jc, nc, jr0,
-                        jr1, alpha, beta, ep, c, cOff, ldc, readAhead);
+                GemmKernel.multiplyPacked(s, transA, a, aOff, lda, pa, i0, i1, k0, k1, k, GemmKernel.Blocks.SHALLOW,
+                        b.chunk(jb, kb), jc, nc, jr0, jr1, alpha, beta, ep, c, cOff, ldc, readAhead);
             }
         }
     }

@@ -151,6 +151,25 @@ class SgemmTest {
         check(one, 530, 1030, 256, false, true, -1f, 0f, 1, 3108); // the same with edge tiles on both sides
     }
 
+    /**
+     * Deep blocks ({@link GemmKernel.Blocks#DEEP}): k past one deep block and ending in a partial one, rows past one
+     * deep A block with a partial last row block, all four transposes, beta, the epilogue after the last block; one
+     * thread, and 2 and 3 threads sharing the packed B (each piece tall enough for deep blocks) or splitting it.
+     */
+    @Test
+    void deepBlocksPastTheirEdges() {
+        assertTrue(GemmKernel.Blocks.of(GemmKernel.DEEP_MIN_ROWS, GemmKernel.KC + 1) == GemmKernel.Blocks.DEEP);
+        assertTrue(GemmKernel.Blocks.of(GemmKernel.DEEP_MIN_ROWS - 1, 4096) == GemmKernel.Blocks.SHALLOW);
+        assertTrue(GemmKernel.Blocks.of(4096, GemmKernel.KC) == GemmKernel.Blocks.SHALLOW);
+        int k = GemmKernel.DEEP_KC + 300, m = GemmKernel.DEEP_MC + 37;
+        long seed = 3300;
+        for (int t = 0; t < 4; t++) {
+            check(one, m, 70, k, (t & 1) != 0, (t & 2) != 0, 1f, 0.5f, t % 3, seed++);
+            check(two, 4 * m, 90, k, (t & 1) != 0, (t & 2) != 0, 0.5f, t == 0 ? 0f : -1f, (t + 1) % 3, seed++);
+        }
+        check(three, 3 * GemmKernel.DEEP_MIN_ROWS + 5, 1100, GemmKernel.KC + 7, false, true, 1f, 0f, 1, seed);
+    }
+
     @Test
     void largeBatchedEpilogueWithResidualStride() {
         Random rnd = new Random(3200);
@@ -325,7 +344,9 @@ class SgemmTest {
     /**
      * A product from B packed ahead equals, bit for bit, the same product packing B on the fly (same blocking, same
      * order of accumulation): sizes past NC and KC, short and tall A, transposed B, alpha, beta and a bias + ReLU
-     * epilogue, on 1 and 3 threads. The 64- and 270-row products with a large B split by panels and share one packed
+     * epilogue, on 1 and 3 threads. Packed B comes in shallow blocks; where the product on the fly takes deep ones
+     * ({@link GemmKernel.Blocks}: k past KC and DEEP_MIN_ROWS rows or more), the two sum in another order and must
+     * agree within float32 rounding of the sums instead. The 64- and 270-row products with a large B split by panels and share one packed
      * A (270 rows: two MC blocks); the 300-row one (25 row blocks, 4 for each of 6 pieces) splits by rows. B of 1030 x 1100, packed as weights that stream from memory, is large enough to be
      * read ahead ({@link ReadAhead}), past KC and with a partial last panel.
      */
@@ -351,8 +372,11 @@ class SgemmTest {
                         PackedB packed = PackedB.pack(tb, sb, PAD, tb ? k : n, k, n, true);
                         assertEquals(ReadAhead.ENABLED && (long) n * k >= ReadAhead.MIN_B_FLOATS, packed.readAhead);
                         Sgemm.gemm(pool, false, m, 0.5f, sa, PAD, k, packed, 0.25f, c2, PAD, n, ep);
-                        assertArrayEquals(floats(c1, PAD, m * n), floats(c2, PAD, m * n),
-                                "m=" + m + " n=" + n + " k=" + k + " tb=" + tb + " threads=" + pool.threads());
+                        String what = "m=" + m + " n=" + n + " k=" + k + " tb=" + tb + " threads=" + pool.threads();
+                        if (k <= GemmKernel.KC || m < GemmKernel.DEEP_MIN_ROWS)
+                            assertArrayEquals(floats(c1, PAD, m * n), floats(c2, PAD, m * n), what);
+                        else
+                            assertWithinRounding(what, a, b, tb, c, bias, floats(c1, PAD, m * n), floats(c2, PAD, m * n));
                     }
                 }
     }
@@ -440,6 +464,25 @@ class SgemmTest {
                             }
                         }
                     }
+    }
+
+    /**
+     * {@code got} and {@code want}, two float32 evaluations of relu(0.5 A op(B) + 0.25 C + bias) that sum in different
+     * orders, differ by at most twice the rounding bound of one: 2 k u (0.5 sum |a||b| + 0.25 |c| + |bias|), u = 2^-24.
+     */
+    private static void assertWithinRounding(String what, Tensor a, Tensor b, boolean tb, Tensor c, Tensor bias,
+                                             float[] want, float[] got) {
+        int m = (int) a.dim(0), k = (int) a.dim(1), n = (int) c.dim(1);
+        float[] fa = a.floats(), fb = b.floats(), fc = c.floats(), fbias = bias.floats();
+        double u = Math.scalb(1.0, -24);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                double mag = 0.25 * Math.abs(fc[i * n + j]) + Math.abs(fbias[j]);
+                for (int p = 0; p < k; p++) mag += 0.5 * Math.abs(fa[i * k + p] * fb[tb ? j * k + p : p * n + j]);
+                double bound = 2 * (k + 2) * u * mag;
+                assertTrue(Math.abs(got[i * n + j] - want[i * n + j]) <= bound, what + " at (" + i + ", " + j + "): "
+                        + got[i * n + j] + " against " + want[i * n + j] + ", bound " + bound);
+            }
     }
 
     private static void assertAllZero(String what, MemorySegment c, long count) {
