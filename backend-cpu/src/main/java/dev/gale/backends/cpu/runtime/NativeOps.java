@@ -32,6 +32,7 @@ final class NativeOps {
         NormSteps.registerAll();
         LayoutSteps.registerAll();
         ResizeSteps.registerAll();
+        RecurrentSteps.registerAll();
     }
 
     private NativeOps() {}
