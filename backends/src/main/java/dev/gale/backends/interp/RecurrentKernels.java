@@ -28,15 +28,10 @@ final class RecurrentKernels {
     }
 
     private enum Cell {
-        RNN(1, List.of("Tanh")), GRU(3, List.of("Sigmoid", "Tanh")), LSTM(4, List.of("Sigmoid", "Tanh", "Tanh"));
+        RNN, GRU, LSTM;
 
-        final int gates;
-        final List<String> defaults;
-
-        Cell(int gates, List<String> defaults) {
-            this.gates = gates;
-            this.defaults = defaults;
-        }
+        final int gates = RecurrentOps.gates(name());
+        final List<String> defaults = RecurrentOps.defaultActivations(name());
     }
 
     /** An activation function of the ONNX recurrent-op list, with its alpha and beta. */

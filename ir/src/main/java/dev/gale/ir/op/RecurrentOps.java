@@ -23,9 +23,29 @@ public final class RecurrentOps {
     private RecurrentOps() {}
 
     static void register() {
-        recurrent("RNN", 6, 2, 1).register();
-        recurrent("GRU", 6, 2, 3).attr("linear_before_reset", 0L).register();
-        recurrent("LSTM", 8, 3, 4).attr("input_forget", 0L).register();
+        recurrent("RNN", 6, 2, gates("RNN")).register();
+        recurrent("GRU", 6, 2, gates("GRU")).attr("linear_before_reset", 0L).register();
+        recurrent("LSTM", 8, 3, gates("LSTM")).attr("input_forget", 0L).register();
+    }
+
+    /** Gates of the op's cell, in ONNX's order: RNN {@code i}; GRU {@code z, r, h}; LSTM {@code i, o, f, c}. */
+    public static int gates(String op) {
+        return switch (op) {
+            case "RNN" -> 1;
+            case "GRU" -> 3;
+            case "LSTM" -> 4;
+            default -> throw new IllegalArgumentException("not a recurrent op: " + op);
+        };
+    }
+
+    /** The activation functions of one direction when the node names none (ONNX's defaults, f then g then h). */
+    public static List<String> defaultActivations(String op) {
+        return switch (op) {
+            case "RNN" -> List.of("Tanh");
+            case "GRU" -> List.of("Sigmoid", "Tanh");
+            case "LSTM" -> List.of("Sigmoid", "Tanh", "Tanh");
+            default -> throw new IllegalArgumentException("not a recurrent op: " + op);
+        };
     }
 
     private static OpSchema recurrent(String op, int maxInputs, int maxOutputs, int gates) {

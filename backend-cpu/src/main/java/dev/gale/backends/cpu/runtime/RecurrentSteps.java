@@ -37,15 +37,10 @@ final class RecurrentSteps {
     }
 
     private enum Cell {
-        RNN(1, List.of("tanh")), GRU(3, List.of("sigmoid", "tanh")), LSTM(4, List.of("sigmoid", "tanh", "tanh"));
+        RNN, GRU, LSTM;
 
-        final int gates;
-        final List<String> defaults;
-
-        Cell(int gates, List<String> defaults) {
-            this.gates = gates;
-            this.defaults = defaults;
-        }
+        final int gates = RecurrentOps.gates(name());
+        final List<String> defaults = RecurrentOps.defaultActivations(name());
     }
 
     /** The activations this step computes in vectors. */
