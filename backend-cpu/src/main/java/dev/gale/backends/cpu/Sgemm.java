@@ -163,15 +163,7 @@ public final class Sgemm {
     public static void gemm(KernelPool pool, boolean transA, int m, float alpha, MemorySegment a, long aOff, long lda,
                             PackedB b, float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
         int n = b.n(), k = b.k();
-        if (m < 0) throw new IllegalArgumentException("negative GEMM size: m " + m);
-        if (ep == null) throw new IllegalArgumentException("epilogue is null; use Epilogue.NONE");
-        if (m > 0) {
-            Segments.checkMatrix("A", a, aOff, transA ? k : m, transA ? m : k, lda, 1, 0);
-            Segments.checkMatrix("C", c, cOff, m, n, ldc, 1, 0);
-            if (ep.bias() != null) Segments.checkRange("bias", ep.bias(), ep.biasOffset(), ep.biasPerRow() ? m : n);
-            if (ep.residual() != null)
-                Segments.checkMatrix("residual", ep.residual(), ep.residualOffset(), m, n, ep.ldr(), 1, 0);
-        }
+        checkPacked(transA, m, a, aOff, lda, b, c, cOff, ldc, ep);
         pool.checkAccess("A", a);
         pool.checkAccess("C", c);
         pool.checkAccess("the bias", ep.bias());
@@ -211,6 +203,30 @@ public final class Sgemm {
             int c0 = (int) ((long) rn * panels / pn) * nr, c1 = Math.min(n, (int) ((long) (rn + 1) * panels / pn) * nr);
             multiplyColumns(s, transA, m, alpha, a, aOff, lda, null, b, beta, c, cOff, ldc, ep, i0, i1, c0, c1);
         });
+    }
+
+    /**
+     * The same on the calling thread, for use inside a {@link KernelPool} task with that task's scratch. B must be
+     * packed in GEMM panels ({@link PackedB#pack(boolean, MemorySegment, long, long, int, int)}).
+     */
+    public static void gemmSerial(Scratch s, boolean transA, int m, float alpha, MemorySegment a, long aOff, long lda,
+                                  PackedB b, float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
+        checkPacked(transA, m, a, aOff, lda, b, c, cOff, ldc, ep);
+        if (b.inColumns()) throw new IllegalArgumentException("B packed in column panels has no serial product");
+        if (m > 0) multiplyColumns(s, transA, m, alpha, a, aOff, lda, null, b, beta, c, cOff, ldc, ep, 0, m, 0, b.n());
+    }
+
+    private static void checkPacked(boolean transA, int m, MemorySegment a, long aOff, long lda, PackedB b,
+                                    MemorySegment c, long cOff, long ldc, Epilogue ep) {
+        int n = b.n(), k = b.k();
+        if (m < 0) throw new IllegalArgumentException("negative GEMM size: m " + m);
+        if (ep == null) throw new IllegalArgumentException("epilogue is null; use Epilogue.NONE");
+        if (m == 0) return;
+        Segments.checkMatrix("A", a, aOff, transA ? k : m, transA ? m : k, lda, 1, 0);
+        Segments.checkMatrix("C", c, cOff, m, n, ldc, 1, 0);
+        if (ep.bias() != null) Segments.checkRange("bias", ep.bias(), ep.biasOffset(), ep.biasPerRow() ? m : n);
+        if (ep.residual() != null)
+            Segments.checkMatrix("residual", ep.residual(), ep.residualOffset(), m, n, ep.ldr(), 1, 0);
     }
 
     /** Rows {@code [i0, i1)} times columns {@code [c0, c1)} of C from packed B (and packed A, or A packed here). */

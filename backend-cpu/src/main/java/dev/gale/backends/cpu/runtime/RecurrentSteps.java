@@ -3,6 +3,7 @@ package dev.gale.backends.cpu.runtime;
 import dev.gale.backends.cpu.Epilogue;
 import dev.gale.backends.cpu.KernelPool;
 import dev.gale.backends.cpu.PackedB;
+import dev.gale.backends.cpu.Scratch;
 import dev.gale.backends.cpu.Sgemm;
 import dev.gale.backends.cpu.VMath;
 import dev.gale.ir.Tensor;
@@ -28,6 +29,9 @@ import static dev.gale.backends.cpu.runtime.Vec.S;
  * the entry's last step). Activations sigmoid, tanh and relu; a node with another activation runs on the interpreter.
  */
 final class RecurrentSteps {
+    /** Fewest flops of one step's recurrence (batch x gates x hidden^2) per batch slice of its own thread. */
+    private static final long MIN_SLICE_FLOPS = 1L << 18;
+
     private RecurrentSteps() {}
 
     static void registerAll() {
@@ -244,19 +248,38 @@ final class RecurrentSteps {
         }
         Act[] act = l.act[d];
         PackedB[] pr = l.packedR != null ? l.packedR[d] : packR(m, rOff, l.cell, h);
+        // Slices of the batch, one a thread, each through every step on its own: no wait between the recurrence's
+        // products and the gates.
+        int slices = (int) Math.min(pool.threads(), Math.max(1, (long) batch * gh * h / MIN_SLICE_FLOPS));
+        slices = Math.min(slices, batch);
+        int parts = slices;
+        pool.parallelFor(parts, (piece, scratch) -> slice(l, m, scratch, d, reverse, act, pr, bOff, len,
+                (int) ((long) piece * batch / parts), (int) ((long) (piece + 1) * batch / parts)));
+        for (int n = 0; n < batch; n++) {
+            if (l.yh >= 0) Vec.copy(l.hs, (long) n * h, m, l.yh + l.state(d, n), h);
+            if (l.yc >= 0) Vec.copy(l.cs, (long) n * h, m, l.yc + l.state(d, n), h);
+        }
+    }
+
+    /** Batch entries {@code [n0, n1)} of direction {@code d} through all their steps, on one thread. */
+    private static void slice(Layer l, MemorySegment m, Scratch scratch, int d, boolean reverse, Act[] act,
+                              PackedB[] pr, long bOff, int[] len, int n0, int n1) {
+        int h = l.h, gh = l.gh(), rows = n1 - n0;
+        if (rows <= 0) return;
         int steps = 0;
-        for (int n : len) steps = Math.max(steps, n);
+        for (int n = n0; n < n1; n++) steps = Math.max(steps, len[n]);
         for (int s = 0; s < steps; s++) {
             // Entry n's step s is its time t = s, or len - 1 - s reversed; an entry past its length computes a row
             // that is not kept.
-            for (int n = 0; n < batch; n++) {
+            for (int n = n0; n < n1; n++) {
                 int t = Math.min(s, len[n] - 1);
                 if (reverse) t = len[n] - 1 - t;
                 if (t >= 0) Vec.copy(l.xw, l.row(t, n) * gh, l.gates, (long) n * gh, gh);
             }
-            Sgemm.gemm(pool, false, batch, 1f, l.hs, 0, h, pr[0], 1f, l.gates, 0, gh, Epilogue.NONE);
-            if (l.cell == Cell.GRU) gru(l, m, pool, act, pr[1], bOff);
-            for (int n = 0; n < batch; n++) {
+            Sgemm.gemmSerial(scratch, false, rows, 1f, l.hs, (long) n0 * h, h, pr[0], 1f, l.gates, (long) n0 * gh, gh,
+                    Epilogue.NONE);
+            if (l.cell == Cell.GRU) gru(l, m, scratch, act, pr[1], bOff, n0, n1);
+            for (int n = n0; n < n1; n++) {
                 if (s >= len[n]) continue;
                 long gr = (long) n * gh, st = (long) n * h;
                 switch (l.cell) {
@@ -267,33 +290,27 @@ final class RecurrentSteps {
                 if (l.y >= 0) Vec.copy(l.hs, st, m, l.y + l.yAt(reverse ? len[n] - 1 - s : s, d, n), h);
             }
         }
-        for (int n = 0; n < batch; n++) {
-            if (l.yh >= 0) Vec.copy(l.hs, (long) n * h, m, l.yh + l.state(d, n), h);
-            if (l.yc >= 0) Vec.copy(l.cs, (long) n * h, m, l.yc + l.state(d, n), h);
-        }
     }
 
     /**
-     * The GRU's hidden gate before its activation, into columns [2h, 3h) of the gates: {@code + r (.) (H Rh^T + Rbh)}
-     * with linear_before_reset, else {@code + (r (.) H) Rh^T} (Rbh is in the projection's bias). The reset gate r is
-     * computed here into {@code rh} first.
+     * The GRU's hidden gate before its activation, for entries {@code [n0, n1)}, into columns [2h, 3h) of the gates:
+     * {@code + r (.) (H Rh^T + Rbh)} with linear_before_reset, else {@code + (r (.) H) Rh^T} (Rbh is in the
+     * projection's bias). The reset gate r goes into columns [h, 2h) first, activated.
      */
-    /**
-     * The GRU's hidden gate before its activation, into columns [2h, 3h) of the gates: {@code + r (.) (H Rh^T + Rbh)}
-     * with linear_before_reset, else {@code + (r (.) H) Rh^T} (Rbh is in the projection's bias). The reset gate r
-     * goes into columns [h, 2h) first, activated.
-     */
-    private static void gru(Layer l, MemorySegment m, KernelPool pool, Act[] act, PackedB rH, long bOff) {
-        int h = l.h, gh = l.gh(), batch = l.batch;
-        for (int n = 0; n < batch; n++) act[0].apply(l.clip, l.gates, (long) n * gh + h, l.gates, (long) n * gh + h, h);
+    private static void gru(Layer l, MemorySegment m, Scratch scratch, Act[] act, PackedB rH, long bOff, int n0,
+                            int n1) {
+        int h = l.h, gh = l.gh(), rows = n1 - n0;
+        for (int n = n0; n < n1; n++) act[0].apply(l.clip, l.gates, (long) n * gh + h, l.gates, (long) n * gh + h, h);
         if (l.linearBeforeReset) {
             Epilogue ep = l.b >= 0 ? Epilogue.NONE.withColumnBias(m, bOff + gh + 2L * h) : Epilogue.NONE;
-            Sgemm.gemm(pool, false, batch, 1f, l.hs, 0, h, rH, 0f, l.rh, 0, h, ep);
-            for (int n = 0; n < batch; n++) fma(l.gates, (long) n * gh + h, l.rh, (long) n * h, l.gates, (long) n * gh + 2L * h, h);
+            Sgemm.gemmSerial(scratch, false, rows, 1f, l.hs, (long) n0 * h, h, rH, 0f, l.rh, (long) n0 * h, h, ep);
+            for (int n = n0; n < n1; n++)
+                fma(l.gates, (long) n * gh + h, l.rh, (long) n * h, l.gates, (long) n * gh + 2L * h, h);
             return;
         }
-        for (int n = 0; n < batch; n++) mul(l.gates, (long) n * gh + h, l.hs, (long) n * h, l.rh, (long) n * h, h);
-        Sgemm.gemm(pool, false, batch, 1f, l.rh, 0, h, rH, 1f, l.gates, 2L * h, gh, Epilogue.NONE);
+        for (int n = n0; n < n1; n++) mul(l.gates, (long) n * gh + h, l.hs, (long) n * h, l.rh, (long) n * h, h);
+        Sgemm.gemmSerial(scratch, false, rows, 1f, l.rh, (long) n0 * h, h, rH, 1f, l.gates, (long) n0 * gh + 2L * h, gh,
+                Epilogue.NONE);
     }
 
     private static void rnnRow(Layer l, Act[] act, long gr, long st) { act[0].apply(l.clip, l.gates, gr, l.hs, st, l.h); }
