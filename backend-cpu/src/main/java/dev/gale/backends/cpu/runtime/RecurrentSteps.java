@@ -6,13 +6,15 @@ import dev.gale.backends.cpu.PackedB;
 import dev.gale.backends.cpu.Scratch;
 import dev.gale.backends.cpu.Sgemm;
 import dev.gale.backends.cpu.VMath;
+import dev.gale.ir.DType;
 import dev.gale.ir.Tensor;
+import dev.gale.ir.op.Attrs;
 import dev.gale.ir.op.RecurrentOps;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -74,25 +76,25 @@ final class RecurrentSteps {
 
         private static void sigmoid(float clip, MemorySegment src, long s, MemorySegment dst, long d, int n) {
             int j = 0;
-            for (int end = n - n % L; j < end; j += L) Vec.store(VMath.sigmoid(clip(Vec.load(src, s + j), clip)), dst, d + j);
+            for (int end = (int) Vec.bound(n); j < end; j += L) Vec.store(VMath.sigmoid(clip(Vec.load(src, s + j), clip)), dst, d + j);
             if (j < n) {
                 VectorMask<Float> k = S.indexInRange(j, n);
-                store(VMath.sigmoid(clip(load(src, s + j, k), clip)), dst, d + j, k);
+                Vec.store(VMath.sigmoid(clip(Vec.load(src, s + j, k), clip)), dst, d + j, k);
             }
         }
 
         private static void tanh(float clip, MemorySegment src, long s, MemorySegment dst, long d, int n) {
             int j = 0;
-            for (int end = n - n % L; j < end; j += L) Vec.store(VMath.tanh(clip(Vec.load(src, s + j), clip)), dst, d + j);
+            for (int end = (int) Vec.bound(n); j < end; j += L) Vec.store(VMath.tanh(clip(Vec.load(src, s + j), clip)), dst, d + j);
             if (j < n) {
                 VectorMask<Float> k = S.indexInRange(j, n);
-                store(VMath.tanh(clip(load(src, s + j, k), clip)), dst, d + j, k);
+                Vec.store(VMath.tanh(clip(Vec.load(src, s + j, k), clip)), dst, d + j, k);
             }
         }
 
         private static void relu(float clip, MemorySegment src, long s, MemorySegment dst, long d, int n) {
             int j = 0;
-            for (int end = n - n % L; j < end; j += L) Vec.store(clip(Vec.load(src, s + j), clip).max(0f), dst, d + j);
+            for (int end = (int) Vec.bound(n); j < end; j += L) Vec.store(clip(Vec.load(src, s + j), clip).max(0f), dst, d + j);
             for (; j < n; j++) Vec.set(dst, d + j, Math.max(0f, Math.max(-clip, Math.min(clip, Vec.get(src, s + j)))));
         }
     }
@@ -102,7 +104,7 @@ final class RecurrentSteps {
                          int h, Act[][] act, float clip, boolean linearBeforeReset, boolean inputForget,
                          long x, long w, long r, long b, long h0, long c0, long p, long y, long yh, long yc, int lensBox,
                          MemorySegment xw, MemorySegment gates, MemorySegment hs, MemorySegment cs,
-                         MemorySegment rh, MemorySegment bias, PackedB[][] packedR) {
+                         MemorySegment rh, MemorySegment bias, PackedB[][] packedR, int slices) {
         int gh() { return cell.gates * h; }
 
         /** Row of X (and of the projection) holding time step {@code t} of batch entry {@code n}. */
@@ -121,7 +123,7 @@ final class RecurrentSteps {
         for (int i = 0; i < c.numInputs(); i++) if (i != 4 && c.has(i) && !c.arenaIn(i)) return null;
         for (int i = 0; i < c.numOutputs(); i++) if (c.out(i) != null && !c.out(i).inArena()) return null;
         Slot lens = c.in(4);
-        if (lens != null && (lens.inArena() || lens.box < 0 || lens.dtype != dev.gale.ir.DType.INT32)) return null;
+        if (lens != null && (lens.inArena() || lens.box < 0 || lens.dtype != DType.INT32)) return null;
         Slot x = c.in(0), w = c.in(1), r = c.in(2);
         if (x == null || w == null || r == null || x.rank() != 3 || w.rank() != 3 || r.rank() != 3) return null;
         int dirs;
@@ -159,7 +161,8 @@ final class RecurrentSteps {
                 y == null ? -1 : y.offset, yh == null ? -1 : yh.offset, yc == null ? -1 : yc.offset,
                 lens == null ? -1 : lens.box,
                 c.scratch(seq * batch * gh), c.scratch(batch * gh), c.scratch(batch * h), c.scratch(batch * h),
-                c.scratch(batch * h), c.scratch(gh), packR(c.constant(2), cell, dirs, (int) h));
+                c.scratch(batch * h), c.scratch(gh), packR(c.constant(2), cell, dirs, (int) h),
+                (int) Math.min(Math.min(c.pool.threads(), batch), Math.max(1, batch * gh * h / MIN_SLICE_FLOPS)));
         MemorySegment m = c.mem;
         KernelPool pool = c.pool;
         Object[] boxes = c.boxes;
@@ -175,7 +178,7 @@ final class RecurrentSteps {
     /** Each batch entry's sequence length: sequence_lens, checked, or the whole sequence. */
     private static void lengths(Layer l, Object[] boxes, int[] len, EmitContext.Where where) {
         if (l.lensBox < 0) {
-            java.util.Arrays.fill(len, l.seq);
+            Arrays.fill(len, l.seq);
             return;
         }
         int[] given = (int[]) ((Tensor) boxes[l.lensBox]).data();
@@ -191,7 +194,7 @@ final class RecurrentSteps {
      * rows), when R is a constant; null to pack it on every run.
      */
     private static PackedB[][] packR(Tensor r, Cell cell, int dirs, int h) {
-        if (r == null || r.dtype() != dev.gale.ir.DType.FLOAT32) return null;
+        if (r == null || r.dtype() != DType.FLOAT32) return null;
         MemorySegment seg = MemorySegment.ofArray((float[]) r.data());
         PackedB[][] out = new PackedB[dirs][];
         for (int d = 0; d < dirs; d++) out[d] = packR(seg, (long) d * cell.gates * h * h, cell, h);
@@ -208,7 +211,7 @@ final class RecurrentSteps {
         var a = c.attr("activations");
         List<String> names = cell.defaults;
         if (a != null) {
-            names = dev.gale.ir.op.Attrs.asStrings(a, c.node, "activations");
+            names = Attrs.asStrings(a, c.node, "activations");
             if (names.size() != cell.defaults.size() && names.size() != cell.defaults.size() * dirs) return null;
         }
         int per = cell.defaults.size();
@@ -223,7 +226,7 @@ final class RecurrentSteps {
     }
 
     private static void direction(Layer l, MemorySegment m, KernelPool pool, int d, int[] len) {
-        int h = l.h, gh = l.gh(), g = l.cell.gates, batch = l.batch;
+        int h = l.h, gh = l.gh(), batch = l.batch;
         boolean reverse = l.reverseOnly || d == 1;
         long wOff = l.w + (long) d * gh * l.in, rOff = l.r + (long) d * gh * h, bOff = l.b + (long) d * 2 * gh;
         // The projection's bias: Wb + Rb, except the GRU's Rbh with linear_before_reset, which the reset gate scales.
@@ -250,9 +253,7 @@ final class RecurrentSteps {
         PackedB[] pr = l.packedR != null ? l.packedR[d] : packR(m, rOff, l.cell, h);
         // Slices of the batch, one a thread, each through every step on its own: no wait between the recurrence's
         // products and the gates.
-        int slices = (int) Math.min(pool.threads(), Math.max(1, (long) batch * gh * h / MIN_SLICE_FLOPS));
-        slices = Math.min(slices, batch);
-        int parts = slices;
+        int parts = l.slices;
         pool.parallelFor(parts, (piece, scratch) -> slice(l, m, scratch, d, reverse, act, pr, bOff, len,
                 (int) ((long) piece * batch / parts), (int) ((long) (piece + 1) * batch / parts)));
         for (int n = 0; n < batch; n++) {
@@ -322,7 +323,7 @@ final class RecurrentSteps {
         act[1].apply(l.clip, l.gates, gr + 2L * h, l.gates, gr + 2L * h, h);
         MemorySegment g = l.gates, hs = l.hs;
         int j = 0;
-        for (int end = h - h % L; j < end; j += L) {
+        for (int end = (int) Vec.bound(h); j < end; j += L) {
             FloatVector z = Vec.load(g, gr + j), cand = Vec.load(g, gr + 2L * h + j);
             Vec.store(z.fma(Vec.load(hs, st + j).sub(cand), cand), hs, st + j);
         }
@@ -346,7 +347,7 @@ final class RecurrentSteps {
         else act[0].apply(l.clip, g, gr + 2L * h, g, gr + 2L * h, h);
         act[1].apply(l.clip, g, gr + 3L * h, g, gr + 3L * h, h);
         int j = 0;
-        for (int end = h - h % L; j < end; j += L) {
+        for (int end = (int) Vec.bound(h); j < end; j += L) {
             FloatVector i = Vec.load(g, gr + j), f = Vec.load(g, gr + 2L * h + j), cand = Vec.load(g, gr + 3L * h + j);
             Vec.store(f.mul(Vec.load(cs, st + j)).add(i.mul(cand)), cs, st + j);
         }
@@ -363,7 +364,7 @@ final class RecurrentSteps {
     /** {@code c[cz..cz+n) += a[az..) * b[bz..)}. */
     private static void fma(MemorySegment a, long az, MemorySegment b, long bz, MemorySegment c, long cz, int n) {
         int j = 0;
-        for (int end = n - n % L; j < end; j += L)
+        for (int end = (int) Vec.bound(n); j < end; j += L)
             Vec.store(Vec.load(a, az + j).fma(Vec.load(b, bz + j), Vec.load(c, cz + j)), c, cz + j);
         for (; j < n; j++) Vec.set(c, cz + j, Vec.get(a, az + j) * Vec.get(b, bz + j) + Vec.get(c, cz + j));
     }
@@ -371,28 +372,18 @@ final class RecurrentSteps {
     /** {@code c[cz..cz+n) = a[az..) * b[bz..)}. */
     private static void mul(MemorySegment a, long az, MemorySegment b, long bz, MemorySegment c, long cz, int n) {
         int j = 0;
-        for (int end = n - n % L; j < end; j += L) Vec.store(Vec.load(a, az + j).mul(Vec.load(b, bz + j)), c, cz + j);
+        for (int end = (int) Vec.bound(n); j < end; j += L) Vec.store(Vec.load(a, az + j).mul(Vec.load(b, bz + j)), c, cz + j);
         for (; j < n; j++) Vec.set(c, cz + j, Vec.get(a, az + j) * Vec.get(b, bz + j));
     }
 
     /** {@code c[cz..cz+n) = 1 - a[az..)}. */
     private static void oneMinus(MemorySegment a, long az, MemorySegment c, long cz, int n) {
         int j = 0;
-        for (int end = n - n % L; j < end; j += L) Vec.store(Vec.load(a, az + j).neg().add(1f), c, cz + j);
+        for (int end = (int) Vec.bound(n); j < end; j += L) Vec.store(Vec.load(a, az + j).neg().add(1f), c, cz + j);
         for (; j < n; j++) Vec.set(c, cz + j, 1f - Vec.get(a, az + j));
     }
 
     private static FloatVector clip(FloatVector v, float limit) {
         return limit == Float.POSITIVE_INFINITY ? v : v.max(-limit).min(limit);
-    }
-
-    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
-
-    private static FloatVector load(MemorySegment m, long i, VectorMask<Float> k) {
-        return FloatVector.fromMemorySegment(S, m, i << 2, NATIVE, k);
-    }
-
-    private static void store(FloatVector v, MemorySegment m, long i, VectorMask<Float> k) {
-        v.intoMemorySegment(m, i << 2, NATIVE, k);
     }
 }

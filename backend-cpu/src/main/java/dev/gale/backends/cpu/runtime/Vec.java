@@ -2,6 +2,7 @@ package dev.gale.backends.cpu.runtime;
 
 import dev.gale.backends.cpu.VMath;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -24,6 +25,14 @@ final class Vec {
     static FloatVector load(MemorySegment m, long i) { return FloatVector.fromMemorySegment(S, m, i << 2, NATIVE); }
 
     static void store(FloatVector v, MemorySegment m, long i) { v.intoMemorySegment(m, i << 2, NATIVE); }
+
+    /** The lanes of {@code k} at element {@code i} (a loop's tail); the others read as 0. */
+    static FloatVector load(MemorySegment m, long i, VectorMask<Float> k) {
+        return FloatVector.fromMemorySegment(S, m, i << 2, NATIVE, k);
+    }
+
+    /** Stores the lanes of {@code k} at element {@code i}. */
+    static void store(FloatVector v, MemorySegment m, long i, VectorMask<Float> k) { v.intoMemorySegment(m, i << 2, NATIVE, k); }
 
     static float get(MemorySegment m, long i) { return m.getAtIndex(F, i); }
 
