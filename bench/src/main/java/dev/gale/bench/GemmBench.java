@@ -29,9 +29,12 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>{@code impl=openblas} runs the same product with OpenBLAS's {@code cblas_sgemm} ({@link OpenBlas}), the peer to
  * read Gale's figures against: a ratio taken in one run means more than GFLOP/s on a shared machine.
+ * {@code impl=peak} runs no product: it measures the FMA peak of {@code threads} cores as they are during the run
+ * ({@link FmaPeak}), the same number of flops as a product of {@code size} split over the threads, one task per
+ * thread. Gale's {@code gflop} divided by the peak's, at the same {@code threads}, is the share of peak.
  *
  * <pre>
- * bench/gale-bench GemmBench -p size=1024 -p threads=1,2 -p impl=gale,openblas
+ * bench/gale-bench GemmBench -p size=1024 -p threads=1,2 -p impl=gale,openblas,peak
  * </pre>
  */
 @State(Scope.Benchmark)
@@ -51,7 +54,7 @@ public class GemmBench {
     @Param({"nn"})
     public String layout;
 
-    /** {@code gale} (Sgemm) or {@code openblas} (cblas_sgemm through FFM). */
+    /** {@code gale} (Sgemm), {@code openblas} (cblas_sgemm through FFM) or {@code peak} (the FMA peak, no product). */
     @Param({"gale"})
     public String impl;
 
@@ -59,6 +62,8 @@ public class GemmBench {
     private OpenBlas blas;
     private KernelPool pool;
     private MemorySegment a, b, c;
+    /** Where each peak task leaves its result, so that its loop is kept. */
+    private final float[] peakSink = new float[64];
 
     @Setup
     public void setup() {
@@ -69,7 +74,8 @@ public class GemmBench {
         c = arena.allocate(bytes, 64);
         pool = new KernelPool(threads);
         if (impl.equals("openblas")) blas = OpenBlas.load(threads);
-        else if (!impl.equals("gale")) throw new IllegalArgumentException("impl is gale or openblas, not " + impl);
+        else if (!impl.equals("gale") && !impl.equals("peak"))
+            throw new IllegalArgumentException("impl is gale, openblas or peak, not " + impl);
     }
 
     @TearDown
@@ -81,6 +87,12 @@ public class GemmBench {
     @Benchmark
     public void gemm(Flops flops) {
         boolean ta = layout.charAt(0) == 't', tb = layout.charAt(1) == 't';
+        if (impl.equals("peak")) {
+            long steps = 2L * size * size * size / threads / FmaPeak.FLOPS_PER_STEP;
+            pool.parallelFor(threads, (t, s) -> peakSink[t] += FmaPeak.run(steps, t));
+            flops.gflop += (double) steps * threads * FmaPeak.FLOPS_PER_STEP / 1e9;
+            return;
+        }
         if (blas != null) blas.sgemm(ta, tb, size, size, size, 1f, a, size, b, size, 0f, c, size);
         else Sgemm.gemm(pool, ta, tb, size, size, size, 1f, a, 0, size, b, 0, size,
                 0f, c, 0, size, Epilogue.NONE);
