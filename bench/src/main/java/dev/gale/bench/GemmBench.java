@@ -63,7 +63,7 @@ public class GemmBench {
     private KernelPool pool;
     private MemorySegment a, b, c;
     /** Where each peak task leaves its result, so that its loop is kept. */
-    private final float[] peakSink = new float[64];
+    private float[] peakSink;
 
     @Setup
     public void setup() {
@@ -73,6 +73,7 @@ public class GemmBench {
         b = Data.random(arena, bytes, 2);
         c = arena.allocate(bytes, 64);
         pool = new KernelPool(threads);
+        peakSink = new float[threads];
         if (impl.equals("openblas")) blas = OpenBlas.load(threads);
         else if (!impl.equals("gale") && !impl.equals("peak"))
             throw new IllegalArgumentException("impl is gale, openblas or peak, not " + impl);
