@@ -3,7 +3,6 @@ package dev.gale.backends.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -25,7 +24,15 @@ import static dev.gale.backends.cpu.GemmPacking.F;
  * Each window's valid kernel rows and columns are computed once, so the inner loops test no bounds. Planes
  * ({@code n * c} of them) are split across the pool. The commonest window, 2 x 2 with stride 2 and no padding, runs
  * vectorized: two input rows at a time, neighbouring lanes combined through a 64-bit rotate of each pair and the
- * even lanes narrowed out. (These loops avoid float shuffles, which C2 left as boxed calls inside them.)
+ * even lanes compressed into the low half. (These loops avoid float shuffles, which C2 left as boxed calls inside
+ * them.)
+ *
+ * <p>Whether C2 keeps these vectors in registers depends on what the JVM ran before, so two rules keep it from
+ * depending on that. Every vector has the preferred shape (see {@link #maxRowLoop}). And the vectorized row kernels
+ * are named {@code *Loop}: the launcher's and the build's
+ * {@code -XX:CompileCommand=dontinline,dev.gale.backends.cpu.*::*Loop} keeps each one out of its caller, so C2 compiles
+ * it alone with the Vector API inlined into it, away from the budgets of the plane loop and the pool's task. An
+ * average pool allocated 53 KB a call in one CI run, where it allocates nothing.
  */
 public final class Pool2d {
     private Pool2d() {}
@@ -35,10 +42,8 @@ public final class Pool2d {
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final VectorMask<Float> EVEN = VectorMask.fromLong(S, 0x5555_5555_5555_5555L);
     private static final VectorMask<Float> ODD = EVEN.not();
-    /** Pairs of float lanes seen as one long lane; half-width vectors hold one value per pair. */
-    private static final VectorSpecies<Long> PAIRS = VectorSpecies.of(long.class, S.vectorShape());
-    private static final VectorSpecies<Integer> HALF_INTS = VectorSpecies.of(int.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
-    private static final VectorSpecies<Float> HALF_FLOATS = VectorSpecies.of(float.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
+    /** The lanes a row kernel's compressed result fills: one per window of the {@code L} input lanes. */
+    private static final VectorMask<Float> LOW_HALF = S.indexInRange(0, L / 2);
     /** A window's positions ranked in scan order: 0, 1 in its upper row, 2, 3 in its lower row; 4 ranks nothing. */
     private static final FloatVector RANK_TOP = FloatVector.fromArray(S, ranks(0), 0);
     private static final FloatVector RANK_BOTTOM = FloatVector.fromArray(S, ranks(2), 0);
@@ -68,7 +73,7 @@ public final class Pool2d {
         if (isHalving(g)) {
             for (int oy = 0; oy < g.oh(); oy++) {
                 long r0 = (xp + 2L * oy * g.w()) << 2, r1 = r0 + ((long) g.w() << 2), yr = (yp + (long) oy * g.ow()) << 2;
-                maxRow(g.ow(), x, r0, r1, y, yr);
+                maxRowLoop(g.ow(), x, r0, r1, y, yr);
             }
             return;
         }
@@ -93,46 +98,45 @@ public final class Pool2d {
 
     /**
      * One row of 2 x 2 windows (byte offsets): the two input rows combined lane by lane, each pair combined with its
-     * swapped self, and the even lanes (the low half of each 64-bit pair) narrowed into half a vector.
+     * swapped self, and the even lanes compressed into the low half of the vector, which a masked store writes.
+     *
+     * <p>Every vector here has the preferred shape. The narrowing used to go through half-width vectors: their stores
+     * put a second vector class in the type profile of the Vector API's shared store methods, C2's class speculation
+     * there then failed in the max pool backward (all full-width), which after a few recompiles C2 compiled with a
+     * non-constant vector class, so its stores went through the boxed fallback (18 KB a call, in most fresh JVMs that
+     * ran the forward first).
      */
-    private static void maxRow(int ow, MemorySegment x, long r0, long r1, MemorySegment y, long yr) {
+    private static void maxRowLoop(int ow, MemorySegment x, long r0, long r1, MemorySegment y, long yr) {
         int half = L / 2, ox = 0;
         for (; ox + half <= ow; ox += half) {
             FloatVector v = FloatVector.fromMemorySegment(S, x, r0 + 8L * ox, ORDER)
                     .max(FloatVector.fromMemorySegment(S, x, r1 + 8L * ox, ORDER));
-            v = v.max(swapPairs(v));
-            ((FloatVector) v.reinterpretShape(PAIRS, 0).convertShape(VectorOperators.L2I, HALF_INTS, 0)
-                    .reinterpretShape(HALF_FLOATS, 0)).intoMemorySegment(y, yr + 4L * ox, ORDER);
+            v.max(VMath.swapPairs(v)).compress(EVEN).intoMemorySegment(y, yr + 4L * ox, ORDER, LOW_HALF);
         }
         if (ox < ow) {
             int cnt = ow - ox;
             VectorMask<Float> in = S.indexInRange(0, 2 * cnt);
             FloatVector v = FloatVector.fromMemorySegment(S, x, r0 + 8L * ox, ORDER, in)
                     .max(FloatVector.fromMemorySegment(S, x, r1 + 8L * ox, ORDER, in));
-            v = v.max(swapPairs(v));
-            ((FloatVector) v.reinterpretShape(PAIRS, 0).convertShape(VectorOperators.L2I, HALF_INTS, 0)
-                    .reinterpretShape(HALF_FLOATS, 0)).intoMemorySegment(y, yr + 4L * ox, ORDER, HALF_FLOATS.indexInRange(0, cnt));
+            v.max(VMath.swapPairs(v)).compress(EVEN).intoMemorySegment(y, yr + 4L * ox, ORDER, S.indexInRange(0, cnt));
         }
     }
 
-    /** {@link #maxRow} for the mean of each window. */
-    private static void averageRow(int ow, MemorySegment x, long r0, long r1, MemorySegment y, long yr) {
+    /** {@link #maxRowLoop} for the mean of each window. */
+    private static void averageRowLoop(int ow, MemorySegment x, long r0, long r1, MemorySegment y, long yr) {
         int half = L / 2, ox = 0;
         for (; ox + half <= ow; ox += half) {
             FloatVector v = FloatVector.fromMemorySegment(S, x, r0 + 8L * ox, ORDER)
                     .add(FloatVector.fromMemorySegment(S, x, r1 + 8L * ox, ORDER));
-            v = v.add(swapPairs(v)).mul(0.25f);
-            ((FloatVector) v.reinterpretShape(PAIRS, 0).convertShape(VectorOperators.L2I, HALF_INTS, 0)
-                    .reinterpretShape(HALF_FLOATS, 0)).intoMemorySegment(y, yr + 4L * ox, ORDER);
+            v.add(VMath.swapPairs(v)).mul(0.25f).compress(EVEN).intoMemorySegment(y, yr + 4L * ox, ORDER, LOW_HALF);
         }
         if (ox < ow) {
             int cnt = ow - ox;
             VectorMask<Float> in = S.indexInRange(0, 2 * cnt);
             FloatVector v = FloatVector.fromMemorySegment(S, x, r0 + 8L * ox, ORDER, in)
                     .add(FloatVector.fromMemorySegment(S, x, r1 + 8L * ox, ORDER, in));
-            v = v.add(swapPairs(v)).mul(0.25f);
-            ((FloatVector) v.reinterpretShape(PAIRS, 0).convertShape(VectorOperators.L2I, HALF_INTS, 0)
-                    .reinterpretShape(HALF_FLOATS, 0)).intoMemorySegment(y, yr + 4L * ox, ORDER, HALF_FLOATS.indexInRange(0, cnt));
+            v.add(VMath.swapPairs(v)).mul(0.25f).compress(EVEN)
+                    .intoMemorySegment(y, yr + 4L * ox, ORDER, S.indexInRange(0, cnt));
         }
     }
 
@@ -150,14 +154,14 @@ public final class Pool2d {
             long xp = xOff + (long) pl * g.inSize(), dxp = dxOff + (long) pl * g.inSize(), yp = dyOff + (long) pl * g.outSize();
             if (2 * oh < h || 2 * ow < w) dx.asSlice(dxp * Float.BYTES, (long) g.inSize() * Float.BYTES).fill((byte) 0);
             for (int oy = 0; oy < oh; oy++) {
-                if (max) maxRowBackward(ow, dy, yp + (long) oy * ow, x, xp, dx, dxp, 2L * oy * w, w);
-                else averageRowBackward(ow, dy, yp + (long) oy * ow, dx, dxp + 2L * oy * w, w);
+                if (max) maxRowBackwardLoop(ow, dy, yp + (long) oy * ow, x, xp, dx, dxp, 2L * oy * w, w);
+                else averageRowBackwardLoop(ow, dy, yp + (long) oy * ow, dx, dxp + 2L * oy * w, w);
             }
         });
     }
 
     /** One row of 2 x 2 windows: dY at {@code yr}, the window's upper input row at {@code r0} (of planes xp, dxp). */
-    private static void maxRowBackward(int ow, MemorySegment dy, long yr, MemorySegment x, long xp, MemorySegment dx,
+    private static void maxRowBackwardLoop(int ow, MemorySegment dy, long yr, MemorySegment x, long xp, MemorySegment dx,
                                        long dxp, long r0, int w) {
         int half = L / 2;
         long r1 = r0 + w;
@@ -180,7 +184,7 @@ public final class Pool2d {
      * inlined into the row loop, C2 sometimes (depending on what it had compiled before) stopped inlining the Vector
      * API's force-inlined internals partway and boxed a vector per row: {@code KernelAllocationTest} saw 9 and 18 KiB
      * per call in about half of fresh JVMs. The pair swaps are {@code rearrange} with a constant shuffle (one
-     * {@code vpermps}), not the 64-bit rotate of {@link #swapPairs}, whose {@code Vector<Long>} call sites C2 could not
+     * {@code vpermps}), not the 64-bit rotate of {@link VMath#swapPairs}, whose {@code Vector<Long>} call sites C2 could not
      * always bind statically here.
      */
     private static boolean maxChunk(int cnt, MemorySegment dy, long yAt, MemorySegment x, long a0, long a1,
@@ -188,7 +192,7 @@ public final class Pool2d {
         VectorMask<Float> in = S.indexInRange(0, 2 * cnt);
         FloatVector a = FloatVector.fromMemorySegment(S, x, a0, ORDER, in), b = FloatVector.fromMemorySegment(S, x, a1, ORDER, in);
         FloatVector v = a.max(b);
-        if (v.test(VectorOperators.IS_NAN).anyTrue()) return false;
+        if (v.compare(VectorOperators.NE, v).anyTrue()) return false;
         FloatVector top = v.max(v.rearrange(SWAP));
         FloatVector rank = RANK_TOP.blend(NO_RANK, a.compare(VectorOperators.NE, top))
                 .min(RANK_BOTTOM.blend(NO_RANK, b.compare(VectorOperators.NE, top)));
@@ -200,22 +204,14 @@ public final class Pool2d {
         return true;
     }
 
-    /**
-     * Lanes 2i and 2i + 1 swapped: each pair's other element. A 64-bit rotate of the pair seen as one long lane (the
-     * Vector API's float shuffles do not always compile to one instruction inside a larger loop; this does).
-     */
-    private static FloatVector swapPairs(FloatVector v) {
-        return (FloatVector) v.reinterpretShape(PAIRS, 0).lanewise(VectorOperators.ROR, 32).reinterpretShape(S, 0);
-    }
-
     /** One row of 2 x 2 windows: dY / 4 at {@code yr} spread over the two input rows from {@code dxAt}. */
-    private static void averageRowBackward(int ow, MemorySegment dy, long yr, MemorySegment dx, long dxAt, int w) {
+    private static void averageRowBackwardLoop(int ow, MemorySegment dy, long yr, MemorySegment dx, long dxAt, int w) {
         int half = L / 2;
         for (int ox = 0; ox < ow; ox += half) {
             int cnt = Math.min(half, ow - ox);
             VectorMask<Float> in = S.indexInRange(0, 2 * cnt);
             FloatVector e = FloatVector.fromMemorySegment(S, dy, (yr + ox) << 2, ORDER, S.indexInRange(0, cnt)).expand(EVEN);
-            FloatVector q = e.blend(swapPairs(e), ODD).mul(0.25f);
+            FloatVector q = e.blend(VMath.swapPairs(e), ODD).mul(0.25f);
             q.intoMemorySegment(dx, (dxAt + 2L * ox) << 2, ORDER, in);
             q.intoMemorySegment(dx, (dxAt + w + 2L * ox) << 2, ORDER, in);
         }
@@ -296,11 +292,12 @@ public final class Pool2d {
     /** One plane of {@link #averageForward} (element offsets, no checks), as {@link #maxPlane} for the mean. */
     static void averagePlane(Window2d g, boolean countIncludePad, MemorySegment x, long xp, MemorySegment y, long yp) {
         if (isHalving(g)) {
-            // its own loop, not one shared with maxPlane: with both row kernels in one method C2 left averageRow out
-            // of line and boxed its vectors (KernelAllocationTest: 53 KB a call)
+            // its own loop, not one shared with maxPlane: with both row kernels in one method C2 left averageRowLoop out
+            // of line and boxed its vectors (KernelAllocationTest: 53 KB a call); that still happened in one CI run,
+            // so the row kernels are now compile roots (see the class comment)
             for (int oy = 0; oy < g.oh(); oy++) {
                 long r0 = (xp + 2L * oy * g.w()) << 2, r1 = r0 + ((long) g.w() << 2), yr = (yp + (long) oy * g.ow()) << 2;
-                averageRow(g.ow(), x, r0, r1, y, yr);
+                averageRowLoop(g.ow(), x, r0, r1, y, yr);
             }
             return;
         }

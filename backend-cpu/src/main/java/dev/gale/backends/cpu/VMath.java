@@ -22,6 +22,7 @@ import jdk.incubator.vector.VectorSpecies;
 public final class VMath {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Long> PAIRS = VectorSpecies.of(long.class, S.vectorShape());
     private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
     /** 1.5 * 2^23: adding and subtracting it rounds a float of magnitude below 2^22 to the nearest integer. */
     private static final float ROUND = 12582912f;
@@ -44,6 +45,15 @@ public final class VMath {
     private static FloatVector clamp(FloatVector x, float lo, float hi) {
         FloatVector y = x.blend(lo, x.compare(VectorOperators.LT, lo));
         return y.blend(hi, y.compare(VectorOperators.GT, hi));
+    }
+
+    /**
+     * Lanes 2i and 2i + 1 swapped: each pair's other element. A 64-bit rotate of the pair seen as one long lane (the
+     * Vector API's float shuffles do not always compile to one instruction inside a larger loop; this does). Here,
+     * not in the pooling that uses it, so that the launcher's {@code inline} for VMath keeps it out of C2's budgets.
+     */
+    public static FloatVector swapPairs(FloatVector v) {
+        return (FloatVector) v.reinterpretShape(PAIRS, 0).lanewise(VectorOperators.ROR, 32).reinterpretShape(S, 0);
     }
 
     /** e^x; +inf above 88.72, 0 below -103.97 (subnormal results in between are rounded once), NaN for NaN. */
@@ -69,7 +79,7 @@ public final class VMath {
         FloatVector y = p.mul(s1).mul(s2);
         y = y.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_HI));
         y = y.blend(0f, x.compare(VectorOperators.LT, EXP_LO));
-        return y.blend(x, x.test(VectorOperators.IS_NAN));
+        return y.blend(x, x.compare(VectorOperators.NE, x));
     }
 
     /** e^x - 1, accurate near 0. */
@@ -116,7 +126,7 @@ public final class VMath {
         FloatVector r = f.add(y);
         r = fma(ef, LN2_HI, r);
         r = r.blend(Float.NEGATIVE_INFINITY, x.compare(VectorOperators.EQ, 0f));
-        r = r.blend(Float.NaN, x.compare(VectorOperators.LT, 0f).or(x.test(VectorOperators.IS_NAN)));
+        r = r.blend(Float.NaN, x.compare(VectorOperators.LT, 0f).or(x.compare(VectorOperators.NE, x)));
         return r.blend(x, x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
     }
 

@@ -2,7 +2,10 @@ package dev.gale.backends.cpu;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -18,7 +21,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Each kernel runs on a one-thread pool (so all its work is on this thread) in windows of 200 calls until a window
  * stays under the limit, for at most 30 seconds: until the JIT has compiled the loops, their interpreted and C1
  * forms box every vector.
+ *
+ * <p>The build runs this class twice: in the module's test JVM, and alone in a JVM with tight inlining budgets
+ * ({@code backend-cpu/pom.xml}), where a kernel at the edge of C2's budgets boxes in every run rather than in some. The
+ * order is fixed (pooling first) because what C2 inlines depends on what it compiled before.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class KernelAllocationTest {
     /**
      * Bytes per call allowed: the lambdas, records and views a call makes are about 1 KiB; a vector boxed per
@@ -64,6 +72,7 @@ class KernelAllocationTest {
     }
 
     @Test
+    @Order(1)
     void poolingHalvingWindows() {
         Window2d g = Window2d.of(28, 28, 2, 2, 2, 2, 1, 1, 0, 0, 0, 0);
         int planes = 8;
@@ -75,6 +84,7 @@ class KernelAllocationTest {
     }
 
     @Test
+    @Order(2)
     void directConvolution() {
         Conv2d.Shape s = new Conv2d.Shape(2, 8, 16, 1, Window2d.of(14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1));
         MemorySegment x = filled(s.xSize(), 4), w = filled(s.wSize(), 5), y = filled(s.ySize(), 6);
@@ -86,12 +96,13 @@ class KernelAllocationTest {
     }
 
     @Test
+    @Order(3)
     void gemmWithEpilogue() {
         int m = 40, n = 70, k = 64;
         MemorySegment a = filled((long) m * k, 10), b = filled((long) k * n, 11), c = filled((long) m * n, 12);
         MemorySegment bias = filled(n, 13);
         PackedB packed = PackedB.pack(false, b, 0, n, k, n), columns = PackedB.packColumns(false, b, 0, n, k, n, true);
-        // Every activation: each one's loop is compiled on its own (the build's dontinline for Activation::*Loop),
+        // Every activation: each one's loop is compiled on its own (the build's dontinline for *Loop),
         // so VMath inlines into it whatever ran before (without that, GELU boxed here at 30 KiB per call).
         for (Activation act : Activation.values()) {
             Epilogue ep = Epilogue.NONE.withColumnBias(bias, 0).withActivation(act);
