@@ -33,8 +33,16 @@ import java.util.concurrent.TimeUnit;
  * ({@link FmaPeak}), the same number of flops as a product of {@code size} split over the threads, one task per
  * thread. Gale's {@code gflop} divided by the peak's, at the same {@code threads}, is the share of peak.
  *
+ * <p>{@code impl=share} takes that share with the two interleaved: each invocation runs one Gale product and then the
+ * peak loop for the same flops, timing each, so a change of clock or a busy neighbour during the run falls on both
+ * alike (with {@code impl=gale} and {@code impl=peak} the two are seconds apart, and on a shared machine their ratio
+ * moved by several percent between runs). Its counters: {@code share} (Gale's GFLOP/s over the peak's),
+ * {@code galeGflops} and {@code peakGflops}, each an average over the iteration's invocations; the primary score
+ * counts invocations.
+ *
  * <pre>
  * bench/gale-bench GemmBench -p size=1024 -p threads=1,2 -p impl=gale,openblas,peak
+ * bench/gale-bench GemmBench -p size=1024 -p threads=1,2 -p impl=share
  * </pre>
  */
 @State(Scope.Benchmark)
@@ -54,7 +62,10 @@ public class GemmBench {
     @Param({"nn"})
     public String layout;
 
-    /** {@code gale} (Sgemm), {@code openblas} (cblas_sgemm through FFM) or {@code peak} (the FMA peak, no product). */
+    /**
+     * {@code gale} (Sgemm), {@code openblas} (cblas_sgemm through FFM), {@code peak} (the FMA peak, no product) or
+     * {@code share} (Gale and the peak interleaved, see the class comment).
+     */
     @Param({"gale"})
     public String impl;
 
@@ -75,8 +86,8 @@ public class GemmBench {
         pool = new KernelPool(threads);
         peakSink = new float[threads];
         if (impl.equals("openblas")) blas = OpenBlas.load(threads);
-        else if (!impl.equals("gale") && !impl.equals("peak"))
-            throw new IllegalArgumentException("impl is gale, openblas or peak, not " + impl);
+        else if (!impl.equals("gale") && !impl.equals("peak") && !impl.equals("share"))
+            throw new IllegalArgumentException("impl is gale, openblas, peak or share, not " + impl);
     }
 
     @TearDown
@@ -86,18 +97,72 @@ public class GemmBench {
     }
 
     @Benchmark
-    public void gemm(Flops flops) {
+    public void gemm(Flops flops, Share share) {
         boolean ta = layout.charAt(0) == 't', tb = layout.charAt(1) == 't';
         if (impl.equals("peak")) {
-            long steps = 2L * size * size * size / threads / FmaPeak.FLOPS_PER_STEP;
-            pool.parallelFor(threads, (t, s) -> peakSink[t] += FmaPeak.run(steps, t));
-            flops.gflop += (double) steps * threads * FmaPeak.FLOPS_PER_STEP / 1e9;
+            flops.gflop += peak() / 1e9;
+            return;
+        }
+        if (impl.equals("share")) {
+            long t0 = System.nanoTime();
+            galeProduct(ta, tb);
+            long t1 = System.nanoTime();
+            double peakFlops = peak();
+            share.add(2.0 * size * size * size, t1 - t0, peakFlops, System.nanoTime() - t1);
             return;
         }
         if (blas != null) blas.sgemm(ta, tb, size, size, size, 1f, a, size, b, size, 0f, c, size);
-        else Sgemm.gemm(pool, ta, tb, size, size, size, 1f, a, 0, size, b, 0, size,
-                0f, c, 0, size, Epilogue.NONE);
+        else galeProduct(ta, tb);
         flops.gflop += 2.0 * size * size * size / 1e9;
+    }
+
+    private void galeProduct(boolean ta, boolean tb) {
+        Sgemm.gemm(pool, ta, tb, size, size, size, 1f, a, 0, size, b, 0, size, 0f, c, 0, size, Epilogue.NONE);
+    }
+
+    /** The peak loop for about the flops of one product, one task per thread; returns the flops it ran. */
+    private double peak() {
+        long steps = 2L * size * size * size / threads / FmaPeak.FLOPS_PER_STEP;
+        pool.parallelFor(threads, (t, s) -> peakSink[t] += FmaPeak.run(steps, t));
+        return (double) steps * threads * FmaPeak.FLOPS_PER_STEP;
+    }
+
+    /**
+     * {@code impl=share}'s figures. JMH divides an OPERATIONS counter by the iteration's time, so each is set at the
+     * iteration's end to its value times the iteration's wall time (as {@link Flops#cpuSeconds} is): the reported
+     * figure is the value, and the summary averages it over the iterations.
+     */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    public static class Share {
+        public double share;
+        public double galeGflops;
+        public double peakGflops;
+        private double galeFlops, galeNanos, peakFlops, peakNanos;
+        private long start;
+
+        @Setup(Level.Iteration)
+        public void start() {
+            share = galeGflops = peakGflops = 0;
+            galeFlops = galeNanos = peakFlops = peakNanos = 0;
+            start = System.nanoTime();
+        }
+
+        void add(double gale, long galeTime, double peak, long peakTime) {
+            galeFlops += gale;
+            galeNanos += galeTime;
+            peakFlops += peak;
+            peakNanos += peakTime;
+        }
+
+        @TearDown(Level.Iteration)
+        public void stop() {
+            if (galeNanos == 0 || peakNanos == 0) return;
+            double seconds = (System.nanoTime() - start) / 1e9, gale = galeFlops / galeNanos, peak = peakFlops / peakNanos;
+            galeGflops = gale * seconds;
+            peakGflops = peak * seconds;
+            share = gale / peak * seconds;
+        }
     }
 
     /** Per-iteration counters JMH divides by the iteration's time. */
