@@ -56,13 +56,17 @@ import java.util.concurrent.TimeUnit;
  *       make them ({@code MemorySegment.copy} of large blocks may use streaming stores that skip reading the
  *       destination's cache lines first);</li>
  *   <li>{@code ops}: the runtime's op-by-op steps ({@code -Dgale.cpu.codegen=false});</li>
- *   <li>{@code codegen}: the generated kernel ({@code -Dgale.cpu.codegen=true}).</li>
+ *   <li>{@code codegen}: the generated kernel ({@code -Dgale.cpu.codegen=true});</li>
+ *   <li>{@code share}: the generated kernel and {@code vcopy} interleaved, one after the other in every invocation,
+ *       each timed ({@link Interleaved}): {@code share} is the kernel's GB/s over the copy's, {@code ownRate} and
+ *       {@code referenceRate} the two GB/s.</li>
  * </ul>
  * The {@code gbs} counter is GB/s of the kernel's inputs read plus outputs written (for {@code copy}, bytes read plus
  * written); divide a kernel's by the copy's at the same {@code n} and {@code threads} for the ratio.
  *
  * <pre>
  * bench/gale-bench ElementwiseBench -p n=65536,1048576,16777216 -p threads=1,2
+ * bench/gale-bench ElementwiseBench -p impl=share -p kernel=bias_gelu -p n=1048576,16777216 -p threads=1,2
  * </pre>
  */
 @State(Scope.Benchmark)
@@ -83,7 +87,7 @@ public class ElementwiseBench {
     @Param({"bias_gelu", "mul_add_relu", "chain6"})
     public String kernel;
 
-    @Param({"copy", "vcopy", "ops", "codegen"})
+    @Param({"copy", "vcopy", "ops", "codegen", "share"})
     public String impl;
 
     @Param({"1", "2"})
@@ -98,23 +102,25 @@ public class ElementwiseBench {
     private KernelPool pool;
     private MemorySegment src, dst;
     private long copyFloats;
-    private long bytes;
+    private long bytes, copyBytes;
 
     @Setup
     public void setup() throws ReflectiveOperationException {
         System.setProperty("gale.threads", Integer.toString(threads));
-        System.setProperty("gale.cpu.codegen", Boolean.toString(impl.equals("codegen")));
+        if (!List.of("copy", "vcopy", "ops", "codegen", "share").contains(impl))
+            throw new IllegalArgumentException("impl is copy, vcopy, ops, codegen or share, not " + impl);
+        System.setProperty("gale.cpu.codegen", Boolean.toString(!impl.equals("ops")));
         Graph g = graph(kernel, n);
         int bigInputs = (int) g.runtimeInputs().stream().filter(v -> numel(v) == n).count();
         copyFloats = (long) (bigInputs + 1) * n / 2;
-        if (impl.endsWith("copy")) {
+        if (impl.endsWith("copy") || impl.equals("share")) {
             arena = Arena.ofShared();
             src = Data.random(arena, copyFloats * Float.BYTES, 1);
             dst = arena.allocate(copyFloats * Float.BYTES, 64);
             dst.fill((byte) 0);
             pool = new KernelPool(threads);
-            bytes = 2 * copyFloats * Float.BYTES;
-            return;
+            copyBytes = bytes = 2 * copyFloats * Float.BYTES;
+            if (!impl.equals("share")) return;
         }
         session = Backends.get("cpu").open(Model.of(g));
         Map<String, Object> feeds = new HashMap<>();
@@ -141,28 +147,38 @@ public class ElementwiseBench {
     }
 
     @Benchmark
-    public void run(Bandwidth bw) throws Throwable {
-        if (steps == null) {
-            int tasks = threads == 1 ? 1 : 4 * threads;
-            long chunk = (copyFloats + tasks - 1) / tasks;
-            boolean vector = impl.equals("vcopy");
-            pool.parallelFor(tasks, (i, s) -> {
-                long lo = i * chunk, hi = Math.min(copyFloats, lo + chunk);
-                if (lo >= hi) return;
-                if (!vector) {
-                    MemorySegment.copy(src, lo << 2, dst, lo << 2, (hi - lo) << 2);
-                    return;
-                }
-                long k = lo;
-                for (long end = hi - (hi - lo) % F.length(); k < end; k += F.length())
-                    FloatVector.fromMemorySegment(F, src, k << 2, ByteOrder.nativeOrder())
-                            .intoMemorySegment(dst, k << 2, ByteOrder.nativeOrder());
-                for (; k < hi; k++) dst.setAtIndex(ValueLayout.JAVA_FLOAT, k, src.getAtIndex(ValueLayout.JAVA_FLOAT, k));
-            });
+    public void run(Bandwidth bw, Interleaved share) throws Throwable {
+        if (impl.equals("share")) {
+            long t0 = System.nanoTime();
+            for (MethodHandle s : steps) s.invokeExact();
+            long t1 = System.nanoTime();
+            copy(true);
+            share.add(bytes, t1 - t0, copyBytes, System.nanoTime() - t1);
+        } else if (steps == null) {
+            copy(impl.equals("vcopy"));
         } else {
             for (MethodHandle s : steps) s.invokeExact();
         }
         bw.gbs += bytes / 1e9;
+    }
+
+    /** Copies {@code copyFloats} floats from src to dst over the pool, by {@code MemorySegment.copy} or vectors. */
+    private void copy(boolean vector) {
+        int tasks = threads == 1 ? 1 : 4 * threads;
+        long chunk = (copyFloats + tasks - 1) / tasks;
+        pool.parallelFor(tasks, (i, s) -> {
+            long lo = i * chunk, hi = Math.min(copyFloats, lo + chunk);
+            if (lo >= hi) return;
+            if (!vector) {
+                MemorySegment.copy(src, lo << 2, dst, lo << 2, (hi - lo) << 2);
+                return;
+            }
+            long k = lo;
+            for (long end = hi - (hi - lo) % F.length(); k < end; k += F.length())
+                FloatVector.fromMemorySegment(F, src, k << 2, ByteOrder.nativeOrder())
+                        .intoMemorySegment(dst, k << 2, ByteOrder.nativeOrder());
+            for (; k < hi; k++) dst.setAtIndex(ValueLayout.JAVA_FLOAT, k, src.getAtIndex(ValueLayout.JAVA_FLOAT, k));
+        });
     }
 
     static Graph graph(String kernel, int n) {

@@ -36,9 +36,9 @@ import java.util.concurrent.TimeUnit;
  * <p>{@code impl=share} takes that share with the two interleaved: each invocation runs one Gale product and then the
  * peak loop for the same flops, timing each, so a change of clock or a busy neighbour during the run falls on both
  * alike (with {@code impl=gale} and {@code impl=peak} the two are seconds apart, and on a shared machine their ratio
- * moved by several percent between runs). Its counters: {@code share} (Gale's GFLOP/s over the peak's),
- * {@code galeGflops} and {@code peakGflops}, each an average over the iteration's invocations; the primary score
- * counts invocations.
+ * moved by several percent between runs). Its counters ({@link Interleaved}): {@code share} (Gale's GFLOP/s over the
+ * peak's), {@code ownRate} (Gale's GFLOP/s) and {@code referenceRate} (the peak's); the primary score counts
+ * invocations.
  *
  * <pre>
  * bench/gale-bench GemmBench -p size=1024 -p threads=1,2 -p impl=gale,openblas,peak
@@ -97,7 +97,7 @@ public class GemmBench {
     }
 
     @Benchmark
-    public void gemm(Flops flops, Share share) {
+    public void gemm(Flops flops, Interleaved share) {
         boolean ta = layout.charAt(0) == 't', tb = layout.charAt(1) == 't';
         if (impl.equals("peak")) {
             flops.gflop += peak() / 1e9;
@@ -125,44 +125,6 @@ public class GemmBench {
         long steps = 2L * size * size * size / threads / FmaPeak.FLOPS_PER_STEP;
         pool.parallelFor(threads, (t, s) -> peakSink[t] += FmaPeak.run(steps, t));
         return (double) steps * threads * FmaPeak.FLOPS_PER_STEP;
-    }
-
-    /**
-     * {@code impl=share}'s figures. JMH divides an OPERATIONS counter by the iteration's time, so each is set at the
-     * iteration's end to its value times the iteration's wall time (as {@link Flops#cpuSeconds} is): the reported
-     * figure is the value, and the summary averages it over the iterations.
-     */
-    @State(Scope.Thread)
-    @AuxCounters(AuxCounters.Type.OPERATIONS)
-    public static class Share {
-        public double share;
-        public double galeGflops;
-        public double peakGflops;
-        private double galeFlops, galeNanos, peakFlops, peakNanos;
-        private long start;
-
-        @Setup(Level.Iteration)
-        public void start() {
-            share = galeGflops = peakGflops = 0;
-            galeFlops = galeNanos = peakFlops = peakNanos = 0;
-            start = System.nanoTime();
-        }
-
-        void add(double gale, long galeTime, double peak, long peakTime) {
-            galeFlops += gale;
-            galeNanos += galeTime;
-            peakFlops += peak;
-            peakNanos += peakTime;
-        }
-
-        @TearDown(Level.Iteration)
-        public void stop() {
-            if (galeNanos == 0 || peakNanos == 0) return;
-            double seconds = (System.nanoTime() - start) / 1e9, gale = galeFlops / galeNanos, peak = peakFlops / peakNanos;
-            galeGflops = gale * seconds;
-            peakGflops = peak * seconds;
-            share = gale / peak * seconds;
-        }
     }
 
     /** Per-iteration counters JMH divides by the iteration's time. */
