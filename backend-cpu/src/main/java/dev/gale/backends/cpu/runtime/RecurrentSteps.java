@@ -64,35 +64,50 @@ final class RecurrentSteps {
 
         /**
          * {@code dst[d..d+n) = act(clip(src[s..s+n)))}: one loop per activation, so that its vector function inlines
-         * into a loop of its own (a vector-returning call C2 does not inline boxes its vectors).
+         * into a loop of its own (a vector-returning call C2 does not inline boxes its vectors). The loops are named
+         * {@code *Loop}, which the launcher's {@code -XX:CompileCommand=dontinline,dev.gale.backends.cpu.*::*Loop}
+         * keeps out of their callers: inlined into the step's time loop, the sigmoid's exp ran past C2's budgets and
+         * boxed every vector (an LSTM of 50 steps, batch 32, 128 -> 256 took 12-13 ms, 2.4x ONNX Runtime's time).
+         * Even compiled alone, one inlined sigmoid takes C2 to its node-count cutoff, past which it inlines no more
+         * of the methods it is not made to: the loops store through the Vector API directly (its methods are
+         * force-inlined, a {@code Vec.store} was refused and boxed its argument), and each masked tail, a second
+         * copy of the function, is a method of its own.
          */
         void apply(float clip, MemorySegment src, long s, MemorySegment dst, long d, int n) {
             switch (this) {
-                case SIGMOID -> sigmoid(clip, src, s, dst, d, n);
-                case TANH -> tanh(clip, src, s, dst, d, n);
-                case RELU -> relu(clip, src, s, dst, d, n);
+                case SIGMOID -> sigmoidLoop(clip, src, s, dst, d, n);
+                case TANH -> tanhLoop(clip, src, s, dst, d, n);
+                case RELU -> reluLoop(clip, src, s, dst, d, n);
             }
         }
 
-        private static void sigmoid(float clip, MemorySegment src, long s, MemorySegment dst, long d, int n) {
+        private static void sigmoidLoop(float clip, MemorySegment src, long s, MemorySegment dst, long d, int n) {
             int j = 0;
-            for (int end = (int) Vec.bound(n); j < end; j += L) Vec.store(VMath.sigmoid(clip(Vec.load(src, s + j), clip)), dst, d + j);
-            if (j < n) {
-                VectorMask<Float> k = S.indexInRange(j, n);
-                Vec.store(VMath.sigmoid(clip(Vec.load(src, s + j, k), clip)), dst, d + j, k);
-            }
+            for (int end = (int) Vec.bound(n); j < end; j += L)
+                VMath.sigmoid(clip(Vec.load(src, s + j), clip)).intoMemorySegment(dst, (d + j) << 2, Vec.ORDER);
+            if (j < n) sigmoidTailLoop(clip, src, s, dst, d, j, n);
         }
 
-        private static void tanh(float clip, MemorySegment src, long s, MemorySegment dst, long d, int n) {
+        /** The last {@code n - j < L} elements of {@link #sigmoidLoop}, compiled on its own as the loops are. */
+        private static void sigmoidTailLoop(float clip, MemorySegment src, long s, MemorySegment dst, long d, int j, int n) {
+            VectorMask<Float> k = S.indexInRange(j, n);
+            VMath.sigmoid(clip(Vec.load(src, s + j, k), clip)).intoMemorySegment(dst, (d + j) << 2, Vec.ORDER, k);
+        }
+
+        private static void tanhLoop(float clip, MemorySegment src, long s, MemorySegment dst, long d, int n) {
             int j = 0;
-            for (int end = (int) Vec.bound(n); j < end; j += L) Vec.store(VMath.tanh(clip(Vec.load(src, s + j), clip)), dst, d + j);
-            if (j < n) {
-                VectorMask<Float> k = S.indexInRange(j, n);
-                Vec.store(VMath.tanh(clip(Vec.load(src, s + j, k), clip)), dst, d + j, k);
-            }
+            for (int end = (int) Vec.bound(n); j < end; j += L)
+                VMath.tanh(clip(Vec.load(src, s + j), clip)).intoMemorySegment(dst, (d + j) << 2, Vec.ORDER);
+            if (j < n) tanhTailLoop(clip, src, s, dst, d, j, n);
         }
 
-        private static void relu(float clip, MemorySegment src, long s, MemorySegment dst, long d, int n) {
+        /** The last {@code n - j < L} elements of {@link #tanhLoop}, compiled on its own as the loops are. */
+        private static void tanhTailLoop(float clip, MemorySegment src, long s, MemorySegment dst, long d, int j, int n) {
+            VectorMask<Float> k = S.indexInRange(j, n);
+            VMath.tanh(clip(Vec.load(src, s + j, k), clip)).intoMemorySegment(dst, (d + j) << 2, Vec.ORDER, k);
+        }
+
+        private static void reluLoop(float clip, MemorySegment src, long s, MemorySegment dst, long d, int n) {
             int j = 0;
             for (int end = (int) Vec.bound(n); j < end; j += L) Vec.store(clip(Vec.load(src, s + j), clip).max(0f), dst, d + j);
             for (; j < n; j++) Vec.set(dst, d + j, Math.max(0f, Math.max(-clip, Math.min(clip, Vec.get(src, s + j)))));

@@ -18,7 +18,9 @@ final class Vec {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
     static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
-    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+    /** The byte order of float access, for loops that call the Vector API directly rather than through these helpers. */
+    static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final ByteOrder NATIVE = ORDER;
 
     private Vec() {}
 
