@@ -28,24 +28,20 @@ public final class VMath {
     private static final float ROUND = 12582912f;
     private static final float INV_SQRT_2 = (float) (1 / Math.sqrt(2));
     private static final float EXP_HI = 88.72283f, EXP_LO = -103.97208f;
+    /** Where tanh's rational fit reaches +-1 in float32. */
+    private static final float TANH_LIMIT = 7.90531110763549805f;
 
     private VMath() {}
 
-    private static FloatVector fma(FloatVector a, FloatVector b, float c) { return a.fma(b, FloatVector.broadcast(S, c)); }
-
-    private static FloatVector fma(FloatVector a, float b, FloatVector c) { return a.fma(FloatVector.broadcast(S, b), c); }
-
-    private static FloatVector fma(FloatVector a, FloatVector b, FloatVector c) { return a.fma(b, c); }
-
-    /**
-     * x limited to [lo, hi], NaN kept, by compare and blend: {@code x.max(lo).min(hi)} gives the same values, but
-     * Java's max and min order -0 below +0 and propagate NaN, which C2 spells as six instructions each on AVX-512
-     * (blends, the max, an unordered compare and a masked move) against two here.
-     */
-    private static FloatVector clamp(FloatVector x, float lo, float hi) {
-        FloatVector y = x.blend(lo, x.compare(VectorOperators.LT, lo));
-        return y.blend(hi, y.compare(VectorOperators.GT, hi));
-    }
+    // The functions below call the Vector API directly, with no helper of their own between (an fma(p, x, c) for
+    // p.fma(x, broadcast(c)) was one): the API's methods are force-inlined, which C2 does even past its node-count
+    // cutoff (it delays them), whereas a helper reached after the cutoff is refused and boxes the vectors it takes and
+    // returns. A loop holding log1p (two logs then) or softplus (an exp and a log1p) reached the cutoff that way and
+    // boxed (393 KB a call over 8192 floats).
+    //
+    // Clamping is by compare and blend: x.max(lo).min(hi) gives the same values, but Java's max and min order -0 below
+    // +0 and propagate NaN, which C2 spells as six instructions each on AVX-512 (blends, the max, an unordered compare
+    // and a masked move) against two here.
 
     /**
      * Lanes 2i and 2i + 1 swapped: each pair's other element. A 64-bit rotate of the pair seen as one long lane (the
@@ -58,17 +54,18 @@ public final class VMath {
 
     /** e^x; +inf above 88.72, 0 below -103.97 (subnormal results in between are rounded once), NaN for NaN. */
     public static FloatVector exp(FloatVector x) {
-        FloatVector c = clamp(x, EXP_LO, EXP_HI);
+        FloatVector c = x.blend(EXP_LO, x.compare(VectorOperators.LT, EXP_LO));
+        c = c.blend(EXP_HI, c.compare(VectorOperators.GT, EXP_HI));
         FloatVector t = c.mul(LOG2E).add(ROUND), n = t.sub(ROUND);
         // 2^n as two normal powers of two (n is in [-150, 128]), so that subnormal results round only once
-        FloatVector r = fma(n, -LN2_HI, c);
-        r = fma(n, -LN2_LO, r);
+        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HI), c);
+        r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);
         FloatVector p = FloatVector.broadcast(S, 1.9875691500E-4f);
-        p = fma(p, r, 1.3981999507E-3f);
-        p = fma(p, r, 8.3334519073E-3f);
-        p = fma(p, r, 4.1665795894E-2f);
-        p = fma(p, r, 1.6666665459E-1f);
-        p = fma(p, r, 5.0000001201E-1f);
+        p = p.fma(r, FloatVector.broadcast(S, 1.3981999507E-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 8.3334519073E-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 4.1665795894E-2f));
+        p = p.fma(r, FloatVector.broadcast(S, 1.6666665459E-1f));
+        p = p.fma(r, FloatVector.broadcast(S, 5.0000001201E-1f));
         p = p.mul(r.mul(r)).add(r).add(1f);
         // n as an int from t's low mantissa bits (t = 1.5 * 2^23 + n exactly): F2I would add Java's NaN and overflow
         // fix-ups, a compare and a branch per vector
@@ -86,13 +83,13 @@ public final class VMath {
     public static FloatVector expm1(FloatVector x) {
         // |x| < 0.5: the Taylor series to x^9/9! (the next term is below 2^-27 of the result)
         FloatVector p = FloatVector.broadcast(S, 1f / 362880f);
-        p = fma(p, x, 1f / 40320f);
-        p = fma(p, x, 1f / 5040f);
-        p = fma(p, x, 1f / 720f);
-        p = fma(p, x, 1f / 120f);
-        p = fma(p, x, 1f / 24f);
-        p = fma(p, x, 1f / 6f);
-        p = fma(p, x, 0.5f);
+        p = p.fma(x, FloatVector.broadcast(S, 1f / 40320f));
+        p = p.fma(x, FloatVector.broadcast(S, 1f / 5040f));
+        p = p.fma(x, FloatVector.broadcast(S, 1f / 720f));
+        p = p.fma(x, FloatVector.broadcast(S, 1f / 120f));
+        p = p.fma(x, FloatVector.broadcast(S, 1f / 24f));
+        p = p.fma(x, FloatVector.broadcast(S, 1f / 6f));
+        p = p.fma(x, FloatVector.broadcast(S, 0.5f));
         FloatVector small = p.mul(x).mul(x).add(x);
         FloatVector large = exp(x).sub(1f);
         return large.blend(small, x.abs().compare(VectorOperators.LT, 0.5f));
@@ -112,19 +109,19 @@ public final class VMath {
         ef = ef.blend(ef.add(1f), big);
         FloatVector f = m.sub(1f), z = f.mul(f);
         FloatVector p = FloatVector.broadcast(S, 7.0376836292E-2f);
-        p = fma(p, f, -1.1514610310E-1f);
-        p = fma(p, f, 1.1676998740E-1f);
-        p = fma(p, f, -1.2420140846E-1f);
-        p = fma(p, f, 1.4249322787E-1f);
-        p = fma(p, f, -1.6668057665E-1f);
-        p = fma(p, f, 2.0000714765E-1f);
-        p = fma(p, f, -2.4999993993E-1f);
-        p = fma(p, f, 3.3333331174E-1f);
+        p = p.fma(f, FloatVector.broadcast(S, -1.1514610310E-1f));
+        p = p.fma(f, FloatVector.broadcast(S, 1.1676998740E-1f));
+        p = p.fma(f, FloatVector.broadcast(S, -1.2420140846E-1f));
+        p = p.fma(f, FloatVector.broadcast(S, 1.4249322787E-1f));
+        p = p.fma(f, FloatVector.broadcast(S, -1.6668057665E-1f));
+        p = p.fma(f, FloatVector.broadcast(S, 2.0000714765E-1f));
+        p = p.fma(f, FloatVector.broadcast(S, -2.4999993993E-1f));
+        p = p.fma(f, FloatVector.broadcast(S, 3.3333331174E-1f));
         FloatVector y = p.mul(f).mul(z);
-        y = fma(ef, LN2_LO, y);
-        y = fma(z, -0.5f, y);
+        y = ef.fma(FloatVector.broadcast(S, LN2_LO), y);
+        y = z.fma(FloatVector.broadcast(S, -0.5f), y);
         FloatVector r = f.add(y);
-        r = fma(ef, LN2_HI, r);
+        r = ef.fma(FloatVector.broadcast(S, LN2_HI), r);
         r = r.blend(Float.NEGATIVE_INFINITY, x.compare(VectorOperators.EQ, 0f));
         r = r.blend(Float.NaN, x.compare(VectorOperators.LT, 0f).or(x.compare(VectorOperators.NE, x)));
         return r.blend(x, x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
@@ -132,9 +129,11 @@ public final class VMath {
 
     /** log(1 + x), accurate near 0: log(u) * x / (u - 1) with u = 1 + x rounded. */
     public static FloatVector log1p(FloatVector x) {
-        FloatVector u = x.add(1f), d = u.sub(1f);
-        FloatVector corrected = log(u).mul(x.div(d));
-        return corrected.blend(x, d.compare(VectorOperators.EQ, 0f)).blend(log(u), u.compare(VectorOperators.EQ,
+        // log(u) once: each call inlines the whole function, and two took the loops that use log1p past C2's
+        // node-count cutoff, where they boxed their vectors (Softplus: 393 KB a call over 8192 floats)
+        FloatVector u = x.add(1f), d = u.sub(1f), logU = log(u);
+        FloatVector corrected = logU.mul(x.div(d));
+        return corrected.blend(x, d.compare(VectorOperators.EQ, 0f)).blend(logU, u.compare(VectorOperators.EQ,
                 Float.POSITIVE_INFINITY));
     }
 
@@ -144,16 +143,18 @@ public final class VMath {
      * and relative.
      */
     public static FloatVector tanh(FloatVector a) {
-        FloatVector x = clamp(a, -7.90531110763549805f, 7.90531110763549805f), x2 = x.mul(x);
-        FloatVector p = fma(x2, -2.76076847742355e-16f, FloatVector.broadcast(S, 2.00018790482477e-13f));
-        p = fma(p, x2, -8.60467152213735e-11f);
-        p = fma(p, x2, 5.12229709037114e-08f);
-        p = fma(p, x2, 1.48572235717979e-05f);
-        p = fma(p, x2, 6.37261928875436e-04f);
-        p = fma(p, x2, 4.89352455891786e-03f).mul(x);
-        FloatVector q = fma(x2, 1.19825839466702e-06f, FloatVector.broadcast(S, 1.18534705686654e-04f));
-        q = fma(q, x2, 2.26843463243900e-03f);
-        q = fma(q, x2, 4.89352518554385e-03f);
+        FloatVector x = a.blend(-TANH_LIMIT, a.compare(VectorOperators.LT, -TANH_LIMIT));
+        x = x.blend(TANH_LIMIT, x.compare(VectorOperators.GT, TANH_LIMIT));
+        FloatVector x2 = x.mul(x);
+        FloatVector p = x2.fma(FloatVector.broadcast(S, -2.76076847742355e-16f), FloatVector.broadcast(S, 2.00018790482477e-13f));
+        p = p.fma(x2, FloatVector.broadcast(S, -8.60467152213735e-11f));
+        p = p.fma(x2, FloatVector.broadcast(S, 5.12229709037114e-08f));
+        p = p.fma(x2, FloatVector.broadcast(S, 1.48572235717979e-05f));
+        p = p.fma(x2, FloatVector.broadcast(S, 6.37261928875436e-04f));
+        p = p.fma(x2, FloatVector.broadcast(S, 4.89352455891786e-03f)).mul(x);
+        FloatVector q = x2.fma(FloatVector.broadcast(S, 1.19825839466702e-06f), FloatVector.broadcast(S, 1.18534705686654e-04f));
+        q = q.fma(x2, FloatVector.broadcast(S, 2.26843463243900e-03f));
+        q = q.fma(x2, FloatVector.broadcast(S, 4.89352518554385e-03f));
         FloatVector one = FloatVector.broadcast(S, 1f).blend(-1f, a.compare(VectorOperators.LT, 0f));
         return p.div(q).blend(a, a.abs().compare(VectorOperators.LT, 0.0004f))
                 .blend(one, a.abs().compare(VectorOperators.GE, 9f)); // float tanh is exactly +-1 from 9.01 on
@@ -169,11 +170,11 @@ public final class VMath {
 
     /** erfc(a) for a >= 0 (keeps its relative precision in the tail, where 1 - erf would not). */
     public static FloatVector erfc(FloatVector a) {
-        FloatVector t = FloatVector.broadcast(S, 1f).div(fma(a, 0.5f, FloatVector.broadcast(S, 1f)));
+        FloatVector t = FloatVector.broadcast(S, 1f).div(a.fma(FloatVector.broadcast(S, 0.5f), FloatVector.broadcast(S, 1f)));
         // Horner, not Estrin: Estrin's shorter chain was 10% faster alone, but its extra nodes took normalCdf past
         // C2's NodeCountInliningCutoff in some processes, and then the GELU loop boxed (KernelAllocationTest)
         FloatVector p = FloatVector.broadcast(S, ERFC[9]);
-        for (int i = 8; i >= 0; i--) p = fma(p, t, ERFC[i]);
+        for (int i = 8; i >= 0; i--) p = p.fma(t, FloatVector.broadcast(S, ERFC[i]));
         return t.mul(exp(p.sub(a.mul(a))));
     }
 
@@ -181,7 +182,7 @@ public final class VMath {
     public static FloatVector erf(FloatVector x) {
         FloatVector z = x.mul(x), a = x.abs();
         FloatVector s = FloatVector.broadcast(S, TAYLOR[7]);
-        for (int i = 6; i >= 0; i--) s = fma(s, z, TAYLOR[i]);
+        for (int i = 6; i >= 0; i--) s = s.fma(z, FloatVector.broadcast(S, TAYLOR[i]));
         FloatVector large = erfc(a).neg().add(1f);
         large = large.blend(large.neg(), x.compare(VectorOperators.LT, 0f));
         return large.blend(x.mul(s), a.compare(VectorOperators.LT, 0.5f));
