@@ -216,16 +216,7 @@ final class NormSteps {
             for (long r = r0; r < r1; r++) {
                 long img = xo + (r - r % ch) * len, cc = r % ch;
                 long lo = Math.max(0, cc - before), hi = Math.min(ch - 1, cc + after);
-                long xr = xo + r * len, yr = yo + r * len, k = 0, end = Vec.bound(len);
-                for (; k < end; k += L) {
-                    FloatVector sum = FloatVector.zero(S);
-                    for (long i = lo; i <= hi; i++) {
-                        FloatVector v = Vec.load(m, img + i * len + k);
-                        sum = v.fma(v, sum);
-                    }
-                    FloatVector d = sum.mul(scale).add(bias);
-                    Vec.store(Vec.load(m, xr + k).mul(VMath.exp(VMath.log(d).mul(-beta))), m, yr + k);
-                }
+                long xr = xo + r * len, yr = yo + r * len, k = lrnRow(m, img, lo, hi, len, xr, yr, scale, bias, beta);
                 for (; k < len; k++) {
                     float sum = 0;
                     for (long i = lo; i <= hi; i++) {
@@ -236,6 +227,47 @@ final class NormSteps {
                 }
             }
         });
+    }
+
+    /** Per thread: -beta log(d) for the positions of one LRN plane, between {@link #lrnRow}'s two loops. */
+    private static final ThreadLocal<float[]> LRN_POWER = ThreadLocal.withInitial(() -> new float[0]);
+
+    /**
+     * The vector part of one LRN plane: positions {@code [0, Vec.bound(len))} of y at {@code yr}, from x at
+     * {@code xr} and channels {@code lo..hi} of the image at {@code img}; returns where the scalar tail starts. Two
+     * loops, each a method of its own named {@code *Loop} (compiled alone, see the launcher's dontinline): with the
+     * log and the exp in one loop inside the task's lambda, C2 ran past its budgets and boxed every vector (180 KB a
+     * run for 8 planes of 32 x 32; 131 KB as one loop of its own). The same operations in the same order, so the
+     * same bits.
+     */
+    private static long lrnRow(MemorySegment m, long img, long lo, long hi, long len, long xr, long yr, float scale,
+                               float bias, float beta) {
+        int end = Math.toIntExact(Vec.bound(len));
+        float[] q = LRN_POWER.get();
+        if (q.length < end) LRN_POWER.set(q = new float[end]);
+        lrnPowerLoop(m, img, lo, hi, len, end, scale, bias, beta, q);
+        lrnScaleLoop(m, xr, yr, end, q);
+        return end;
+    }
+
+    /** q = -beta log(bias + scale * (sum of the squares over channels lo..hi)), a vector at a time. */
+    private static void lrnPowerLoop(MemorySegment m, long img, long lo, long hi, long len, int end, float scale,
+                                     float bias, float beta, float[] q) {
+        for (int k = 0; k < end; k += L) {
+            FloatVector sum = FloatVector.zero(S);
+            for (long i = lo; i <= hi; i++) {
+                FloatVector v = Vec.load(m, img + i * len + k);
+                sum = v.fma(v, sum);
+            }
+            VMath.log(sum.mul(scale).add(bias)).mul(-beta).intoArray(q, k);
+        }
+    }
+
+    /** y = x exp(q). */
+    private static void lrnScaleLoop(MemorySegment m, long xr, long yr, int end, float[] q) {
+        for (int k = 0; k < end; k += L)
+            Vec.load(m, xr + k).mul(VMath.exp(FloatVector.fromArray(S, q, k)))
+                    .intoMemorySegment(m, (yr + k) << 2, Vec.ORDER);
     }
 
     static float sumSquaredDiff(MemorySegment m, long x, long n, float mu) {
