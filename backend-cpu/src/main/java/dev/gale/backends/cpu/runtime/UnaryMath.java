@@ -97,7 +97,7 @@ final class UnaryMath {
                     Vec.store(v.mul(p1).blend(v, v.compare(VectorOperators.GE, 0f)), m, out + k);
                 }
             }
-            case ELU -> k = eluLoop(m, x, out, b, p1, p2);
+            case ELU -> k = eluLoop(m, x, out, b, p1);
             case SELU -> k = seluLoop(m, x, out, b, p1, p2);
             case HARD_SIGMOID -> {
                 for (; k < b; k += L) {
@@ -117,7 +117,7 @@ final class UnaryMath {
                     Vec.store(FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, p1)), m, out + k);
                 }
             }
-            case CELU -> k = celuLoop(m, x, out, b, p1, p2);
+            case CELU -> k = celuLoop(m, x, out, b, p1);
             case CLIP -> {
                 for (; k < b; k += L) {
                     FloatVector v = Vec.load(m, x + k);
@@ -167,7 +167,7 @@ final class UnaryMath {
         long k = 0;
         for (; k < b; k += L) {
             FloatVector v = Vec.load(m, x + k);
-            sigmoid(v).intoMemorySegment(m, (out + k) << 2, Vec.ORDER);
+            VMath.sigmoid(v).intoMemorySegment(m, (out + k) << 2, Vec.ORDER);
         }
         return k;
     }
@@ -239,7 +239,7 @@ final class UnaryMath {
         }
     }
 
-    private static long eluLoop(MemorySegment m, long x, long out, long b, float p1, float p2) {
+    private static long eluLoop(MemorySegment m, long x, long out, long b, float p1) {
         long k = 0;
         for (; k < b; k += L) {
             FloatVector v = Vec.load(m, x + k);
@@ -259,60 +259,13 @@ final class UnaryMath {
         return k;
     }
 
-    private static long celuLoop(MemorySegment m, long x, long out, long b, float p1, float p2) {
+    private static long celuLoop(MemorySegment m, long x, long out, long b, float p1) {
         long k = 0;
         for (; k < b; k += L) {
             FloatVector v = Vec.load(m, x + k);
             v.max(0f).add(VMath.expm1(v.div(p1)).mul(p1).min(0f)).intoMemorySegment(m, (out + k) << 2, Vec.ORDER);
         }
         return k;
-    }
-
-    private static float[] lanes(FloatVector v, java.util.function.DoubleUnaryOperator f) {
-        float[] a = v.toArray();
-        for (int i = 0; i < a.length; i++) a[i] = (float) f.applyAsDouble(a[i]);
-        return a;
-    }
-
-    static FloatVector apply(int opc, FloatVector v, float p1, float p2) {
-        return switch (opc) {
-            case NEG -> v.neg();
-            case ABS -> v.abs();
-            case RELU -> FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f));
-            case EXP -> VMath.exp(v);
-            case LOG -> VMath.log(v);
-            case SQRT -> v.sqrt();
-            case RECIPROCAL -> FloatVector.broadcast(S, 1f).div(v);
-            case SIGMOID -> sigmoid(v);
-            case TANH -> VMath.tanh(v);
-            case ERF -> VMath.erf(v);
-            case GELU -> v.mul(VMath.normalCdf(v));
-            case GELU_TANH -> geluTanh(v);
-            case SOFTPLUS -> v.max(0f).add(VMath.log1p(VMath.exp(v.abs().neg())));
-            case SOFTSIGN -> v.div(v.abs().add(1f));
-            case LEAKY_RELU -> v.mul(p1).blend(v, v.compare(VectorOperators.GE, 0f));
-            case ELU -> VMath.expm1(v).mul(p1).blend(v, v.compare(VectorOperators.GE, 0f));
-            case SELU -> VMath.expm1(v).mul(p1 * p2)
-                    .blend(v.mul(p2), v.compare(VectorOperators.GT, 0f));
-            case HARD_SIGMOID -> v.mul(p1).add(p2).max(0f).min(1f);
-            case HARD_SWISH -> v.mul(v.div(6f).add(0.5f).max(0f).min(1f));
-            case THRESHOLDED_RELU -> FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, p1));
-            case CELU -> v.max(0f).add(VMath.expm1(v.div(p1)).mul(p1).min(0f));
-            case CLIP -> v.max(p1).min(p2);
-            case IDENTITY -> v;
-            case SIN -> FloatVector.fromArray(S, lanes(v, Math::sin), 0);
-            case COS -> FloatVector.fromArray(S, lanes(v, Math::cos), 0);
-            case TAN -> FloatVector.fromArray(S, lanes(v, Math::tan), 0);
-            case SINH -> FloatVector.fromArray(S, lanes(v, Math::sinh), 0);
-            case COSH -> FloatVector.fromArray(S, lanes(v, Math::cosh), 0);
-            case ROUND -> FloatVector.fromArray(S, lanes(v, Math::rint), 0);
-            default -> throw new IllegalStateException("unary opcode " + opc);
-        };
-    }
-
-    private static FloatVector sigmoid(FloatVector v) {
-        FloatVector e = VMath.exp(v.abs().neg()), d = e.add(1f);
-        return e.div(d).blend(FloatVector.broadcast(S, 1f).div(d), v.compare(VectorOperators.GE, 0f));
     }
 
     private static FloatVector geluTanh(FloatVector v) {

@@ -18,23 +18,22 @@ final class Vec {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
     static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
-    /** The byte order of float access, for loops that call the Vector API directly rather than through these helpers. */
+    /** The byte order of float access, also for loops that call the Vector API directly rather than these helpers. */
     static final ByteOrder ORDER = ByteOrder.nativeOrder();
-    private static final ByteOrder NATIVE = ORDER;
 
     private Vec() {}
 
-    static FloatVector load(MemorySegment m, long i) { return FloatVector.fromMemorySegment(S, m, i << 2, NATIVE); }
+    static FloatVector load(MemorySegment m, long i) { return FloatVector.fromMemorySegment(S, m, i << 2, ORDER); }
 
-    static void store(FloatVector v, MemorySegment m, long i) { v.intoMemorySegment(m, i << 2, NATIVE); }
+    static void store(FloatVector v, MemorySegment m, long i) { v.intoMemorySegment(m, i << 2, ORDER); }
 
     /** The lanes of {@code k} at element {@code i} (a loop's tail); the others read as 0. */
     static FloatVector load(MemorySegment m, long i, VectorMask<Float> k) {
-        return FloatVector.fromMemorySegment(S, m, i << 2, NATIVE, k);
+        return FloatVector.fromMemorySegment(S, m, i << 2, ORDER, k);
     }
 
     /** Stores the lanes of {@code k} at element {@code i}. */
-    static void store(FloatVector v, MemorySegment m, long i, VectorMask<Float> k) { v.intoMemorySegment(m, i << 2, NATIVE, k); }
+    static void store(FloatVector v, MemorySegment m, long i, VectorMask<Float> k) { v.intoMemorySegment(m, i << 2, ORDER, k); }
 
     static float get(MemorySegment m, long i) { return m.getAtIndex(F, i); }
 
