@@ -81,6 +81,9 @@ class KernelAllocationTest {
         assertAllocatesLittle("max pool backward", () -> Pool2d.maxBackward(one, planes, g, y, 0, x, 0, dx, 0));
         assertAllocatesLittle("average pool", () -> Pool2d.averageForward(one, planes, g, false, x, 0, y, 0));
         assertAllocatesLittle("average pool backward", () -> Pool2d.averageBackward(one, planes, g, false, y, 0, dx, 0));
+        // ResNet's stem pool, 3 x 3 / 2 padded: the row-buffer path with its stride-2 compress
+        Window2d stem = Window2d.of(28, 28, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1);
+        assertAllocatesLittle("3 x 3 / 2 max pool", () -> Pool2d.maxForward(one, planes, stem, x, 0, y, 0));
     }
 
     @Test

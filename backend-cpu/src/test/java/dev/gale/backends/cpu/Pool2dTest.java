@@ -52,6 +52,9 @@ class Pool2dTest {
             {3, 5, 1, 255, 1, 7, 1, 4, 0, 3, 0, 3, 1, 1, 1},
             {1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0},
             {1, 7, 56, 56, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0},
+            // rows of several vectors for the row-buffer max: stride 1 and 2, a ceil_mode window past the padding
+            {1, 2, 20, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0},
+            {2, 2, 12, 70, 3, 4, 2, 2, 1, 2, 1, 1, 1, 1, 1},
     };
 
     static final int PAD = 3;
