@@ -18,6 +18,8 @@ import java.util.Arrays;
  * convolution multiplies the input in place.
  */
 public final class Conv2d {
+    /** Outputs of fewer pixels an image than this (four B panels) take {@link #forwardImages}. */
+    static final int IMAGES_MAX_PIXELS = 4 * GemmKernel.NR;
     /** Largest column chunk a task unfolds, in floats (4 MiB). */
     static final int MAX_COL = 1 << 20;
     /** Largest block of dX planes a task folds in its heap buffer at once, in floats (4 MiB), unless one plane is larger. */
@@ -57,12 +59,51 @@ public final class Conv2d {
      */
     public static void forward(KernelPool pool, Shape s, MemorySegment x, long xOff, MemorySegment w, long wOff,
                                MemorySegment y, long yOff, Epilogue ep) {
-        forward(pool, s, x, xOff, w, wOff, y, yOff, ep, true);
+        forward(pool, s, x, xOff, w, wOff, y, yOff, ep, true, null);
+    }
+
+    /**
+     * {@link #forward} with W also packed ahead ({@link #packWeights}, from the same W; null to pack it here): the
+     * products then read W's panels as they are.
+     */
+    public static void forward(KernelPool pool, Shape s, MemorySegment x, long xOff, MemorySegment w, long wOff,
+                               MemorySegment y, long yOff, Epilogue ep, PackedWeights packed) {
+        forward(pool, s, x, xOff, w, wOff, y, yOff, ep, true, packed);
+    }
+
+    /** A convolution's constant weights packed once for its im2col products: one packed A per group. */
+    public static final class PackedWeights {
+        final GemmKernel.PackedA[] groups;
+
+        private PackedWeights(GemmKernel.PackedA[] groups) { this.groups = groups; }
+    }
+
+    /**
+     * W packed for {@link #forward} (for a convolution whose weights do not change between runs), or null when the
+     * direct loops serve the shape (they read W as it is). Packing W was most of the time of late CNN layers, whose
+     * W is large and whose outputs are few: a ResNet-18 block of 512 channels on 2 x 2 pixels at batch 8 spent a third
+     * of its time transposing W into panels, on every run.
+     */
+    public static PackedWeights packWeights(Shape s, MemorySegment w, long wOff) {
+        if (DirectConv.preferred(s) || s.n() == 0 || s.p() == 0) return null;
+        Segments.checkRange("W", w, wOff, s.wSize());
+        int mg = s.mg(), k = s.k();
+        // Blocks of about a quarter of the rows, so that the product over several images splits among 2 threads twice.
+        int mc = Math.min(GemmKernel.MC, GemmKernel.roundUp(ceilDiv(mg, 4), GemmKernel.MR));
+        GemmKernel.PackedA[] groups = new GemmKernel.PackedA[s.groups()];
+        for (int grp = 0; grp < groups.length; grp++)
+            groups[grp] = GemmKernel.PackedA.pack(false, w, wOff + (long) grp * mg * k, k, mg, k, mc);
+        return new PackedWeights(groups);
     }
 
     /** {@link #forward}; {@code direct} false keeps to im2col + GEMM (tests compare both). */
     static void forward(KernelPool pool, Shape s, MemorySegment x, long xOff, MemorySegment w, long wOff,
                         MemorySegment y, long yOff, Epilogue ep, boolean direct) {
+        forward(pool, s, x, xOff, w, wOff, y, yOff, ep, direct, null);
+    }
+
+    private static void forward(KernelPool pool, Shape s, MemorySegment x, long xOff, MemorySegment w, long wOff,
+                                MemorySegment y, long yOff, Epilogue ep, boolean direct, PackedWeights packed) {
         checkAll(pool, s, x, xOff, w, wOff, y, yOff);
         pool.checkAccess("the bias", ep.bias());
         pool.checkAccess("the residual", ep.residual());
@@ -80,6 +121,10 @@ public final class Conv2d {
             DirectConv.forward(pool, s, x, xOff, w, wOff, y, yOff, ep, null, false);
             return;
         }
+        if (s.p() < IMAGES_MAX_PIXELS) {
+            forwardImages(pool, s, x, xOff, w, wOff, y, yOff, ep, packed);
+            return;
+        }
         Window2d g = s.window();
         int k = s.k(), p = s.p(), mg = s.mg(), cg = s.cg();
         boolean pointwise = g.isPointwise();
@@ -92,9 +137,95 @@ public final class Conv2d {
             PanelSource b = pointwise ? new PanelSource.Matrix(false, x, xImg + p0, g.inSize())
                     : new PanelSource.Unfolded(g, x, xImg);
             long yAt = ((long) img * s.m() + (long) grp * mg) * p + p0;
-            GemmKernel.gemm(scratch, false, mg, p1 - p0, k, 1f, w, wOff + (long) grp * mg * k, k,
-                    pointwise ? b : new Shifted(b, p0), 0f, y, yOff + yAt, p, ep.shifted((long) grp * mg, yAt));
+            PanelSource cols = pointwise ? b : new Shifted(b, p0);
+            Epilogue e = ep.shifted((long) grp * mg, yAt);
+            if (packed != null) GemmKernel.gemm(scratch, packed.groups[grp], p1 - p0, 1f, cols, 0f, y, yOff + yAt, p, e);
+            else GemmKernel.gemm(scratch, false, mg, p1 - p0, k, 1f, w, wOff + (long) grp * mg * k, k, cols, 0f, y,
+                    yOff + yAt, p, e);
         });
+    }
+
+    /**
+     * The forward of a convolution with small outputs (fewer than {@link #IMAGES_MAX_PIXELS} pixels an image, the
+     * late layers of a CNN): per group, one product over the pixels of many images side by side
+     * ({@link PanelSource.Images}), its rows (output channels) split among the threads, into the pool's shared buffer;
+     * the epilogue then writes each (image, channel) row of Y from it. Image by image, each product had only a few
+     * pixels for 32-wide panels and packed all of W again: a ResNet-18 block of 512 channels on 2 x 2 pixels at
+     * batch 8 ran at 15 GFLOP/s.
+     */
+    private static void forwardImages(KernelPool pool, Shape s, MemorySegment x, long xOff, MemorySegment w, long wOff,
+                                      MemorySegment y, long yOff, Epilogue ep, PackedWeights packed) {
+        Window2d g = s.window();
+        int k = s.k(), p = s.p(), mg = s.mg(), cg = s.cg(), n = s.n();
+        // Images per product: the buffer holds at most MAX_COL floats (one image at least).
+        int images = Math.max(1, Math.min(n, MAX_COL / Math.max(1, mg * p)));
+        long imageStride = (long) s.c() * g.inSize();
+        pool.exclusive(() -> {
+            float[] tmp = pool.sharedResult(Math.multiplyExact(mg, images * p));
+            MemorySegment t = MemorySegment.ofArray(tmp);
+            for (int grp = 0; grp < s.groups(); grp++) {
+                for (int img0 = 0; img0 < n; img0 += images) {
+                    int first = img0, count = Math.min(images, n - img0), cols = count * p, group = grp;
+                    PanelSource b = PanelSource.Images.of(g, x, xOff + (long) img0 * imageStride + (long) grp * cg * g.inSize(),
+                            imageStride);
+                    if (packed != null) productOfPacked(pool, packed.groups[grp], cols, b, t, 0, cols);
+                    else Sgemm.sharedPacking(pool, false, mg, cols, k, 1f, w, wOff + (long) grp * mg * k, k, b, 0f, t, 0,
+                            cols, Epilogue.NONE);
+                    int rows = count * mg, parts = Math.min(rows, 2 * pool.threads());
+                    pool.parallelFor(parts, (task, scratch) -> {
+                        for (int row = (int) ((long) task * rows / parts), end = (int) ((long) (task + 1) * rows / parts); row < end; row++) {
+                            int i = row / mg, m = row % mg, channel = group * mg + m;
+                            long yAt = ((long) (first + i) * s.m() + channel) * p;
+                            epilogueRow(tmp, m * cols + i * p, p, ep, channel, yAt, y, yOff);
+                        }
+                    });
+                }
+            }
+        });
+    }
+
+    /**
+     * C[m x n] = A B for a packed A and B's panels from {@code b} (within {@link KernelPool#exclusive}): for each NC
+     * columns, all of B's KC blocks packed at once by all the threads into the pool's shared buffer (a task per block
+     * and group of panels: the products of a few images have only one or two panels), then A's row blocks multiplied
+     * by them, a block a task; two waits in all, not two per KC block.
+     */
+    private static void productOfPacked(KernelPool pool, GemmKernel.PackedA a, int n, PanelSource b, MemorySegment c,
+                                        long cOff, long ldc) {
+        int m = a.m(), k = a.k(), nr = GemmKernel.NR, kc = GemmKernel.KC;
+        GemmKernel.Blocks bl = a.blocks();
+        int mBlocks = ceilDiv(m, bl.mc()), kBlocks = Math.max(1, ceilDiv(k, kc));
+        for (int jc = 0; jc < n; jc += GemmKernel.NC) {
+            int nc = Math.min(GemmKernel.NC, n - jc), panels = ceilDiv(nc, nr), width = panels * nr, j0 = jc;
+            float[] pb = pool.sharedFloats(Math.multiplyExact(Math.max(1, k), width));
+            int groups = Math.max(1, Math.min(panels, ceilDiv(2 * pool.threads(), kBlocks)));
+            pool.parallelFor(kBlocks * groups, (t, s) -> {
+                int pc = t / groups * kc, g = t % groups;
+                int jr0 = (int) ((long) g * panels / groups) * nr, jr1 = (int) ((long) (g + 1) * panels / groups) * nr;
+                b.pack(pc, Math.min(kc, k - pc), j0, nc, jr0, Math.min(nc, jr1), pb, pc * width);
+            });
+            pool.parallelFor(mBlocks, (t, s) -> {
+                int i0 = t * bl.mc(), i1 = Math.min(m, i0 + bl.mc());
+                GemmKernel.multiplyPacked(s, false, null, 0, 0, a, i0, i1, 0, k, k, bl, pb, j0, nc, 0, nc, 1f, 0f,
+                        Epilogue.NONE, c, cOff, ldc, false);
+            });
+        }
+    }
+
+    /**
+     * Y[yOff + yAt, + n) = act(row + bias[channel] + residual[yAt, + n)), the epilogue of one (image, channel) row,
+     * computed in place in {@code row[at, at + n)}.
+     */
+    private static void epilogueRow(float[] row, int at, int n, Epilogue ep, int channel, long yAt, MemorySegment y,
+                                    long yOff) {
+        if (ep.bias() != null) {
+            float b = ep.bias().getAtIndex(GemmPacking.F, ep.biasOffset() + channel);
+            for (int i = 0; i < n; i++) row[at + i] += b;
+        }
+        if (ep.residual() != null)
+            for (int i = 0; i < n; i++) row[at + i] += ep.residual().getAtIndex(GemmPacking.F, ep.residualOffset() + yAt + i);
+        ep.activation().apply(row, at, n);
+        MemorySegment.copy(row, at, y, GemmPacking.F, (yOff + yAt) * Float.BYTES, n);
     }
 
     /**

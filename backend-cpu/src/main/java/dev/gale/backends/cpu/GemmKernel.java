@@ -106,6 +106,27 @@ final class GemmKernel {
         }
     }
 
+    /**
+     * C[m x n] = alpha A B + beta C, then the epilogue, with A packed ahead ({@link PackedA#pack}) and B's panels
+     * from {@code b}, on the calling thread.
+     */
+    static void gemm(Scratch s, PackedA a, int n, float alpha, PanelSource b, float beta, MemorySegment c, long cOff,
+                     long ldc, Epilogue ep) {
+        int m = a.m(), k = a.k();
+        if (m <= 0 || n <= 0) return;
+        Blocks bl = a.blocks();
+        for (int jc = 0; jc < n; jc += NC) {
+            int nc = Math.min(NC, n - jc), panels = (nc + NR - 1) / NR;
+            for (int k0 = 0; k0 == 0 || k0 < k; k0 += bl.chunk()) {
+                int k1 = Math.min(k, k0 + bl.chunk());
+                float[] pb = s.packB(chunkSize(k1 - k0, nc));
+                packChunk(b, k0, k1, bl.kc(), jc, nc, 0, panels, pb);
+                multiplyPacked(s, false, null, 0, 0, a, 0, m, k0, k1, k, bl, pb, jc, nc, 0, nc, alpha, beta, ep, c, cOff,
+                        ldc, false);
+            }
+        }
+    }
+
     /** Floats of a packed chunk of {@code rows} rows of op(B) by {@code nc} columns. */
     static int chunkSize(int rows, int nc) { return Math.max(1, rows) * roundUp(nc, NR); }
 
@@ -142,7 +163,8 @@ final class GemmKernel {
                                int i1, int k0, int k1, int k, Blocks bl, float[] pb, int jc, int nc, int jr0, int jr1,
                                float alpha, float beta, Epilogue ep, MemorySegment c, long cOff, long ldc,
                                boolean readAhead) {
-        if (preA != null && bl != Blocks.SHALLOW) throw new IllegalArgumentException("packed A comes in shallow blocks");
+        if (preA != null && (bl.kc() != KC || bl.mc() != preA.mc()))
+            throw new IllegalArgumentException("packed A comes in blocks of " + preA.mc() + " x " + KC);
         int kcb = bl.kc(), mcb = bl.mc();
         float[] pa = preA != null ? preA.panels() : s.packA(mcb * Math.max(Math.min(kcb, k1 - k0), 1)), tile = s.tile;
         int width = roundUp(nc, NR), ahead = ReadAhead.panels(NR * kcb);
@@ -190,16 +212,18 @@ final class GemmKernel {
      * All of op(A) [m x k] packed once, MC x KC block by block, for pieces that share it: block (ic, pc) starts at
      * {@link #offset}. The blocks are packed in parallel, one task per block.
      */
-    record PackedA(float[] panels, int m, int k, int blockSize, int mBlocks) {
+    record PackedA(float[] panels, int m, int k, int mc, int blockSize, int mBlocks) {
         /** Floats the packed copy takes (a long: for large m and k the product passes int's range). */
-        static long size(int m, int k) {
-            return (long) blocks(m, MC) * blocks(Math.max(k, 1), KC) * roundUp(Math.min(MC, m), MR) * KC;
+        static long size(int m, int k) { return size(m, k, MC); }
+
+        private static long size(int m, int k, int mc) {
+            return (long) blocks(m, mc) * blocks(Math.max(k, 1), KC) * roundUp(Math.min(mc, m), MR) * KC;
         }
 
         static PackedA packAll(KernelPool pool, boolean transA, MemorySegment a, long aOff, long lda, int m, int k,
                                float[] into) {
             int mBlocks = blocks(m, MC), kBlocks = blocks(Math.max(k, 1), KC);
-            PackedA p = new PackedA(into, m, k, roundUp(Math.min(MC, m), MR) * KC, mBlocks);
+            PackedA p = new PackedA(into, m, k, MC, roundUp(Math.min(MC, m), MR) * KC, mBlocks);
             pool.parallelFor(mBlocks * kBlocks, (t, s) -> {
                 int ic = t % mBlocks * MC, pc = t / mBlocks * KC;
                 GemmPacking.packA(transA, a, aOff, lda, ic, Math.min(MC, m - ic), pc, Math.min(KC, k - pc), into, p.offset(ic, pc));
@@ -207,7 +231,27 @@ final class GemmKernel {
             return p;
         }
 
-        int offset(int ic, int pc) { return (pc / KC * mBlocks + ic / MC) * blockSize; }
+        /**
+         * op(A) [m x k] packed once into an array of its own, in blocks of {@code mc} rows (a multiple of MR) by KC:
+         * a constant operand (a convolution's weights) packed when the plan is built.
+         */
+        static PackedA pack(boolean transA, MemorySegment a, long aOff, long lda, int m, int k, int mc) {
+            long size = size(m, k, mc);
+            if (size > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("packed A too large: " + m + " x " + k);
+            int mBlocks = blocks(m, mc), kBlocks = blocks(Math.max(k, 1), KC);
+            PackedA p = new PackedA(new float[(int) size], m, k, mc, roundUp(Math.min(mc, m), MR) * KC, mBlocks);
+            for (int t = 0; t < mBlocks * kBlocks; t++) {
+                int ic = t % mBlocks * mc, pc = t / mBlocks * KC;
+                GemmPacking.packA(transA, a, aOff, lda, ic, Math.min(mc, m - ic), pc, Math.min(KC, k - pc), p.panels,
+                        p.offset(ic, pc));
+            }
+            return p;
+        }
+
+        /** The blocks a product with this packed A runs in: KC deep, {@code mc} rows. */
+        Blocks blocks() { return new Blocks(KC, KCHUNK, mc); }
+
+        int offset(int ic, int pc) { return (pc / KC * mBlocks + ic / mc) * blockSize; }
 
         private static int blocks(int x, int b) { return (x + b - 1) / b; }
     }

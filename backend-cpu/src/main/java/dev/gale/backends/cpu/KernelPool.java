@@ -68,6 +68,7 @@ public final class KernelPool implements AutoCloseable {
     /** True while the lock holder runs a loop (a nested loop from its tasks is an error; one from exclusive() is not). */
     private boolean inLoop;
     private float[] sharedBuffer = new float[0];
+    private float[] resultBuffer = new float[0];
     private volatile Thread caller;
 
     /**
@@ -209,6 +210,16 @@ public final class KernelPool implements AutoCloseable {
         if (!lock.isHeldByCurrentThread()) throw new IllegalStateException("sharedFloats outside exclusive()");
         if (sharedBuffer.length < size) sharedBuffer = new float[size];
         return sharedBuffer;
+    }
+
+    /**
+     * A second buffer like {@link #sharedFloats}, for a result the participants write while the first holds packed
+     * operands (a convolution's product over several images, before its epilogue writes Y).
+     */
+    float[] sharedResult(int size) {
+        if (!lock.isHeldByCurrentThread()) throw new IllegalStateException("sharedResult outside exclusive()");
+        if (resultBuffer.length < size) resultBuffer = new float[size];
+        return resultBuffer;
     }
 
     /** Runs {@code task.run(0, scratch)} on the calling thread with participant 0's scratch (one loop at a time). */

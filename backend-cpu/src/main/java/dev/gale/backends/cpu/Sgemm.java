@@ -132,9 +132,19 @@ public final class Sgemm {
     private static void sharedPacking(KernelPool pool, boolean transA, boolean transB, int m, int n, int k, float alpha,
                                       MemorySegment a, long aOff, long lda, MemorySegment b, long bOff, long ldb,
                                       float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
+        sharedPacking(pool, transA, m, n, k, alpha, a, aOff, lda, new PanelSource.Matrix(transB, b, bOff, ldb), beta, c,
+                cOff, ldc, ep);
+    }
+
+    /**
+     * {@link #sharedPacking} with B's panels from {@code source} (a convolution's unfolded images); within
+     * {@link KernelPool#exclusive}.
+     */
+    static void sharedPacking(KernelPool pool, boolean transA, int m, int n, int k, float alpha, MemorySegment a,
+                              long aOff, long lda, PanelSource source, float beta, MemorySegment c, long cOff, long ldc,
+                              Epilogue ep) {
         int threads = pool.threads(), nr = GemmKernel.NR, mr = GemmKernel.MR;
         int rowBlocks = (m + mr - 1) / mr, pieces = 2 * threads;
-        PanelSource source = new PanelSource.Matrix(transB, b, bOff, ldb);
         GemmKernel.Blocks bl = GemmKernel.Blocks.of(m / pieces, k);
         for (int jc = 0; jc < n; jc += GemmKernel.NC) {
             int nc = Math.min(GemmKernel.NC, n - jc), panels = (nc + nr - 1) / nr, j0 = jc;
@@ -242,7 +252,7 @@ public final class Sgemm {
             if (jr0 >= jr1) continue;
             for (int kb = 0; kb < b.kChunks; kb++) {
                 int k0 = kb * GemmKernel.KCHUNK, k1 = Math.min(k, k0 + GemmKernel.KCHUNK);
-                GemmKernel.multiplyPacked(s, transA, a, aOff, lda, pa, i0, i1, k0, k1, k, GemmKernel.Blocks.SHALLOW,
+                GemmKernel.multiplyPacked(s, transA, a, aOff, lda, pa, i0, i1, k0, k1, k, pa != null ? pa.blocks() : GemmKernel.Blocks.SHALLOW,
                         b.chunk(jb, kb), jc, nc, jr0, jr1, alpha, beta, ep, c, cOff, ldc, readAhead);
             }
         }

@@ -140,6 +140,51 @@ class Conv2dTest {
             }
     }
 
+    /**
+     * The im2col products of CNN-like layers with the epilogue, W packed ahead ({@link Conv2d#packWeights}, as the
+     * runtime does for constant weights) or packed in the call, against Conv + Add + activation: outputs of fewer
+     * than {@link Conv2d#IMAGES_MAX_PIXELS} pixels, where one product covers several images (2 x 2 to 5 x 5,
+     * stride 2, 300 output channels in four row blocks, K past several KC blocks), and a grouped 13 x 13 one taken
+     * image by image.
+     */
+    @Test
+    void imageProductsAndPackedWeightsMatchConvAddActivation() {
+        int[][] cases = {
+                {8, 64, 48, 1, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+                {3, 40, 30, 1, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+                {1, 40, 300, 1, 6, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
+                {2, 300, 20, 1, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+                {2, 64, 40, 2, 13, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+        };
+        long seed = 300;
+        for (int[] c : cases)
+            for (KernelPool pool : new KernelPool[] {one, two})
+                for (boolean pack : new boolean[] {true, false})
+                    for (boolean withResidual : new boolean[] {true, false}) {
+                        Random rnd = new Random(seed++);
+                        Conv2d.Shape s = convShape(c);
+                        Activation act = withResidual ? Activation.RELU : Activation.GELU;
+                        Tensor x = random(rnd, xShape(s)), w = random(rnd, wShape(s)), b = random(rnd, s.m());
+                        Tensor res = withResidual ? random(rnd, yShape(s)) : Tensor.zeros(DType.FLOAT32, yShape(s));
+                        Tensor want = convRef(c, x, w, b, res, act);
+                        Tensor mag = convRef(c, abs(x), abs(w), abs(b), abs(res), Activation.NONE);
+                        try (Arena arena = Arena.ofShared()) {
+                            MemorySegment sx = segment(arena, x, PAD), sw = segment(arena, w, PAD), sb = segment(arena, b, 0);
+                            MemorySegment sres = segment(arena, res, 0), sy = segment(arena, want, PAD);
+                            sy.asSlice(PAD * 4L, want.numel() * 4L).fill((byte) 0xff); // NaN: every element must be written
+                            Epilogue ep = Epilogue.NONE.withRowBias(sb, 0).withActivation(act);
+                            if (withResidual) ep = ep.withResidual(sres, 0, s.p());
+                            Conv2d.PackedWeights packed = pack ? Conv2d.packWeights(s, sw, PAD) : null;
+                            if (pack) assertNotNull(packed, "the direct loops took " + java.util.Arrays.toString(c));
+                            Conv2d.forward(pool, s, sx, PAD, sw, PAD, sy, PAD, ep, packed);
+                            String what = "conv " + java.util.Arrays.toString(c) + " threads=" + pool.threads() + " packed="
+                                    + pack + " residual=" + withResidual;
+                            assertClose(what, want, mag, floats(sy, PAD, want.numel()), 1.2);
+                            assertSentinels(what, sy, PAD, want.numel());
+                        }
+                    }
+    }
+
     static Tensor convRef(int[] c, Tensor x, Tensor w, Tensor b, Tensor res, Activation act) {
         GraphBuilder g = Graph.builder("conv");
         Value y = g.op("Conv", List.of(g.initializer("x", x), g.initializer("w", w), g.initializer("b", b)), convAttrs(c));

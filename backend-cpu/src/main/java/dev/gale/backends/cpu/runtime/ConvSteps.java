@@ -90,7 +90,8 @@ final class ConvSteps {
         KernelPool pool = c.pool;
         long xo = x.offset, wo = w.offset, yo = y.offset;
         Epilogue e = ep;
-        return LinearSteps.then(() -> Conv2d.forward(pool, s, mem, xo, mem, wo, mem, yo, e), post);
+        Conv2d.PackedWeights packed = w.constant ? Conv2d.packWeights(s, mem, wo) : null;
+        return LinearSteps.then(() -> Conv2d.forward(pool, s, mem, xo, mem, wo, mem, yo, e, packed), post);
     }
 
     /** The epilogue with input 2 as the per-channel bias when the node has one; null when it is not m long. */
