@@ -92,18 +92,7 @@ final class GemmKernel {
     /** The same with B's panels from {@code b}. */
     static void gemm(Scratch s, boolean transA, int m, int n, int k, float alpha, MemorySegment a, long aOff, long lda,
                      PanelSource b, float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
-        if (m <= 0 || n <= 0) return;
-        Blocks bl = Blocks.of(m, k);
-        for (int jc = 0; jc < n; jc += NC) {
-            int nc = Math.min(NC, n - jc), panels = (nc + NR - 1) / NR;
-            for (int k0 = 0; k0 == 0 || k0 < k; k0 += bl.chunk()) {
-                int k1 = Math.min(k, k0 + bl.chunk());
-                float[] pb = s.packB(chunkSize(k1 - k0, nc));
-                packChunk(b, k0, k1, bl.kc(), jc, nc, 0, panels, pb);
-                multiplyPacked(s, transA, a, aOff, lda, 0, m, k0, k1, k, bl, pb, jc, nc, 0, nc, alpha, beta, ep, c, cOff,
-                        ldc);
-            }
-        }
+        gemm(s, transA, a, aOff, lda, null, Blocks.of(m, k), m, n, k, alpha, b, beta, c, cOff, ldc, ep);
     }
 
     /**
@@ -112,17 +101,22 @@ final class GemmKernel {
      */
     static void gemm(Scratch s, PackedA a, int n, float alpha, PanelSource b, float beta, MemorySegment c, long cOff,
                      long ldc, Epilogue ep) {
-        int m = a.m(), k = a.k();
+        gemm(s, false, null, 0, 0, a, a.blocks(), a.m(), n, a.k(), alpha, b, beta, c, cOff, ldc, ep);
+    }
+
+    /** The blocked loops over B's chunks, with op(A) packed here block by block, or packed ahead in {@code preA}. */
+    private static void gemm(Scratch s, boolean transA, MemorySegment a, long aOff, long lda, PackedA preA, Blocks bl,
+                             int m, int n, int k, float alpha, PanelSource b, float beta, MemorySegment c, long cOff,
+                             long ldc, Epilogue ep) {
         if (m <= 0 || n <= 0) return;
-        Blocks bl = a.blocks();
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc), panels = (nc + NR - 1) / NR;
             for (int k0 = 0; k0 == 0 || k0 < k; k0 += bl.chunk()) {
                 int k1 = Math.min(k, k0 + bl.chunk());
                 float[] pb = s.packB(chunkSize(k1 - k0, nc));
                 packChunk(b, k0, k1, bl.kc(), jc, nc, 0, panels, pb);
-                multiplyPacked(s, false, null, 0, 0, a, 0, m, k0, k1, k, bl, pb, jc, nc, 0, nc, alpha, beta, ep, c, cOff,
-                        ldc, false);
+                multiplyPacked(s, transA, a, aOff, lda, preA, 0, m, k0, k1, k, bl, pb, jc, nc, 0, nc, alpha, beta, ep, c,
+                        cOff, ldc, false);
             }
         }
     }
