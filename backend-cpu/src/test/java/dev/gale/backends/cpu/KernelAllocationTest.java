@@ -96,6 +96,16 @@ class KernelAllocationTest {
         assertAllocatesLittle("direct conv", () -> Conv2d.forward(one, s, x, 0, w, 0, y, 0, ep, true));
         assertAllocatesLittle("direct conv input gradient", () -> Conv2d.backwardInput(one, s, y, 0, w, 0, dx, 0, true));
         assertAllocatesLittle("direct conv weight gradient", () -> Conv2d.backwardWeight(one, s, y, 0, x, 0, dw, 0, true));
+        // im2col products: a 7 x 7 / 2 stem (the stride-2 unfolding) and a late layer over several images, W packed
+        Conv2d.Shape stem = new Conv2d.Shape(1, 3, 16, 1, Window2d.of(32, 32, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3));
+        MemorySegment sx = filled(stem.xSize(), 14), sw = filled(stem.wSize(), 15), sy = filled(stem.ySize(), 16);
+        assertAllocatesLittle("im2col conv, stride 2", () -> Conv2d.forward(one, stem, sx, 0, sw, 0, sy, 0, Epilogue.NONE));
+        Conv2d.Shape late = new Conv2d.Shape(4, 64, 48, 1, Window2d.of(4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1));
+        MemorySegment lx = filled(late.xSize(), 17), lw = filled(late.wSize(), 18), ly = filled(late.ySize(), 19);
+        Epilogue lateEp = Epilogue.NONE.withRowBias(filled(late.m(), 20), 0).withActivation(Activation.RELU);
+        Conv2d.PackedWeights packed = Conv2d.packWeights(late, lw, 0);
+        assertAllocatesLittle("conv over several images, packed W",
+                () -> Conv2d.forward(one, late, lx, 0, lw, 0, ly, 0, lateEp, packed));
     }
 
     @Test
