@@ -141,6 +141,22 @@ class Conv2dTest {
     }
 
     /**
+     * Late CNN layers (many channels, few pixels), none the direct loops take: outputs of 1 x 1 to 5 x 5 at batches of
+     * 1 to 8, stride 2, groups, 300 output channels in four row blocks, K past several KC blocks, and a grouped
+     * 13 x 13 one (past {@link Conv2d#IMAGES_MAX_PIXELS}).
+     */
+    static final int[][] LATE_LAYERS = {
+            {8, 64, 48, 1, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+            {3, 40, 30, 1, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+            {1, 40, 300, 1, 6, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
+            {2, 300, 20, 1, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+            {2, 64, 40, 2, 13, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+            {8, 64, 48, 1, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+            {3, 80, 40, 2, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+            {5, 33, 20, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+    };
+
+    /**
      * The im2col products of CNN-like layers with the epilogue, W packed ahead ({@link Conv2d#packWeights}, as the
      * runtime does for constant weights) or packed in the call, against Conv + Add + activation: outputs of fewer
      * than {@link Conv2d#IMAGES_MAX_PIXELS} pixels, where one product covers several images (2 x 2 to 5 x 5,
@@ -149,15 +165,8 @@ class Conv2dTest {
      */
     @Test
     void imageProductsAndPackedWeightsMatchConvAddActivation() {
-        int[][] cases = {
-                {8, 64, 48, 1, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
-                {3, 40, 30, 1, 2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
-                {1, 40, 300, 1, 6, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
-                {2, 300, 20, 1, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
-                {2, 64, 40, 2, 13, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
-        };
         long seed = 300;
-        for (int[] c : cases)
+        for (int[] c : LATE_LAYERS)
             for (KernelPool pool : new KernelPool[] {one, two})
                 for (boolean pack : new boolean[] {true, false})
                     for (boolean withResidual : new boolean[] {true, false}) {
@@ -185,6 +194,23 @@ class Conv2dTest {
                     }
     }
 
+    /**
+     * The input gradient of the {@link #LATE_LAYERS} with outputs of fewer than 16 pixels an image (one product over
+     * many images, then each image's fold), against ConvGradInput.
+     */
+    @Test
+    void inputGradientOfFewPixelsMatchesConvGradInput() {
+        long seed = 400;
+        int checked = 0;
+        for (int[] c : LATE_LAYERS) {
+            Conv2d.Shape s = convShape(c);
+            if (s.p() >= GemmKernel.NR / 2 || DirectConv.preferred(s)) continue;
+            for (KernelPool pool : new KernelPool[] {one, two}) assertInputGradient(c, pool, seed++, true, Conv2d.MAX_FOLD);
+            checked++;
+        }
+        assertTrue(checked >= 4, "only " + checked + " shapes of fewer than 16 pixels");
+    }
+
     static Tensor convRef(int[] c, Tensor x, Tensor w, Tensor b, Tensor res, Activation act) {
         GraphBuilder g = Graph.builder("conv");
         Value y = g.op("Conv", List.of(g.initializer("x", x), g.initializer("w", w), g.initializer("b", b)), convAttrs(c));
@@ -204,22 +230,26 @@ class Conv2dTest {
         long seed = 200;
         for (int[] c : CASES)
             for (KernelPool pool : new KernelPool[] {one, two})
-                for (boolean direct : new boolean[] {true, false}) {
-                Random rnd = new Random(seed++);
-                Conv2d.Shape s = convShape(c);
-                Tensor dy = random(rnd, yShape(s)), w = random(rnd, wShape(s)), xs = shape(xShape(s));
-                Tensor want = run(GaleOps.DOMAIN, "ConvGradInput", convAttrs(c), dy, w, xs);
-                Tensor mag = run(GaleOps.DOMAIN, "ConvGradInput", convAttrs(c), abs(dy), abs(w), xs);
-                try (Arena arena = Arena.ofShared()) {
-                    MemorySegment sdy = segment(arena, dy, PAD), sw = segment(arena, w, PAD), sdx = segment(arena, want, PAD);
-                    sdx.asSlice(PAD * 4L, want.numel() * 4L).fill((byte) 0xff);
+                for (boolean direct : new boolean[] {true, false})
                     // im2col (direct false) folds one plane at a time: the blocks a large dX is cut into
-                    Conv2d.backwardInput(pool, s, sdy, PAD, sw, PAD, sdx, PAD, direct, direct ? Conv2d.MAX_FOLD : 1);
-                    String what = "conv dX " + java.util.Arrays.toString(c) + " threads=" + pool.threads() + " direct=" + direct;
-                    assertClose(what, want, mag, floats(sdx, PAD, want.numel()));
-                    assertSentinels(what, sdx, PAD, want.numel());
-                }
-            }
+                    assertInputGradient(c, pool, seed++, direct, direct ? Conv2d.MAX_FOLD : 1);
+    }
+
+    /** Conv2d.backwardInput against ConvGradInput on random dY and W; every element of dX must be written. */
+    private static void assertInputGradient(int[] c, KernelPool pool, long seed, boolean direct, int maxFold) {
+        Random rnd = new Random(seed);
+        Conv2d.Shape s = convShape(c);
+        Tensor dy = random(rnd, yShape(s)), w = random(rnd, wShape(s)), xs = shape(xShape(s));
+        Tensor want = run(GaleOps.DOMAIN, "ConvGradInput", convAttrs(c), dy, w, xs);
+        Tensor mag = run(GaleOps.DOMAIN, "ConvGradInput", convAttrs(c), abs(dy), abs(w), xs);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment sdy = segment(arena, dy, PAD), sw = segment(arena, w, PAD), sdx = segment(arena, want, PAD);
+            sdx.asSlice(PAD * 4L, want.numel() * 4L).fill((byte) 0xff);
+            Conv2d.backwardInput(pool, s, sdy, PAD, sw, PAD, sdx, PAD, direct, maxFold);
+            String what = "conv dX " + java.util.Arrays.toString(c) + " threads=" + pool.threads() + " direct=" + direct;
+            assertClose(what, want, mag, floats(sdx, PAD, want.numel()));
+            assertSentinels(what, sdx, PAD, want.numel());
+        }
     }
 
     @Test
