@@ -160,14 +160,14 @@ public final class Conv2d {
         // Images per product: the buffer holds at most MAX_COL floats (one image at least).
         int images = Math.max(1, Math.min(n, MAX_COL / Math.max(1, mg * p)));
         long imageStride = (long) s.c() * g.inSize();
+        PanelSource.Images unfolded = PanelSource.Images.of(g, x, xOff, imageStride);
         pool.exclusive(() -> {
             float[] tmp = pool.sharedResult(Math.multiplyExact(mg, images * p));
             MemorySegment t = MemorySegment.ofArray(tmp);
             for (int grp = 0; grp < s.groups(); grp++) {
                 for (int img0 = 0; img0 < n; img0 += images) {
                     int first = img0, count = Math.min(images, n - img0), cols = count * p, group = grp;
-                    PanelSource b = PanelSource.Images.of(g, x, xOff + (long) img0 * imageStride + (long) grp * cg * g.inSize(),
-                            imageStride);
+                    PanelSource b = unfolded.from(xOff + (long) img0 * imageStride + (long) grp * cg * g.inSize());
                     if (packed != null) productOfPacked(pool, packed.groups[grp], cols, b, t, 0, cols);
                     else Sgemm.sharedPacking(pool, false, mg, cols, k, 1f, w, wOff + (long) grp * mg * k, k, b, 0f, t, 0,
                             cols, Epilogue.NONE);

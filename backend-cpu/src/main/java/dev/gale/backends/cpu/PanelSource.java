@@ -36,8 +36,8 @@ interface PanelSource {
      * The column matrices of consecutive images side by side, for outputs of few pixels an image: B[r, i * pixels + q]
      * is what kernel row r (channel, tap) meets at output pixel q of image i, whose group's first channel is at
      * {@code xOff + i * imageStride}. Each value is read through a table of the taps' input offsets, built once per
-     * product: the run-by-run unfolding of {@link Unfolded} spent most of its time on the bookkeeping of runs of one
-     * to eight pixels.
+     * convolution call and shared by its products ({@link #from}): the run-by-run unfolding of {@link Unfolded} spent
+     * most of its time on the bookkeeping of runs of one to eight pixels.
      *
      * @param taps    the kernel's taps (kh kw)
      * @param offsets {@code offsets[t * pixels + q]}: the input offset within a channel plane that tap t reads for
@@ -58,6 +58,9 @@ interface PanelSource {
             }
             return new Images(x, xOff, imageStride, pixels, g.inSize(), taps, offsets);
         }
+
+        /** The same images' columns with the first image's group at {@code at} (the table is shared). */
+        Images from(long at) { return new Images(x, at, imageStride, pixels, planeSize, taps, offsets); }
 
         @Override
         public void pack(int p0, int kc, int j0, int nc, int jr0, int jr1, float[] pb, int at) {
