@@ -71,11 +71,18 @@ public final class Conv2d {
         forward(pool, s, x, xOff, w, wOff, y, yOff, ep, true, packed);
     }
 
-    /** A convolution's constant weights packed once for its im2col products: one packed A per group. */
+    /**
+     * A convolution's constant weights packed once: for its im2col products (one packed A per group), or for
+     * {@link FlatConv} (its blocks of output channels).
+     */
     public static final class PackedWeights {
         final GemmKernel.PackedA[] groups;
+        final float[] flat;
 
-        private PackedWeights(GemmKernel.PackedA[] groups) { this.groups = groups; }
+        private PackedWeights(GemmKernel.PackedA[] groups, float[] flat) {
+            this.groups = groups;
+            this.flat = flat;
+        }
     }
 
     /**
@@ -87,13 +94,14 @@ public final class Conv2d {
     public static PackedWeights packWeights(Shape s, MemorySegment w, long wOff) {
         if (DirectConv.preferred(s) || s.n() == 0 || s.p() == 0) return null;
         Segments.checkRange("W", w, wOff, s.wSize());
+        if (FlatConv.applies(s)) return new PackedWeights(null, FlatConv.pack(s, w, wOff));
         int mg = s.mg(), k = s.k();
         // Blocks of about a quarter of the rows, so that the product over several images splits among 2 threads twice.
         int mc = Math.min(GemmKernel.MC, GemmKernel.roundUp(ceilDiv(mg, 4), GemmKernel.MR));
         GemmKernel.PackedA[] groups = new GemmKernel.PackedA[s.groups()];
         for (int grp = 0; grp < groups.length; grp++)
             groups[grp] = GemmKernel.PackedA.pack(false, w, wOff + (long) grp * mg * k, k, mg, k, mc);
-        return new PackedWeights(groups);
+        return new PackedWeights(groups, null);
     }
 
     /** {@link #forward}; {@code direct} false keeps to im2col + GEMM (tests compare both). */
@@ -103,7 +111,7 @@ public final class Conv2d {
     }
 
     private static void forward(KernelPool pool, Shape s, MemorySegment x, long xOff, MemorySegment w, long wOff,
-                                MemorySegment y, long yOff, Epilogue ep, boolean direct, PackedWeights packed) {
+                                MemorySegment y, long yOff, Epilogue ep, boolean direct, PackedWeights packedAhead) {
         checkAll(pool, s, x, xOff, w, wOff, y, yOff);
         pool.checkAccess("the bias", ep.bias());
         pool.checkAccess("the residual", ep.residual());
@@ -121,6 +129,13 @@ public final class Conv2d {
             DirectConv.forward(pool, s, x, xOff, w, wOff, y, yOff, ep, null, false);
             return;
         }
+        boolean packedFlat = packedAhead != null && packedAhead.flat != null;
+        if (direct && FlatConv.applies(s) && (packedFlat || FlatConv.repaysPacking(s))) {
+            FlatConv.forward(pool, s, x, xOff, w, wOff, packedAhead == null ? null : packedAhead.flat, y, yOff, ep);
+            return;
+        }
+        // FlatConv's packing, with direct false (tests): im2col packs W itself
+        PackedWeights packed = packedAhead != null && packedAhead.groups == null ? null : packedAhead;
         if (s.p() < IMAGES_MAX_PIXELS) {
             forwardImages(pool, s, x, xOff, w, wOff, y, yOff, ep, packed);
             return;
@@ -299,6 +314,10 @@ public final class Conv2d {
         if (s.n() == 0) return;
         if (direct && DirectConv.preferred(s)) {
             DirectConv.backwardInput(pool, s, dy, dyOff, w, wOff, dx, dxOff);
+            return;
+        }
+        if (direct && FlatConv.applies(s) && FlatConv.repaysPacking(s)) {
+            FlatConv.backwardInput(pool, s, dy, dyOff, w, wOff, dx, dxOff);
             return;
         }
         if (s.p() > 0 && s.p() < GemmKernel.NR / 2) {

@@ -127,32 +127,35 @@ final class DirectConv {
     // ---------------------------------------------------------------------------------------------------- forward
 
     /**
-     * Packs {@code W[m, c, ki, kj]} (rows of {@code cIn * kh * kw}) for {@link #convolve}: block b holds, for each
-     * (c, ki, kj), the MB weights of output channels {@code b * MB ..}, zero past {@code mOut}.
+     * Packs {@code W[m, c, ki, kj]} (rows of {@code cIn * kh * kw}) in blocks of {@code mb} output channels: block b
+     * (of {@code [b0, b1)}) holds, for each (c, ki, kj), the mb weights of output channels {@code b * mb ..}, zero past
+     * {@code mOut}, at {@code dst[at + b * k * mb ..)}. {@link #convolve} takes blocks of {@link #MB}.
      */
-    static void packWeights(MemorySegment w, long wOff, int mOut, int cIn, int khw, float[] dst, int at) {
-        int k = cIn * khw, blocks = (mOut + MB - 1) / MB;
-        for (int b = 0; b < blocks; b++)
+    static void packWeights(MemorySegment w, long wOff, int mOut, int cIn, int khw, int mb, int b0, int b1, float[] dst,
+                            int at) {
+        int k = cIn * khw;
+        for (int b = b0; b < b1; b++)
             for (int r = 0; r < k; r++)
-                for (int mm = 0; mm < MB; mm++) {
-                    int m = b * MB + mm;
-                    dst[at + (b * k + r) * MB + mm] = m < mOut ? GemmPacking.flush(w.getAtIndex(F, wOff + (long) m * k + r)) : 0f;
+                for (int mm = 0; mm < mb; mm++) {
+                    int m = b * mb + mm;
+                    dst[at + (b * k + r) * mb + mm] = m < mOut ? GemmPacking.flush(w.getAtIndex(F, wOff + (long) m * k + r)) : 0f;
                 }
     }
 
     /**
      * Packs the input gradient's weights: channel roles swapped and the kernel flipped, {@code W'[c, m, ki, kj] =
-     * W[m, c, kh - 1 - ki, kw - 1 - kj]}, in {@link #packWeights}'s layout (blocks of MB input channels).
+     * W[m, c, kh - 1 - ki, kw - 1 - kj]}, in {@link #packWeights}'s layout (blocks b0 to b1 of mb input channels).
      */
-    static void packFlipped(MemorySegment w, long wOff, int mg, int cg, int kh, int kw, float[] dst, int at) {
-        int khw = kh * kw, k = mg * khw, blocks = (cg + MB - 1) / MB;
-        for (int b = 0; b < blocks; b++)
+    static void packFlipped(MemorySegment w, long wOff, int mg, int cg, int kh, int kw, int mb, int b0, int b1,
+                            float[] dst, int at) {
+        int khw = kh * kw, k = mg * khw;
+        for (int b = b0; b < b1; b++)
             for (int m = 0; m < mg; m++)
                 for (int ki = 0; ki < kh; ki++)
                     for (int kj = 0; kj < kw; kj++)
-                        for (int cc = 0; cc < MB; cc++) {
-                            int c = b * MB + cc, r = (m * kh + ki) * kw + kj;
-                            dst[at + (b * k + r) * MB + cc] = c < cg ? GemmPacking.flush(w.getAtIndex(F,
+                        for (int cc = 0; cc < mb; cc++) {
+                            int c = b * mb + cc, r = (m * kh + ki) * kw + kj;
+                            dst[at + (b * k + r) * mb + cc] = c < cg ? GemmPacking.flush(w.getAtIndex(F,
                                     wOff + ((long) m * cg + c) * khw + (long) (kh - 1 - ki) * kw + (kw - 1 - kj))) : 0f;
                         }
     }
@@ -430,7 +433,8 @@ final class DirectConv {
         Epilogue e = ep.isNone() ? null : ep;
         pool.exclusive(() -> {
             float[] wk = pool.sharedFloats(groups * perGroup);
-            for (int grp = 0; grp < groups; grp++) packWeights(w, wOff + (long) grp * mg * k, mg, cg, g.kernelSize(), wk, grp * perGroup);
+            for (int grp = 0; grp < groups; grp++)
+                packWeights(w, wOff + (long) grp * mg * k, mg, cg, g.kernelSize(), MB, 0, blocks, wk, grp * perGroup);
             pool.parallelFor(units * parts, (task, scratch) -> {
                 int unit = task / parts, part = task % parts, img = unit / groups, grp = unit % groups;
                 int b0 = part * blocks / parts, b1 = (part + 1) * blocks / parts;
@@ -469,7 +473,8 @@ final class DirectConv {
         int perGroup = blocks * mg * g.kernelSize() * MB;
         pool.exclusive(() -> {
             float[] wk = pool.sharedFloats(groups * perGroup);
-            for (int grp = 0; grp < groups; grp++) packFlipped(w, wOff + (long) grp * mg * k, mg, cg, kh, kw, wk, grp * perGroup);
+            for (int grp = 0; grp < groups; grp++)
+                packFlipped(w, wOff + (long) grp * mg * k, mg, cg, kh, kw, MB, 0, blocks, wk, grp * perGroup);
             pool.parallelFor(units * parts, (task, scratch) -> {
                 int unit = task / parts, part = task % parts, img = unit / groups, grp = unit % groups;
                 float[] in = scratch.work(pad.size());

@@ -106,6 +106,17 @@ class KernelAllocationTest {
         Conv2d.PackedWeights packed = Conv2d.packWeights(late, lw, 0);
         assertAllocatesLittle("conv over several images, packed W",
                 () -> Conv2d.forward(one, late, lx, 0, lw, 0, ly, 0, lateEp, packed));
+        // FlatConv: many channels at unit stride, W packed ahead and in the call, GELU over the tile rows; dX
+        Conv2d.Shape flat = new Conv2d.Shape(2, 32, 24, 1, Window2d.of(24, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1));
+        MemorySegment fx = filled(flat.xSize(), 21), fw = filled(flat.wSize(), 22), fy = filled(flat.ySize(), 23);
+        MemorySegment fdx = filled(flat.xSize(), 24);
+        Epilogue flatEp = Epilogue.NONE.withRowBias(filled(flat.m(), 25), 0).withResidual(fy, 0, flat.p())
+                .withActivation(Activation.RELU);
+        float[] flatPacked = FlatConv.pack(flat, fw, 0);
+        assertAllocatesLittle("flat conv, packed W", () -> FlatConv.forward(one, flat, fx, 0, fw, 0, flatPacked, fy, 0, flatEp));
+        assertAllocatesLittle("flat conv, GELU", () -> FlatConv.forward(one, flat, fx, 0, fw, 0, null, fy, 0,
+                Epilogue.NONE.withActivation(Activation.GELU)));
+        assertAllocatesLittle("flat conv input gradient", () -> FlatConv.backwardInput(one, flat, fy, 0, fw, 0, fdx, 0));
     }
 
     @Test
