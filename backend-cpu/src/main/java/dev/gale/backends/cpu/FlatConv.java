@@ -60,7 +60,7 @@ final class FlatConv {
     }
 
     /** Output pixels (over all images) from which a call packing the weights itself pays: see {@link #repaysPacking}. */
-    private static final int PACKING_PIXELS = 1024;
+    private static final int PACKING_PIXELS = 256;
     /** Packed weights above this many floats (512 KiB) are split among tasks before the rows are. */
     private static final long SPLIT_WEIGHTS = 1 << 17;
 

@@ -257,21 +257,39 @@ class Conv2dTest {
         long seed = 300;
         for (int[] c : CASES)
             for (KernelPool pool : new KernelPool[] {one, two})
-                for (boolean direct : new boolean[] {true, false}) {
-                Random rnd = new Random(seed++);
-                Conv2d.Shape s = convShape(c);
-                Tensor dy = random(rnd, yShape(s)), x = random(rnd, xShape(s)), ws = shape(wShape(s));
-                Tensor want = run(GaleOps.DOMAIN, "ConvGradWeight", convAttrs(c), dy, x, ws);
-                Tensor mag = run(GaleOps.DOMAIN, "ConvGradWeight", convAttrs(c), abs(dy), abs(x), ws);
-                try (Arena arena = Arena.ofShared()) {
-                    MemorySegment sdy = segment(arena, dy, PAD), sx = segment(arena, x, PAD), sdw = segment(arena, want, PAD);
-                    sdw.asSlice(PAD * 4L, want.numel() * 4L).fill((byte) 0xff);
-                    Conv2d.backwardWeight(pool, s, sdy, PAD, sx, PAD, sdw, PAD, direct);
-                    String what = "conv dW " + java.util.Arrays.toString(c) + " threads=" + pool.threads() + " direct=" + direct;
-                    assertClose(what, want, mag, floats(sdw, PAD, want.numel()));
-                    assertSentinels(what, sdw, PAD, want.numel());
-                }
-            }
+                for (boolean direct : new boolean[] {true, false}) assertWeightGradient(c, pool, seed++, direct);
+    }
+
+    /**
+     * The weight gradient of the {@link #LATE_LAYERS}: those of several images with fewer than
+     * {@link Conv2d#WEIGHT_IMAGES_MAX_PIXELS} pixels an image take one product over the images' gathered dY and
+     * unfolded inputs; the last shape here needs three rounds of images (K = 4608: nine images fill the
+     * buffer).
+     */
+    @Test
+    void weightGradientOfFewPixelsMatchesConvGradWeight() {
+        long seed = 700;
+        int[][] rounds = {{20, 512, 20, 1, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}};
+        for (int[][] list : new int[][][] {LATE_LAYERS, rounds})
+            for (int[] c : list)
+                for (KernelPool pool : new KernelPool[] {one, two}) assertWeightGradient(c, pool, seed++, true);
+    }
+
+    /** Conv2d.backwardWeight against ConvGradWeight on random dY and X; every element of dW must be written. */
+    private static void assertWeightGradient(int[] c, KernelPool pool, long seed, boolean direct) {
+        Random rnd = new Random(seed);
+        Conv2d.Shape s = convShape(c);
+        Tensor dy = random(rnd, yShape(s)), x = random(rnd, xShape(s)), ws = shape(wShape(s));
+        Tensor want = run(GaleOps.DOMAIN, "ConvGradWeight", convAttrs(c), dy, x, ws);
+        Tensor mag = run(GaleOps.DOMAIN, "ConvGradWeight", convAttrs(c), abs(dy), abs(x), ws);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment sdy = segment(arena, dy, PAD), sx = segment(arena, x, PAD), sdw = segment(arena, want, PAD);
+            sdw.asSlice(PAD * 4L, want.numel() * 4L).fill((byte) 0xff);
+            Conv2d.backwardWeight(pool, s, sdy, PAD, sx, PAD, sdw, PAD, direct);
+            String what = "conv dW " + java.util.Arrays.toString(c) + " threads=" + pool.threads() + " direct=" + direct;
+            assertClose(what, want, mag, floats(sdw, PAD, want.numel()));
+            assertSentinels(what, sdw, PAD, want.numel());
+        }
     }
 
     @Test

@@ -19,7 +19,7 @@ import java.util.Properties;
 record BenchModel(String name, Path folder, String description, List<String> inputs, String loss, List<Integer> batches,
                   boolean trains) {
     /** The models the export script knows, in the order a full run measures them. */
-    static final List<String> ALL = List.of("mlp", "mlp-large", "cnn", "transformer", "minilm");
+    static final List<String> ALL = List.of("mlp", "mlp-large", "cnn", "transformer", "minilm", "resnet18");
 
     static BenchModel load(Path folder) {
         Path file = folder.resolve("bench.properties");
