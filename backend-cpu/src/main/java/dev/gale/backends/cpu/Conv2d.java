@@ -322,11 +322,11 @@ public final class Conv2d {
             DirectConv.backwardInput(pool, s, dy, dyOff, w, wOff, dx, dxOff);
             return;
         }
-        if (direct && FlatConv.applies(s) && (FlatConv.repaysPacking(s))) {
+        if (direct && FlatConv.applies(s) && FlatConv.repaysPacking(s)) {
             FlatConv.backwardInput(pool, s, dy, dyOff, w, wOff, dx, dxOff);
             return;
         }
-        if (s.p() > 0 && s.p() < GemmKernel.NR / 2) {
+        if (s.p() > 0 && s.p() < GemmKernel.NR) {
             backwardInputImages(pool, s, dy, dyOff, w, wOff, dx, dxOff);
             return;
         }
@@ -361,14 +361,15 @@ public final class Conv2d {
     }
 
     /**
-     * The input gradient of a convolution with outputs of fewer pixels an image than half a B panel holds (the last
+     * The input gradient of a convolution with outputs of fewer pixels an image than a B panel holds (the last
      * layers of a CNN): per group, one product
      * {@code W^T dY} over many images' pixels side by side (dY gathered into one matrix, then the column gradients
      * of all of them from one multi-threaded product that packs W once), then each (image, channel range) folded
      * back into dX by its own task. Image by image, each product packed all of W again for a few pixels: a 512-channel
      * 3 x 3 layer on 2 x 2 pixels at batch 8 took 13.7-17.7 ms, against 5.0-6.8 this way (2 threads). With 64 pixels an
-     * image (8 x 8, 128 channels) this way measured slower (4.8-6.3 ms against 3.0-5.8), and with 16 (4 x 4, 256
-     * channels) alike (3.5-7.3 against 5.8-8.7), hence the bound.
+     * image (8 x 8, 128 channels) this way measured slower (4.8-6.3 ms against 3.0-5.8), hence the bound. With 16
+     * (4 x 4, 256 channels, batch 8) it first measured alike (3.5-7.3 against 5.8-8.7); once the shared packing
+     * improved, 1.19-1.21 ms against 1.87-1.93 (and 5 x 5: 1.67 against 2.10), so the bound went from 16 pixels to 32.
      */
     private static void backwardInputImages(KernelPool pool, Shape s, MemorySegment dy, long dyOff, MemorySegment w,
                                             long wOff, MemorySegment dx, long dxOff) {

@@ -195,7 +195,7 @@ class Conv2dTest {
     }
 
     /**
-     * The input gradient of the {@link #LATE_LAYERS} with outputs of fewer than 16 pixels an image (one product over
+     * The input gradient of the {@link #LATE_LAYERS} with outputs of fewer than 32 pixels an image (one product over
      * many images, then each image's fold), against ConvGradInput.
      */
     @Test
@@ -204,11 +204,11 @@ class Conv2dTest {
         int checked = 0;
         for (int[] c : LATE_LAYERS) {
             Conv2d.Shape s = convShape(c);
-            if (s.p() >= GemmKernel.NR / 2 || DirectConv.preferred(s)) continue;
+            if (s.p() >= GemmKernel.NR || DirectConv.preferred(s)) continue;
             for (KernelPool pool : new KernelPool[] {one, two}) assertInputGradient(c, pool, seed++, true, Conv2d.MAX_FOLD);
             checked++;
         }
-        assertTrue(checked >= 4, "only " + checked + " shapes of fewer than 16 pixels");
+        assertTrue(checked >= 4, "only " + checked + " shapes of fewer than 32 pixels");
     }
 
     static Tensor convRef(int[] c, Tensor x, Tensor w, Tensor b, Tensor res, Activation act) {
