@@ -100,7 +100,7 @@ public final class Conv2d {
     public static PackedWeights packWeights(Shape s, MemorySegment w, long wOff) {
         if (DirectConv.preferred(s) || s.n() == 0 || s.p() == 0) return null;
         Segments.checkRange("W", w, wOff, s.wSize());
-        if (FlatConv.applies(s)) return new PackedWeights(null, FlatConv.pack(s, w, wOff));
+        if (FlatConv.appliesForward(s)) return new PackedWeights(null, FlatConv.pack(s, w, wOff));
         int mg = s.mg(), k = s.k();
         // Blocks of about a quarter of the rows, so that the product over several images splits among 2 threads twice.
         int mc = Math.min(GemmKernel.MC, GemmKernel.roundUp(ceilDiv(mg, 4), GemmKernel.MR));
@@ -136,7 +136,7 @@ public final class Conv2d {
             return;
         }
         boolean packedFlat = packedAhead != null && packedAhead.flat != null;
-        if (direct && FlatConv.applies(s) && (packedFlat || FlatConv.repaysPacking(s))) {
+        if (direct && FlatConv.appliesForward(s) && (packedFlat || FlatConv.repaysPacking(s))) {
             FlatConv.forward(pool, s, x, xOff, w, wOff, packedAhead == null ? null : packedAhead.flat, y, yOff, ep);
             return;
         }

@@ -23,9 +23,9 @@ import static dev.gale.backends.cpu.Reference.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * {@link FlatConv} (unit-stride convolutions with many channels, over the padded image's flat pixels) against the
- * interpreter's Conv + Add + activation and ConvGradInput, called directly so that the dispatch rules of
- * {@link Conv2d} do not narrow what is checked, on 1 and 2 threads.
+ * {@link FlatConv} (convolutions with many channels, over the padded image's flat pixels, stride-2 ones split into
+ * phases) against the interpreter's Conv + Add + activation and ConvGradInput, called directly so that the dispatch
+ * rules of {@link Conv2d} do not narrow what is checked, on 1 and 2 threads.
  */
 class FlatConvTest {
     static KernelPool one, two;
@@ -58,9 +58,28 @@ class FlatConvTest {
             {3, 48, 50, 1, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
     };
 
+    /**
+     * Stride-2 forwards (split into phases): a 7 x 7 / 2 stem on 3 channels, a 5 x 5 / 2 with asymmetric pads on odd
+     * sizes, groups, and an even 6 x 6 / 2 kernel.
+     */
+    static final int[][] STRIDED = {
+            {1, 3, 24, 1, 40, 40, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1},
+            {2, 6, 30, 1, 21, 19, 5, 5, 2, 2, 2, 0, 1, 2, 1, 1},
+            {2, 8, 24, 2, 16, 16, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1},
+            {1, 4, 20, 1, 20, 20, 6, 6, 2, 2, 2, 2, 2, 2, 1, 1},
+    };
+
     @Test
     void theShapesAboveTakeFlatConvAndOthersDoNot() {
         for (int[] c : FLAT) assertTrue(FlatConv.applies(convShape(c)), Arrays.toString(c));
+        for (int[] c : STRIDED) {
+            assertTrue(FlatConv.appliesForward(convShape(c)), Arrays.toString(c));
+            assertFalse(FlatConv.applies(convShape(c)), "input gradient of " + Arrays.toString(c));
+        }
+        assertFalse(FlatConv.appliesForward(convShape(new int[] {1, 4, 8, 1, 16, 16, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1})),
+                "a stride-2 layer with few channels");
+        assertFalse(FlatConv.appliesForward(convShape(new int[] {1, 64, 64, 1, 16, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1})),
+                "a 3 x 3 / 2 layer");
         int[][] others = {
                 {1, 40, 30, 1, 15, 15, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1}, // stride 2
                 {1, 8, 16, 1, 14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, // few channels: DirectConv
@@ -78,7 +97,7 @@ class FlatConvTest {
     @Test
     void forwardMatchesConvAddActivation() {
         long seed = 500;
-        for (int[] c : FLAT)
+        for (int[] c : java.util.stream.Stream.concat(Arrays.stream(FLAT), Arrays.stream(STRIDED)).toList())
             for (KernelPool pool : new KernelPool[] {one, two})
                 for (int variant = 0; variant < 4; variant++) {
                     Random rnd = new Random(seed++);
