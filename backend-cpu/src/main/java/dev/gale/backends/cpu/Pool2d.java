@@ -342,27 +342,35 @@ public final class Pool2d {
                 for (int ox = 0; ox < g.ow(); ox++) {
                     int ix0 = ox * g.strideW() - g.padLeft();
                     int kjLo = kLo(ix0, g.dilationW()), kjHi = kHi(ix0, g.dilationW(), g.kw(), g.w());
-                    float best = Float.NEGATIVE_INFINITY;
-                    long arg = -1;
-                    for (int ki = kiLo; ki < kiHi; ki++) {
-                        long row = (long) (iy0 + ki * g.dilationH()) * g.w() + ix0;
-                        for (int kj = kjLo; kj < kjHi; kj++) {
-                            long at = row + (long) kj * g.dilationW();
-                            float v = x.getAtIndex(F, xp + at);
-                            if (arg < 0) arg = at;
-                            if (v > best || v != v) {
-                                best = v;
-                                arg = at;
-                            }
-                        }
-                    }
-                    if (arg >= 0) {
-                        float d = dy.getAtIndex(F, yp + (long) oy * g.ow() + ox);
-                        dx.setAtIndex(F, dxp + arg, dx.getAtIndex(F, dxp + arg) + d);
-                    }
+                    if (kiLo >= kiHi || kjLo >= kjHi) continue;
+                    long arg = windowArgMax(g, x, xp, iy0, ix0, kiLo, kiHi, kjLo, kjHi);
+                    float d = dy.getAtIndex(F, yp + (long) oy * g.ow() + ox);
+                    dx.setAtIndex(F, dxp + arg, dx.getAtIndex(F, dxp + arg) + d);
                 }
             }
         });
+    }
+
+    /**
+     * The offset (within the plane at {@code xp}) of a window's first maximum, or of its last NaN: the first element
+     * to start, then each later one that is larger or NaN. The choice is made without a branch (a data-dependent
+     * branch here mispredicted on most elements: ResNet's 3 x 3 / 2 stem pool backward took 3.0 ms at batch 8).
+     */
+    private static long windowArgMax(Window2d g, MemorySegment x, long xp, int iy0, int ix0, int kiLo, int kiHi, int kjLo,
+                                     int kjHi) {
+        long arg = (long) (iy0 + kiLo * g.dilationH()) * g.w() + ix0 + (long) kjLo * g.dilationW();
+        float best = Float.NEGATIVE_INFINITY;
+        for (int ki = kiLo; ki < kiHi; ki++) {
+            long row = (long) (iy0 + ki * g.dilationH()) * g.w() + ix0;
+            for (int kj = kjLo; kj < kjHi; kj++) {
+                long at = row + (long) kj * g.dilationW();
+                float v = x.getAtIndex(F, xp + at);
+                boolean take = v > best | v != v;
+                best = take ? v : best;
+                arg = take ? at : arg;
+            }
+        }
+        return arg;
     }
 
     /** Y = the mean of each window of X (divisor as in the class comment). */
