@@ -417,7 +417,8 @@ public final class Conv2d {
     static void backwardWeight(KernelPool pool, Shape s, MemorySegment dy, long dyOff, MemorySegment x, long xOff,
                                MemorySegment dw, long dwOff, boolean direct) {
         checkAll(pool, s, x, xOff, dw, dwOff, dy, dyOff);
-        if (direct && s.n() > 0 && DirectConv.preferred(s) && DirectConv.backwardWeight(pool, s, dy, dyOff, x, xOff, dw, dwOff))
+        if (direct && s.n() > 0 && (DirectConv.preferred(s) || directWeightGradient(s))
+                && DirectConv.backwardWeight(pool, s, dy, dyOff, x, xOff, dw, dwOff))
             return;
         if (s.n() > 1 && s.p() > 0 && s.p() < WEIGHT_IMAGES_MAX_PIXELS && !s.window().isPointwise()) {
             backwardWeightImages(pool, s, dy, dyOff, x, xOff, dw, dwOff);
@@ -460,6 +461,19 @@ public final class Conv2d {
                 }
             });
         });
+    }
+
+    /**
+     * True when the direct loops' weight gradient ({@link DirectConv#backwardWeight}) should beat im2col + GEMM beyond
+     * the few-channel layers they were made for: {@link FlatConv}'s layers of at most 64 output channels whose rows fill
+     * at least 3/4 of their vectors (the direct loops widen each row of dY to whole vectors). Measured on 2 threads
+     * (probe /tmp/cf/CF.java -Dmode=dw): 64 channels at 16 x 16, batch 8, 1.10 ms against 1.94; at 32 x 32, batch 4,
+     * 2.37 against 3.09; at 56 x 56, batch 1, 1.68 against 2.02; but 128 channels at 28 x 28 1.82 against 1.39, 256 at
+     * 14 x 14 3.09 against 1.24, and 128 at 8 x 8 (half of each vector dropped) 2.73 against 1.24.
+     */
+    private static boolean directWeightGradient(Shape s) {
+        int ow = s.window().ow(), width = GemmKernel.roundUp(ow, GemmKernel.L);
+        return s.mg() <= 64 && 4L * ow >= 3L * width && DirectConv.supports(s.window()) && FlatConv.applies(s);
     }
 
     /**

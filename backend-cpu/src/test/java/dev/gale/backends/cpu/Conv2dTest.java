@@ -276,7 +276,7 @@ class Conv2dTest {
     }
 
     /** Conv2d.backwardWeight against ConvGradWeight on random dY and X; every element of dW must be written. */
-    private static void assertWeightGradient(int[] c, KernelPool pool, long seed, boolean direct) {
+    static void assertWeightGradient(int[] c, KernelPool pool, long seed, boolean direct) {
         Random rnd = new Random(seed);
         Conv2d.Shape s = convShape(c);
         Tensor dy = random(rnd, yShape(s)), x = random(rnd, xShape(s)), ws = shape(wShape(s));

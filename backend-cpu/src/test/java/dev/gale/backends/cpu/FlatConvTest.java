@@ -150,6 +150,17 @@ class FlatConvTest {
             }
     }
 
+    /**
+     * The weight gradient of these layers through {@link Conv2d#backwardWeight}: the direct loops' for those of at most
+     * 64 output channels with rows that fill their vectors, im2col + GEMM for the others.
+     */
+    @Test
+    void weightGradientMatchesConvGradWeight() {
+        long seed = 800;
+        for (int[] c : FLAT)
+            for (KernelPool pool : new KernelPool[] {one, two}) Conv2dTest.assertWeightGradient(c, pool, seed++, true);
+    }
+
     /** Subnormal inputs and weights count as zero, as on the other paths. */
     @Test
     void subnormalInputsCountAsZero() {
