@@ -350,18 +350,9 @@ final class FlatConv {
      */
     private static void blockLoop(float[] in, int[] offs, int base, int k, float[] wk, int wAt, float[] out, int at, int ld) {
         FloatVector z = FloatVector.zero(S);
-        FloatVector a0 = z, b0 = z;
-        FloatVector a1 = z, b1 = z;
-        FloatVector a2 = z, b2 = z;
-        FloatVector a3 = z, b3 = z;
-        FloatVector a4 = z, b4 = z;
-        FloatVector a5 = z, b5 = z;
-        FloatVector a6 = z, b6 = z;
-        FloatVector a7 = z, b7 = z;
-        FloatVector a8 = z, b8 = z;
-        FloatVector a9 = z, b9 = z;
-        FloatVector a10 = z, b10 = z;
-        FloatVector a11 = z, b11 = z;
+        FloatVector a0 = z, b0 = z, a1 = z, b1 = z, a2 = z, b2 = z, a3 = z, b3 = z;
+        FloatVector a4 = z, b4 = z, a5 = z, b5 = z, a6 = z, b6 = z, a7 = z, b7 = z;
+        FloatVector a8 = z, b8 = z, a9 = z, b9 = z, a10 = z, b10 = z, a11 = z, b11 = z;
         for (int r = 0; r < k; r++) {
             int o = offs[r] + base, w = wAt + r * MB;
             FloatVector x0 = FloatVector.fromArray(S, in, o);

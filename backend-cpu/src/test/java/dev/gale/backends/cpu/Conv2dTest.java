@@ -237,6 +237,17 @@ class Conv2dTest {
 
     /** Conv2d.backwardInput against ConvGradInput on random dY and W; every element of dX must be written. */
     private static void assertInputGradient(int[] c, KernelPool pool, long seed, boolean direct, int maxFold) {
+        assertInputGradient(c, pool, seed, "conv dX direct=" + direct, (s, dy, w, dx) ->
+                Conv2d.backwardInput(pool, s, dy, PAD, w, PAD, dx, PAD, direct, maxFold));
+    }
+
+    /** An input-gradient kernel under test: dX at {@link #PAD} in dx from dY and W at {@link #PAD}. */
+    interface InputGradient {
+        void run(Conv2d.Shape s, MemorySegment dy, MemorySegment w, MemorySegment dx);
+    }
+
+    /** {@code kernel} against ConvGradInput on random dY and W; every element of dX must be written. */
+    static void assertInputGradient(int[] c, KernelPool pool, long seed, String name, InputGradient kernel) {
         Random rnd = new Random(seed);
         Conv2d.Shape s = convShape(c);
         Tensor dy = random(rnd, yShape(s)), w = random(rnd, wShape(s)), xs = shape(xShape(s));
@@ -245,8 +256,8 @@ class Conv2dTest {
         try (Arena arena = Arena.ofShared()) {
             MemorySegment sdy = segment(arena, dy, PAD), sw = segment(arena, w, PAD), sdx = segment(arena, want, PAD);
             sdx.asSlice(PAD * 4L, want.numel() * 4L).fill((byte) 0xff);
-            Conv2d.backwardInput(pool, s, sdy, PAD, sw, PAD, sdx, PAD, direct, maxFold);
-            String what = "conv dX " + java.util.Arrays.toString(c) + " threads=" + pool.threads() + " direct=" + direct;
+            kernel.run(s, sdy, sw, sdx);
+            String what = name + " " + java.util.Arrays.toString(c) + " threads=" + pool.threads();
             assertClose(what, want, mag, floats(sdx, PAD, want.numel()));
             assertSentinels(what, sdx, PAD, want.numel());
         }

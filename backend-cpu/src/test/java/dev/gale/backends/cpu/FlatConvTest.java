@@ -133,21 +133,9 @@ class FlatConvTest {
     void inputGradientMatchesConvGradInput() {
         long seed = 600;
         for (int[] c : FLAT)
-            for (KernelPool pool : new KernelPool[] {one, two}) {
-                Random rnd = new Random(seed++);
-                Conv2d.Shape s = convShape(c);
-                Tensor dy = random(rnd, yShape(s)), w = random(rnd, wShape(s)), xs = shape(xShape(s));
-                Tensor want = run(GaleOps.DOMAIN, "ConvGradInput", convAttrs(c), dy, w, xs);
-                Tensor mag = run(GaleOps.DOMAIN, "ConvGradInput", convAttrs(c), abs(dy), abs(w), xs);
-                try (Arena arena = Arena.ofShared()) {
-                    MemorySegment sdy = segment(arena, dy, PAD), sw = segment(arena, w, PAD), sdx = segment(arena, want, PAD);
-                    sdx.asSlice(PAD * 4L, want.numel() * 4L).fill((byte) 0xff);
-                    FlatConv.backwardInput(pool, s, sdy, PAD, sw, PAD, sdx, PAD);
-                    String what = "flat conv dX " + Arrays.toString(c) + " threads=" + pool.threads();
-                    assertClose(what, want, mag, floats(sdx, PAD, want.numel()));
-                    assertSentinels(what, sdx, PAD, want.numel());
-                }
-            }
+            for (KernelPool pool : new KernelPool[] {one, two})
+                Conv2dTest.assertInputGradient(c, pool, seed++, "flat conv dX", (s, dy, w, dx) ->
+                        FlatConv.backwardInput(pool, s, dy, PAD, w, PAD, dx, PAD));
     }
 
     /**
