@@ -361,6 +361,19 @@ public final class Conv2d {
     }
 
     /**
+     * Gathers group {@code grp}'s channels of dY for images {@code [first, first + count)} into one
+     * {@code mg x (count * p)} matrix at {@code buf[at ..)}: row m holds channel m of each image in turn.
+     */
+    private static void gatherImages(Shape s, MemorySegment dy, long dyOff, int grp, int first, int count, float[] buf,
+                                     int at) {
+        int p = s.p(), mg = s.mg(), cols = count * p;
+        for (int i = 0; i < count; i++)
+            for (int m = 0; m < mg; m++)
+                MemorySegment.copy(dy, GemmPacking.F, (dyOff + ((long) (first + i) * s.m() + (long) grp * mg + m) * p) * Float.BYTES,
+                        buf, at + m * cols + i * p, p);
+    }
+
+    /**
      * The input gradient of a convolution with outputs of fewer pixels an image than a B panel holds (the last
      * layers of a CNN): per group, one product
      * {@code W^T dY} over many images' pixels side by side (dY gathered into one matrix, then the column gradients
@@ -383,10 +396,7 @@ public final class Conv2d {
             for (int grp = 0; grp < s.groups(); grp++) {
                 for (int img0 = 0; img0 < n; img0 += images) {
                     int first = img0, count = Math.min(images, n - img0), cols = count * p, group = grp, dyAt = k * cols;
-                    for (int i = 0; i < count; i++)
-                        for (int m = 0; m < mg; m++)
-                            MemorySegment.copy(dy, GemmPacking.F, (dyOff + ((long) (first + i) * s.m() + grp * mg + m) * p) * Float.BYTES,
-                                    buf, dyAt + m * cols + i * p, p);
+                    gatherImages(s, dy, dyOff, grp, first, count, buf, dyAt);
                     Sgemm.gemm(pool, true, false, k, cols, mg, 1f, w, wOff + (long) grp * mg * k, k, b, dyAt, cols, 0f, b, 0,
                             cols, Epilogue.NONE);
                     int cParts = Math.min(cg, Math.max(1, ceilDiv(2 * pool.threads(), count)));
@@ -492,7 +502,7 @@ public final class Conv2d {
         int k = s.k(), p = s.p(), mg = s.mg(), cg = s.cg(), n = s.n(), taps = g.kernelSize(), planeSize = g.inSize();
         int images = Math.max(1, Math.min(n, MAX_COL / Math.max(1, (k + mg) * p)));
         long imageStride = (long) s.c() * planeSize;
-        int[] offsets = PanelSource.Images.of(g, x, xOff, imageStride).offsets();
+        int[] offsets = PanelSource.Images.tapOffsets(g);
         pool.exclusive(() -> {
             float[] buf = pool.sharedResult(Math.multiplyExact(k + mg, images * p));
             MemorySegment b = MemorySegment.ofArray(buf);
@@ -500,10 +510,7 @@ public final class Conv2d {
                 for (int img0 = 0; img0 < n; img0 += images) {
                     int first = img0, count = Math.min(images, n - img0), cols = count * p, uAt = mg * cols;
                     long xGroup = xOff + (long) grp * cg * planeSize;
-                    for (int i = 0; i < count; i++)
-                        for (int m = 0; m < mg; m++)
-                            MemorySegment.copy(dy, GemmPacking.F, (dyOff + ((long) (first + i) * s.m() + grp * mg + m) * p) * Float.BYTES,
-                                    buf, m * cols + i * p, p);
+                    gatherImages(s, dy, dyOff, grp, first, count, buf, 0);
                     int parts = Math.min(cols, 4 * pool.threads());
                     pool.parallelFor(parts, (t, scratch) -> {
                         for (int col = (int) ((long) t * cols / parts), end = (int) ((long) (t + 1) * cols / parts); col < end; col++) {

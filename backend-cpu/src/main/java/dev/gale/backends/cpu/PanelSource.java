@@ -46,6 +46,14 @@ interface PanelSource {
     record Images(MemorySegment x, long xOff, long imageStride, int pixels, int planeSize, int taps, int[] offsets)
             implements PanelSource {
         static Images of(Window2d g, MemorySegment x, long xOff, long imageStride) {
+            return new Images(x, xOff, imageStride, g.outSize(), g.inSize(), g.kernelSize(), tapOffsets(g));
+        }
+
+        /**
+         * {@code offsets[t * pixels + q]}: the input offset within a channel plane that tap t reads for output pixel
+         * q, or -1 in the padding.
+         */
+        static int[] tapOffsets(Window2d g) {
             int pixels = g.outSize(), taps = g.kernelSize();
             int[] offsets = new int[taps * pixels];
             for (int t = 0; t < taps; t++) {
@@ -56,7 +64,7 @@ interface PanelSource {
                     offsets[t * pixels + q] = iy < 0 || iy >= g.h() || ix < 0 || ix >= g.w() ? -1 : iy * g.w() + ix;
                 }
             }
-            return new Images(x, xOff, imageStride, pixels, g.inSize(), taps, offsets);
+            return offsets;
         }
 
         /** The same images' columns with the first image's group at {@code at} (the table is shared). */
