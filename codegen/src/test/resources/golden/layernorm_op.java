@@ -37,7 +37,15 @@ final class Kernel_fused_layernormalization {
                 }
                 double t2 = acc0 / 64.0;
                 double acc3 = 0.0;
-                for (int r1 = 0; r1 < 64; r1++) {
+                int r1 = 0;
+                DoubleVector r1Lo = DoubleVector.zero(D), r1Hi = DoubleVector.zero(D);
+                for (int r1Vec = F.loopBound(64); r1 < r1Vec; r1 += F.length()) {
+                    FloatVector t4 = FloatVector.fromArray(F, p0, p0_off + i0 * 1024 + i1 * 64 + r1);
+                    r1Lo = r1Lo.add(((DoubleVector) t4.convertShape(VectorOperators.F2D, D, 0)).sub(DoubleVector.broadcast(D, t2)).mul(((DoubleVector) t4.convertShape(VectorOperators.F2D, D, 0)).sub(DoubleVector.broadcast(D, t2))));
+                    r1Hi = r1Hi.add(((DoubleVector) t4.convertShape(VectorOperators.F2D, D, 1)).sub(DoubleVector.broadcast(D, t2)).mul(((DoubleVector) t4.convertShape(VectorOperators.F2D, D, 1)).sub(DoubleVector.broadcast(D, t2))));
+                }
+                acc3 = acc3 + r1Lo.add(r1Hi).reduceLanes(VectorOperators.ADD);
+                for (; r1 < 64; r1++) {
                     float t4 = p0[p0_off + i0 * 1024 + i1 * 64 + r1];
                     acc3 = acc3 + ((double) t4 - t2) * ((double) t4 - t2);
                 }
@@ -90,7 +98,15 @@ final class Kernel_fused_layernormalization {
                 }
                 double t2 = acc0 / 64.0;
                 double acc3 = 0.0;
-                for (int r1 = 0; r1 < 64; r1++) {
+                int r1 = 0;
+                DoubleVector r1Lo = DoubleVector.zero(D), r1Hi = DoubleVector.zero(D);
+                for (int r1Vec = F.loopBound(64); r1 < r1Vec; r1 += F.length()) {
+                    FloatVector t4 = FloatVector.fromArray(F, p0, p0_off + i0 * 1024 + i1 * 64 + r1);
+                    r1Lo = r1Lo.add(((DoubleVector) t4.convertShape(VectorOperators.F2D, D, 0)).sub(DoubleVector.broadcast(D, t2)).mul(((DoubleVector) t4.convertShape(VectorOperators.F2D, D, 0)).sub(DoubleVector.broadcast(D, t2))));
+                    r1Hi = r1Hi.add(((DoubleVector) t4.convertShape(VectorOperators.F2D, D, 1)).sub(DoubleVector.broadcast(D, t2)).mul(((DoubleVector) t4.convertShape(VectorOperators.F2D, D, 1)).sub(DoubleVector.broadcast(D, t2))));
+                }
+                acc3 = acc3 + r1Lo.add(r1Hi).reduceLanes(VectorOperators.ADD);
+                for (; r1 < 64; r1++) {
                     float t4 = p0[p0_off + i0 * 1024 + i1 * 64 + r1];
                     acc3 = acc3 + ((double) t4 - t2) * ((double) t4 - t2);
                 }

@@ -243,7 +243,8 @@ public final class JavaRenderer extends CLikeRenderer {
 
     /**
      * A reduce loop folding float32 elements into an accumulator: {@code acc = acc + (double) e} (partial sums in
-     * double lanes, the elements widened half a vector at a time), or {@code acc = max(acc, e)} / {@code min} in
+     * double lanes, the elements widened half a vector at a time; or a float64 element computed from widened lanes,
+     * {@link #widenable}), or {@code acc = max(acc, e)} / {@code min} in
      * float lanes; the lanes are combined after the loop and a scalar tail finishes. Sums change order only, in
      * float64.
      */
@@ -259,14 +260,19 @@ public final class JavaRenderer extends CLikeRenderer {
         lane = l.var();
         vectorTemps.clear();
         for (Stmt s : l.body()) if (s instanceof Stmt.Let t) vectorLet(t);
-        String e = asVector(f.element());
-        lane = null;
         if (f.widen()) {
-            line(v + "Lo = " + v + "Lo.add(" + e + ".convertShape(VectorOperators.F2D, D, 0));");
-            line(v + "Hi = " + v + "Hi.add(" + e + ".convertShape(VectorOperators.F2D, D, 1));");
+            // a float32 element is widened half a vector at a time; a float64 one is computed in double halves
+            boolean wide = f.element().type() == DType.FLOAT64;
+            String e = wide ? null : asVector(f.element());
+            for (int h = 0; h < 2; h++) {
+                String half = v + (h == 0 ? "Lo" : "Hi");
+                line(half + " = " + half + ".add(" + (wide ? widenedHalf(f.element(), h)
+                        : e + ".convertShape(VectorOperators.F2D, D, " + h + ")") + ");");
+            }
         } else {
-            line(v + "Acc = " + v + "Acc." + f.op().name().toLowerCase(Locale.ROOT) + "(" + e + ");");
+            line(v + "Acc = " + v + "Acc." + f.op().name().toLowerCase(Locale.ROOT) + "(" + asVector(f.element()) + ");");
         }
+        lane = null;
         close("}");
         if (f.widen()) line(acc + " = " + acc + " + " + v + "Lo.add(" + v + "Hi).reduceLanes(VectorOperators.ADD);");
         else line(acc + " = " + v + "Acc.reduceLanes(VectorOperators." + f.op() + ");");
@@ -615,10 +621,40 @@ public final class JavaRenderer extends CLikeRenderer {
         if (op == Sx.BinOp.ADD && acc.type() == DType.FLOAT64 && e instanceof Sx.Cast(Sx x, DType to)
                 && x.type() == DType.FLOAT32 && vectorizable(x, l.var()))
             return new Fold(a, op, x, true);
+        if (op == Sx.BinOp.ADD && acc.type() == DType.FLOAT64 && widenable(e, l.var(), a.id()))
+            return new Fold(a, op, e, true);
         boolean floatFold = op == Sx.BinOp.MAX || op == Sx.BinOp.MIN;
         if (floatFold && acc.type() == DType.FLOAT32 && e.type() == DType.FLOAT32 && vectorizable(e, l.var()))
             return new Fold(a, op, e, false);
         return null;
+    }
+
+    /**
+     * A float64 element of a sum that the lanes can compute as two double vectors: float32 lane values widened,
+     * loop-invariant float64 values, and +, -, *, / of them (a variance's {@code ((double) x - mean)^2}); each lane
+     * then does the scalar loop's arithmetic on its element, and only the order of the sum changes.
+     */
+    private boolean widenable(Sx x, Ix.Var v, int acc) {
+        if (x.type() != DType.FLOAT64) return false;
+        return switch (x) {
+            case Sx.Const c -> true;
+            case Sx.Ref r -> r.id() != acc;
+            case Sx.Cast c -> c.x().type() == DType.FLOAT32 && vectorizable(c.x(), v);
+            case Sx.Binary b -> (b.op() == Sx.BinOp.ADD || b.op() == Sx.BinOp.SUB || b.op() == Sx.BinOp.MUL
+                    || b.op() == Sx.BinOp.DIV) && widenable(b.a(), v, acc) && widenable(b.b(), v, acc);
+            default -> false;
+        };
+    }
+
+    /** Half {@code half} (0 low, 1 high) of the lanes of a {@link #widenable} float64 element, as a double vector. */
+    private String widenedHalf(Sx x, int half) {
+        return switch (x) {
+            case Sx.Cast c when vector(c.x()).vector() -> "((DoubleVector) " + vector(c.x()).text()
+                    + ".convertShape(VectorOperators.F2D, D, " + half + "))";
+            case Sx.Binary b -> widenedHalf(b.a(), half) + "." + b.op().name().toLowerCase(Locale.ROOT) + "("
+                    + widenedHalf(b.b(), half) + ")";
+            default -> "DoubleVector.broadcast(D, " + expr(x) + ")";
+        };
     }
 
     private boolean vectorizable(Sx x, Ix.Var v) {
