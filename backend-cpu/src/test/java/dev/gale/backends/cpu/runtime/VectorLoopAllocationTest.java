@@ -64,6 +64,24 @@ class VectorLoopAllocationTest {
         }
     }
 
+    /** Where over a boolean mask with a scalar operand (ReLU's backward), the operand broadcast in the loop. */
+    @Test
+    void whereWithAScalarOperand() {
+        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        int n = 8192;
+        byte[] mask = new byte[n];
+        for (int i = 0; i < n; i++) mask[i] = (byte) (i % 3 == 0 ? 1 : 0);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment m = arena.allocate(8L * n + 4, 64);
+            for (int i = 0; i < 2 * n + 1; i++) m.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) Math.sin(i));
+            allocatedPerCall("Where", () -> {
+                long before = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 200; i++) BooleanSteps.selectRow(m, mask, 0, true, 0, true, 2L * n, false, n, n);
+                return threads.getCurrentThreadAllocatedBytes() - before;
+            }, LIMIT);
+        }
+    }
+
     @Test
     void recurrentCells() {
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
