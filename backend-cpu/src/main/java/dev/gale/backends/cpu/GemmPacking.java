@@ -65,6 +65,19 @@ final class GemmPacking {
         return map;
     }
 
+    /**
+     * {@code dst[at + p] = flush(src[from + p])} for p in [0, n) ({@code from} in floats); named {@code *Loop} so that
+     * the launcher keeps it out of its callers, compiled alone with its vectors in registers.
+     */
+    static void copyFlushedLoop(MemorySegment src, long from, float[] dst, int at, int n) {
+        int p = 0;
+        for (; p <= n - L; p += L) {
+            FloatVector v = FloatVector.fromMemorySegment(S, src, (from + p) * Float.BYTES, NATIVE);
+            v.blend(0f, v.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(dst, at + p);
+        }
+        for (; p < n; p++) dst[at + p] = flush(src.getAtIndex(F, from + p));
+    }
+
     /** {@code dst[at + p * stride] = src[from + p]} for p in [0, n): a contiguous run transposed into a panel. */
     private static void scatterRun(MemorySegment src, long from, float[] dst, int at, int stride, int[] map, int n) {
         int p = 0;

@@ -1,5 +1,7 @@
 package dev.gale.backends.cpu;
 
+import jdk.incubator.vector.FloatVector;
+
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -67,24 +69,67 @@ interface PanelSource {
             return offsets;
         }
 
+        /**
+         * {@code pb[rowBase + panel(rel)] = planes[index[tap + rel]]} for the columns {@code rel} in {@code [0, vcols)}
+         * (a multiple of the vector length), a vector at a time: a vector never crosses a panel.
+         */
+        private static void gatherLoop(float[] planes, int[] index, int tap, float[] pb, int rowBase, int kc,
+                                       int vcols) {
+            int nr = GemmKernel.NR;
+            for (int rel = 0; rel < vcols; rel += GemmKernel.L)
+                FloatVector.fromArray(GemmKernel.S, planes, 0, index, tap + rel)
+                        .intoArray(pb, rowBase + rel / nr * kc * nr + rel % nr);
+        }
+
+        /** Per thread: the planes and the gather table {@link #pack} uses, grown to the largest asked for. */
+        private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
+
+        private static final class Buffers {
+            private float[] planes = new float[0];
+            private int[] index = new int[0];
+
+            float[] planes(int size) { return planes.length >= size ? planes : (planes = new float[size]); }
+
+            int[] index(int size) { return index.length >= size ? index : (index = new int[size]); }
+        }
+
         /** The same images' columns with the first image's group at {@code at} (the table is shared). */
         Images from(long at) { return new Images(x, at, imageStride, pixels, planeSize, taps, offsets); }
 
         @Override
         public void pack(int p0, int kc, int j0, int nc, int jr0, int jr1, float[] pb, int at) {
-            int c0 = j0 + jr0, c1 = j0 + Math.min(nc, jr1), base = at + jr0 * kc, nr = GemmKernel.NR;
-            for (int r = p0; r < p0 + kc; r++) {
-                int tap = r % taps * pixels, rowBase = base + (r - p0) * nr;
-                long channel = xOff + (long) (r / taps) * planeSize;
-                for (int col = c0; col < c1; ) {
-                    int img = col / pixels, q = col - img * pixels, end = Math.min(c1, (img + 1) * pixels);
-                    long plane = channel + img * imageStride;
-                    for (; col < end; col++, q++) {
-                        int rel = col - c0, off = offsets[tap + q];
-                        pb[rowBase + rel / nr * kc * nr + rel % nr] =
-                                off < 0 ? 0f : GemmPacking.flush(x.getAtIndex(GemmPacking.F, plane + off));
-                    }
+            int c0 = j0 + jr0, c1 = j0 + Math.min(nc, jr1), base = at + jr0 * kc, nr = GemmKernel.NR, cols = c1 - c0;
+            if (cols <= 0) return;
+            // The planes of the current channel for the images [img0, img1) these columns cover, flushed, each followed
+            // by a zero that the padding's taps read, are loaded once per channel; each row (channel, tap) is then a
+            // gather from them through a table of the columns' positions for each tap, a vector (16 columns, within
+            // one panel) at a time. Read value by value from the segment, with its flush, per tap and pixel, the
+            // unfolding was a third of the time of a 256-channel 4 x 4 layer at batch 8.
+            int img0 = c0 / pixels, img1 = (c1 - 1) / pixels + 1, stride = planeSize + 1;
+            Buffers buf = BUFFERS.get();
+            float[] planes = buf.planes((img1 - img0) * stride);
+            int[] index = buf.index(taps * cols);
+            for (int t = 0; t < taps; t++)
+                for (int col = c0; col < c1; col++) {
+                    int img = col / pixels, off = offsets[t * pixels + col - img * pixels];
+                    index[t * cols + col - c0] = (img - img0) * stride + (off < 0 ? planeSize : off);
                 }
+            int vcols = cols - cols % GemmKernel.L;
+            long loaded = -1;
+            for (int r = p0; r < p0 + kc; r++) {
+                int tap = r % taps * cols, rowBase = base + (r - p0) * nr;
+                long channel = xOff + (long) (r / taps) * planeSize;
+                if (channel != loaded) {
+                    for (int img = img0; img < img1; img++) {
+                        int to = (img - img0) * stride;
+                        GemmPacking.copyFlushedLoop(x, channel + img * imageStride, planes, to, planeSize);
+                        planes[to + planeSize] = 0f;
+                    }
+                    loaded = channel;
+                }
+                gatherLoop(planes, index, tap, pb, rowBase, kc, vcols);
+                for (int rel = vcols; rel < cols; rel++)
+                    pb[rowBase + rel / nr * kc * nr + rel % nr] = planes[index[tap + rel]];
             }
             int used = c1 - c0, tail = used % nr;
             if (tail != 0) {
