@@ -1,6 +1,7 @@
 package dev.gale.backends.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -38,6 +39,7 @@ public final class Pool2d {
     private Pool2d() {}
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = S.withLanes(int.class);
     private static final int L = S.length();
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final VectorMask<Float> EVEN = VectorMask.fromLong(S, 0x5555_5555_5555_5555L);
@@ -333,22 +335,86 @@ public final class Pool2d {
             halvingBackward(pool, planes, g, true, dy, dyOff, x, xOff, dx, dxOff);
             return;
         }
-        forEachPlane(pool, planes, g, (pl) -> {
+        // Output columns whose windows lie inside the row (no padding), and the lane offsets of each window column.
+        int sw = g.strideW(), dw = g.dilationW();
+        int oxA = Math.min(g.ow(), (g.padLeft() + sw - 1) / sw);
+        int oxB = Math.max(oxA, Math.min(g.ow(), Math.floorDiv(g.w() - 1 - (g.kw() - 1) * dw + g.padLeft(), sw) + 1));
+        int[] lanes = new int[g.kw() * L];
+        for (int kj = 0; kj < g.kw(); kj++) for (int l = 0; l < L; l++) lanes[kj * L + l] = l * sw + kj * dw;
+        forEachPlane(pool, planes, g, (pl, scratch) -> {
             long xp = xOff + (long) pl * g.inSize(), dxp = dxOff + (long) pl * g.inSize(), yp = dyOff + (long) pl * g.outSize();
             dx.asSlice(dxp * Float.BYTES, (long) g.inSize() * Float.BYTES).fill((byte) 0);
+            // the rows, and room for the gathers of lanes past the last window of a row (loaded, not used)
+            float[] rows = oxB - oxA >= MIN_VECTOR_WINDOWS ? scratch.work((long) g.kh() * g.w() + (long) L * sw) : null;
+            int[] args = rows == null ? null : ARGS.get();
             for (int oy = 0; oy < g.oh(); oy++) {
                 int iy0 = oy * g.strideH() - g.padTop();
                 int kiLo = kLo(iy0, g.dilationH()), kiHi = kHi(iy0, g.dilationH(), g.kh(), g.h());
+                // Windows inside the row (oxA to oxB), L at a time: argmax lane by lane over the window's rows
+                // copied to the heap (gathers at the stride), then each lane's dY added at its argmax; the windows
+                // before and after one by one. dX gets its additions in the order of ox either way.
+                boolean vector = rows != null && kiLo < kiHi;
+                if (vector)
+                    for (int ki = kiLo; ki < kiHi; ki++)
+                        MemorySegment.copy(x, F, (xp + (long) (iy0 + ki * g.dilationH()) * g.w()) * Float.BYTES, rows,
+                                ki * g.w(), g.w());
+                long yRow = yp + (long) oy * g.ow();
                 for (int ox = 0; ox < g.ow(); ox++) {
+                    if (vector && ox == oxA) {
+                        for (; ox < oxB; ox += L) {
+                            int count = Math.min(L, oxB - ox);
+                            windowArgMaxLoop(rows, g.w(), iy0, g.dilationH(), kiLo, kiHi, g.kw(), lanes,
+                                    ox * sw - g.padLeft(), args);
+                            for (int l = 0; l < count; l++) {
+                                float d = dy.getAtIndex(F, yRow + ox + l);
+                                dx.setAtIndex(F, dxp + args[l], dx.getAtIndex(F, dxp + args[l]) + d);
+                            }
+                        }
+                        ox = oxB;
+                        if (ox >= g.ow()) break;
+                    }
                     int ix0 = ox * g.strideW() - g.padLeft();
                     int kjLo = kLo(ix0, g.dilationW()), kjHi = kHi(ix0, g.dilationW(), g.kw(), g.w());
                     if (kiLo >= kiHi || kjLo >= kjHi) continue;
                     long arg = windowArgMax(g, x, xp, iy0, ix0, kiLo, kiHi, kjLo, kjHi);
-                    float d = dy.getAtIndex(F, yp + (long) oy * g.ow() + ox);
+                    float d = dy.getAtIndex(F, yRow + ox);
                     dx.setAtIndex(F, dxp + arg, dx.getAtIndex(F, dxp + arg) + d);
                 }
             }
         });
+    }
+
+    /**
+     * Windows inside a row from which {@link #maxBackward} takes them a vector at a time: ResNet's stem pool at 64 x 64
+     * has 15 a row (of 16).
+     */
+    private static final int MIN_VECTOR_WINDOWS = 4;
+
+    /** Per thread: the argmax offsets of a vector of windows ({@link #windowArgMaxLoop}). */
+    private static final ThreadLocal<int[]> ARGS = ThreadLocal.withInitial(() -> new int[L]);
+
+    /**
+     * {@link #windowArgMax} for the L windows of one output row that start at input column {@code ix0} and every
+     * stride after, those the caller uses inside the row: {@code rows[ki * w ..)} holds input row
+     * {@code iy0 + ki * dh}; {@code lanes} the column offset of lane l at window column kj ({@code kj * L + l}). The
+     * same choice lane by lane: the first maximum, or the last NaN. Offsets within the plane into {@code arg}; lanes
+     * past the row's last window read the room after the rows and are not used.
+     */
+    private static void windowArgMaxLoop(float[] rows, int w, int iy0, int dh, int kiLo, int kiHi, int kw, int[] lanes,
+                                         int ix0, int[] arg) {
+        FloatVector best = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        IntVector at = IntVector.zero(I);
+        for (int ki = kiLo; ki < kiHi; ki++) {
+            int row = (iy0 + ki * dh) * w + ix0;
+            for (int kj = 0; kj < kw; kj++) {
+                FloatVector v = FloatVector.fromArray(S, rows, ki * w + ix0, lanes, kj * L);
+                VectorMask<Float> take = v.compare(VectorOperators.GT, best).or(v.compare(VectorOperators.NE, v));
+                if (ki == kiLo && kj == 0) take = S.maskAll(true);
+                best = best.blend(v, take);
+                at = at.blend(IntVector.fromArray(I, lanes, kj * L).add(row), take.cast(I));
+            }
+        }
+        at.intoArray(arg, 0);
     }
 
     /**
