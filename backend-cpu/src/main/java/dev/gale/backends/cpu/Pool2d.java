@@ -339,8 +339,7 @@ public final class Pool2d {
         int sw = g.strideW(), dw = g.dilationW();
         int oxA = Math.min(g.ow(), (g.padLeft() + sw - 1) / sw);
         int oxB = Math.max(oxA, Math.min(g.ow(), Math.floorDiv(g.w() - 1 - (g.kw() - 1) * dw + g.padLeft(), sw) + 1));
-        int[] lanes = new int[g.kw() * L];
-        for (int kj = 0; kj < g.kw(); kj++) for (int l = 0; l < L; l++) lanes[kj * L + l] = l * sw + kj * dw;
+        int[] lanes = LANES.get().of(sw, dw, g.kw());
         forEachPlane(pool, planes, g, (pl, scratch) -> {
             long xp = xOff + (long) pl * g.inSize(), dxp = dxOff + (long) pl * g.inSize(), yp = dyOff + (long) pl * g.outSize();
             dx.asSlice(dxp * Float.BYTES, (long) g.inSize() * Float.BYTES).fill((byte) 0);
@@ -389,6 +388,28 @@ public final class Pool2d {
      * has 15 a row (of 16).
      */
     private static final int MIN_VECTOR_WINDOWS = 4;
+
+    /**
+     * Per calling thread: the lane offsets of {@link #maxBackward}'s last window shape, {@code l * sw + kj * dw} at
+     * {@code kj * L + l}, made again only when the shape changes (no allocation on a plan's runs).
+     */
+    private static final ThreadLocal<Lanes> LANES = ThreadLocal.withInitial(Lanes::new);
+
+    private static final class Lanes {
+        private int sw = -1, dw = -1, kw = -1;
+        private int[] map;
+
+        int[] of(int sw, int dw, int kw) {
+            if (sw != this.sw || dw != this.dw || kw != this.kw) {
+                map = new int[kw * L];
+                for (int kj = 0; kj < kw; kj++) for (int l = 0; l < L; l++) map[kj * L + l] = l * sw + kj * dw;
+                this.sw = sw;
+                this.dw = dw;
+                this.kw = kw;
+            }
+            return map;
+        }
+    }
 
     /** Per thread: the argmax offsets of a vector of windows ({@link #windowArgMaxLoop}). */
     private static final ThreadLocal<int[]> ARGS = ThreadLocal.withInitial(() -> new int[L]);
