@@ -102,7 +102,7 @@ interface PanelSource {
             if (cols <= 0) return;
             // The planes of the current channel for the images [img0, img1) these columns cover, flushed, each followed
             // by a zero that the padding's taps read, are loaded once per channel; each row (channel, tap) is then a
-            // gather from them through a table of the columns' positions for each tap, a vector (16 columns, within
+            // gather from them through a table of the columns' positions for each tap, a vector of columns (within
             // one panel) at a time. Read value by value from the segment, with its flush, per tap and pixel, the
             // unfolding was a third of the time of a 256-channel 4 x 4 layer at batch 8.
             int img0 = c0 / pixels, img1 = (c1 - 1) / pixels + 1, stride = planeSize + 1;
