@@ -148,7 +148,7 @@ final class NormSteps {
             for (long r = r0; r < r1; r++) {
                 long xr = xo + r * len, yr = yo + r * len;
                 float mu = Vec.sum(m, xr, len) / len;
-                float var = sumSquaredDiff(m, xr, len, mu) / len;
+                float var = sumSquaredDiffLoop(m, xr, len, mu) / len;
                 float is = (float) (1 / Math.sqrt(var + eps));
                 if (mo >= 0) Vec.set(m, mo + r, mu);
                 if (io >= 0) Vec.set(m, io + r, is);
@@ -185,7 +185,7 @@ final class NormSteps {
             for (long r = r0; r < r1; r++) {
                 long xr = xo + r * len, yr = yo + r * len;
                 float mu = Vec.sum(m, xr, len) / len;
-                float var = sumSquaredDiff(m, xr, len, mu) / len;
+                float var = sumSquaredDiffLoop(m, xr, len, mu) / len;
                 float a = (float) (Vec.get(m, so + r % ch) / Math.sqrt(var + eps));
                 float b = Vec.get(m, bo + r % ch) - mu * a; // y = (x - mu) * is * scale + bias = x * a + b
                 FloatVector av = FloatVector.broadcast(S, a), bv = FloatVector.broadcast(S, b);
@@ -270,11 +270,11 @@ final class NormSteps {
                     .intoMemorySegment(m, (yr + k) << 2, Vec.ORDER);
     }
 
-    static float sumSquaredDiff(MemorySegment m, long x, long n, float mu) {
-        FloatVector acc = FloatVector.zero(S), muV = FloatVector.broadcast(S, mu);
+    static float sumSquaredDiffLoop(MemorySegment m, long x, long n, float mu) {
+        FloatVector acc = FloatVector.zero(S);
         long k = 0, b = Vec.bound(n);
         for (; k < b; k += L) {
-            FloatVector d = Vec.load(m, x + k).sub(muV);
+            FloatVector d = Vec.load(m, x + k).sub(FloatVector.broadcast(S, mu));
             acc = d.fma(d, acc);
         }
         float s = acc.reduceLanes(VectorOperators.ADD);
@@ -330,7 +330,7 @@ final class NormSteps {
         for (long r = r0; r < r1; r++) {
             long xr = xo + r * len, gr = dyo + r * len, dr = dxo + r * len;
             float mu = Vec.sum(m, xr, len) / len;
-            float is = (float) (1 / Math.sqrt(sumSquaredDiff(m, xr, len, mu) / len + eps));
+            float is = (float) (1 / Math.sqrt(sumSquaredDiffLoop(m, xr, len, mu) / len + eps));
             FloatVector muV = FloatVector.broadcast(S, mu), isV = FloatVector.broadcast(S, is);
             FloatVector hAcc = FloatVector.zero(S), hxAcc = FloatVector.zero(S);
             long k = 0;
@@ -390,7 +390,7 @@ final class NormSteps {
                 double s = 0;
                 for (long b = 0; b < n; b++) s += Vec.sum(m, xo + (b * ch + k) * plane, plane);
                 double bm = s / count, v = 0;
-                for (long b = 0; b < n; b++) v += sumSquaredDiff(m, xo + (b * ch + k) * plane, plane, (float) bm);
+                for (long b = 0; b < n; b++) v += sumSquaredDiffLoop(m, xo + (b * ch + k) * plane, plane, (float) bm);
                 double bv = v / count;
                 if (rmo >= 0) Vec.set(m, rmo + k, (float) (mean * momentum + bm * (1 - momentum)));
                 if (rvo >= 0) Vec.set(m, rvo + k, (float) (var * momentum + bv * (1 - momentum)));
@@ -415,18 +415,20 @@ final class NormSteps {
     }
 
     /** out[i] = a g[i] + b x[i] + c for n floats. */
-    static void affine2(MemorySegment m, long g, long x, long out, long n, float a, float b, float c) {
-        FloatVector av = FloatVector.broadcast(S, a), bv = FloatVector.broadcast(S, b), cv = FloatVector.broadcast(S, c);
+    static void affine2Loop(MemorySegment m, long g, long x, long out, long n, float a, float b, float c) {
         long k = 0, bound = Vec.bound(n);
-        for (; k < bound; k += L) Vec.store(Vec.load(m, g + k).fma(av, Vec.load(m, x + k).fma(bv, cv)), m, out + k);
+        for (; k < bound; k += L) {
+            FloatVector bx = Vec.load(m, x + k).fma(FloatVector.broadcast(S, b), FloatVector.broadcast(S, c));
+            Vec.store(Vec.load(m, g + k).fma(FloatVector.broadcast(S, a), bx), m, out + k);
+        }
         for (; k < n; k++) Vec.set(m, out + k, Math.fma(Vec.get(m, g + k), a, Math.fma(Vec.get(m, x + k), b, c)));
     }
 
     /** sum of g[i] (x[i] - mu) over n floats, in vector lanes. */
-    static float dotCentered(MemorySegment m, long g, long x, long n, float mu) {
-        FloatVector acc = FloatVector.zero(S), muV = FloatVector.broadcast(S, mu);
+    static float dotCenteredLoop(MemorySegment m, long g, long x, long n, float mu) {
+        FloatVector acc = FloatVector.zero(S);
         long k = 0, b = Vec.bound(n);
-        for (; k < b; k += L) acc = Vec.load(m, g + k).fma(Vec.load(m, x + k).sub(muV), acc);
+        for (; k < b; k += L) acc = Vec.load(m, g + k).fma(Vec.load(m, x + k).sub(FloatVector.broadcast(S, mu)), acc);
         float s = acc.reduceLanes(VectorOperators.ADD);
         for (; k < n; k++) s += Vec.get(m, g + k) * (Vec.get(m, x + k) - mu);
         return s;
@@ -458,7 +460,7 @@ final class NormSteps {
                 for (long b = 0; b < n; b++) s += Vec.sum(m, xo + (b * ch + k) * plane, plane);
                 mean = s / count;
                 double v = 0;
-                for (long b = 0; b < n; b++) v += sumSquaredDiff(m, xo + (b * ch + k) * plane, plane, (float) mean);
+                for (long b = 0; b < n; b++) v += sumSquaredDiffLoop(m, xo + (b * ch + k) * plane, plane, (float) mean);
                 var = v / count;
             } else {
                 mean = Vec.get(m, mo + k);
@@ -469,7 +471,7 @@ final class NormSteps {
             for (long b = 0; b < n; b++) {
                 long at = (b * ch + k) * plane;
                 sumG += Vec.sum(m, gyo + at, plane);
-                sumGx += dotCentered(m, gyo + at, xo + at, plane, (float) mean);
+                sumGx += dotCenteredLoop(m, gyo + at, xo + at, plane, (float) mean);
             }
             double dScale = sumGx * inv, sumH = sc * sumG, sumHx = sc * inv * sumGx;
             // training: dX = inv (sc g - sumH / count - xhat sumHx / count), xhat = (x - mean) inv
@@ -477,7 +479,7 @@ final class NormSteps {
             double c0 = training ? -inv * sumH / count - bx * mean : 0;
             for (long b = 0; b < n; b++) {
                 long at = (b * ch + k) * plane;
-                affine2(m, gyo + at, xo + at, dxo + at, plane, (float) a, (float) bx, (float) c0);
+                affine2Loop(m, gyo + at, xo + at, dxo + at, plane, (float) a, (float) bx, (float) c0);
             }
             if (dso >= 0) Vec.set(m, dso + k, (float) dScale);
             if (dbo >= 0) Vec.set(m, dbo + k, (float) sumG);
