@@ -56,60 +56,34 @@ final class BooleanSteps {
             case "LessOrEqual" -> 3;
             default -> 4;
         };
-        long ao = a.offset, bo = b.offset, n = lay.n;
+        long ao = a.offset, bo = b.offset, n = lay.n, rows = lay.rows;
         boolean ca = lay.contiguous[0], cb = lay.contiguous[1];
-        return () -> {
-            for (long r = 0; r < lay.rows; r++)
+        // Split across the pool as Where is (below).
+        int tasks = ElementwiseSteps.tasks(c.pool, rows * n);
+        KernelPool pool = c.pool;
+        if (rows == 1) {
+            long chunk = ElementwiseSteps.chunk(n, tasks);
+            KernelPool.Task t = (i, sc) -> {
+                long from = i * chunk, to = Math.min(n, from + chunk);
+                if (from < to)
+                    compareRow(m, kind, ca ? ao + from : ao, ca, cb ? bo + from : bo, cb, out, (int) from,
+                            (int) (to - from));
+            };
+            return tasks == 1 ? () -> t.run(0, null) : () -> pool.parallelFor(tasks, t);
+        }
+        int parts = (int) Math.min(tasks, rows);
+        KernelPool.Task t = (i, sc) -> {
+            for (long r = rows * i / parts, r1 = rows * (i + 1) / parts; r < r1; r++)
                 compareRow(m, kind, ao + lay.rowOffset(0, r), ca, bo + lay.rowOffset(1, r), cb, out, (int) (r * n),
                         (int) n);
         };
+        return parts == 1 ? () -> t.run(0, null) : () -> pool.parallelFor(parts, t);
     }
 
     /** out[k] = a[k] op b[k] as 0 / 1 bytes over a row; operands that repeat one value have their flag false. */
     private static void compareRow(MemorySegment m, int kind, long pa, boolean ca,
                                    long pb, boolean cb, byte[] out, int base, int n) {
-        int k = 0, bound = B == null ? 0 : (int) Vec.bound(n);
-        FloatVector as = ca ? null : FloatVector.broadcast(S, Vec.get(m, pa));
-        FloatVector bs = cb ? null : FloatVector.broadcast(S, Vec.get(m, pb));
-        // One loop per comparison: the operator must be a constant for the JIT to compile it to an instruction.
-        switch (kind) {
-            case 0 -> {
-                for (; k < bound; k += L) {
-                    FloatVector av = ca ? Vec.load(m, pa + k) : as, bv = cb ? Vec.load(m, pb + k) : bs;
-                    VectorMask<Byte> t = av.compare(VectorOperators.GT, bv).cast(B);
-                    ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
-                }
-            }
-            case 1 -> {
-                for (; k < bound; k += L) {
-                    FloatVector av = ca ? Vec.load(m, pa + k) : as, bv = cb ? Vec.load(m, pb + k) : bs;
-                    VectorMask<Byte> t = av.compare(VectorOperators.LT, bv).cast(B);
-                    ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
-                }
-            }
-            case 2 -> {
-                for (; k < bound; k += L) {
-                    FloatVector av = ca ? Vec.load(m, pa + k) : as, bv = cb ? Vec.load(m, pb + k) : bs;
-                    VectorMask<Byte> t = av.compare(VectorOperators.GE, bv).cast(B);
-                    ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
-                }
-            }
-            case 3 -> {
-                for (; k < bound; k += L) {
-                    FloatVector av = ca ? Vec.load(m, pa + k) : as, bv = cb ? Vec.load(m, pb + k) : bs;
-                    VectorMask<Byte> t = av.compare(VectorOperators.LE, bv).cast(B);
-                    ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
-                }
-            }
-            case 4 -> {
-                for (; k < bound; k += L) {
-                    FloatVector av = ca ? Vec.load(m, pa + k) : as, bv = cb ? Vec.load(m, pb + k) : bs;
-                    VectorMask<Byte> t = av.compare(VectorOperators.EQ, bv).cast(B);
-                    ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
-                }
-            }
-            default -> throw new IllegalStateException("comparison " + kind);
-        }
+        int k = B == null ? 0 : compareLoop(m, kind, pa, ca, pb, cb, out, base, (int) Vec.bound(n));
         for (; k < n; k++) {
             float x = Vec.get(m, ca ? pa + k : pa), y = Vec.get(m, cb ? pb + k : pb);
             boolean v = switch (kind) {
@@ -121,6 +95,62 @@ final class BooleanSteps {
             };
             out[base + k] = v ? (byte) 1 : 0;
         }
+    }
+
+    /**
+     * The vector part of {@link #compareRow} up to {@code bound}, returned: one loop per comparison (the operator must
+     * be a constant for the JIT to compile it to an instruction), an operand that repeats one value broadcast in the
+     * loop, in a method of its own under the launcher's {@code dontinline *::*Loop}.
+     */
+    private static int compareLoop(MemorySegment m, int kind, long pa, boolean ca, long pb, boolean cb, byte[] out,
+                                   int base, int bound) {
+        if (bound <= 0) return 0;
+        float as = Vec.get(m, pa), bs = Vec.get(m, pb);
+        int k = 0;
+        switch (kind) {
+            case 0 -> {
+                for (; k < bound; k += L) {
+                    FloatVector av = ca ? Vec.load(m, pa + k) : FloatVector.broadcast(S, as);
+                    FloatVector bv = cb ? Vec.load(m, pb + k) : FloatVector.broadcast(S, bs);
+                    VectorMask<Byte> t = av.compare(VectorOperators.GT, bv).cast(B);
+                    ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
+                }
+            }
+            case 1 -> {
+                for (; k < bound; k += L) {
+                    FloatVector av = ca ? Vec.load(m, pa + k) : FloatVector.broadcast(S, as);
+                    FloatVector bv = cb ? Vec.load(m, pb + k) : FloatVector.broadcast(S, bs);
+                    VectorMask<Byte> t = av.compare(VectorOperators.LT, bv).cast(B);
+                    ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
+                }
+            }
+            case 2 -> {
+                for (; k < bound; k += L) {
+                    FloatVector av = ca ? Vec.load(m, pa + k) : FloatVector.broadcast(S, as);
+                    FloatVector bv = cb ? Vec.load(m, pb + k) : FloatVector.broadcast(S, bs);
+                    VectorMask<Byte> t = av.compare(VectorOperators.GE, bv).cast(B);
+                    ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
+                }
+            }
+            case 3 -> {
+                for (; k < bound; k += L) {
+                    FloatVector av = ca ? Vec.load(m, pa + k) : FloatVector.broadcast(S, as);
+                    FloatVector bv = cb ? Vec.load(m, pb + k) : FloatVector.broadcast(S, bs);
+                    VectorMask<Byte> t = av.compare(VectorOperators.LE, bv).cast(B);
+                    ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
+                }
+            }
+            case 4 -> {
+                for (; k < bound; k += L) {
+                    FloatVector av = ca ? Vec.load(m, pa + k) : FloatVector.broadcast(S, as);
+                    FloatVector bv = cb ? Vec.load(m, pb + k) : FloatVector.broadcast(S, bs);
+                    VectorMask<Byte> t = av.compare(VectorOperators.EQ, bv).cast(B);
+                    ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
+                }
+            }
+            default -> throw new IllegalStateException("comparison " + kind);
+        }
+        return k;
     }
 
     private static Step where(EmitContext c) {
