@@ -31,25 +31,13 @@ final class BinaryMath {
 
     static Step zipStep(KernelPool pool, MemorySegment m, int opc, ZipLayout lay, long a, long b, long o) {
         boolean ca = lay.contiguous[0], cb = lay.contiguous[1];
-        long n = lay.n, rows = lay.rows;
-        int tasks = ElementwiseSteps.tasks(pool, rows * n);
-        if (rows == 1) {
-            if (tasks == 1) return () -> zip(m, opc, a, ca, b, cb, o, n);
-            long chunk = ElementwiseSteps.chunk(n, tasks);
-            KernelPool.Task t = (i, s) -> {
-                long from = i * chunk, to = Math.min(n, from + chunk);
-                if (from < to) zip(m, opc, ca ? a + from : a, ca, cb ? b + from : b, cb, o + from, to - from);
-            };
-            return () -> pool.parallelFor(tasks, t);
-        }
-        int parts = (int) Math.min(tasks, rows);
-        KernelPool.Task t = (i, s) -> {
-            long r0 = rows * i / parts, r1 = rows * (i + 1) / parts;
-            for (long r = r0; r < r1; r++)
-                zip(m, opc, a + lay.rowOffset(0, r), ca, b + lay.rowOffset(1, r), cb, o + r * n, n);
-        };
-        if (parts == 1) return () -> t.run(0, null);
-        return () -> pool.parallelFor(parts, t);
+        long n = lay.n;
+        return ElementwiseSteps.split(pool, lay.rows, n,
+                (from, to) -> zip(m, opc, ca ? a + from : a, ca, cb ? b + from : b, cb, o + from, to - from),
+                (r0, r1) -> {
+                    for (long r = r0; r < r1; r++)
+                        zip(m, opc, a + lay.rowOffset(0, r), ca, b + lay.rowOffset(1, r), cb, o + r * n, n);
+                });
     }
 
     static void zip(MemorySegment m, int opc, long a, boolean ca, long b, boolean cb, long o, long n) {

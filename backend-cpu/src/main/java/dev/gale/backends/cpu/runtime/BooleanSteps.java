@@ -1,6 +1,5 @@
 package dev.gale.backends.cpu.runtime;
 
-import dev.gale.backends.cpu.KernelPool;
 import dev.gale.ir.DType;
 import dev.gale.ir.Tensor;
 import jdk.incubator.vector.ByteVector;
@@ -58,26 +57,15 @@ final class BooleanSteps {
         };
         long ao = a.offset, bo = b.offset, n = lay.n, rows = lay.rows;
         boolean ca = lay.contiguous[0], cb = lay.contiguous[1];
-        // Split across the pool as Where is (below).
-        int tasks = ElementwiseSteps.tasks(c.pool, rows * n);
-        KernelPool pool = c.pool;
-        if (rows == 1) {
-            long chunk = ElementwiseSteps.chunk(n, tasks);
-            KernelPool.Task t = (i, sc) -> {
-                long from = i * chunk, to = Math.min(n, from + chunk);
-                if (from < to)
-                    compareRow(m, kind, ca ? ao + from : ao, ca, cb ? bo + from : bo, cb, out, (int) from,
-                            (int) (to - from));
-            };
-            return tasks == 1 ? () -> t.run(0, null) : () -> pool.parallelFor(tasks, t);
-        }
-        int parts = (int) Math.min(tasks, rows);
-        KernelPool.Task t = (i, sc) -> {
-            for (long r = rows * i / parts, r1 = rows * (i + 1) / parts; r < r1; r++)
-                compareRow(m, kind, ao + lay.rowOffset(0, r), ca, bo + lay.rowOffset(1, r), cb, out, (int) (r * n),
-                        (int) n);
-        };
-        return parts == 1 ? () -> t.run(0, null) : () -> pool.parallelFor(parts, t);
+        // Split across the pool as the elementwise steps are (Where too).
+        return ElementwiseSteps.split(c.pool, rows, n,
+                (from, to) -> compareRow(m, kind, ca ? ao + from : ao, ca, cb ? bo + from : bo, cb, out, (int) from,
+                        (int) (to - from)),
+                (r0, r1) -> {
+                    for (long r = r0; r < r1; r++)
+                        compareRow(m, kind, ao + lay.rowOffset(0, r), ca, bo + lay.rowOffset(1, r), cb, out,
+                                (int) (r * n), (int) n);
+                });
     }
 
     /** out[k] = a[k] op b[k] as 0 / 1 bytes over a row; operands that repeat one value have their flag false. */
@@ -167,26 +155,15 @@ final class BooleanSteps {
         boolean cc = lay.contiguous[0], cx = lay.contiguous[1], cy = lay.contiguous[2];
         // Split across the pool as the elementwise steps are: a ReLU gradient's select of [8, 64, 512] took 0.15 ms a
         // training step on one thread.
-        int tasks = ElementwiseSteps.tasks(c.pool, rows * n);
-        KernelPool pool = c.pool;
-        if (rows == 1) {
-            long chunk = ElementwiseSteps.chunk(n, tasks);
-            KernelPool.Task t = (i, sc) -> {
-                long from = i * chunk, to = Math.min(n, from + chunk);
-                if (from < to)
-                    selectRow(m, (byte[]) ((Tensor) boxes[box]).data(), (int) (cc ? from : 0), cc, cx ? xo + from : xo,
-                            cx, cy ? yo + from : yo, cy, oo + from, (int) (to - from));
-            };
-            return tasks == 1 ? () -> t.run(0, null) : () -> pool.parallelFor(tasks, t);
-        }
-        int parts = (int) Math.min(tasks, rows);
-        KernelPool.Task t = (i, sc) -> {
-            byte[] b = (byte[]) ((Tensor) boxes[box]).data();
-            for (long r = rows * i / parts, r1 = rows * (i + 1) / parts; r < r1; r++)
-                selectRow(m, b, (int) lay.rowOffset(0, r), cc, xo + lay.rowOffset(1, r), cx, yo + lay.rowOffset(2, r),
-                        cy, oo + r * n, (int) n);
-        };
-        return parts == 1 ? () -> t.run(0, null) : () -> pool.parallelFor(parts, t);
+        return ElementwiseSteps.split(c.pool, rows, n,
+                (from, to) -> selectRow(m, (byte[]) ((Tensor) boxes[box]).data(), (int) (cc ? from : 0), cc,
+                        cx ? xo + from : xo, cx, cy ? yo + from : yo, cy, oo + from, (int) (to - from)),
+                (r0, r1) -> {
+                    byte[] b = (byte[]) ((Tensor) boxes[box]).data();
+                    for (long r = r0; r < r1; r++)
+                        selectRow(m, b, (int) lay.rowOffset(0, r), cc, xo + lay.rowOffset(1, r), cx,
+                                yo + lay.rowOffset(2, r), cy, oo + r * n, (int) n);
+                });
     }
 
     /** out[k] = cond[k] ? x[k] : y[k] over a row; operands that repeat one value have their flag false. */

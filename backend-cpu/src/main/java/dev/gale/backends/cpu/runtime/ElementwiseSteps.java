@@ -149,4 +149,31 @@ final class ElementwiseSteps {
         long c = (n + tasks - 1) / tasks;
         return (c + L - 1) / L * L;
     }
+
+    /** A piece of a split loop: elements or rows {@code [from, to)}. */
+    interface Range {
+        void run(long from, long to);
+    }
+
+    /**
+     * A step over {@code rows} rows of {@code n} elements, split across the pool when large: one row in chunks of
+     * elements ({@code elements}, chunks a multiple of the vector length), else whole rows among the pieces
+     * ({@code rowRange}); on the calling thread when small.
+     */
+    static Step split(KernelPool pool, long rows, long n, Range elements, Range rowRange) {
+        int tasks = tasks(pool, rows * n);
+        if (rows == 1) {
+            if (tasks == 1) return () -> elements.run(0, n);
+            long chunk = chunk(n, tasks);
+            KernelPool.Task t = (i, s) -> {
+                long from = i * chunk, to = Math.min(n, from + chunk);
+                if (from < to) elements.run(from, to);
+            };
+            return () -> pool.parallelFor(tasks, t);
+        }
+        int parts = (int) Math.min(tasks, rows);
+        if (parts == 1) return () -> rowRange.run(0, rows);
+        KernelPool.Task t = (i, s) -> rowRange.run(rows * i / parts, rows * (i + 1) / parts);
+        return () -> pool.parallelFor(parts, t);
+    }
 }
