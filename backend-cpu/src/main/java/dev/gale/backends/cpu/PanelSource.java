@@ -81,16 +81,35 @@ interface PanelSource {
                         .intoArray(pb, rowBase + rel / nr * kc * nr + rel % nr);
         }
 
-        /** Per thread: the planes and the gather table {@link #pack} uses, grown to the largest asked for. */
+        /**
+         * Per thread: the planes and the gather table {@link #pack} uses, grown to the largest asked for. The table
+         * depends on the columns and the tap table only, not on the KC block, so the blocks of one product share it.
+         */
         private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
         private static final class Buffers {
             private float[] planes = new float[0];
             private int[] index = new int[0];
+            private int[] indexOffsets;
+            private int indexPlane, indexC0, indexC1;
 
             float[] planes(int size) { return planes.length >= size ? planes : (planes = new float[size]); }
 
-            int[] index(int size) { return index.length >= size ? index : (index = new int[size]); }
+            /** The table built last, when it was for these columns of the same taps and planes; else null. */
+            int[] index(int[] offsets, int planeSize, int c0, int c1) {
+                return offsets == indexOffsets && planeSize == indexPlane && c0 == indexC0 && c1 == indexC1 ? index
+                        : null;
+            }
+
+            /** Room for a new table of {@code size} ints for these columns, to be filled by the caller. */
+            int[] newIndex(int[] offsets, int planeSize, int c0, int c1, int size) {
+                if (index.length < size) index = new int[size];
+                indexOffsets = offsets;
+                indexPlane = planeSize;
+                indexC0 = c0;
+                indexC1 = c1;
+                return index;
+            }
         }
 
         /** The same images' columns with the first image's group at {@code at} (the table is shared). */
@@ -108,12 +127,15 @@ interface PanelSource {
             int img0 = c0 / pixels, img1 = (c1 - 1) / pixels + 1, stride = planeSize + 1;
             Buffers buf = BUFFERS.get();
             float[] planes = buf.planes((img1 - img0) * stride);
-            int[] index = buf.index(taps * cols);
-            for (int t = 0; t < taps; t++)
-                for (int col = c0; col < c1; col++) {
-                    int img = col / pixels, off = offsets[t * pixels + col - img * pixels];
-                    index[t * cols + col - c0] = (img - img0) * stride + (off < 0 ? planeSize : off);
-                }
+            int[] index = buf.index(offsets, planeSize, c0, c1);
+            if (index == null) {
+                index = buf.newIndex(offsets, planeSize, c0, c1, taps * cols);
+                for (int t = 0; t < taps; t++)
+                    for (int col = c0; col < c1; col++) {
+                        int img = col / pixels, off = offsets[t * pixels + col - img * pixels];
+                        index[t * cols + col - c0] = (img - img0) * stride + (off < 0 ? planeSize : off);
+                    }
+            }
             int vcols = cols - cols % GemmKernel.L;
             long loaded = -1;
             for (int r = p0; r < p0 + kc; r++) {
