@@ -40,6 +40,13 @@ public final class Sgemm {
      */
     static final int MIN_ROW_BLOCKS_PER_PIECE = 4;
 
+    /**
+     * Pieces of a product with packed B that multiply at most this many B panels (NR columns each) read A in place
+     * ({@link GemmKernel#microInPlace}) instead of packing it: packing costs about as much as 20 panels lose to the
+     * slower kernel. Overridden by {@code gale.gemm.inPlacePanels} (0 turns it off).
+     */
+    static final int IN_PLACE_MAX_PANELS = Integer.getInteger("gale.gemm.inPlacePanels", 16);
+
     /** Largest A (in floats, 16 MiB) packed once and shared by the pieces of a product with packed B. */
     static final long SHARED_A_FLOATS = 1L << 22;
 
@@ -194,14 +201,18 @@ public final class Sgemm {
         boolean rowsFirst = rowBlocks >= MIN_ROW_BLOCKS_PER_PIECE * want;
         int pm = rowsFirst ? Math.min(rowBlocks, want) : 1;
         int pn = Math.min(panels, Math.max(1, want / pm));
-        // Panels first: every piece needs all of A, so A is packed once for all of them (not once per piece).
-        if (pm == 1 && pn > 1 && GemmKernel.PackedA.size(m, k) <= SHARED_A_FLOATS) {
+        // A piece that multiplies few columns reads A in place (without packing it) when its threads flush
+        // subnormals as packing would; panels first, every piece needs all of A, so otherwise A is packed once for all
+        // of them (not once per piece).
+        int piecePanels = (panels + pn - 1) / pn;
+        boolean inPlace = !transA && pool.flushesDenormals() && piecePanels <= IN_PLACE_MAX_PANELS;
+        if (!inPlace && pm == 1 && pn > 1 && GemmKernel.PackedA.size(m, k) <= SHARED_A_FLOATS) {
             pool.exclusive(() -> {
                 GemmKernel.PackedA pa = GemmKernel.PackedA.packAll(pool, transA, a, aOff, lda, m, k,
                         pool.sharedFloats((int) GemmKernel.PackedA.size(m, k)));
                 pool.parallelFor(pn, (t, s) -> {
                     int c0 = (int) ((long) t * panels / pn) * nr, c1 = Math.min(n, (int) ((long) (t + 1) * panels / pn) * nr);
-                    multiplyColumns(s, transA, m, alpha, a, aOff, lda, pa, b, beta, c, cOff, ldc, ep, 0, m, c0, c1);
+                    multiplyColumns(s, transA, m, alpha, a, aOff, lda, pa, false, b, beta, c, cOff, ldc, ep, 0, m, c0, c1);
                 });
             });
             return;
@@ -211,7 +222,7 @@ public final class Sgemm {
             int i0 = Math.min(m, (int) ((long) rm * rowBlocks / pm) * mr);
             int i1 = Math.min(m, (int) ((long) (rm + 1) * rowBlocks / pm) * mr);
             int c0 = (int) ((long) rn * panels / pn) * nr, c1 = Math.min(n, (int) ((long) (rn + 1) * panels / pn) * nr);
-            multiplyColumns(s, transA, m, alpha, a, aOff, lda, null, b, beta, c, cOff, ldc, ep, i0, i1, c0, c1);
+            multiplyColumns(s, transA, m, alpha, a, aOff, lda, null, inPlace, b, beta, c, cOff, ldc, ep, i0, i1, c0, c1);
         });
     }
 
@@ -223,7 +234,7 @@ public final class Sgemm {
                                   PackedB b, float beta, MemorySegment c, long cOff, long ldc, Epilogue ep) {
         checkPacked(transA, m, a, aOff, lda, b, c, cOff, ldc, ep);
         if (b.inColumns()) throw new IllegalArgumentException("B packed in column panels has no serial product");
-        if (m > 0) multiplyColumns(s, transA, m, alpha, a, aOff, lda, null, b, beta, c, cOff, ldc, ep, 0, m, 0, b.n());
+        if (m > 0) multiplyColumns(s, transA, m, alpha, a, aOff, lda, null, false, b, beta, c, cOff, ldc, ep, 0, m, 0, b.n());
     }
 
     private static void checkPacked(boolean transA, int m, MemorySegment a, long aOff, long lda, PackedB b,
@@ -239,10 +250,14 @@ public final class Sgemm {
             Segments.checkMatrix("residual", ep.residual(), ep.residualOffset(), m, n, ep.ldr(), 1, 0);
     }
 
-    /** Rows {@code [i0, i1)} times columns {@code [c0, c1)} of C from packed B (and packed A, or A packed here). */
+    /**
+     * Rows {@code [i0, i1)} times columns {@code [c0, c1)} of C from packed B (and packed A, A packed here, or A read
+     * in place).
+     */
     private static void multiplyColumns(Scratch s, boolean transA, int m, float alpha, MemorySegment a, long aOff,
-                                        long lda, GemmKernel.PackedA pa, PackedB b, float beta, MemorySegment c,
-                                        long cOff, long ldc, Epilogue ep, int i0, int i1, int c0, int c1) {
+                                        long lda, GemmKernel.PackedA pa, boolean aInPlace, PackedB b, float beta,
+                                        MemorySegment c, long cOff, long ldc, Epilogue ep, int i0, int i1, int c0,
+                                        int c1) {
         int n = b.n(), k = b.k();
         if (i0 >= i1 || c0 >= c1) return;
         boolean readAhead = b.readAhead;
@@ -252,7 +267,7 @@ public final class Sgemm {
             if (jr0 >= jr1) continue;
             for (int kb = 0; kb < b.kChunks; kb++) {
                 int k0 = kb * GemmKernel.KCHUNK, k1 = Math.min(k, k0 + GemmKernel.KCHUNK);
-                GemmKernel.multiplyPacked(s, transA, a, aOff, lda, pa, i0, i1, k0, k1, k, pa != null ? pa.blocks() : GemmKernel.Blocks.SHALLOW,
+                GemmKernel.multiplyPacked(s, transA, a, aOff, lda, pa, aInPlace, i0, i1, k0, k1, k, pa != null ? pa.blocks() : GemmKernel.Blocks.SHALLOW,
                         b.chunk(jb, kb), jc, nc, jr0, jr1, alpha, beta, ep, c, cOff, ldc, readAhead);
             }
         }
