@@ -62,6 +62,12 @@ final class GemmKernel {
     static final int DEEP_MC = Math.max(MR, Integer.getInteger("gale.gemm.deepmc", 96) / MR * MR);
     /** Fewest rows of C a product needs for deep blocks (gale.gemm.deeprows). */
     static final int DEEP_MIN_ROWS = Integer.getInteger("gale.gemm.deeprows", 48);
+    /**
+     * A product whose A block serves at most this many B panels (NR columns each) reads A in place
+     * ({@link #microInPlace}) instead of packing it, where its thread flushes subnormals: packing costs about as much
+     * as 20 panels lose to the slower kernel. Overridden by {@code gale.gemm.inPlacePanels} (0 turns it off).
+     */
+    static final int IN_PLACE_MAX_PANELS = Integer.getInteger("gale.gemm.inPlacePanels", 16);
     /** From this many floats (1 MiB), a block of C written in one KC block is written row block by row block. */
     static final long STREAMED_C_FLOATS = 1L << 18;
 
@@ -115,10 +121,15 @@ final class GemmKernel {
                 int k1 = Math.min(k, k0 + bl.chunk());
                 float[] pb = s.packB(chunkSize(k1 - k0, nc));
                 packChunk(b, k0, k1, bl.kc(), jc, nc, 0, panels, pb);
-                multiplyPacked(s, transA, a, aOff, lda, preA, 0, m, k0, k1, k, bl, pb, jc, nc, 0, nc, alpha, beta, ep, c,
-                        cOff, ldc, false);
+                multiplyPacked(s, transA, a, aOff, lda, preA, inPlace(s, transA, preA, panels), 0, m, k0, k1, k, bl,
+                        pb, jc, nc, 0, nc, alpha, beta, ep, c, cOff, ldc, false);
             }
         }
+    }
+
+    /** Whether a block of A that serves {@code panels} B panels is read in place rather than packed. */
+    static boolean inPlace(Scratch s, boolean transA, PackedA preA, int panels) {
+        return !transA && preA == null && s.flushes && panels <= IN_PLACE_MAX_PANELS;
     }
 
     /** Floats of a packed chunk of {@code rows} rows of op(B) by {@code nc} columns. */
@@ -134,25 +145,7 @@ final class GemmKernel {
             b.pack(pc, Math.min(kc, k1 - pc), jc, nc, panel0 * NR, Math.min(nc, panel1 * NR), pb, (pc - k0) * width);
     }
 
-    /**
-     * Rows {@code [i0, i1)} and block columns {@code [jr0, jr1)} (multiples of NR) of {@code C += op(A) x B-chunk},
-     * where {@code pb} holds op(B)[k0:k1, jc:jc+nc] packed by {@link #packChunk}. For each MC block of rows the KC
-     * blocks go innermost, so that the block's part of C (MC x NC) stays in L2 while it accumulates; C is scaled by
-     * beta at k = 0 and gets the epilogue after k = {@code k} (positions are C's).
-     */
-    static void multiplyPacked(Scratch s, boolean transA, MemorySegment a, long aOff, long lda, int i0, int i1,
-                               int k0, int k1, int k, Blocks bl, float[] pb, int jc, int nc, int jr0, int jr1,
-                               float alpha, float beta, Epilogue ep, MemorySegment c, long cOff, long ldc) {
-        multiplyPacked(s, transA, a, aOff, lda, null, i0, i1, k0, k1, k, bl, pb, jc, nc, jr0, jr1, alpha, beta, ep, c,
-                cOff, ldc, false);
-    }
-
-    /**
-     * {@link #multiplyPacked} with op(A) already packed by {@link #packAll} into {@code preA} (rows {@code [i0, i1)}
-     * must then start at an MC block), or packed here block by block when {@code preA} is null. With
-     * {@code readAhead} (a packed B that streams from memory), the first MC block reads B's panels into L2 a block at
-     * a time ({@link ReadAhead}) before multiplying them.
-     */
+    /** {@link #multiplyPacked} with op(A) packed ahead ({@code preA}) or packed here block by block. */
     static void multiplyPacked(Scratch s, boolean transA, MemorySegment a, long aOff, long lda, PackedA preA, int i0,
                                int i1, int k0, int k1, int k, Blocks bl, float[] pb, int jc, int nc, int jr0, int jr1,
                                float alpha, float beta, Epilogue ep, MemorySegment c, long cOff, long ldc,
@@ -162,8 +155,15 @@ final class GemmKernel {
     }
 
     /**
-     * The same, with {@code aInPlace}: op(A) (not transposed, and {@code preA} null) is read where it lies by
-     * {@link #microInPlace} instead of being packed block by block; only on a thread that flushes subnormals.
+     * Rows {@code [i0, i1)} and block columns {@code [jr0, jr1)} (multiples of NR) of {@code C += op(A) x B-chunk},
+     * where {@code pb} holds op(B)[k0:k1, jc:jc+nc] packed by {@link #packChunk}. For each MC block of rows the KC
+     * blocks go innermost, so that the block's part of C (MC x NC) stays in L2 while it accumulates; C is scaled by
+     * beta at k = 0 and gets the epilogue after k = {@code k} (positions are C's). op(A) is packed ahead by
+     * {@link PackedA#packAll} into {@code preA} (rows {@code [i0, i1)} must then start at an MC block), or, when
+     * {@code preA} is null, packed here block by block, or with {@code aInPlace} (A not transposed, on a thread that
+     * flushes subnormals) read where it lies by {@link #microInPlace}. With {@code readAhead} (a packed B that streams
+     * from memory), the first MC block reads B's panels into L2 a block at a time ({@link ReadAhead}) before
+     * multiplying them.
      */
     static void multiplyPacked(Scratch s, boolean transA, MemorySegment a, long aOff, long lda, PackedA preA,
                                boolean aInPlace, int i0, int i1, int k0, int k1, int k, Blocks bl, float[] pb, int jc,

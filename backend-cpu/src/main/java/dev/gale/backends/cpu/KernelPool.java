@@ -84,7 +84,7 @@ public final class KernelPool implements AutoCloseable {
         this.flush = flushDenormals && DenormalFlush.SUPPORTED;
         this.callerEnvironment = DenormalFlush.newEnvironment(Arena.ofAuto());
         scratch = new Scratch[threads];
-        for (int i = 0; i < threads; i++) scratch[i] = new Scratch();
+        for (int i = 0; i < threads; i++) scratch[i] = new Scratch(flush);
         workers = new Thread[threads - 1];
         for (int w = 1; w < threads; w++) {
             Worker t = new Worker(this, w);

@@ -19,7 +19,15 @@ public final class Scratch {
     /** Where {@link ReadAhead} leaves the sum of what it read, so that its loads are kept. */
     float readAhead;
 
-    public Scratch() {}
+    /**
+     * True when the thread using this scratch runs with subnormals flushed (a participant of a {@link KernelPool} that
+     * {@link KernelPool#flushesDenormals}), so kernels may read operands unpacked ({@link GemmKernel#microInPlace}).
+     */
+    final boolean flushes;
+
+    public Scratch() { this(false); }
+
+    Scratch(boolean flushes) { this.flushes = flushes; }
 
     float[] packA(int size) {
         if (packA.length < size) packA = new float[size];

@@ -40,13 +40,6 @@ public final class Sgemm {
      */
     static final int MIN_ROW_BLOCKS_PER_PIECE = 4;
 
-    /**
-     * Pieces of a product with packed B that multiply at most this many B panels (NR columns each) read A in place
-     * ({@link GemmKernel#microInPlace}) instead of packing it: packing costs about as much as 20 panels lose to the
-     * slower kernel. Overridden by {@code gale.gemm.inPlacePanels} (0 turns it off).
-     */
-    static final int IN_PLACE_MAX_PANELS = Integer.getInteger("gale.gemm.inPlacePanels", 16);
-
     /** Largest A (in floats, 16 MiB) packed once and shared by the pieces of a product with packed B. */
     static final long SHARED_A_FLOATS = 1L << 22;
 
@@ -165,8 +158,8 @@ public final class Sgemm {
                     int i0 = Math.min(m, (int) ((long) t * rowBlocks / pieces) * mr);
                     int i1 = Math.min(m, (int) ((long) (t + 1) * rowBlocks / pieces) * mr);
                     if (i0 < i1)
-                        GemmKernel.multiplyPacked(s, transA, a, aOff, lda, i0, i1, kStart, k1, k, bl, pb, j0, nc, 0,
-                                nc, alpha, beta, ep, c, cOff, ldc);
+                        GemmKernel.multiplyPacked(s, transA, a, aOff, lda, null, GemmKernel.inPlace(s, transA, null, panels),
+                                i0, i1, kStart, k1, k, bl, pb, j0, nc, 0, nc, alpha, beta, ep, c, cOff, ldc, false);
                 });
             }
         }
@@ -205,7 +198,7 @@ public final class Sgemm {
         // subnormals as packing would; panels first, every piece needs all of A, so otherwise A is packed once for all
         // of them (not once per piece).
         int piecePanels = (panels + pn - 1) / pn;
-        boolean inPlace = !transA && pool.flushesDenormals() && piecePanels <= IN_PLACE_MAX_PANELS;
+        boolean inPlace = !transA && pool.flushesDenormals() && piecePanels <= GemmKernel.IN_PLACE_MAX_PANELS;
         if (!inPlace && pm == 1 && pn > 1 && GemmKernel.PackedA.size(m, k) <= SHARED_A_FLOATS) {
             pool.exclusive(() -> {
                 GemmKernel.PackedA pa = GemmKernel.PackedA.packAll(pool, transA, a, aOff, lda, m, k,
