@@ -429,6 +429,58 @@ class SgemmTest {
     }
 
     /**
+     * A read in place ({@link GemmKernel#microInPlace}, for pieces that multiply few B panels on a pool that flushes
+     * subnormals) gives the same bits as A packed (a pool that does not flush packs it): the same products summed in
+     * the same order. A native segment with a row stride past k, and a slice of a heap float array (whose floats the
+     * array kernels read); row counts that leave 1 to 11 rows in the last block (the kernel repeats the last row rather
+     * than read past A), depth past KC, B packed ahead and packed per call (both transposes), 1 and 3 threads. The
+     * shapes fall under the in-place limit, and the 40-panel one beyond it.
+     */
+    @Test
+    void aReadInPlaceEqualsAPacked() {
+        assertTrue(GemmKernel.IN_PLACE_MAX_PANELS >= 8, "the shapes below assume the in-place limit");
+        int[][] sizes = {{1, 7, 5}, {13, 64, 300}, {25, 250, 40}, {64, 256, 784}, {7, 33, 1}, {40, 1280, 96}};
+        long seed = 990;
+        try (KernelPool packs = new KernelPool(2, false); KernelPool onePacks = new KernelPool(1, false)) {
+            assertTrue(two.flushesDenormals() && !packs.flushesDenormals());
+            for (int[] sz : sizes)
+                for (boolean heap : new boolean[] {false, true})
+                    for (boolean tb : new boolean[] {false, true}) {
+                        int m = sz[0], n = sz[1], k = sz[2], lda = k + 3;
+                        Random rnd = new Random(seed++);
+                        Tensor a = random(rnd, m, k), b = random(rnd, tb ? n : k, tb ? k : n);
+                        float[] padded = new float[PAD + m * lda];
+                        java.util.Arrays.fill(padded, Float.NaN);
+                        for (int i = 0; i < m; i++) System.arraycopy(a.floats(), i * k, padded, PAD + i * lda, k);
+                        try (Arena arena = Arena.ofShared()) {
+                            MemorySegment sa = heap ? MemorySegment.ofArray(padded).asSlice(2L * Float.BYTES)
+                                    : segment(arena, Tensor.ofFloats(new long[] {padded.length}, padded), 0);
+                            long aOff = heap ? PAD - 2 : PAD;
+                            MemorySegment sb = segment(arena, b, PAD);
+                            PackedB packed = PackedB.pack(tb, sb, PAD, tb ? k : n, k, n);
+                            for (KernelPool[] pools : new KernelPool[][] {{two, packs}, {one, onePacks}}) {
+                                String what = "m=" + m + " n=" + n + " k=" + k + " heap=" + heap + " tb=" + tb
+                                        + " threads=" + pools[0].threads();
+                                float[][] got = new float[4][];
+                                for (int v = 0; v < 4; v++) {
+                                    KernelPool pool = pools[v % 2];
+                                    MemorySegment c = arena.allocate((long) m * n * Float.BYTES);
+                                    if (v < 2) Sgemm.gemm(pool, false, m, 1f, sa, aOff, lda, packed, 0f, c, 0, n, Epilogue.NONE);
+                                    else Sgemm.gemm(pool, false, tb, m, n, k, 1f, sa, aOff, lda, sb, PAD, tb ? k : n, 0f, c, 0, n,
+                                            Epilogue.NONE);
+                                    got[v] = floats(c, 0, m * n);
+                                }
+                                assertArrayEquals(got[1], got[0], what + " (B packed ahead)");
+                                assertArrayEquals(got[3], got[2], what + " (B packed per call)");
+                                assertClose(what, gemmRef(a, b, Tensor.zeros(dev.gale.ir.DType.FLOAT32, m, n), false, tb, 1f, 0f),
+                                        gemmRef(abs(a), abs(b), Tensor.zeros(dev.gale.ir.DType.FLOAT32, m, n), false, tb, 1f, 0f), got[0]);
+                            }
+                        }
+                    }
+        }
+    }
+
+    /**
      * Subnormal operands count as zero (packing flushes them, as x86's DAZ would): a product of subnormals with normal
      * values is exactly zero on every path (serial, pieces, shared packing of B, B packed ahead, A packed once), for
      * all four transposes. Without the flush these come out as tiny nonzero values, and run about a hundred times
