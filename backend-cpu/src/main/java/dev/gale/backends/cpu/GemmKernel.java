@@ -68,6 +68,14 @@ final class GemmKernel {
      * as 20 panels lose to the slower kernel. Overridden by {@code gale.gemm.inPlacePanels} (0 turns it off).
      */
     static final int IN_PLACE_MAX_PANELS = Integer.getInteger("gale.gemm.inPlacePanels", 16);
+    /**
+     * The same for a transposed A, whose tile rows are adjacent floats and whose k steps a row stride apart: the loads
+     * hop from line to line (and page to page), so it repays packing sooner. Measured on a convolution's input
+     * gradient W^T dY (in-process A/B, 2 threads, batch 8): 512 channels on 2 x 2 pixels (1 panel) 1.62 ms against
+     * 2.21 packed, 256 to 512 on 2 x 2 0.54 against 0.77; on 4 x 4 (4 panels) 256 channels 1.50 against 1.44, 128 to
+     * 256 0.52 against 0.56 ({@code gale.gemm.inPlacePanelsTransposed}).
+     */
+    static final int IN_PLACE_MAX_PANELS_TRANSPOSED = Integer.getInteger("gale.gemm.inPlacePanelsTransposed", 2);
     /** From this many floats (1 MiB), a block of C written in one KC block is written row block by row block. */
     static final long STREAMED_C_FLOATS = 1L << 18;
 
@@ -129,7 +137,12 @@ final class GemmKernel {
 
     /** Whether a block of A that serves {@code panels} B panels is read in place rather than packed. */
     static boolean inPlace(Scratch s, boolean transA, MemorySegment a, PackedA preA, int panels) {
-        return !transA && preA == null && s.flushes && panels <= IN_PLACE_MAX_PANELS && readableInPlace(a);
+        return preA == null && s.flushes && panels <= maxPanelsInPlace(transA) && readableInPlace(transA, a);
+    }
+
+    /** The most B panels a block of A serves and still is read in place. */
+    static int maxPanelsInPlace(boolean transA) {
+        return transA ? IN_PLACE_MAX_PANELS_TRANSPOSED : IN_PLACE_MAX_PANELS;
     }
 
     /** Floats of a packed chunk of {@code rows} rows of op(B) by {@code nc} columns. */
@@ -160,8 +173,8 @@ final class GemmKernel {
      * blocks go innermost, so that the block's part of C (MC x NC) stays in L2 while it accumulates; C is scaled by
      * beta at k = 0 and gets the epilogue after k = {@code k} (positions are C's). op(A) is packed ahead by
      * {@link PackedA#packAll} into {@code preA} (rows {@code [i0, i1)} must then start at an MC block), or, when
-     * {@code preA} is null, packed here block by block, or with {@code aInPlace} (A not transposed, on a thread that
-     * flushes subnormals) read where it lies by {@link #microInPlace}. With {@code readAhead} (a packed B that streams
+     * {@code preA} is null, packed here block by block, or with {@code aInPlace} (on a thread that flushes
+     * subnormals; a transposed A only from a native segment) read where it lies by {@link #microInPlace}. With {@code readAhead} (a packed B that streams
      * from memory), the first MC block reads B's panels into L2 a block at a time ({@link ReadAhead}) before
      * multiplying them.
      */
@@ -171,12 +184,14 @@ final class GemmKernel {
                                long cOff, long ldc, boolean readAhead) {
         if (preA != null && (bl.kc() != KC || bl.mc() != preA.mc()))
             throw new IllegalArgumentException("packed A comes in blocks of " + preA.mc() + " x " + KC);
-        if (aInPlace && (transA || preA != null))
-            throw new IllegalArgumentException("only an A neither transposed nor packed is read in place");
+        if (aInPlace && (preA != null || transA && !a.isNative()))
+            throw new IllegalArgumentException("a packed A, or a transposed A on the heap, is not read in place");
         int kcb = bl.kc(), mcb = bl.mc();
         float[] pa = preA != null ? preA.panels() : aInPlace ? null : s.packA(mcb * Math.max(Math.min(kcb, k1 - k0), 1));
         float[] tile = s.tile;
         long ldaBytes = lda * Float.BYTES;
+        // A in place: from one row of the tile to the next, and from one k to the next, in bytes
+        long rowStep = transA ? Float.BYTES : ldaBytes, depthStep = transA ? ldaBytes : Float.BYTES;
         // A in place from a heap segment: its float array, indexed in floats (aOff past the segment's start)
         float[] aArray = aInPlace && !a.isNative() ? (float[]) a.heapBase().orElseThrow() : null;
         int aBase = aArray == null ? 0 : Math.toIntExact(a.address() / Float.BYTES + aOff), ldaInt = (int) lda;
@@ -187,7 +202,7 @@ final class GemmKernel {
                 int kc = Math.min(kcb, k1 - pc), base = (pc - k0) * width, at = 0;
                 float cScale = pc == 0 ? beta : 1f;
                 Epilogue e = pc + kc >= k ? ep : null;
-                long rowAt = (aOff + ic * lda + pc) * Float.BYTES;
+                long rowAt = (aOff + (transA ? pc * lda + ic : ic * lda + pc)) * Float.BYTES;
                 if (preA != null) at = preA.offset(ic, pc);
                 else if (!aInPlace) GemmPacking.packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
                 if (kc >= k && !readAhead && (long) mc * (jr1 - jr0) >= STREAMED_C_FLOATS) {
@@ -204,7 +219,7 @@ final class GemmKernel {
                             int cols = Math.min(NR, nc - jr), pbOff = base + jr * kc;
                             if (aArray != null)
                                 microInPlace(rows, kc, aArray, aBase + (ic + ir) * ldaInt + pc, ldaInt, pb, pbOff, tile);
-                            else if (aInPlace) microInPlace(rows, kc, a, rowAt + ir * ldaBytes, ldaBytes, pb, pbOff, tile);
+                            else if (aInPlace) microInPlace(rows, kc, a, rowAt + ir * rowStep, rowStep, depthStep, pb, pbOff, tile);
                             else micro(rows, kc, pa, at + ir * kc, pb, pbOff, tile);
                             TileStore.store(tile, rows, cols, alpha, cScale, e, c, cOff, ldc, ic + ir, jc + jr);
                         }
@@ -219,7 +234,7 @@ final class GemmKernel {
                         int rows = Math.min(MR, mc - ir);
                         if (aArray != null)
                             microInPlace(rows, kc, aArray, aBase + (ic + ir) * ldaInt + pc, ldaInt, pb, pbOff, tile);
-                        else if (aInPlace) microInPlace(rows, kc, a, rowAt + ir * ldaBytes, ldaBytes, pb, pbOff, tile);
+                        else if (aInPlace) microInPlace(rows, kc, a, rowAt + ir * rowStep, rowStep, depthStep, pb, pbOff, tile);
                         else micro(rows, kc, pa, at + ir * kc, pb, pbOff, tile);
                         TileStore.store(tile, rows, cols, alpha, cScale, e, c, cOff, ldc, ic + ir, jc + jr);
                     }
@@ -443,9 +458,10 @@ final class GemmKernel {
     }
 
     /**
-     * {@link #micro} with op(A) read where it lies instead of from a packed panel: row {@code r} of the tile is the
-     * float row at byte offset {@code at + r * lda} of {@code a} (A not transposed, so each row runs along k). Rows
-     * past {@code rows} repeat the last one, so that no read leaves A; the store keeps only {@code rows}. A packed
+     * {@link #micro} with op(A) read where it lies instead of from a packed panel: element (r, p) of the tile's A
+     * panel is the float at byte offset {@code at + r * rowStep + p * depthStep} of {@code a} (A not transposed: 4
+     * bytes along k, a row stride from row to row; transposed, the reverse, so each k's rows are adjacent). Rows past
+     * {@code rows} repeat the last one, so that no read leaves A; the store keeps only {@code rows}. A packed
      * panel flushes subnormal values to zero; here the caller's thread must flush them instead (a {@link KernelPool}
      * that {@link KernelPool#flushesDenormals}), so the products are the same. Alone on L1-resident data it runs
      * about 6% below the packed kernel (195 against 207 GFLOP/s on one core), which is less than packing costs when
@@ -453,10 +469,11 @@ final class GemmKernel {
      * compiled for one kind of segment (a training step that passed heap and native segments to the same loads made
      * them 3-4 times slower); a heap segment's floats go to the array kernels instead.
      */
-    static void microInPlace(int rows, int kc, MemorySegment a, long at, long lda, float[] pb, int ib, float[] tile) {
-        if (rows > 8) micro12InPlace(rows, kc, a, at, lda, pb, ib, tile);
-        else if (rows > 4) micro8InPlace(rows, kc, a, at, lda, pb, ib, tile);
-        else micro4InPlace(rows, kc, a, at, lda, pb, ib, tile);
+    static void microInPlace(int rows, int kc, MemorySegment a, long at, long rowStep, long depthStep, float[] pb,
+                             int ib, float[] tile) {
+        if (rows > 8) micro12InPlace(rows, kc, a, at, rowStep, depthStep, pb, ib, tile);
+        else if (rows > 4) micro8InPlace(rows, kc, a, at, rowStep, depthStep, pb, ib, tile);
+        else micro4InPlace(rows, kc, a, at, rowStep, depthStep, pb, ib, tile);
     }
 
     /** {@link #microInPlace} for A in a float array: row r at {@code a[at + r * lda]} (indices in floats). */
@@ -467,33 +484,34 @@ final class GemmKernel {
     }
 
     /**
-     * Whether {@link #microInPlace} may read {@code a}: a native segment that is not a mapped file (so that its loads
-     * see one segment class), or a heap segment over a float array.
+     * Whether {@link #microInPlace} may read op(A) from {@code a}: a native segment that is not a mapped file (so that
+     * its loads see one segment class), or, A not transposed, a heap segment over a float array.
      */
-    static boolean readableInPlace(MemorySegment a) {
-        return a != null && (a.isNative() && !a.isMapped() || a.heapBase().orElse(null) instanceof float[]);
+    static boolean readableInPlace(boolean transA, MemorySegment a) {
+        return a != null && (a.isNative() && !a.isMapped() || !transA && a.heapBase().orElse(null) instanceof float[]);
     }
 
     /** The 12-row kernel of {@link #microInPlace}. */
-    static void micro12InPlace(int rows, int kc, MemorySegment sa, long at, long lda, float[] pb, int ib, float[] tile) {
+    static void micro12InPlace(int rows, int kc, MemorySegment sa, long at, long rowStep, long depthStep, float[] pb,
+                                int ib, float[] tile) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
         FloatVector c4a = z, c4b = z, c5a = z, c5b = z, c6a = z, c6b = z, c7a = z, c7b = z;
         FloatVector c8a = z, c8b = z, c9a = z, c9b = z, c10a = z, c10b = z, c11a = z, c11b = z;
         long r0 = at;
-        long r1 = at + Math.min(1, rows - 1) * lda;
-        long r2 = at + Math.min(2, rows - 1) * lda;
-        long r3 = at + Math.min(3, rows - 1) * lda;
-        long r4 = at + Math.min(4, rows - 1) * lda;
-        long r5 = at + Math.min(5, rows - 1) * lda;
-        long r6 = at + Math.min(6, rows - 1) * lda;
-        long r7 = at + Math.min(7, rows - 1) * lda;
-        long r8 = at + Math.min(8, rows - 1) * lda;
-        long r9 = at + Math.min(9, rows - 1) * lda;
-        long r10 = at + Math.min(10, rows - 1) * lda;
-        long r11 = at + Math.min(11, rows - 1) * lda;
+        long r1 = at + Math.min(1, rows - 1) * rowStep;
+        long r2 = at + Math.min(2, rows - 1) * rowStep;
+        long r3 = at + Math.min(3, rows - 1) * rowStep;
+        long r4 = at + Math.min(4, rows - 1) * rowStep;
+        long r5 = at + Math.min(5, rows - 1) * rowStep;
+        long r6 = at + Math.min(6, rows - 1) * rowStep;
+        long r7 = at + Math.min(7, rows - 1) * rowStep;
+        long r8 = at + Math.min(8, rows - 1) * rowStep;
+        long r9 = at + Math.min(9, rows - 1) * rowStep;
+        long r10 = at + Math.min(10, rows - 1) * rowStep;
+        long r11 = at + Math.min(11, rows - 1) * rowStep;
         for (int p = 0; p < kc; p++) {
-            long q = (long) p * Float.BYTES;
+            long q = p * depthStep;
             int bo = ib + p * NR;
             FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
             FloatVector a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r0 + q));
@@ -560,20 +578,21 @@ final class GemmKernel {
     }
 
     /** Rows 0..7 of {@link #microInPlace}. */
-    static void micro8InPlace(int rows, int kc, MemorySegment sa, long at, long lda, float[] pb, int ib, float[] tile) {
+    static void micro8InPlace(int rows, int kc, MemorySegment sa, long at, long rowStep, long depthStep, float[] pb,
+                                int ib, float[] tile) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
         FloatVector c4a = z, c4b = z, c5a = z, c5b = z, c6a = z, c6b = z, c7a = z, c7b = z;
         long r0 = at;
-        long r1 = at + Math.min(1, rows - 1) * lda;
-        long r2 = at + Math.min(2, rows - 1) * lda;
-        long r3 = at + Math.min(3, rows - 1) * lda;
-        long r4 = at + Math.min(4, rows - 1) * lda;
-        long r5 = at + Math.min(5, rows - 1) * lda;
-        long r6 = at + Math.min(6, rows - 1) * lda;
-        long r7 = at + Math.min(7, rows - 1) * lda;
+        long r1 = at + Math.min(1, rows - 1) * rowStep;
+        long r2 = at + Math.min(2, rows - 1) * rowStep;
+        long r3 = at + Math.min(3, rows - 1) * rowStep;
+        long r4 = at + Math.min(4, rows - 1) * rowStep;
+        long r5 = at + Math.min(5, rows - 1) * rowStep;
+        long r6 = at + Math.min(6, rows - 1) * rowStep;
+        long r7 = at + Math.min(7, rows - 1) * rowStep;
         for (int p = 0; p < kc; p++) {
-            long q = (long) p * Float.BYTES;
+            long q = p * depthStep;
             int bo = ib + p * NR;
             FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
             FloatVector a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r0 + q));
@@ -620,15 +639,16 @@ final class GemmKernel {
     }
 
     /** Rows 0..3 of {@link #microInPlace}. */
-    static void micro4InPlace(int rows, int kc, MemorySegment sa, long at, long lda, float[] pb, int ib, float[] tile) {
+    static void micro4InPlace(int rows, int kc, MemorySegment sa, long at, long rowStep, long depthStep, float[] pb,
+                                int ib, float[] tile) {
         FloatVector z = FloatVector.zero(S);
         FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
         long r0 = at;
-        long r1 = at + Math.min(1, rows - 1) * lda;
-        long r2 = at + Math.min(2, rows - 1) * lda;
-        long r3 = at + Math.min(3, rows - 1) * lda;
+        long r1 = at + Math.min(1, rows - 1) * rowStep;
+        long r2 = at + Math.min(2, rows - 1) * rowStep;
+        long r3 = at + Math.min(3, rows - 1) * rowStep;
         for (int p = 0; p < kc; p++) {
-            long q = (long) p * Float.BYTES;
+            long q = p * depthStep;
             int bo = ib + p * NR;
             FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
             FloatVector a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r0 + q));

@@ -198,8 +198,8 @@ public final class Sgemm {
         // subnormals as packing would; panels first, every piece needs all of A, so otherwise A is packed once for all
         // of them (not once per piece).
         int piecePanels = (panels + pn - 1) / pn;
-        boolean inPlace = !transA && pool.flushesDenormals() && piecePanels <= GemmKernel.IN_PLACE_MAX_PANELS
-                && GemmKernel.readableInPlace(a);
+        boolean inPlace = pool.flushesDenormals() && piecePanels <= GemmKernel.maxPanelsInPlace(transA)
+                && GemmKernel.readableInPlace(transA, a);
         if (!inPlace && pm == 1 && pn > 1 && GemmKernel.PackedA.size(m, k) <= SHARED_A_FLOATS) {
             pool.exclusive(() -> {
                 GemmKernel.PackedA pa = GemmKernel.PackedA.packAll(pool, transA, a, aOff, lda, m, k,

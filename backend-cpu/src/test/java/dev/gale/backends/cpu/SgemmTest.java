@@ -431,27 +431,29 @@ class SgemmTest {
     /**
      * A read in place ({@link GemmKernel#microInPlace}, for pieces that multiply few B panels on a pool that flushes
      * subnormals) gives the same bits as A packed (a pool that does not flush packs it): the same products summed in
-     * the same order. A native segment with a row stride past k, and a slice of a heap float array (whose floats the
-     * array kernels read); row counts that leave 1 to 11 rows in the last block (the kernel repeats the last row rather
-     * than read past A), depth past KC, B packed ahead and packed per call (both transposes), 1 and 3 threads. The
-     * shapes fall under the in-place limit, and the 40-panel one beyond it.
+     * the same order. A native segment with a row stride past its columns, and a slice of a heap float array (whose
+     * floats the array kernels read); A transposed (read in place from a native segment, each k's rows adjacent);
+     * row counts that leave 1 to 11 rows in the last block (the kernel repeats the last row rather than read past
+     * A), depth past KC, B packed ahead and packed per call (both transposes), 1 and 2 threads. Most shapes fall
+     * under the in-place limits, the 40-panel one beyond them.
      */
     @Test
     void aReadInPlaceEqualsAPacked() {
-        assertTrue(GemmKernel.IN_PLACE_MAX_PANELS >= 8, "the shapes below assume the in-place limit");
+        assertTrue(GemmKernel.IN_PLACE_MAX_PANELS >= 8 && GemmKernel.IN_PLACE_MAX_PANELS_TRANSPOSED >= 2,
+                "the shapes below assume the in-place limits");
         int[][] sizes = {{1, 7, 5}, {13, 64, 300}, {25, 250, 40}, {64, 256, 784}, {7, 33, 1}, {40, 1280, 96}};
         long seed = 990;
         try (KernelPool packs = new KernelPool(2, false); KernelPool onePacks = new KernelPool(1, false)) {
             assertTrue(two.flushesDenormals() && !packs.flushesDenormals());
             for (int[] sz : sizes)
-                for (boolean heap : new boolean[] {false, true})
-                    for (boolean tb : new boolean[] {false, true}) {
-                        int m = sz[0], n = sz[1], k = sz[2], lda = k + 3;
+                for (int variant = 0; variant < 8; variant++) {
+                        boolean heap = (variant & 1) != 0, tb = (variant & 2) != 0, ta = (variant & 4) != 0;
+                        int m = sz[0], n = sz[1], k = sz[2], rowsA = ta ? k : m, colsA = ta ? m : k, lda = colsA + 3;
                         Random rnd = new Random(seed++);
-                        Tensor a = random(rnd, m, k), b = random(rnd, tb ? n : k, tb ? k : n);
-                        float[] padded = new float[PAD + m * lda];
+                        Tensor a = random(rnd, rowsA, colsA), b = random(rnd, tb ? n : k, tb ? k : n);
+                        float[] padded = new float[PAD + rowsA * lda];
                         java.util.Arrays.fill(padded, Float.NaN);
-                        for (int i = 0; i < m; i++) System.arraycopy(a.floats(), i * k, padded, PAD + i * lda, k);
+                        for (int i = 0; i < rowsA; i++) System.arraycopy(a.floats(), i * colsA, padded, PAD + i * lda, colsA);
                         try (Arena arena = Arena.ofShared()) {
                             MemorySegment sa = heap ? MemorySegment.ofArray(padded).asSlice(2L * Float.BYTES)
                                     : segment(arena, Tensor.ofFloats(new long[] {padded.length}, padded), 0);
@@ -459,21 +461,21 @@ class SgemmTest {
                             MemorySegment sb = segment(arena, b, PAD);
                             PackedB packed = PackedB.pack(tb, sb, PAD, tb ? k : n, k, n);
                             for (KernelPool[] pools : new KernelPool[][] {{two, packs}, {one, onePacks}}) {
-                                String what = "m=" + m + " n=" + n + " k=" + k + " heap=" + heap + " tb=" + tb
+                                String what = "m=" + m + " n=" + n + " k=" + k + " heap=" + heap + " ta=" + ta + " tb=" + tb
                                         + " threads=" + pools[0].threads();
                                 float[][] got = new float[4][];
                                 for (int v = 0; v < 4; v++) {
                                     KernelPool pool = pools[v % 2];
                                     MemorySegment c = arena.allocate((long) m * n * Float.BYTES);
-                                    if (v < 2) Sgemm.gemm(pool, false, m, 1f, sa, aOff, lda, packed, 0f, c, 0, n, Epilogue.NONE);
-                                    else Sgemm.gemm(pool, false, tb, m, n, k, 1f, sa, aOff, lda, sb, PAD, tb ? k : n, 0f, c, 0, n,
+                                    if (v < 2) Sgemm.gemm(pool, ta, m, 1f, sa, aOff, lda, packed, 0f, c, 0, n, Epilogue.NONE);
+                                    else Sgemm.gemm(pool, ta, tb, m, n, k, 1f, sa, aOff, lda, sb, PAD, tb ? k : n, 0f, c, 0, n,
                                             Epilogue.NONE);
                                     got[v] = floats(c, 0, m * n);
                                 }
                                 assertArrayEquals(got[1], got[0], what + " (B packed ahead)");
                                 assertArrayEquals(got[3], got[2], what + " (B packed per call)");
-                                assertClose(what, gemmRef(a, b, Tensor.zeros(dev.gale.ir.DType.FLOAT32, m, n), false, tb, 1f, 0f),
-                                        gemmRef(abs(a), abs(b), Tensor.zeros(dev.gale.ir.DType.FLOAT32, m, n), false, tb, 1f, 0f), got[0]);
+                                assertClose(what, gemmRef(a, b, Tensor.zeros(dev.gale.ir.DType.FLOAT32, m, n), ta, tb, 1f, 0f),
+                                        gemmRef(abs(a), abs(b), Tensor.zeros(dev.gale.ir.DType.FLOAT32, m, n), ta, tb, 1f, 0f), got[0]);
                             }
                         }
                     }
