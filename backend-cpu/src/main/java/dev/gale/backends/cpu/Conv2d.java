@@ -97,7 +97,14 @@ public final class Conv2d {
      * W is large and whose outputs are few: a ResNet-18 block of 512 channels on 2 x 2 pixels at batch 8 spent a third
      * of its time transposing W into panels, on every run.
      */
-    public static PackedWeights packWeights(Shape s, MemorySegment w, long wOff) {
+    public static PackedWeights packWeights(Shape s, MemorySegment w, long wOff) { return packWeights(s, w, wOff, false); }
+
+    /**
+     * The same, saying whether W comes from memory on every run ({@code streams}: it is part of weights larger than
+     * the last-level cache, {@link PackedB#streams}): a large W packed for im2col products is then read into L2 a
+     * block at a time before each block's multiply ({@link ReadAhead}).
+     */
+    public static PackedWeights packWeights(Shape s, MemorySegment w, long wOff, boolean streams) {
         if (DirectConv.preferred(s) || s.n() == 0 || s.p() == 0) return null;
         Segments.checkRange("W", w, wOff, s.wSize());
         if (FlatConv.appliesForward(s)) return new PackedWeights(null, FlatConv.pack(s, w, wOff));
@@ -106,7 +113,7 @@ public final class Conv2d {
         int mc = Math.min(GemmKernel.MC, GemmKernel.roundUp(ceilDiv(mg, 4), GemmKernel.MR));
         GemmKernel.PackedA[] groups = new GemmKernel.PackedA[s.groups()];
         for (int grp = 0; grp < groups.length; grp++)
-            groups[grp] = GemmKernel.PackedA.pack(false, w, wOff + (long) grp * mg * k, k, mg, k, mc);
+            groups[grp] = GemmKernel.PackedA.pack(false, w, wOff + (long) grp * mg * k, k, mg, k, mc, streams);
         return new PackedWeights(groups, null);
     }
 

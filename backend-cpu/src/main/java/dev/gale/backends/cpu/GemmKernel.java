@@ -203,7 +203,10 @@ final class GemmKernel {
                 float cScale = pc == 0 ? beta : 1f;
                 Epilogue e = pc + kc >= k ? ep : null;
                 long rowAt = (aOff + (transA ? pc * lda + ic : ic * lda + pc)) * Float.BYTES;
-                if (preA != null) at = preA.offset(ic, pc);
+                if (preA != null) {
+                    at = preA.offset(ic, pc);
+                    if (preA.readAhead()) ReadAhead.block(s, pa, at, roundUp(mc, MR) * kc);
+                }
                 else if (!aInPlace) GemmPacking.packA(transA, a, aOff, lda, ic, mc, pc, kc, pa);
                 if (kc >= k && !readAhead && (long) mc * (jr1 - jr0) >= STREAMED_C_FLOATS) {
                     // One KC block for the whole product and a block of C beyond L2: each tile of C is written once,
@@ -247,7 +250,7 @@ final class GemmKernel {
      * All of op(A) [m x k] packed once, MC x KC block by block, for pieces that share it: block (ic, pc) starts at
      * {@link #offset}. The blocks are packed in parallel, one task per block.
      */
-    record PackedA(float[] panels, int m, int k, int mc, int blockSize, int mBlocks) {
+    record PackedA(float[] panels, int m, int k, int mc, int blockSize, int mBlocks, boolean readAhead) {
         /** Floats the packed copy takes (a long: for large m and k the product passes int's range). */
         static long size(int m, int k) { return size(m, k, MC); }
 
@@ -258,7 +261,7 @@ final class GemmKernel {
         static PackedA packAll(KernelPool pool, boolean transA, MemorySegment a, long aOff, long lda, int m, int k,
                                float[] into) {
             int mBlocks = blocks(m, MC), kBlocks = blocks(Math.max(k, 1), KC);
-            PackedA p = new PackedA(into, m, k, MC, roundUp(Math.min(MC, m), MR) * KC, mBlocks);
+            PackedA p = new PackedA(into, m, k, MC, roundUp(Math.min(MC, m), MR) * KC, mBlocks, false);
             pool.parallelFor(mBlocks * kBlocks, (t, s) -> {
                 int ic = t % mBlocks * MC, pc = t / mBlocks * KC;
                 GemmPacking.packA(transA, a, aOff, lda, ic, Math.min(MC, m - ic), pc, Math.min(KC, k - pc), into, p.offset(ic, pc));
@@ -268,13 +271,16 @@ final class GemmKernel {
 
         /**
          * op(A) [m x k] packed once into an array of its own, in blocks of {@code mc} rows (a multiple of MR) by KC:
-         * a constant operand (a convolution's weights) packed when the plan is built.
+         * a constant operand (a convolution's weights) packed when the plan is built. With {@code streams} (it is
+         * part of weights larger than the last-level cache, {@link PackedB#streams}) a large one is read into L2
+         * block by block ahead of each block's multiply ({@link ReadAhead}).
          */
-        static PackedA pack(boolean transA, MemorySegment a, long aOff, long lda, int m, int k, int mc) {
+        static PackedA pack(boolean transA, MemorySegment a, long aOff, long lda, int m, int k, int mc, boolean streams) {
             long size = size(m, k, mc);
             if (size > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("packed A too large: " + m + " x " + k);
             int mBlocks = blocks(m, mc), kBlocks = blocks(Math.max(k, 1), KC);
-            PackedA p = new PackedA(new float[(int) size], m, k, mc, roundUp(Math.min(mc, m), MR) * KC, mBlocks);
+            boolean readAhead = streams && ReadAhead.ENABLED && size >= ReadAhead.MIN_B_FLOATS;
+            PackedA p = new PackedA(new float[(int) size], m, k, mc, roundUp(Math.min(mc, m), MR) * KC, mBlocks, readAhead);
             for (int t = 0; t < mBlocks * kBlocks; t++) {
                 int ic = t % mBlocks * mc, pc = t / mBlocks * KC;
                 GemmPacking.packA(transA, a, aOff, lda, ic, Math.min(mc, m - ic), pc, Math.min(KC, k - pc), p.panels,

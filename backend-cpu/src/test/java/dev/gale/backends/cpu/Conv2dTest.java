@@ -158,7 +158,8 @@ class Conv2dTest {
 
     /**
      * The im2col products of CNN-like layers with the epilogue, W packed ahead ({@link Conv2d#packWeights}, as the
-     * runtime does for constant weights) or packed in the call, against Conv + Add + activation: outputs of fewer
+     * runtime does for constant weights, also as weights read ahead from memory) or packed in the call, against
+     * Conv + Add + activation: outputs of fewer
      * than {@link Conv2d#IMAGES_MAX_PIXELS} pixels, where one product covers several images (2 x 2 to 5 x 5,
      * stride 2, 300 output channels in four row blocks, K past several KC blocks), and a grouped 13 x 13 one taken
      * image by image.
@@ -183,8 +184,14 @@ class Conv2dTest {
                             sy.asSlice(PAD * 4L, want.numel() * 4L).fill((byte) 0xff); // NaN: every element must be written
                             Epilogue ep = Epilogue.NONE.withRowBias(sb, 0).withActivation(act);
                             if (withResidual) ep = ep.withResidual(sres, 0, s.p());
-                            Conv2d.PackedWeights packed = pack ? Conv2d.packWeights(s, sw, PAD) : null;
+                            // W packed as weights that stream from memory (read ahead into L2 block by block) in
+                            // half the cases
+                            Conv2d.PackedWeights packed = pack ? Conv2d.packWeights(s, sw, PAD, withResidual) : null;
                             if (pack) assertNotNull(packed, "the direct loops took " + java.util.Arrays.toString(c));
+                            if (pack && packed.groups != null)
+                                assertEquals(withResidual && ReadAhead.ENABLED
+                                                && packed.groups[0].panels().length >= ReadAhead.MIN_B_FLOATS,
+                                        packed.groups[0].readAhead(), java.util.Arrays.toString(c));
                             Conv2d.forward(pool, s, sx, PAD, sw, PAD, sy, PAD, ep, packed);
                             String what = "conv " + java.util.Arrays.toString(c) + " threads=" + pool.threads() + " packed="
                                     + pack + " residual=" + withResidual;

@@ -4,6 +4,7 @@ import dev.gale.backends.cpu.Activation;
 import dev.gale.backends.cpu.Conv2d;
 import dev.gale.backends.cpu.Epilogue;
 import dev.gale.backends.cpu.KernelPool;
+import dev.gale.backends.cpu.PackedB;
 import dev.gale.backends.cpu.Pool2d;
 import dev.gale.backends.cpu.Window2d;
 import dev.gale.ir.GaleException;
@@ -90,7 +91,7 @@ final class ConvSteps {
         KernelPool pool = c.pool;
         long xo = x.offset, wo = w.offset, yo = y.offset;
         Epilogue e = ep;
-        Conv2d.PackedWeights packed = w.constant ? Conv2d.packWeights(s, mem, wo) : null;
+        Conv2d.PackedWeights packed = w.constant ? Conv2d.packWeights(s, mem, wo, PackedB.streams(c.constantBytes)) : null;
         return LinearSteps.then(() -> Conv2d.forward(pool, s, mem, xo, mem, wo, mem, yo, e, packed), post);
     }
 
