@@ -429,6 +429,54 @@ class SgemmTest {
     }
 
     /**
+     * {@code A B^T} for 33 to 64 rows of A and a B of 4M floats or more (a linear layer's weights in training) goes
+     * through its transpose ({@link TransposedProduct}: B read in place, C copied from T), with the column bias and
+     * activation of the epilogue moved onto T's rows, on 1 and 2 threads, against the interpreter. Shapes just outside
+     * its bounds (32 or 65 rows, a smaller B, a residual, beta) keep to the direct product.
+     */
+    @Test
+    void transposedProductForFewRowsOfALargeB() {
+        Epilogue bias = Epilogue.NONE.withColumnBias(MemorySegment.ofArray(new float[4096]), 0);
+        MemorySegment big = Arena.global().allocate(4L << 22);
+        assertTrue(TransposedProduct.suits(two, false, true, 64, 4096, 1024, 0f, big, bias));
+        assertTrue(TransposedProduct.suits(one, false, true, 33, 2048, 2048, 0f, big, Epilogue.NONE));
+        assertFalse(TransposedProduct.suits(two, false, true, 32, 4096, 1024, 0f, big, bias));
+        assertFalse(TransposedProduct.suits(two, false, true, 65, 4096, 1024, 0f, big, bias));
+        assertFalse(TransposedProduct.suits(two, false, true, 64, 1024, 1024, 0f, big, bias));
+        assertFalse(TransposedProduct.suits(two, false, true, 64, 4096, 1024, 0.5f, big, bias));
+        assertFalse(TransposedProduct.suits(two, false, false, 64, 4096, 1024, 0f, big, bias));
+        assertFalse(TransposedProduct.suits(two, false, true, 64, 4096, 1024, 0f, big, bias.withResidual(big, 0, 4096)));
+        int[][] sizes = {{64, 2048, 2048}, {33, 1030, 4100}};
+        long seed = 1100;
+        for (int[] sz : sizes)
+            for (KernelPool pool : new KernelPool[] {one, two}) {
+                int m = sz[0], n = sz[1], k = sz[2];
+                Random rnd = new Random(seed++);
+                Tensor a = random(rnd, m, k), b = random(rnd, n, k), c = random(rnd, m, n), bv = random(rnd, n);
+                Tensor want = epilogueRef(a, b, c, bv, false, null, 0f, Activation.GELU);
+                Tensor mag = epilogueRef(abs(a), abs(b), abs(c), abs(bv), false, null, 0f, Activation.NONE);
+                String what = "m=" + m + " n=" + n + " k=" + k + " threads=" + pool.threads();
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment sa = segment(arena, a, PAD), sb = segment(arena, b, PAD), sbias = segment(arena, bv, PAD);
+                    long ldc = n + 3;
+                    MemorySegment sc = arena.allocate((2 * PAD + m * ldc) * Float.BYTES);
+                    sc.fill((byte) 0xff); // NaN: every element of C must be written, and nothing past its rows
+                    Epilogue ep = Epilogue.NONE.withColumnBias(sbias, PAD).withActivation(Activation.GELU);
+                    assertTrue(TransposedProduct.suits(pool, false, true, m, n, k, 0f, sb, ep), what);
+                    Sgemm.gemm(pool, false, true, m, n, k, 1f, sa, PAD, k, sb, PAD, k, 0f, sc, PAD, ldc, ep);
+                    float[] got = new float[m * n];
+                    for (int i = 0; i < m; i++) {
+                        System.arraycopy(floats(sc, PAD + i * ldc, n), 0, got, i * n, n);
+                        for (long j = n; j < ldc; j++)
+                            assertTrue(Float.isNaN(sc.getAtIndex(GemmPacking.F, PAD + i * ldc + j)), what + ": wrote into the row padding");
+                    }
+                    assertClose(what, want, mag, got, 1.2);
+                    assertSentinels(what, sc, PAD, (int) (m * ldc));
+                }
+            }
+    }
+
+    /**
      * A read in place ({@link GemmKernel#microInPlace}, for pieces that multiply few B panels on a pool that flushes
      * subnormals) gives the same bits as A packed (a pool that does not flush packs it): the same products summed in
      * the same order. A native segment with a row stride past its columns, and a slice of a heap float array (whose
