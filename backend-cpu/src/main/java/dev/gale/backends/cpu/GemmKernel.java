@@ -62,20 +62,6 @@ final class GemmKernel {
     static final int DEEP_MC = Math.max(MR, Integer.getInteger("gale.gemm.deepmc", 96) / MR * MR);
     /** Fewest rows of C a product needs for deep blocks (gale.gemm.deeprows). */
     static final int DEEP_MIN_ROWS = Integer.getInteger("gale.gemm.deeprows", 48);
-    /**
-     * A product whose A block serves at most this many B panels (NR columns each) reads A in place
-     * ({@link #microInPlace}) instead of packing it, where its thread flushes subnormals: packing costs about as much
-     * as 20 panels lose to the slower kernel. Overridden by {@code gale.gemm.inPlacePanels} (0 turns it off).
-     */
-    static final int IN_PLACE_MAX_PANELS = Integer.getInteger("gale.gemm.inPlacePanels", 16);
-    /**
-     * The same for a transposed A, whose tile rows are adjacent floats and whose k steps a row stride apart: the loads
-     * hop from line to line (and page to page), so it repays packing sooner. Measured on a convolution's input
-     * gradient W^T dY (in-process A/B, 2 threads, batch 8): 512 channels on 2 x 2 pixels (1 panel) 1.62 ms against
-     * 2.21 packed, 256 to 512 on 2 x 2 0.54 against 0.77; on 4 x 4 (4 panels) 256 channels 1.50 against 1.44, 128 to
-     * 256 0.52 against 0.56 ({@code gale.gemm.inPlacePanelsTransposed}).
-     */
-    static final int IN_PLACE_MAX_PANELS_TRANSPOSED = Integer.getInteger("gale.gemm.inPlacePanelsTransposed", 2);
     /** From this many floats (1 MiB), a block of C written in one KC block is written row block by row block. */
     static final long STREAMED_C_FLOATS = 1L << 18;
 
@@ -129,20 +115,10 @@ final class GemmKernel {
                 int k1 = Math.min(k, k0 + bl.chunk());
                 float[] pb = s.packB(chunkSize(k1 - k0, nc));
                 packChunk(b, k0, k1, bl.kc(), jc, nc, 0, panels, pb);
-                multiplyPacked(s, transA, a, aOff, lda, preA, inPlace(s, transA, a, preA, panels), 0, m, k0, k1, k, bl,
+                multiplyPacked(s, transA, a, aOff, lda, preA, GemmInPlace.suits(s, transA, a, preA, panels), 0, m, k0, k1, k, bl,
                         pb, jc, nc, 0, nc, alpha, beta, ep, c, cOff, ldc, false);
             }
         }
-    }
-
-    /** Whether a block of A that serves {@code panels} B panels is read in place rather than packed. */
-    static boolean inPlace(Scratch s, boolean transA, MemorySegment a, PackedA preA, int panels) {
-        return preA == null && s.flushes && panels <= maxPanelsInPlace(transA) && readableInPlace(transA, a);
-    }
-
-    /** The most B panels a block of A serves and still is read in place. */
-    static int maxPanelsInPlace(boolean transA) {
-        return transA ? IN_PLACE_MAX_PANELS_TRANSPOSED : IN_PLACE_MAX_PANELS;
     }
 
     /** Floats of a packed chunk of {@code rows} rows of op(B) by {@code nc} columns. */
@@ -174,7 +150,7 @@ final class GemmKernel {
      * beta at k = 0 and gets the epilogue after k = {@code k} (positions are C's). op(A) is packed ahead by
      * {@link PackedA#packAll} into {@code preA} (rows {@code [i0, i1)} must then start at an MC block), or, when
      * {@code preA} is null, packed here block by block, or with {@code aInPlace} (on a thread that flushes
-     * subnormals; a transposed A only from a native segment) read where it lies by {@link #microInPlace}. With {@code readAhead} (a packed B that streams
+     * subnormals; a transposed A only from a native segment) read where it lies by {@link GemmInPlace#micro}. With {@code readAhead} (a packed B that streams
      * from memory), the first MC block reads B's panels into L2 a block at a time ({@link ReadAhead}) before
      * multiplying them.
      */
@@ -221,8 +197,8 @@ final class GemmKernel {
                         for (int jr = jr0; jr < jr1; jr += NR) {
                             int cols = Math.min(NR, nc - jr), pbOff = base + jr * kc;
                             if (aArray != null)
-                                microInPlace(rows, kc, aArray, aBase + (ic + ir) * ldaInt + pc, ldaInt, pb, pbOff, tile);
-                            else if (aInPlace) microInPlace(rows, kc, a, rowAt + ir * rowStep, rowStep, depthStep, pb, pbOff, tile);
+                                GemmInPlace.micro(rows, kc, aArray, aBase + (ic + ir) * ldaInt + pc, ldaInt, pb, pbOff, tile);
+                            else if (aInPlace) GemmInPlace.micro(rows, kc, a, rowAt + ir * rowStep, rowStep, depthStep, pb, pbOff, tile);
                             else micro(rows, kc, pa, at + ir * kc, pb, pbOff, tile);
                             TileStore.store(tile, rows, cols, alpha, cScale, e, c, cOff, ldc, ic + ir, jc + jr);
                         }
@@ -236,8 +212,8 @@ final class GemmKernel {
                     for (int ir = 0; ir < mc; ir += MR) {
                         int rows = Math.min(MR, mc - ir);
                         if (aArray != null)
-                            microInPlace(rows, kc, aArray, aBase + (ic + ir) * ldaInt + pc, ldaInt, pb, pbOff, tile);
-                        else if (aInPlace) microInPlace(rows, kc, a, rowAt + ir * rowStep, rowStep, depthStep, pb, pbOff, tile);
+                            GemmInPlace.micro(rows, kc, aArray, aBase + (ic + ir) * ldaInt + pc, ldaInt, pb, pbOff, tile);
+                        else if (aInPlace) GemmInPlace.micro(rows, kc, a, rowAt + ir * rowStep, rowStep, depthStep, pb, pbOff, tile);
                         else micro(rows, kc, pa, at + ir * kc, pb, pbOff, tile);
                         TileStore.store(tile, rows, cols, alpha, cScale, e, c, cOff, ldc, ic + ir, jc + jr);
                     }
@@ -450,400 +426,6 @@ final class GemmKernel {
             c2a = a.fma(b0, c2a);
             c2b = a.fma(b1, c2b);
             a = FloatVector.broadcast(S, pa[ao + 3]);
-            c3a = a.fma(b0, c3a);
-            c3b = a.fma(b1, c3b);
-        }
-        c0a.intoArray(tile, 0);
-        c0b.intoArray(tile, L);
-        c1a.intoArray(tile, NR);
-        c1b.intoArray(tile, NR + L);
-        c2a.intoArray(tile, 2 * NR);
-        c2b.intoArray(tile, 2 * NR + L);
-        c3a.intoArray(tile, 3 * NR);
-        c3b.intoArray(tile, 3 * NR + L);
-    }
-
-    /**
-     * {@link #micro} with op(A) read where it lies instead of from a packed panel: element (r, p) of the tile's A
-     * panel is the float at byte offset {@code at + r * rowStep + p * depthStep} of {@code a} (A not transposed: 4
-     * bytes along k, a row stride from row to row; transposed, the reverse, so each k's rows are adjacent). Rows past
-     * {@code rows} repeat the last one, so that no read leaves A; the store keeps only {@code rows}. A packed
-     * panel flushes subnormal values to zero; here the caller's thread must flush them instead (a {@link KernelPool}
-     * that {@link KernelPool#flushesDenormals}), so the products are the same. Alone on L1-resident data it runs
-     * about 6% below the packed kernel (195 against 207 GFLOP/s on one core), which is less than packing costs when
-     * A serves few B panels. Only for a native segment ({@link #readableInPlace}): each kernel's loads are to be
-     * compiled for one kind of segment (a training step that passed heap and native segments to the same loads made
-     * them 3-4 times slower); a heap segment's floats go to the array kernels instead.
-     */
-    static void microInPlace(int rows, int kc, MemorySegment a, long at, long rowStep, long depthStep, float[] pb,
-                             int ib, float[] tile) {
-        if (rows > 8) micro12InPlace(rows, kc, a, at, rowStep, depthStep, pb, ib, tile);
-        else if (rows > 4) micro8InPlace(rows, kc, a, at, rowStep, depthStep, pb, ib, tile);
-        else micro4InPlace(rows, kc, a, at, rowStep, depthStep, pb, ib, tile);
-    }
-
-    /** {@link #microInPlace} for A in a float array: row r at {@code a[at + r * lda]} (indices in floats). */
-    static void microInPlace(int rows, int kc, float[] a, int at, int lda, float[] pb, int ib, float[] tile) {
-        if (rows > 8) micro12InPlace(rows, kc, a, at, lda, pb, ib, tile);
-        else if (rows > 4) micro8InPlace(rows, kc, a, at, lda, pb, ib, tile);
-        else micro4InPlace(rows, kc, a, at, lda, pb, ib, tile);
-    }
-
-    /**
-     * Whether {@link #microInPlace} may read op(A) from {@code a}: a native segment that is not a mapped file (so that
-     * its loads see one segment class), or, A not transposed, a heap segment over a float array.
-     */
-    static boolean readableInPlace(boolean transA, MemorySegment a) {
-        return a != null && (a.isNative() && !a.isMapped() || !transA && a.heapBase().orElse(null) instanceof float[]);
-    }
-
-    /** The 12-row kernel of {@link #microInPlace}. */
-    static void micro12InPlace(int rows, int kc, MemorySegment sa, long at, long rowStep, long depthStep, float[] pb,
-                                int ib, float[] tile) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
-        FloatVector c4a = z, c4b = z, c5a = z, c5b = z, c6a = z, c6b = z, c7a = z, c7b = z;
-        FloatVector c8a = z, c8b = z, c9a = z, c9b = z, c10a = z, c10b = z, c11a = z, c11b = z;
-        long r0 = at;
-        long r1 = at + Math.min(1, rows - 1) * rowStep;
-        long r2 = at + Math.min(2, rows - 1) * rowStep;
-        long r3 = at + Math.min(3, rows - 1) * rowStep;
-        long r4 = at + Math.min(4, rows - 1) * rowStep;
-        long r5 = at + Math.min(5, rows - 1) * rowStep;
-        long r6 = at + Math.min(6, rows - 1) * rowStep;
-        long r7 = at + Math.min(7, rows - 1) * rowStep;
-        long r8 = at + Math.min(8, rows - 1) * rowStep;
-        long r9 = at + Math.min(9, rows - 1) * rowStep;
-        long r10 = at + Math.min(10, rows - 1) * rowStep;
-        long r11 = at + Math.min(11, rows - 1) * rowStep;
-        for (int p = 0; p < kc; p++) {
-            long q = p * depthStep;
-            int bo = ib + p * NR;
-            FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
-            FloatVector a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r0 + q));
-            c0a = a.fma(b0, c0a);
-            c0b = a.fma(b1, c0b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r1 + q));
-            c1a = a.fma(b0, c1a);
-            c1b = a.fma(b1, c1b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r2 + q));
-            c2a = a.fma(b0, c2a);
-            c2b = a.fma(b1, c2b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r3 + q));
-            c3a = a.fma(b0, c3a);
-            c3b = a.fma(b1, c3b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r4 + q));
-            c4a = a.fma(b0, c4a);
-            c4b = a.fma(b1, c4b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r5 + q));
-            c5a = a.fma(b0, c5a);
-            c5b = a.fma(b1, c5b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r6 + q));
-            c6a = a.fma(b0, c6a);
-            c6b = a.fma(b1, c6b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r7 + q));
-            c7a = a.fma(b0, c7a);
-            c7b = a.fma(b1, c7b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r8 + q));
-            c8a = a.fma(b0, c8a);
-            c8b = a.fma(b1, c8b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r9 + q));
-            c9a = a.fma(b0, c9a);
-            c9b = a.fma(b1, c9b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r10 + q));
-            c10a = a.fma(b0, c10a);
-            c10b = a.fma(b1, c10b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r11 + q));
-            c11a = a.fma(b0, c11a);
-            c11b = a.fma(b1, c11b);
-        }
-        c0a.intoArray(tile, 0);
-        c0b.intoArray(tile, L);
-        c1a.intoArray(tile, NR);
-        c1b.intoArray(tile, NR + L);
-        c2a.intoArray(tile, 2 * NR);
-        c2b.intoArray(tile, 2 * NR + L);
-        c3a.intoArray(tile, 3 * NR);
-        c3b.intoArray(tile, 3 * NR + L);
-        c4a.intoArray(tile, 4 * NR);
-        c4b.intoArray(tile, 4 * NR + L);
-        c5a.intoArray(tile, 5 * NR);
-        c5b.intoArray(tile, 5 * NR + L);
-        c6a.intoArray(tile, 6 * NR);
-        c6b.intoArray(tile, 6 * NR + L);
-        c7a.intoArray(tile, 7 * NR);
-        c7b.intoArray(tile, 7 * NR + L);
-        c8a.intoArray(tile, 8 * NR);
-        c8b.intoArray(tile, 8 * NR + L);
-        c9a.intoArray(tile, 9 * NR);
-        c9b.intoArray(tile, 9 * NR + L);
-        c10a.intoArray(tile, 10 * NR);
-        c10b.intoArray(tile, 10 * NR + L);
-        c11a.intoArray(tile, 11 * NR);
-        c11b.intoArray(tile, 11 * NR + L);
-    }
-
-    /** Rows 0..7 of {@link #microInPlace}. */
-    static void micro8InPlace(int rows, int kc, MemorySegment sa, long at, long rowStep, long depthStep, float[] pb,
-                                int ib, float[] tile) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
-        FloatVector c4a = z, c4b = z, c5a = z, c5b = z, c6a = z, c6b = z, c7a = z, c7b = z;
-        long r0 = at;
-        long r1 = at + Math.min(1, rows - 1) * rowStep;
-        long r2 = at + Math.min(2, rows - 1) * rowStep;
-        long r3 = at + Math.min(3, rows - 1) * rowStep;
-        long r4 = at + Math.min(4, rows - 1) * rowStep;
-        long r5 = at + Math.min(5, rows - 1) * rowStep;
-        long r6 = at + Math.min(6, rows - 1) * rowStep;
-        long r7 = at + Math.min(7, rows - 1) * rowStep;
-        for (int p = 0; p < kc; p++) {
-            long q = p * depthStep;
-            int bo = ib + p * NR;
-            FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
-            FloatVector a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r0 + q));
-            c0a = a.fma(b0, c0a);
-            c0b = a.fma(b1, c0b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r1 + q));
-            c1a = a.fma(b0, c1a);
-            c1b = a.fma(b1, c1b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r2 + q));
-            c2a = a.fma(b0, c2a);
-            c2b = a.fma(b1, c2b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r3 + q));
-            c3a = a.fma(b0, c3a);
-            c3b = a.fma(b1, c3b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r4 + q));
-            c4a = a.fma(b0, c4a);
-            c4b = a.fma(b1, c4b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r5 + q));
-            c5a = a.fma(b0, c5a);
-            c5b = a.fma(b1, c5b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r6 + q));
-            c6a = a.fma(b0, c6a);
-            c6b = a.fma(b1, c6b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r7 + q));
-            c7a = a.fma(b0, c7a);
-            c7b = a.fma(b1, c7b);
-        }
-        c0a.intoArray(tile, 0);
-        c0b.intoArray(tile, L);
-        c1a.intoArray(tile, NR);
-        c1b.intoArray(tile, NR + L);
-        c2a.intoArray(tile, 2 * NR);
-        c2b.intoArray(tile, 2 * NR + L);
-        c3a.intoArray(tile, 3 * NR);
-        c3b.intoArray(tile, 3 * NR + L);
-        c4a.intoArray(tile, 4 * NR);
-        c4b.intoArray(tile, 4 * NR + L);
-        c5a.intoArray(tile, 5 * NR);
-        c5b.intoArray(tile, 5 * NR + L);
-        c6a.intoArray(tile, 6 * NR);
-        c6b.intoArray(tile, 6 * NR + L);
-        c7a.intoArray(tile, 7 * NR);
-        c7b.intoArray(tile, 7 * NR + L);
-    }
-
-    /** Rows 0..3 of {@link #microInPlace}. */
-    static void micro4InPlace(int rows, int kc, MemorySegment sa, long at, long rowStep, long depthStep, float[] pb,
-                                int ib, float[] tile) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
-        long r0 = at;
-        long r1 = at + Math.min(1, rows - 1) * rowStep;
-        long r2 = at + Math.min(2, rows - 1) * rowStep;
-        long r3 = at + Math.min(3, rows - 1) * rowStep;
-        for (int p = 0; p < kc; p++) {
-            long q = p * depthStep;
-            int bo = ib + p * NR;
-            FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
-            FloatVector a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r0 + q));
-            c0a = a.fma(b0, c0a);
-            c0b = a.fma(b1, c0b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r1 + q));
-            c1a = a.fma(b0, c1a);
-            c1b = a.fma(b1, c1b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r2 + q));
-            c2a = a.fma(b0, c2a);
-            c2b = a.fma(b1, c2b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r3 + q));
-            c3a = a.fma(b0, c3a);
-            c3b = a.fma(b1, c3b);
-        }
-        c0a.intoArray(tile, 0);
-        c0b.intoArray(tile, L);
-        c1a.intoArray(tile, NR);
-        c1b.intoArray(tile, NR + L);
-        c2a.intoArray(tile, 2 * NR);
-        c2b.intoArray(tile, 2 * NR + L);
-        c3a.intoArray(tile, 3 * NR);
-        c3b.intoArray(tile, 3 * NR + L);
-    }
-
-    /** The 12-row kernel of {@link #microInPlace}. */
-    static void micro12InPlace(int rows, int kc, float[] sa, int at, int lda, float[] pb, int ib, float[] tile) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
-        FloatVector c4a = z, c4b = z, c5a = z, c5b = z, c6a = z, c6b = z, c7a = z, c7b = z;
-        FloatVector c8a = z, c8b = z, c9a = z, c9b = z, c10a = z, c10b = z, c11a = z, c11b = z;
-        int r0 = at;
-        int r1 = at + Math.min(1, rows - 1) * lda;
-        int r2 = at + Math.min(2, rows - 1) * lda;
-        int r3 = at + Math.min(3, rows - 1) * lda;
-        int r4 = at + Math.min(4, rows - 1) * lda;
-        int r5 = at + Math.min(5, rows - 1) * lda;
-        int r6 = at + Math.min(6, rows - 1) * lda;
-        int r7 = at + Math.min(7, rows - 1) * lda;
-        int r8 = at + Math.min(8, rows - 1) * lda;
-        int r9 = at + Math.min(9, rows - 1) * lda;
-        int r10 = at + Math.min(10, rows - 1) * lda;
-        int r11 = at + Math.min(11, rows - 1) * lda;
-        for (int p = 0; p < kc; p++) {
-            int bo = ib + p * NR;
-            FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
-            FloatVector a = FloatVector.broadcast(S, sa[r0 + p]);
-            c0a = a.fma(b0, c0a);
-            c0b = a.fma(b1, c0b);
-            a = FloatVector.broadcast(S, sa[r1 + p]);
-            c1a = a.fma(b0, c1a);
-            c1b = a.fma(b1, c1b);
-            a = FloatVector.broadcast(S, sa[r2 + p]);
-            c2a = a.fma(b0, c2a);
-            c2b = a.fma(b1, c2b);
-            a = FloatVector.broadcast(S, sa[r3 + p]);
-            c3a = a.fma(b0, c3a);
-            c3b = a.fma(b1, c3b);
-            a = FloatVector.broadcast(S, sa[r4 + p]);
-            c4a = a.fma(b0, c4a);
-            c4b = a.fma(b1, c4b);
-            a = FloatVector.broadcast(S, sa[r5 + p]);
-            c5a = a.fma(b0, c5a);
-            c5b = a.fma(b1, c5b);
-            a = FloatVector.broadcast(S, sa[r6 + p]);
-            c6a = a.fma(b0, c6a);
-            c6b = a.fma(b1, c6b);
-            a = FloatVector.broadcast(S, sa[r7 + p]);
-            c7a = a.fma(b0, c7a);
-            c7b = a.fma(b1, c7b);
-            a = FloatVector.broadcast(S, sa[r8 + p]);
-            c8a = a.fma(b0, c8a);
-            c8b = a.fma(b1, c8b);
-            a = FloatVector.broadcast(S, sa[r9 + p]);
-            c9a = a.fma(b0, c9a);
-            c9b = a.fma(b1, c9b);
-            a = FloatVector.broadcast(S, sa[r10 + p]);
-            c10a = a.fma(b0, c10a);
-            c10b = a.fma(b1, c10b);
-            a = FloatVector.broadcast(S, sa[r11 + p]);
-            c11a = a.fma(b0, c11a);
-            c11b = a.fma(b1, c11b);
-        }
-        c0a.intoArray(tile, 0);
-        c0b.intoArray(tile, L);
-        c1a.intoArray(tile, NR);
-        c1b.intoArray(tile, NR + L);
-        c2a.intoArray(tile, 2 * NR);
-        c2b.intoArray(tile, 2 * NR + L);
-        c3a.intoArray(tile, 3 * NR);
-        c3b.intoArray(tile, 3 * NR + L);
-        c4a.intoArray(tile, 4 * NR);
-        c4b.intoArray(tile, 4 * NR + L);
-        c5a.intoArray(tile, 5 * NR);
-        c5b.intoArray(tile, 5 * NR + L);
-        c6a.intoArray(tile, 6 * NR);
-        c6b.intoArray(tile, 6 * NR + L);
-        c7a.intoArray(tile, 7 * NR);
-        c7b.intoArray(tile, 7 * NR + L);
-        c8a.intoArray(tile, 8 * NR);
-        c8b.intoArray(tile, 8 * NR + L);
-        c9a.intoArray(tile, 9 * NR);
-        c9b.intoArray(tile, 9 * NR + L);
-        c10a.intoArray(tile, 10 * NR);
-        c10b.intoArray(tile, 10 * NR + L);
-        c11a.intoArray(tile, 11 * NR);
-        c11b.intoArray(tile, 11 * NR + L);
-    }
-
-    /** Rows 0..7 of {@link #microInPlace}. */
-    static void micro8InPlace(int rows, int kc, float[] sa, int at, int lda, float[] pb, int ib, float[] tile) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
-        FloatVector c4a = z, c4b = z, c5a = z, c5b = z, c6a = z, c6b = z, c7a = z, c7b = z;
-        int r0 = at;
-        int r1 = at + Math.min(1, rows - 1) * lda;
-        int r2 = at + Math.min(2, rows - 1) * lda;
-        int r3 = at + Math.min(3, rows - 1) * lda;
-        int r4 = at + Math.min(4, rows - 1) * lda;
-        int r5 = at + Math.min(5, rows - 1) * lda;
-        int r6 = at + Math.min(6, rows - 1) * lda;
-        int r7 = at + Math.min(7, rows - 1) * lda;
-        for (int p = 0; p < kc; p++) {
-            int bo = ib + p * NR;
-            FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
-            FloatVector a = FloatVector.broadcast(S, sa[r0 + p]);
-            c0a = a.fma(b0, c0a);
-            c0b = a.fma(b1, c0b);
-            a = FloatVector.broadcast(S, sa[r1 + p]);
-            c1a = a.fma(b0, c1a);
-            c1b = a.fma(b1, c1b);
-            a = FloatVector.broadcast(S, sa[r2 + p]);
-            c2a = a.fma(b0, c2a);
-            c2b = a.fma(b1, c2b);
-            a = FloatVector.broadcast(S, sa[r3 + p]);
-            c3a = a.fma(b0, c3a);
-            c3b = a.fma(b1, c3b);
-            a = FloatVector.broadcast(S, sa[r4 + p]);
-            c4a = a.fma(b0, c4a);
-            c4b = a.fma(b1, c4b);
-            a = FloatVector.broadcast(S, sa[r5 + p]);
-            c5a = a.fma(b0, c5a);
-            c5b = a.fma(b1, c5b);
-            a = FloatVector.broadcast(S, sa[r6 + p]);
-            c6a = a.fma(b0, c6a);
-            c6b = a.fma(b1, c6b);
-            a = FloatVector.broadcast(S, sa[r7 + p]);
-            c7a = a.fma(b0, c7a);
-            c7b = a.fma(b1, c7b);
-        }
-        c0a.intoArray(tile, 0);
-        c0b.intoArray(tile, L);
-        c1a.intoArray(tile, NR);
-        c1b.intoArray(tile, NR + L);
-        c2a.intoArray(tile, 2 * NR);
-        c2b.intoArray(tile, 2 * NR + L);
-        c3a.intoArray(tile, 3 * NR);
-        c3b.intoArray(tile, 3 * NR + L);
-        c4a.intoArray(tile, 4 * NR);
-        c4b.intoArray(tile, 4 * NR + L);
-        c5a.intoArray(tile, 5 * NR);
-        c5b.intoArray(tile, 5 * NR + L);
-        c6a.intoArray(tile, 6 * NR);
-        c6b.intoArray(tile, 6 * NR + L);
-        c7a.intoArray(tile, 7 * NR);
-        c7b.intoArray(tile, 7 * NR + L);
-    }
-
-    /** Rows 0..3 of {@link #microInPlace}. */
-    static void micro4InPlace(int rows, int kc, float[] sa, int at, int lda, float[] pb, int ib, float[] tile) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z;
-        int r0 = at;
-        int r1 = at + Math.min(1, rows - 1) * lda;
-        int r2 = at + Math.min(2, rows - 1) * lda;
-        int r3 = at + Math.min(3, rows - 1) * lda;
-        for (int p = 0; p < kc; p++) {
-            int bo = ib + p * NR;
-            FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
-            FloatVector a = FloatVector.broadcast(S, sa[r0 + p]);
-            c0a = a.fma(b0, c0a);
-            c0b = a.fma(b1, c0b);
-            a = FloatVector.broadcast(S, sa[r1 + p]);
-            c1a = a.fma(b0, c1a);
-            c1b = a.fma(b1, c1b);
-            a = FloatVector.broadcast(S, sa[r2 + p]);
-            c2a = a.fma(b0, c2a);
-            c2b = a.fma(b1, c2b);
-            a = FloatVector.broadcast(S, sa[r3 + p]);
             c3a = a.fma(b0, c3a);
             c3b = a.fma(b1, c3b);
         }

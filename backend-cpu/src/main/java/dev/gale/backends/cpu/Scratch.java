@@ -21,7 +21,7 @@ public final class Scratch {
 
     /**
      * True when the thread using this scratch runs with subnormals flushed (a participant of a {@link KernelPool} that
-     * {@link KernelPool#flushesDenormals}), so kernels may read operands unpacked ({@link GemmKernel#microInPlace}).
+     * {@link KernelPool#flushesDenormals}), so kernels may read operands unpacked ({@link GemmInPlace#micro}).
      */
     final boolean flushes;
 

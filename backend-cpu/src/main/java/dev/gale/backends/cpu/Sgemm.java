@@ -162,7 +162,7 @@ public final class Sgemm {
                     int i0 = Math.min(m, (int) ((long) t * rowBlocks / pieces) * mr);
                     int i1 = Math.min(m, (int) ((long) (t + 1) * rowBlocks / pieces) * mr);
                     if (i0 < i1)
-                        GemmKernel.multiplyPacked(s, transA, a, aOff, lda, null, GemmKernel.inPlace(s, transA, a, null, panels),
+                        GemmKernel.multiplyPacked(s, transA, a, aOff, lda, null, GemmInPlace.suits(s, transA, a, null, panels),
                                 i0, i1, kStart, k1, k, bl, pb, j0, nc, 0, nc, alpha, beta, ep, c, cOff, ldc, false);
                 });
             }
@@ -202,8 +202,8 @@ public final class Sgemm {
         // subnormals as packing would; panels first, every piece needs all of A, so otherwise A is packed once for all
         // of them (not once per piece).
         int piecePanels = (panels + pn - 1) / pn;
-        boolean inPlace = pool.flushesDenormals() && piecePanels <= GemmKernel.maxPanelsInPlace(transA)
-                && GemmKernel.readableInPlace(transA, a);
+        boolean inPlace = pool.flushesDenormals() && piecePanels <= GemmInPlace.maxPanels(transA)
+                && GemmInPlace.readable(transA, a);
         if (!inPlace && pm == 1 && pn > 1 && GemmKernel.PackedA.size(m, k) <= SHARED_A_FLOATS) {
             pool.exclusive(() -> {
                 GemmKernel.PackedA pa = GemmKernel.PackedA.packAll(pool, transA, a, aOff, lda, m, k,

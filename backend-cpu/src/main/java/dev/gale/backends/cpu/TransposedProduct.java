@@ -11,7 +11,7 @@ import static dev.gale.backends.cpu.GemmKernel.S;
 /**
  * {@code C = A B^T} for a few rows of A and a large B given as {@code n x k} (a linear layer's weights in training,
  * which change every step and so are not packed ahead) computed as its transpose: {@code T = B A^T}, whose A operand
- * is B read in place ({@link GemmKernel#microInPlace}) and whose B operand is the small A, then C = T^T.
+ * is B read in place ({@link GemmInPlace#micro}) and whose B operand is the small A, then C = T^T.
  *
  * <p>Why: the direct product packs all of B^T on every call, a transposing copy of n x k floats (16M for a 4096 x 4096
  * layer) that cost about as much as the multiply itself at batch 64. The transposed product packs only A (m x k) and
@@ -35,7 +35,7 @@ final class TransposedProduct {
                          MemorySegment b, Epilogue ep) {
         return !transA && transB && beta == 0f && m > NR && m <= 2 * NR && (long) n * k >= MIN_B_FLOATS
                 && ep.residual() == null && (ep.bias() == null || !ep.biasPerRow()) && pool.flushesDenormals()
-                && GemmKernel.IN_PLACE_MAX_PANELS >= 2 && GemmKernel.readableInPlace(false, b);
+                && GemmInPlace.MAX_PANELS >= 2 && GemmInPlace.readable(false, b);
     }
 
     /** C[m x n] = ep(alpha A B^T) through T = B A^T in the pool's result buffer; arguments checked by the caller. */

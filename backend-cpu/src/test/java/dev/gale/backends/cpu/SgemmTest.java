@@ -477,7 +477,7 @@ class SgemmTest {
     }
 
     /**
-     * A read in place ({@link GemmKernel#microInPlace}, for pieces that multiply few B panels on a pool that flushes
+     * A read in place ({@link GemmInPlace#micro}, for pieces that multiply few B panels on a pool that flushes
      * subnormals) gives the same bits as A packed (a pool that does not flush packs it): the same products summed in
      * the same order. A native segment with a row stride past its columns, and a slice of a heap float array (whose
      * floats the array kernels read); A transposed (read in place from a native segment, each k's rows adjacent);
@@ -487,7 +487,7 @@ class SgemmTest {
      */
     @Test
     void aReadInPlaceEqualsAPacked() {
-        assertTrue(GemmKernel.IN_PLACE_MAX_PANELS >= 8 && GemmKernel.IN_PLACE_MAX_PANELS_TRANSPOSED >= 2,
+        assertTrue(GemmInPlace.MAX_PANELS >= 8 && GemmInPlace.MAX_PANELS_TRANSPOSED >= 2,
                 "the shapes below assume the in-place limits");
         int[][] sizes = {{1, 7, 5}, {13, 64, 300}, {25, 250, 40}, {64, 256, 784}, {7, 33, 1}, {40, 1280, 96}};
         long seed = 990;
