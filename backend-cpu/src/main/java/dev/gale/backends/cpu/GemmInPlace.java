@@ -34,9 +34,38 @@ final class GemmInPlace {
 
     private GemmInPlace() {}
 
-    /** Whether a block of A that serves {@code panels} B panels is read in place rather than packed. */
-    static boolean suits(Scratch s, boolean transA, MemorySegment a, GemmKernel.PackedA preA, int panels) {
-        return preA == null && s.flushes && panels <= maxPanels(transA) && readable(transA, a);
+    /**
+     * Bytes between addresses that share an L1 set (the way size: 48 KiB in 12 ways, as on Zen 5 and recent Intel
+     * cores).
+     */
+    static final int L1_WAY_BYTES = 4096;
+
+    /**
+     * Whether a block of A (row stride {@code lda} floats) that serves {@code panels} B panels is read in place rather
+     * than packed.
+     */
+    static boolean suits(Scratch s, boolean transA, MemorySegment a, long lda, GemmKernel.PackedA preA, int panels) {
+        return preA == null && s.flushes && panels <= maxPanels(transA) && readable(transA, a)
+                && !(panels > ALIASED_MAX_PANELS && rowsAlias(transA, lda));
+    }
+
+    /**
+     * The most B panels a block of A whose rows alias in L1 ({@link #rowsAlias}) serves and still is read in place:
+     * each panel reads the block again, missing L1 every time, but once or twice costs less than packing a large A
+     * (64 x 4096 x 4096 through {@link TransposedProduct}, its 4096-float rows of B read in place for two panels, took
+     * 8.2-8.6 ms, and 13.7-14.1 with B packed).
+     */
+    static final int ALIASED_MAX_PANELS = 2;
+
+    /**
+     * True when the rows of a tile of A (not transposed) all fall in one L1 set: a row stride that is a multiple of
+     * the way size puts the 12 rows' lines and the B panel's in one set of 12 ways, and they evict one another. On 2
+     * threads 64 x 1024 x 4096 (rows 16 KiB apart) took 2.28-2.36 ms in place against 2.00-2.05 packed, and 64 x 1024
+     * x 2048 0.95 against 0.89; with rows over two sets (4608 or 1536 floats) or more (2304) in place measured alike or
+     * faster.
+     */
+    static boolean rowsAlias(boolean transA, long lda) {
+        return !transA && lda * Float.BYTES % L1_WAY_BYTES == 0;
     }
 
     /** The most B panels a block of A serves and still is read in place. */

@@ -115,7 +115,7 @@ final class GemmKernel {
                 int k1 = Math.min(k, k0 + bl.chunk());
                 float[] pb = s.packB(chunkSize(k1 - k0, nc));
                 packChunk(b, k0, k1, bl.kc(), jc, nc, 0, panels, pb);
-                multiplyPacked(s, transA, a, aOff, lda, preA, GemmInPlace.suits(s, transA, a, preA, panels), 0, m, k0, k1, k, bl,
+                multiplyPacked(s, transA, a, aOff, lda, preA, GemmInPlace.suits(s, transA, a, lda, preA, panels), 0, m, k0, k1, k, bl,
                         pb, jc, nc, 0, nc, alpha, beta, ep, c, cOff, ldc, false);
             }
         }

@@ -162,7 +162,7 @@ public final class Sgemm {
                     int i0 = Math.min(m, (int) ((long) t * rowBlocks / pieces) * mr);
                     int i1 = Math.min(m, (int) ((long) (t + 1) * rowBlocks / pieces) * mr);
                     if (i0 < i1)
-                        GemmKernel.multiplyPacked(s, transA, a, aOff, lda, null, GemmInPlace.suits(s, transA, a, null, panels),
+                        GemmKernel.multiplyPacked(s, transA, a, aOff, lda, null, GemmInPlace.suits(s, transA, a, lda, null, panels),
                                 i0, i1, kStart, k1, k, bl, pb, j0, nc, 0, nc, alpha, beta, ep, c, cOff, ldc, false);
                 });
             }
@@ -203,7 +203,8 @@ public final class Sgemm {
         // of them (not once per piece).
         int piecePanels = (panels + pn - 1) / pn;
         boolean inPlace = pool.flushesDenormals() && piecePanels <= GemmInPlace.maxPanels(transA)
-                && GemmInPlace.readable(transA, a);
+                && GemmInPlace.readable(transA, a)
+                && !(piecePanels > GemmInPlace.ALIASED_MAX_PANELS && GemmInPlace.rowsAlias(transA, lda));
         if (!inPlace && pm == 1 && pn > 1 && GemmKernel.PackedA.size(m, k) <= SHARED_A_FLOATS) {
             pool.exclusive(() -> {
                 GemmKernel.PackedA pa = GemmKernel.PackedA.packAll(pool, transA, a, aOff, lda, m, k,
