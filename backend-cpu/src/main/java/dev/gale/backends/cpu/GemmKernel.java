@@ -149,10 +149,10 @@ final class GemmKernel {
      * blocks go innermost, so that the block's part of C (MC x NC) stays in L2 while it accumulates; C is scaled by
      * beta at k = 0 and gets the epilogue after k = {@code k} (positions are C's). op(A) is packed ahead by
      * {@link PackedA#packAll} into {@code preA} (rows {@code [i0, i1)} must then start at an MC block), or, when
-     * {@code preA} is null, packed here block by block, or with {@code aInPlace} (on a thread that flushes
-     * subnormals; a transposed A only from a native segment) read where it lies by {@link GemmInPlace#micro}. With {@code readAhead} (a packed B that streams
-     * from memory), the first MC block reads B's panels into L2 a block at a time ({@link ReadAhead}) before
-     * multiplying them.
+     * {@code preA} is null, packed here block by block, or with {@code aInPlace} (from a native segment, on a thread
+     * that flushes subnormals) read where it lies by {@link GemmInPlace#micro}. With {@code readAhead} (a packed B
+     * that streams from memory), the first MC block reads B's panels into L2 a block at a time ({@link ReadAhead})
+     * before multiplying them.
      */
     static void multiplyPacked(Scratch s, boolean transA, MemorySegment a, long aOff, long lda, PackedA preA,
                                boolean aInPlace, int i0, int i1, int k0, int k1, int k, Blocks bl, float[] pb, int jc,
@@ -160,17 +160,14 @@ final class GemmKernel {
                                long cOff, long ldc, boolean readAhead) {
         if (preA != null && (bl.kc() != KC || bl.mc() != preA.mc()))
             throw new IllegalArgumentException("packed A comes in blocks of " + preA.mc() + " x " + KC);
-        if (aInPlace && (preA != null || transA && !a.isNative()))
-            throw new IllegalArgumentException("a packed A, or a transposed A on the heap, is not read in place");
+        if (aInPlace && (preA != null || !GemmInPlace.readable(transA, a)))
+            throw new IllegalArgumentException("a packed A, or an A outside native memory, is not read in place");
         int kcb = bl.kc(), mcb = bl.mc();
         float[] pa = preA != null ? preA.panels() : aInPlace ? null : s.packA(mcb * Math.max(Math.min(kcb, k1 - k0), 1));
         float[] tile = s.tile;
         long ldaBytes = lda * Float.BYTES;
         // A in place: from one row of the tile to the next, and from one k to the next, in bytes
         long rowStep = transA ? Float.BYTES : ldaBytes, depthStep = transA ? ldaBytes : Float.BYTES;
-        // A in place from a heap segment: its float array, indexed in floats (aOff past the segment's start)
-        float[] aArray = aInPlace && !a.isNative() ? (float[]) a.heapBase().orElseThrow() : null;
-        int aBase = aArray == null ? 0 : Math.toIntExact(a.address() / Float.BYTES + aOff), ldaInt = (int) lda;
         int width = roundUp(nc, NR), ahead = ReadAhead.panels(NR * kcb);
         for (int ic = i0; ic < i1; ic += mcb) {
             int mc = Math.min(mcb, i1 - ic);
@@ -196,9 +193,8 @@ final class GemmKernel {
                         int rows = Math.min(MR, mc - ir);
                         for (int jr = jr0; jr < jr1; jr += NR) {
                             int cols = Math.min(NR, nc - jr), pbOff = base + jr * kc;
-                            if (aArray != null)
-                                GemmInPlace.micro(rows, kc, aArray, aBase + (ic + ir) * ldaInt + pc, ldaInt, pb, pbOff, tile);
-                            else if (aInPlace) GemmInPlace.micro(rows, kc, a, rowAt + ir * rowStep, rowStep, depthStep, pb, pbOff, tile);
+                            if (aInPlace)
+                                GemmInPlace.micro(rows, kc, a, rowAt + ir * rowStep, rowStep, depthStep, pb, pbOff, tile);
                             else micro(rows, kc, pa, at + ir * kc, pb, pbOff, tile);
                             TileStore.store(tile, rows, cols, alpha, cScale, e, c, cOff, ldc, ic + ir, jc + jr);
                         }
@@ -211,9 +207,8 @@ final class GemmKernel {
                         ReadAhead.block(s, pb, pbOff, Math.min(ahead, (jr1 - jr + NR - 1) / NR) * NR * kc);
                     for (int ir = 0; ir < mc; ir += MR) {
                         int rows = Math.min(MR, mc - ir);
-                        if (aArray != null)
-                            GemmInPlace.micro(rows, kc, aArray, aBase + (ic + ir) * ldaInt + pc, ldaInt, pb, pbOff, tile);
-                        else if (aInPlace) GemmInPlace.micro(rows, kc, a, rowAt + ir * rowStep, rowStep, depthStep, pb, pbOff, tile);
+                        if (aInPlace)
+                            GemmInPlace.micro(rows, kc, a, rowAt + ir * rowStep, rowStep, depthStep, pb, pbOff, tile);
                         else micro(rows, kc, pa, at + ir * kc, pb, pbOff, tile);
                         TileStore.store(tile, rows, cols, alpha, cScale, e, c, cOff, ldc, ic + ir, jc + jr);
                     }

@@ -479,8 +479,8 @@ class SgemmTest {
     /**
      * A read in place ({@link GemmInPlace#micro}, for pieces that multiply few B panels on a pool that flushes
      * subnormals) gives the same bits as A packed (a pool that does not flush packs it): the same products summed in
-     * the same order. A native segment with a row stride past its columns, and a slice of a heap float array (whose
-     * floats the array kernels read); A transposed (read in place from a native segment, each k's rows adjacent);
+     * the same order. A native segment with a row stride past its columns, and a slice of a heap float array (packed
+     * on every pool); A transposed (read in place from a native segment, each k's rows adjacent);
      * row counts that leave 1 to 11 rows in the last block (the kernel repeats the last row rather than read past
      * A), depth past KC, B packed ahead and packed per call (both transposes), 1 and 2 threads. Most shapes fall
      * under the in-place limits, the 40-panel one beyond them.
