@@ -45,7 +45,12 @@ final class GemmInPlace {
      * than packed.
      */
     static boolean suits(Scratch s, boolean transA, MemorySegment a, long lda, GemmKernel.PackedA preA, int panels) {
-        return preA == null && s.flushes && panels <= maxPanels(transA) && readable(transA, a)
+        return preA == null && suits(s.flushes, transA, a, lda, panels);
+    }
+
+    /** The same for a thread that flushes subnormals ({@code flushes}) or not. */
+    static boolean suits(boolean flushes, boolean transA, MemorySegment a, long lda, int panels) {
+        return flushes && panels <= maxPanels(transA) && readable(transA, a)
                 && !(panels > ALIASED_MAX_PANELS && rowsAlias(transA, lda));
     }
 
@@ -69,7 +74,7 @@ final class GemmInPlace {
     }
 
     /** The most B panels a block of A serves and still is read in place. */
-    static int maxPanels(boolean transA) {
+    private static int maxPanels(boolean transA) {
         return transA ? MAX_PANELS_TRANSPOSED : MAX_PANELS;
     }
 

@@ -202,9 +202,7 @@ public final class Sgemm {
         // subnormals as packing would; panels first, every piece needs all of A, so otherwise A is packed once for all
         // of them (not once per piece).
         int piecePanels = (panels + pn - 1) / pn;
-        boolean inPlace = pool.flushesDenormals() && piecePanels <= GemmInPlace.maxPanels(transA)
-                && GemmInPlace.readable(transA, a)
-                && !(piecePanels > GemmInPlace.ALIASED_MAX_PANELS && GemmInPlace.rowsAlias(transA, lda));
+        boolean inPlace = GemmInPlace.suits(pool.flushesDenormals(), transA, a, lda, piecePanels);
         if (!inPlace && pm == 1 && pn > 1 && GemmKernel.PackedA.size(m, k) <= SHARED_A_FLOATS) {
             pool.exclusive(() -> {
                 GemmKernel.PackedA pa = GemmKernel.PackedA.packAll(pool, transA, a, aOff, lda, m, k,
