@@ -175,7 +175,7 @@ final class GemmKernel {
                 int kc = Math.min(kcb, k1 - pc), base = (pc - k0) * width, at = 0;
                 float cScale = pc == 0 ? beta : 1f;
                 Epilogue e = pc + kc >= k ? ep : null;
-                long rowAt = (aOff + (transA ? pc * lda + ic : ic * lda + pc)) * Float.BYTES;
+                long rowAt = aInPlace ? (aOff + (transA ? pc * lda + ic : ic * lda + pc)) * Float.BYTES : 0;
                 if (preA != null) {
                     at = preA.offset(ic, pc);
                     if (preA.readAhead()) ReadAhead.block(s, pa, at, roundUp(mc, MR) * kc);

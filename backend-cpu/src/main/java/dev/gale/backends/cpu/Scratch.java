@@ -29,19 +29,6 @@ public final class Scratch {
 
     Scratch(boolean flushes) { this.flushes = flushes; }
 
-    /** A gather map: lane l at {@code l * stride} ({@link #strides}). */
-    private final int[] strides = new int[GemmKernel.L];
-    private int strideOf = -1;
-
-    /** The gather map of {@code stride} (lane l reads {@code l * stride} further on), made once per stride. */
-    int[] strides(int stride) {
-        if (stride != strideOf) {
-            for (int l = 0; l < strides.length; l++) strides[l] = l * stride;
-            strideOf = stride;
-        }
-        return strides;
-    }
-
     float[] packA(int size) {
         if (packA.length < size) packA = new float[size];
         return packA;

@@ -51,7 +51,8 @@ final class TransposedProduct {
             int parts = Math.min(Math.max(1, n / (4 * L)), 4 * pool.threads());
             pool.parallelFor(parts, (q, s) -> {
                 int j0 = (int) ((long) q * n / parts), j1 = (int) ((long) (q + 1) * n / parts);
-                for (int i = 0; i < m; i++) transposeRowLoop(t, m, i, j0, j1, c, cOff + (long) i * ldc, s.strides(m));
+                int[] map = GemmPacking.strideMap(m);
+                for (int i = 0; i < m; i++) transposeRowLoop(t, m, i, j0, j1, c, cOff + (long) i * ldc, map);
             });
         });
     }
