@@ -139,8 +139,10 @@ final class ElementwiseGradients {
     }
 
     private static void activations() {
-        // y = relu(x)  /  dx = dy where x > 0, else 0 (relu'(0) = 0)
-        rule("Relu", c -> list(pass(c, greater(c, c.in(0), c.scalar(0, c.in(0))), c.dOut(0))));
+        // y = relu(x)  /  dx = dy where y > 0, else 0 (relu'(0) = 0). From y, not x (y > 0 exactly where x > 0, and
+        // a NaN fails both): the backward pass then keeps only y, so x has Relu as its one use and a GEMM or
+        // convolution before it can take the Relu into its epilogue in training graphs too
+        rule("Relu", c -> list(pass(c, greater(c, c.out(0), c.scalar(0, c.out(0))), c.dOut(0))));
         // y = x if x > 0 else alpha x  /  dx = dy if x > 0 else alpha dy
         rule("LeakyRelu", c -> list(where(c, greater(c, c.in(0), c.scalar(0, c.in(0))), c.dOut(0),
                 mul(c, c.dOut(0), c.scalar(c.attrFloat("alpha"), c.dOut(0))))));

@@ -126,10 +126,12 @@ class PatternFusionDifferentialTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = ';', value = {
             "mlp; {fuse.gelu=1}",
-            "cnn; {}",
+            // conv-activation, matmul-activation: Relu's gradient reads its output, so the pre-activation has the
+            // Relu as its one use in training graphs too
+            "cnn; {fuse.conv-activation=2}",
             // gemm-bias 4: the weight gradients of the three MatMul weights both layers share are Gemms, summed;
             // matmul-transposed-b 6: products with a transposed weight matrix, which they now read in place
-            "transformer; {fuse.gemm-bias=4, fuse.matmul-bias=8, fuse.matmul-transposed-b=6}"})
+            "transformer; {fuse.gemm-bias=4, fuse.matmul-activation=2, fuse.matmul-bias=8, fuse.matmul-transposed-b=6}"})
     void pyTorchModelsTraining(String name, String expectedFirings) {
         Path dir = PyTorchModelsTest.model(name);
         Graph forward = ConformanceModels.load(dir).graph();
