@@ -13,6 +13,16 @@ import java.nio.ByteOrder;
  * order, with no fused multiply-add (Java rounds each operation, and so do these vector operations), and a float
  * square root equals the rounded double one the scalar form takes; so the results are bit for bit those of the
  * scalar loops, which remain for the tail. Indices are float elements of the segments.
+ *
+ * <p>The vector loops run on native segments only (the training state's buffers and the plan's regions all are),
+ * and every access casts its segment to the class of native segments first ({@link #NATIVE}). Why: the Vector API's
+ * segment loads and stores go through JDK methods that ask the segment for its heap base, a virtual call whose type
+ * profile is the JDK method's, shared by every caller in the process. Once any code has passed a heap segment
+ * (a {@code MemorySegment.ofArray}) through them, C2 compiles that call here as a type switch too, and the update ran
+ * 1.7x slower: a 25M-parameter Adam step took 21-23 ms on one thread after another method's heap loads, 12.7-13.5
+ * without them or with the cast (probe, 2026-11-27), and 23 ms on two threads inside a training run of the
+ * 1024-4096-4096-1024 MLP. Cast to the exact class, the call resolves to the native segment's method whatever the
+ * profile says. Other segments (heap arrays, in tests) take the scalar loops.
  */
 final class VectorUpdates {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -21,9 +31,21 @@ final class VectorUpdates {
 
     private VectorUpdates() {}
 
-    private static FloatVector load(MemorySegment m, int i) { return FloatVector.fromMemorySegment(S, m, (long) i << 2, O); }
+    /** The class of native segments ({@link java.lang.foreign.Arena} allocations; a mapped file's is a subclass). */
+    private static final Class<? extends MemorySegment> NATIVE = MemorySegment.NULL.getClass();
 
-    private static void store(FloatVector v, MemorySegment m, int i) { v.intoMemorySegment(m, (long) i << 2, O); }
+    /** Where the vector loop over {@code [from, to)} ends: its bound when every segment is native, else {@code from}. */
+    private static int vectorEnd(int from, int to, MemorySegment a, MemorySegment b, MemorySegment c, MemorySegment d) {
+        boolean nat = NATIVE.isInstance(a) && NATIVE.isInstance(b) && (c == null || NATIVE.isInstance(c))
+                && (d == null || NATIVE.isInstance(d));
+        return nat ? from + S.loopBound(to - from) : from;
+    }
+
+    private static FloatVector load(MemorySegment m, int i) {
+        return FloatVector.fromMemorySegment(S, NATIVE.cast(m), (long) i << 2, O);
+    }
+
+    private static void store(FloatVector v, MemorySegment m, int i) { v.intoMemorySegment(NATIVE.cast(m), (long) i << 2, O); }
 
     /**
      * SGD: {@code d = g + wd p}; with momentum {@code buf = first ? d : mom buf + damp d}, then {@code d = buf} or
@@ -31,7 +53,7 @@ final class VectorUpdates {
      */
     static void sgd(MemorySegment p, MemorySegment g, MemorySegment buf, int from, int to, float wd, float mom,
                     float damp, float rate, boolean first, boolean nesterov) {
-        int i = from, bound = from + S.loopBound(to - from);
+        int i = from, bound = vectorEnd(from, to, p, g, buf, null);
         for (; i < bound; i += S.length()) {
             FloatVector d = load(g, i), pv = load(p, i);
             if (wd != 0) d = d.add(pv.mul(wd));
@@ -61,7 +83,7 @@ final class VectorUpdates {
     static void adam(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, int from, int to,
                      float stepSize, float bc2Sqrt, float b1, float b2, float c1, float c2, float eps, float wd,
                      float decay, boolean decoupled) {
-        int i = from, bound = from + S.loopBound(to - from);
+        int i = from, bound = vectorEnd(from, to, p, g, m, v);
         for (; i < bound; i += S.length()) {
             FloatVector gi = load(g, i), pv = load(p, i);
             if (decoupled) pv = pv.mul(decay);
@@ -89,7 +111,7 @@ final class VectorUpdates {
     /** Adagrad: {@code g += wd p}; {@code sum += g^2}; {@code p -= clr g / (sqrt(sum) + eps)}. */
     static void adagrad(MemorySegment p, MemorySegment g, MemorySegment sum, int from, int to, float clr, float wd,
                         float eps) {
-        int i = from, bound = from + S.loopBound(to - from);
+        int i = from, bound = vectorEnd(from, to, p, g, sum, null);
         for (; i < bound; i += S.length()) {
             FloatVector gi = load(g, i), pv = load(p, i);
             if (wd != 0) gi = gi.add(pv.mul(wd));

@@ -1,22 +1,42 @@
 package dev.gale.train.optim;
 
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Random;
+import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 /**
  * The vectorized update loops give bit for bit what the scalar loops (PyTorch's float32 arithmetic, written out
  * below as the reference) give, over ranges that start and end off the vector length, with and without weight
- * decay, momentum, Nesterov and decoupled decay, across several steps.
+ * decay, momentum, Nesterov and decoupled decay, across several steps. On native segments the updates run in vectors;
+ * on heap segments (which the training state never has) they take the scalar loops, and must give the same bits.
  */
 class VectorUpdatesTest {
     private static final int N = 1000, FROM = 3, TO = 997;
 
-    /** The array as a heap segment the updates write through. */
-    private static java.lang.foreign.MemorySegment seg(float[] a) {
-        return a == null ? null : java.lang.foreign.MemorySegment.ofArray(a);
+    /**
+     * Runs {@code update} on segments over {@code arrays} (null stays null): native copies written back afterwards,
+     * or heap segments over the arrays themselves.
+     */
+    private static void withSegments(boolean nativeSegments, float[][] arrays, Consumer<MemorySegment[]> update) {
+        MemorySegment[] s = new MemorySegment[arrays.length];
+        try (Arena arena = Arena.ofConfined()) {
+            for (int i = 0; i < arrays.length; i++) {
+                if (arrays[i] == null) continue;
+                s[i] = nativeSegments ? arena.allocate(4L * arrays[i].length, 64) : MemorySegment.ofArray(arrays[i]);
+                if (nativeSegments) MemorySegment.copy(arrays[i], 0, s[i], ValueLayout.JAVA_FLOAT, 0, arrays[i].length);
+            }
+            update.accept(s);
+            if (nativeSegments)
+                for (int i = 0; i < arrays.length; i++)
+                    if (arrays[i] != null) MemorySegment.copy(s[i], ValueLayout.JAVA_FLOAT, 0, arrays[i], 0, arrays[i].length);
+        }
     }
 
     private static float[] random(Random r, float scale) {
@@ -25,8 +45,9 @@ class VectorUpdatesTest {
         return a;
     }
 
-    @Test
-    void sgdMatchesScalar() {
+    @ParameterizedTest(name = "native segments {0}")
+    @ValueSource(booleans = {true, false})
+    void sgdMatchesScalar(boolean nativeSegments) {
         for (float wd : new float[] {0f, 0.01f})
             for (float mom : new float[] {0f, 0.9f})
                 for (boolean nesterov : new boolean[] {false, true}) {
@@ -36,7 +57,9 @@ class VectorUpdatesTest {
                     float[] buf = mom != 0 ? new float[N] : null, buf2 = mom != 0 ? new float[N] : null;
                     for (int step = 1; step <= 3; step++) {
                         float[] g = random(r, 0.1f);
-                        VectorUpdates.sgd(seg(p), seg(g), seg(buf), FROM, TO, wd, mom, 1f, 0.01f, step == 1, nesterov);
+                        boolean first = step == 1;
+                        withSegments(nativeSegments, new float[][] {p, g, buf}, x -> VectorUpdates.sgd(x[0], x[1], x[2],
+                                FROM, TO, wd, mom, 1f, 0.01f, first, nesterov));
                         for (int i = FROM; i < TO; i++) {
                             float d = g[i];
                             if (wd != 0) d = d + wd * p2[i];
@@ -52,8 +75,9 @@ class VectorUpdatesTest {
                 }
     }
 
-    @Test
-    void adamMatchesScalar() {
+    @ParameterizedTest(name = "native segments {0}")
+    @ValueSource(booleans = {true, false})
+    void adamMatchesScalar(boolean nativeSegments) {
         for (boolean decoupled : new boolean[] {false, true})
             for (float wd : new float[] {0f, 0.01f}) {
                 Random r = new Random(11);
@@ -64,8 +88,8 @@ class VectorUpdatesTest {
                     double bc1 = 1 - Math.pow(0.9, step), bc2 = 1 - Math.pow(0.999, step), lr = 1e-3;
                     float stepSize = (float) (lr / bc1), bc2Sqrt = (float) Math.sqrt(bc2), e = 1e-8f;
                     float decay = (float) (1 - lr * wd);
-                    VectorUpdates.adam(seg(p), seg(g), seg(m), seg(v), FROM, TO, stepSize, bc2Sqrt, 0.9f, 0.999f, 0.1f, 0.001f, e, wd, decay,
-                            decoupled);
+                    withSegments(nativeSegments, new float[][] {p, g, m, v}, x -> VectorUpdates.adam(x[0], x[1], x[2],
+                            x[3], FROM, TO, stepSize, bc2Sqrt, 0.9f, 0.999f, 0.1f, 0.001f, e, wd, decay, decoupled));
                     for (int i = FROM; i < TO; i++) {
                         float gi = g[i];
                         if (decoupled) p2[i] = p2[i] * decay;
@@ -82,14 +106,16 @@ class VectorUpdatesTest {
             }
     }
 
-    @Test
-    void adagradMatchesScalar() {
+    @ParameterizedTest(name = "native segments {0}")
+    @ValueSource(booleans = {true, false})
+    void adagradMatchesScalar(boolean nativeSegments) {
         for (float wd : new float[] {0f, 0.01f}) {
             Random r = new Random(13);
             float[] p = random(r, 1), p2 = p.clone(), sum = new float[N], sum2 = new float[N];
             for (int step = 1; step <= 3; step++) {
                 float[] g = random(r, 0.1f);
-                VectorUpdates.adagrad(seg(p), seg(g), seg(sum), FROM, TO, 0.01f, wd, 1e-10f);
+                withSegments(nativeSegments, new float[][] {p, g, sum}, x -> VectorUpdates.adagrad(x[0], x[1], x[2], FROM,
+                        TO, 0.01f, wd, 1e-10f));
                 for (int i = FROM; i < TO; i++) {
                     float gi = g[i];
                     if (wd != 0) gi = gi + wd * p2[i];
