@@ -101,8 +101,17 @@ final class GemmInPlace {
      * Whether {@link #micro} may read op(A) from {@code a}: a native segment that is not a mapped file, so that its
      * loads see one segment class (A on the heap is packed).
      */
+    /**
+     * The class of the segments {@link #readable} admits (a native, unmapped segment), which every load of A casts to:
+     * the JDK methods behind {@code MemorySegment.get} ask the segment for its heap base through a call whose type
+     * profile every caller in the process shares, so once any code has read a heap segment C2 would compile these
+     * loads with a type switch (as it did the optimizer's: train's {@code VectorUpdates}); cast to the exact class the
+     * call resolves whatever the profile says.
+     */
+    static final Class<? extends MemorySegment> NATIVE = MemorySegment.NULL.getClass();
+
     static boolean readable(boolean transA, MemorySegment a) {
-        return a != null && a.isNative() && !a.isMapped();
+        return a != null && a.getClass() == NATIVE; // native, not a mapped file (whose class is a subclass)
     }
 
     /** The 12-row kernel of {@link #micro}. */
@@ -128,40 +137,40 @@ final class GemmInPlace {
             long q = p * depthStep;
             int bo = ib + p * NR;
             FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
-            FloatVector a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r0 + q));
+            FloatVector a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r0 + q));
             c0a = a.fma(b0, c0a);
             c0b = a.fma(b1, c0b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r1 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r1 + q));
             c1a = a.fma(b0, c1a);
             c1b = a.fma(b1, c1b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r2 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r2 + q));
             c2a = a.fma(b0, c2a);
             c2b = a.fma(b1, c2b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r3 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r3 + q));
             c3a = a.fma(b0, c3a);
             c3b = a.fma(b1, c3b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r4 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r4 + q));
             c4a = a.fma(b0, c4a);
             c4b = a.fma(b1, c4b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r5 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r5 + q));
             c5a = a.fma(b0, c5a);
             c5b = a.fma(b1, c5b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r6 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r6 + q));
             c6a = a.fma(b0, c6a);
             c6b = a.fma(b1, c6b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r7 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r7 + q));
             c7a = a.fma(b0, c7a);
             c7b = a.fma(b1, c7b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r8 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r8 + q));
             c8a = a.fma(b0, c8a);
             c8b = a.fma(b1, c8b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r9 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r9 + q));
             c9a = a.fma(b0, c9a);
             c9b = a.fma(b1, c9b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r10 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r10 + q));
             c10a = a.fma(b0, c10a);
             c10b = a.fma(b1, c10b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r11 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r11 + q));
             c11a = a.fma(b0, c11a);
             c11b = a.fma(b1, c11b);
         }
@@ -209,28 +218,28 @@ final class GemmInPlace {
             long q = p * depthStep;
             int bo = ib + p * NR;
             FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
-            FloatVector a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r0 + q));
+            FloatVector a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r0 + q));
             c0a = a.fma(b0, c0a);
             c0b = a.fma(b1, c0b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r1 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r1 + q));
             c1a = a.fma(b0, c1a);
             c1b = a.fma(b1, c1b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r2 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r2 + q));
             c2a = a.fma(b0, c2a);
             c2b = a.fma(b1, c2b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r3 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r3 + q));
             c3a = a.fma(b0, c3a);
             c3b = a.fma(b1, c3b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r4 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r4 + q));
             c4a = a.fma(b0, c4a);
             c4b = a.fma(b1, c4b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r5 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r5 + q));
             c5a = a.fma(b0, c5a);
             c5b = a.fma(b1, c5b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r6 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r6 + q));
             c6a = a.fma(b0, c6a);
             c6b = a.fma(b1, c6b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r7 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r7 + q));
             c7a = a.fma(b0, c7a);
             c7b = a.fma(b1, c7b);
         }
@@ -265,16 +274,16 @@ final class GemmInPlace {
             long q = p * depthStep;
             int bo = ib + p * NR;
             FloatVector b0 = FloatVector.fromArray(S, pb, bo), b1 = FloatVector.fromArray(S, pb, bo + L);
-            FloatVector a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r0 + q));
+            FloatVector a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r0 + q));
             c0a = a.fma(b0, c0a);
             c0b = a.fma(b1, c0b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r1 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r1 + q));
             c1a = a.fma(b0, c1a);
             c1b = a.fma(b1, c1b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r2 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r2 + q));
             c2a = a.fma(b0, c2a);
             c2b = a.fma(b1, c2b);
-            a = FloatVector.broadcast(S, sa.get(GemmPacking.F, r3 + q));
+            a = FloatVector.broadcast(S, NATIVE.cast(sa).get(GemmPacking.F, r3 + q));
             c3a = a.fma(b0, c3a);
             c3b = a.fma(b1, c3b);
         }
