@@ -1,5 +1,6 @@
 package dev.gale.backends.cpu;
 
+import dev.gale.backends.NativeSegments;
 import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
@@ -98,20 +99,17 @@ final class GemmInPlace {
     }
 
     /**
+     * The class of the segments {@link #readable} admits (a native, unmapped segment), which every load of A casts to,
+     * so that C2 compiles the loads for it whatever other code has read before ({@link NativeSegments} says why).
+     */
+    static final Class<? extends MemorySegment> NATIVE = NativeSegments.CLASS;
+
+    /**
      * Whether {@link #micro} may read op(A) from {@code a}: a native segment that is not a mapped file, so that its
      * loads see one segment class (A on the heap is packed).
      */
-    /**
-     * The class of the segments {@link #readable} admits (a native, unmapped segment), which every load of A casts to:
-     * the JDK methods behind {@code MemorySegment.get} ask the segment for its heap base through a call whose type
-     * profile every caller in the process shares, so once any code has read a heap segment C2 would compile these
-     * loads with a type switch (as it did the optimizer's: train's {@code VectorUpdates}); cast to the exact class the
-     * call resolves whatever the profile says.
-     */
-    static final Class<? extends MemorySegment> NATIVE = MemorySegment.NULL.getClass();
-
     static boolean readable(boolean transA, MemorySegment a) {
-        return a != null && a.getClass() == NATIVE; // native, not a mapped file (whose class is a subclass)
+        return NativeSegments.isPlainNative(a);
     }
 
     /** The 12-row kernel of {@link #micro}. */

@@ -1,5 +1,6 @@
 package dev.gale.train.optim;
 
+import dev.gale.backends.NativeSegments;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -15,14 +16,10 @@ import java.nio.ByteOrder;
  * scalar loops, which remain for the tail. Indices are float elements of the segments.
  *
  * <p>The vector loops run on native segments only (the training state's buffers and the plan's regions all are),
- * and every access casts its segment to the class of native segments first ({@link #NATIVE}). Why: the Vector API's
- * segment loads and stores go through JDK methods that ask the segment for its heap base, a virtual call whose type
- * profile is the JDK method's, shared by every caller in the process. Once any code has passed a heap segment
- * (a {@code MemorySegment.ofArray}) through them, C2 compiles that call here as a type switch too, and the update ran
- * 1.7x slower: a 25M-parameter Adam step took 21-23 ms on one thread after another method's heap loads, 12.7-13.5
- * without them or with the cast (probe, 2026-11-27), and 23 ms on two threads inside a training run of the
- * 1024-4096-4096-1024 MLP. Cast to the exact class, the call resolves to the native segment's method whatever the
- * profile says. Other segments (heap arrays, in tests) take the scalar loops.
+ * and every access casts its segment to the class of native segments first ({@link NativeSegments}, which says why:
+ * without the cast, a 25M-parameter Adam step ran 1.7x slower once any code in the process had used heap segments,
+ * and 23 ms instead of 9-11 on two threads inside a training run of the 1024-4096-4096-1024 MLP). Other segments
+ * (heap arrays, in tests) take the scalar loops.
  */
 final class VectorUpdates {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -31,13 +28,12 @@ final class VectorUpdates {
 
     private VectorUpdates() {}
 
-    /** The class of native segments ({@link java.lang.foreign.Arena} allocations; a mapped file's is a subclass). */
-    private static final Class<? extends MemorySegment> NATIVE = MemorySegment.NULL.getClass();
+    private static final Class<? extends MemorySegment> NATIVE = NativeSegments.CLASS;
 
     /** Where the vector loop over {@code [from, to)} ends: its bound when every segment is native, else {@code from}. */
     private static int vectorEnd(int from, int to, MemorySegment a, MemorySegment b, MemorySegment c, MemorySegment d) {
-        boolean nat = NATIVE.isInstance(a) && NATIVE.isInstance(b) && (c == null || NATIVE.isInstance(c))
-                && (d == null || NATIVE.isInstance(d));
+        boolean nat = NativeSegments.isNative(a) && NativeSegments.isNative(b)
+                && (c == null || NativeSegments.isNative(c)) && (d == null || NativeSegments.isNative(d));
         return nat ? from + S.loopBound(to - from) : from;
     }
 

@@ -61,7 +61,7 @@ final class AttentionSteps {
             pool.parallelFor(tasks, (t, scratch) -> {
                 long r0 = t * rows / tasks, r1 = (t + 1) * rows / tasks;
                 if (rowMask) addMask(s, m, ml, maskOff, r0, r1);
-                for (long r = r0; r < r1; r++) NormSteps.softmaxRow(s, r * lk, r * lk, lk, false);
+                for (long r = r0; r < r1; r++) SoftmaxRows.softmax(s, r * lk, r * lk, lk, false);
             });
             second.run();
         };

@@ -1,25 +1,17 @@
 package dev.gale.backends.cpu.runtime;
 
-import dev.gale.backends.cpu.VMath;
 import dev.gale.ir.DType;
 import dev.gale.ir.Tensor;
 import dev.gale.ir.op.GaleOps;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-
 import java.lang.foreign.MemorySegment;
-
-import static dev.gale.backends.cpu.runtime.Vec.L;
-import static dev.gale.backends.cpu.runtime.Vec.ORDER;
-import static dev.gale.backends.cpu.runtime.Vec.S;
 
 /**
  * SoftmaxCrossEntropyLoss, NegativeLogLikelihoodLoss and their {@code gale} gradients over scores
  * {@code (N, C, d1..dk)} in the arena and integer labels {@code (N, d1..dk)} in a box, with optional class weights,
  * ignore_index and the three reductions. Each target slot's log-softmax runs in float64 (a row of class scores is
- * short) when the classes of a slot are strided ({@code d > 1}); scores {@code (N, C)} run in vectors (exponentials in
- * float32, sums and logs in float64). Element (b, class, j) is at {@code (b * C + class) * d + j}.
+ * short) when the classes of a slot are strided ({@code d > 1}); scores {@code (N, C)} run in vectors ({@link SoftmaxRows}:
+ * exponentials in float32, sums and logs in float64). Element (b, class, j) is at {@code (b * C + class) * d + j}.
  */
 final class LossSteps {
     private LossSteps() {}
@@ -95,7 +87,7 @@ final class LossSteps {
 
         /** max + log(sum(exp(x - max))) over the classes of a slot: log-softmax is x minus this. */
         double logSumExp(MemorySegment m, long scores, int slot) {
-            if (d == 1) return logSumExpRow(m, scores + (long) slot * classes, classes);
+            if (d == 1) return SoftmaxRows.logSumExp(m, scores + (long) slot * classes, classes);
             double max = Double.NEGATIVE_INFINITY;
             for (int k = 0; k < classes; k++) max = Math.max(max, Vec.get(m, scores + at(slot, k)));
             double sum = 0;
@@ -119,7 +111,7 @@ final class LossSteps {
             for (int s = 0; s < ts.slots(); s++) {
                 double lse = ts.logSumExp(m, so, s);
                 if (lo >= 0 && ts.d() == 1)
-                    subtractRow(m, so + (long) s * ts.classes(), lo + (long) s * ts.classes(), ts.classes(), (float) lse);
+                    SoftmaxRows.subtract(m, so + (long) s * ts.classes(), lo + (long) s * ts.classes(), ts.classes(), (float) lse, 0f);
                 else if (lo >= 0)
                     for (int k = 0; k < ts.classes(); k++)
                         Vec.set(m, lo + ts.at(s, k), (float) (Vec.get(m, so + ts.at(s, k)) - lse));
@@ -158,7 +150,7 @@ final class LossSteps {
                 double lse = ts.logSumExp(m, so, s);
                 if (ts.d() == 1) {
                     long row = (long) s * ts.classes();
-                    scaledSoftmaxRow(m, so + row, dxo + row, ts.classes(), (float) lse, (float) coef);
+                    SoftmaxRows.scaledExp(m, so + row, dxo + row, ts.classes(), (float) lse, (float) coef);
                     double p = Math.exp(Vec.get(m, so + row + t) - lse);
                     Vec.set(m, dxo + row + t, (float) (coef * (p - 1)));
                     continue;
@@ -220,55 +212,5 @@ final class LossSteps {
                 Vec.set(m, dxo + ts.at(s, t), (float) -coef);
             }
         };
-    }
-
-    // ---- contiguous rows (scores (N, C): every slot's classes side by side), in vectors
-
-    /**
-     * max + log(sum(exp(x - max))) over the {@code n} floats at {@code x}, with the exponentials in float32 vectors
-     * ({@link VMath#exp}, within 2 ulp) summed in a vector accumulator per 64 vectors, those sums and the log in
-     * float64 (four accumulators, each with its exp inlined, made C2's code 5x slower).
-     * The scalar float64 loop it replaces took 0.5-0.7 ms for the loss and 1.0-1.1 for its gradient over 64 rows of
-     * 1024 classes (2-3% of the 1024-4096-4096-1024 MLP's training step); this takes 42 us for the 64 rows (probe,
-     * 2026-11-27). NaN in, NaN out, as before.
-     */
-    static double logSumExpRow(MemorySegment m, long x, int n) {
-        long xb = x << 2;
-        int b = n - n % L, k = 0;
-        FloatVector mv = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (; k < b; k += L) mv = mv.max(FloatVector.fromMemorySegment(S, m, xb + ((long) k << 2), ORDER));
-        float max = mv.reduceLanes(VectorOperators.MAX);
-        for (; k < n; k++) max = Math.max(max, m.getAtIndex(Vec.F, x + k));
-        FloatVector maxV = FloatVector.broadcast(S, max);
-        double sum = 0;
-        for (k = 0; k < b; ) { // blocks of 64 vectors: a lane sums at most 64 floats before the float64 sum takes them
-            FloatVector acc = FloatVector.zero(S);
-            for (int end = Math.min(b, k + 64 * L); k < end; k += L)
-                acc = acc.add(VMath.exp(FloatVector.fromMemorySegment(S, m, xb + ((long) k << 2), ORDER).sub(maxV)));
-            sum += acc.reduceLanes(VectorOperators.ADD);
-        }
-        for (; k < n; k++) sum += Math.exp(m.getAtIndex(Vec.F, x + k) - max);
-        return max + Math.log(sum);
-    }
-
-    /** y = x - lse over {@code n} contiguous floats (a row of log-probabilities). */
-    static void subtractRow(MemorySegment m, long x, long y, int n, float lse) {
-        long xb = x << 2, yb = y << 2;
-        int b = n - n % L, k = 0;
-        for (; k < b; k += L)
-            FloatVector.fromMemorySegment(S, m, xb + ((long) k << 2), ORDER).sub(lse)
-                    .intoMemorySegment(m, yb + ((long) k << 2), ORDER);
-        for (; k < n; k++) m.setAtIndex(Vec.F, y + k, m.getAtIndex(Vec.F, x + k) - lse);
-    }
-
-    /** dx = coef * softmax(x) over {@code n} contiguous floats, softmax as exp(x - lse); the caller subtracts coef at the label. */
-    static void scaledSoftmaxRow(MemorySegment m, long x, long dx, int n, float lse, float coef) {
-        long xb = x << 2, db = dx << 2;
-        int b = n - n % L, k = 0;
-        FloatVector lseV = FloatVector.broadcast(S, lse);
-        for (; k < b; k += L)
-            VMath.exp(FloatVector.fromMemorySegment(S, m, xb + ((long) k << 2), ORDER).sub(lseV)).mul(coef)
-                    .intoMemorySegment(m, db + ((long) k << 2), ORDER);
-        for (; k < n; k++) m.setAtIndex(Vec.F, dx + k, (float) (coef * Math.exp(m.getAtIndex(Vec.F, x + k) - (double) lse)));
     }
 }

@@ -58,7 +58,7 @@ final class NormSteps {
         if (len == 0 || outer * inner == 0) return () -> { };
         if (inner == 1) {
             return rows(c.pool, outer, len, (r0, r1) -> {
-                for (long r = r0; r < r1; r++) softmaxRow(m, xo + r * len, yo + r * len, len, log);
+                for (long r = r0; r < r1; r++) SoftmaxRows.softmax(m, xo + r * len, yo + r * len, len, log);
             });
         }
         return () -> {
@@ -77,46 +77,6 @@ final class NormSteps {
                 }
             }
         };
-    }
-
-    /** exp(x - max) / sum, or (x - max) - log(sum), over one contiguous row; y may be x. */
-    static void softmaxRow(MemorySegment m, long x, long y, long n, boolean log) {
-        // Vector loads and stores are written out here rather than through Vec's helpers: in a method this size C2
-        // declines to inline them ("callee uses too much stack") and then boxes every vector they return.
-        long b = n - n % L, k = 0, xb = x << 2, yb = y << 2;
-        FloatVector mv = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-        for (; k < b; k += L) mv = mv.max(FloatVector.fromMemorySegment(S, m, xb + (k << 2), ORDER));
-        float max = mv.reduceLanes(VectorOperators.MAX);
-        for (; k < n; k++) max = Math.max(max, m.getAtIndex(Vec.F, x + k));
-        FloatVector maxV = FloatVector.broadcast(S, max), acc = FloatVector.zero(S);
-        float sum = 0;
-        if (log) {
-            for (k = 0; k < b; k += L)
-                acc = acc.add(VMath.exp(FloatVector.fromMemorySegment(S, m, xb + (k << 2), ORDER).sub(maxV)));
-            sum = acc.reduceLanes(VectorOperators.ADD);
-            for (; k < n; k++) sum += (float) Math.exp(m.getAtIndex(Vec.F, x + k) - max);
-            float logSum = (float) Math.log(sum);
-            for (k = 0; k < b; k += L)
-                FloatVector.fromMemorySegment(S, m, xb + (k << 2), ORDER).sub(maxV).sub(logSum)
-                        .intoMemorySegment(m, yb + (k << 2), ORDER);
-            for (; k < n; k++) m.setAtIndex(Vec.F, y + k, m.getAtIndex(Vec.F, x + k) - max - logSum);
-            return;
-        }
-        for (k = 0; k < b; k += L) {
-            FloatVector e = VMath.exp(FloatVector.fromMemorySegment(S, m, xb + (k << 2), ORDER).sub(maxV));
-            acc = acc.add(e);
-            e.intoMemorySegment(m, yb + (k << 2), ORDER);
-        }
-        sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; k < n; k++) {
-            float e = (float) Math.exp(m.getAtIndex(Vec.F, x + k) - max);
-            sum += e;
-            m.setAtIndex(Vec.F, y + k, e);
-        }
-        float inv = 1f / sum;
-        for (k = 0; k < b; k += L)
-            FloatVector.fromMemorySegment(S, m, yb + (k << 2), ORDER).mul(inv).intoMemorySegment(m, yb + (k << 2), ORDER);
-        for (; k < n; k++) m.setAtIndex(Vec.F, y + k, m.getAtIndex(Vec.F, y + k) * inv);
     }
 
     // ---- layer normalization
