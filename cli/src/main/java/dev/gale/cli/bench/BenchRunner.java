@@ -91,6 +91,7 @@ final class BenchRunner {
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("description", model.description());
             details.put("max_abs_diff", Double.parseDouble(info.getOrDefault("max_abs_diff", "NaN")));
+            details.put("gale_io", info.getOrDefault("gale_io", "copied"));
             return new BenchResult("forward", model.name(), batch, "onnxruntime", Stats.of(t[0]), Stats.of(t[1]),
                     Stats.ratios(t[0], t[1]), details, null);
         } catch (GaleException e) {
