@@ -132,7 +132,12 @@ public final class ForwardWorker {
         regions.add(new Region(outputs, outOffsets, outSize));
         if (!inNames.isEmpty())
             regions.add(new Region(inNames, inOffsets.stream().mapToLong(Long::longValue).toArray(), inSize));
-        List<MemorySegment> mem = gale.bind(new LinkedHashMap<>(feeds), regions);
+        List<MemorySegment> mem;
+        try {
+            mem = gale.bind(new LinkedHashMap<>(feeds), regions);
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            return null; // the backend refuses these regions: the runs copy, as they did before binding
+        }
         if (mem == null) return null;
         for (int i = 0; i < inNames.size(); i++) {
             float[] data = feeds.get(inNames.get(i)).floats();
