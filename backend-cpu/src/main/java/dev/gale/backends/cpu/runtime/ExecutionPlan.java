@@ -155,7 +155,7 @@ final class ExecutionPlan implements AutoCloseable {
                 Tensor t = v != null ? (Tensor) v : overridden[i] ? in.defaultValue() : null;
                 if (t != null && (t.dtype() != DType.FLOAT32 || t.numel() != s.numel))
                     throw new GaleException("input '" + in.name() + "' is " + t.type() + ", expected " + s.type);
-                if (t != null) MemorySegment.copy(t.floats(), 0, mem, Vec.F, s.offset << 2, t.numel());
+                if (t != null) copyIn(t.floats(), s.offset, (int) t.numel());
                 overridden[i] = v != null && in.defaultValue() != null;
             } else {
                 boxes[s.box] = v != null ? v : in.defaultValue();
@@ -193,6 +193,27 @@ final class ExecutionPlan implements AutoCloseable {
             }
         }
         return result;
+    }
+
+    /** Inputs of at least this many floats are copied in by all of the pool's threads. */
+    static final int PARALLEL_COPY_FLOATS = 1 << 14;
+
+    /**
+     * Copies a fed input into the arena, a large one in a slice per thread: the next step's threads then find their
+     * share of it in their own cache, not only in the caller's. The 784-256-10 MLP at batch 64 (a 200 KB input read
+     * in place by a two-thread GEMM) ran in 0.129-0.130 ms instead of 0.142-0.143 (alternating blocks, 2026-11-28).
+     */
+    private void copyIn(float[] data, long offset, int n) {
+        if (pool.threads() == 1 || n < PARALLEL_COPY_FLOATS) {
+            MemorySegment.copy(data, 0, mem, Vec.F, offset << 2, n);
+            return;
+        }
+        int parts = pool.threads();
+        pool.parallelFor(parts, (task, scratch) -> {
+            int a = (int) ((long) n * task / parts) & ~15;
+            int b = task == parts - 1 ? n : (int) ((long) n * (task + 1) / parts) & ~15;
+            MemorySegment.copy(data, a, mem, Vec.F, (offset + a) << 2, b - a);
+        });
     }
 
     private static Tensor copy(Tensor t) {

@@ -211,6 +211,26 @@ class CpuRuntimeTest {
     }
 
     @Test
+    void aLargeInputIsCopiedInWhole() {
+        // 100,023 floats: copied in by every thread of the pool, in slices that end on 16-float boundaries but the last
+        Model m = model("""
+                graph @g(%x: tensor<[7,14289],f32>) -> (%y: tensor<[7,14289],f32>) {
+                  %y = Neg(%x)
+                }
+                """);
+        try (Session s = new CpuBackend().open(m)) {
+            for (int run = 0; run < 2; run++) {
+                Tensor x = ramp(7, 14289);
+                float[] in = x.floats();
+                for (int i = 0; i < in.length; i++) in[i] += run;
+                float[] y = ((Tensor) s.run(Map.of("x", x)).getFirst()).floats();
+                for (int i = 0; i < in.length; i++)
+                    assertEquals(-in[i], y[i], "element " + i + " of run " + run);
+            }
+        }
+    }
+
+    @Test
     void aFedInitializerOverridesItsDefaultForThatRunOnly() {
         Model m = model("""
                 graph @g(%x: tensor<[2,2],f32>, %w: tensor<[2,2],f32>) -> (%y: tensor<[2,2],f32>) {
