@@ -231,6 +231,24 @@ class CpuRuntimeTest {
     }
 
     @Test
+    void aFeedOfTheWrongShapeIsNamedAtItsInput() {
+        Model m = model("""
+                graph @g(%x: tensor<[batch,4],f32>, %w: tensor<[4,3],f32>) -> (%y: tensor<[batch,3],f32>) {
+                  %y = MatMul(%x, %w)
+                }
+                """);
+        try (Session s = new CpuBackend().open(m)) {
+            GaleException e = assertThrows(GaleException.class, () -> s.run(Map.of("x", ramp(2, 5), "w", ramp(4, 3))));
+            assertTrue(e.getMessage().startsWith("input 'x' is tensor<[2,5],f32> but the model declares"), e.getMessage());
+            assertTrue(e.getMessage().contains("; dimension 1 must be 4 ("), e.getMessage());
+            e = assertThrows(GaleException.class, () -> s.run(Map.of("x", ramp(2, 4, 1), "w", ramp(4, 3))));
+            assertTrue(e.getMessage().contains("; feed a tensor of rank 2 ("), e.getMessage());
+            // a symbolic dimension takes any size
+            assertEquals(2, ((Tensor) s.run(Map.of("x", ramp(7, 4), "w", ramp(4, 3))).getFirst()).shape().length);
+        }
+    }
+
+    @Test
     void aFedInitializerOverridesItsDefaultForThatRunOnly() {
         Model m = model("""
                 graph @g(%x: tensor<[2,2],f32>, %w: tensor<[2,2],f32>) -> (%y: tensor<[2,2],f32>) {
