@@ -57,13 +57,7 @@ public final class Interpreter {
     /** Runs the model's main graph; feeds are by input name and may override initializers with defaults. */
     public List<Object> run(Map<String, Object> feeds) {
         Graph g = model.graph();
-        for (Value v : g.runtimeInputs())
-            if (!feeds.containsKey(v.name()))
-                throw new GaleException("missing input '" + v.name() + "' (expected " + v.type() + ")");
-        for (String name : feeds.keySet())
-            if (g.inputs().stream().noneMatch(v -> v.name().equals(name)))
-                throw new GaleException("'" + name + "' is not an input of the graph; inputs are "
-                        + g.runtimeInputs().stream().map(Value::name).toList());
+        dev.gale.backends.Feeds.checkNames(g, feeds);
         Map<String, Object> env = new HashMap<>(g.initializers());
         env.putAll(feeds);
         return execute(g, env);

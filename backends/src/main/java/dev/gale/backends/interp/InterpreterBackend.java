@@ -1,8 +1,10 @@
 package dev.gale.backends.interp;
 
 import dev.gale.backends.Backend;
+import dev.gale.backends.Feeds;
 import dev.gale.backends.Session;
 import dev.gale.backends.interp.planned.PlannedExecutor;
+import dev.gale.ir.GaleException;
 import dev.gale.ir.Model;
 import dev.gale.ir.plan.BufferPlan;
 
@@ -19,7 +21,13 @@ public final class InterpreterBackend implements Backend {
         Interpreter interp = new Interpreter(model);
         return new Session() {
             @Override
-            public List<Object> run(Map<String, Object> feeds) { return interp.run(feeds); }
+            public List<Object> run(Map<String, Object> feeds) {
+                try {
+                    return interp.run(feeds);
+                } catch (GaleException e) {
+                    throw Feeds.atInput(model.graph(), feeds, e);
+                }
+            }
 
             @Override
             public void seed(long seed) { interp.seed(seed); }

@@ -1,11 +1,11 @@
 package dev.gale.backends.cpu.runtime;
 
+import dev.gale.backends.Feeds;
 import dev.gale.backends.Region;
 import dev.gale.backends.Session;
 import dev.gale.backends.cpu.KernelPool;
 import dev.gale.ir.GaleException;
 import dev.gale.ir.Graph;
-import dev.gale.ir.Type;
 import dev.gale.ir.Value;
 
 import java.lang.foreign.MemorySegment;
@@ -50,7 +50,7 @@ public final class CpuSession implements Session {
         try {
             return runChecked(feeds);
         } catch (GaleException e) {
-            throw atInput(feeds, e);
+            throw Feeds.atInput(graph, feeds, e);
         }
     }
 
@@ -68,7 +68,7 @@ public final class CpuSession implements Session {
             }
         }
         if (plan == null) {
-            checkFeeds(feeds);
+            Feeds.checkNames(graph, feeds);
             plan = compile(feeds, List.of());
             add(plan);
         } else {
@@ -90,7 +90,7 @@ public final class CpuSession implements Session {
     @Override
     public List<MemorySegment> bind(Map<String, Object> example, List<Region> regions) {
         if (closed) throw new GaleException("the session is closed");
-        checkFeeds(example);
+        Feeds.checkNames(graph, example);
         ExecutionPlan plan;
         try {
             plan = compile(example, regions);
@@ -107,38 +107,6 @@ public final class CpuSession implements Session {
         }
         add(plan);
         return plan.regions();
-    }
-
-    private void checkFeeds(Map<String, Object> feeds) {
-        for (Value v : graph.runtimeInputs())
-            if (!feeds.containsKey(v.name()))
-                throw new GaleException("missing input '" + v.name() + "' (expected " + v.type() + ")");
-        for (String name : feeds.keySet())
-            if (graph.inputs().stream().noneMatch(v -> v.name().equals(name)))
-                throw new GaleException("'" + name + "' is not an input of the graph; inputs are "
-                        + graph.runtimeInputs().stream().map(Value::name).toList());
-    }
-
-    /**
-     * {@code e}, a failure of a run on {@code feeds}, said at the input when a fed tensor's rank or a fixed dimension
-     * differs from what the model declares: that, not the node of the compiled graph that tripped over it, is what
-     * the caller has to change. Feeds that differ from the declaration but run (the conformance suite has one, a
-     * CastLike whose second input only lends its type) are left alone.
-     */
-    private GaleException atInput(Map<String, Object> feeds, GaleException e) {
-        for (Value v : graph.inputs()) {
-            if (!(feeds.get(v.name()) instanceof dev.gale.ir.Tensor t) || !(v.type() instanceof Type.TensorType want)
-                    || want.shape() == null) continue;
-            String what = "input '" + v.name() + "' is " + t.type() + " but the model declares " + want;
-            long[] got = t.shape();
-            if (got.length != want.shape().rank())
-                return new GaleException(what + "; feed a tensor of rank " + want.shape().rank() + " (" + e.getMessage() + ")", e);
-            for (int i = 0; i < got.length; i++)
-                if (want.shape().dim(i).isFixed() && want.shape().dim(i).sizeOr(-1) != got[i])
-                    return new GaleException(what + "; dimension " + i + " must be " + want.shape().dim(i).sizeOr(-1)
-                            + " (" + e.getMessage() + ")", e);
-        }
-        return e;
     }
 
     private ExecutionPlan compile(Map<String, Object> feeds, List<Region> regions) {
