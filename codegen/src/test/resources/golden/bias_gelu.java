@@ -23,7 +23,7 @@ final class Kernel_fused_add_gelu {
                 FloatVector t0 = FloatVector.fromArray(F, p0, p0_off + i0 * 768 + i1);
                 FloatVector t1 = FloatVector.fromArray(F, p1, p1_off + i1);
                 FloatVector t2 = t0.add(t1);
-                FloatVector t3 = t2.mul(0.5f).mul(erf(t2.mul(0.70710677f)).add(1.0f));
+                FloatVector t3 = t2.mul(0.5f).mul((switch (0) { default -> { FloatVector u1_a = t2.mul(0.70710677f); FloatVector u1_x = u1_a.blend(-4f, u1_a.lt(-4f)); u1_x = u1_x.blend(4f, u1_x.compare(VectorOperators.GT, 4f)); FloatVector u1_x2 = u1_x.mul(u1_x); FloatVector u1_p = u1_x2.fma(FloatVector.broadcast(F, -2.72614225801306e-10f), FloatVector.broadcast(F, 2.77068142495902e-08f)); u1_p = u1_p.fma(u1_x2, FloatVector.broadcast(F, -2.10102402082508e-06f)); u1_p = u1_p.fma(u1_x2, FloatVector.broadcast(F, -5.69250639462346e-05f)); u1_p = u1_p.fma(u1_x2, FloatVector.broadcast(F, -7.34990630326855e-04f)); u1_p = u1_p.fma(u1_x2, FloatVector.broadcast(F, -2.95459980854025e-03f)); u1_p = u1_p.fma(u1_x2, FloatVector.broadcast(F, -1.60960333262415e-02f)).mul(u1_x); FloatVector u1_q = u1_x2.fma(FloatVector.broadcast(F, -1.45660718464996e-05f), FloatVector.broadcast(F, -2.13374055278905e-04f)); u1_q = u1_q.fma(u1_x2, FloatVector.broadcast(F, -1.68282697438203e-03f)); u1_q = u1_q.fma(u1_x2, FloatVector.broadcast(F, -7.37332916720468e-03f)); u1_q = u1_q.fma(u1_x2, FloatVector.broadcast(F, -1.42647390514189e-02f)); yield u1_p.div(u1_q); } }).add(1.0f));
                 t3.intoArray(o0, o0_off + i0 * 768 + i1);
             }
             for (; i1 < 768; i1++) {
@@ -49,22 +49,5 @@ final class Kernel_fused_add_gelu {
                 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223
                 + t * 0.17087277)))))))));
         return (float) (x < 0 ? r - 1 : 1 - r);
-    }
-
-    private static FloatVector erf(FloatVector a) {
-        FloatVector x = a.blend(-4f, a.lt(-4f));
-        x = x.blend(4f, x.compare(VectorOperators.GT, 4f));
-        FloatVector x2 = x.mul(x);
-        FloatVector p = x2.fma(FloatVector.broadcast(F, -2.72614225801306e-10f), FloatVector.broadcast(F, 2.77068142495902e-08f));
-        p = p.fma(x2, FloatVector.broadcast(F, -2.10102402082508e-06f));
-        p = p.fma(x2, FloatVector.broadcast(F, -5.69250639462346e-05f));
-        p = p.fma(x2, FloatVector.broadcast(F, -7.34990630326855e-04f));
-        p = p.fma(x2, FloatVector.broadcast(F, -2.95459980854025e-03f));
-        p = p.fma(x2, FloatVector.broadcast(F, -1.60960333262415e-02f)).mul(x);
-        FloatVector q = x2.fma(FloatVector.broadcast(F, -1.45660718464996e-05f), FloatVector.broadcast(F, -2.13374055278905e-04f));
-        q = q.fma(x2, FloatVector.broadcast(F, -1.68282697438203e-03f));
-        q = q.fma(x2, FloatVector.broadcast(F, -7.37332916720468e-03f));
-        q = q.fma(x2, FloatVector.broadcast(F, -1.42647390514189e-02f));
-        return p.div(q);
     }
 }

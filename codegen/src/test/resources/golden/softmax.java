@@ -38,7 +38,7 @@ final class Kernel_fused_softmax {
             for (int r1Vec = F.loopBound(10); r1 < r1Vec; r1 += F.length()) {
                 FloatVector t6 = FloatVector.fromArray(F, p0, p0_off + i0 * 10 + r1);
                 FloatVector t7 = t6.sub(acc1);
-                FloatVector t8 = exp(t7);
+                FloatVector t8 = (switch (0) { default -> { FloatVector u0_a = t7; FloatVector u0_x = u0_a.blend(-104f, u0_a.lt(-104f)); u0_x = u0_x.blend(88.72283935546875f, u0_x.compare(VectorOperators.GT, 88.72283935546875f)); FloatVector u0_t = u0_x.fma(FloatVector.broadcast(F, 1.44269504088896341f), FloatVector.broadcast(F, 12582912f)); FloatVector u0_n = u0_t.sub(12582912f); FloatVector u0_r = u0_n.fma(FloatVector.broadcast(F, -0.693359375f), u0_x); u0_r = u0_n.fma(FloatVector.broadcast(F, 2.12194440e-4f), u0_r); FloatVector u0_p = u0_r.fma(FloatVector.broadcast(F, 1.9875691500e-4f), FloatVector.broadcast(F, 1.3981999507e-3f)); u0_p = u0_p.fma(u0_r, FloatVector.broadcast(F, 8.3334519073e-3f)); u0_p = u0_p.fma(u0_r, FloatVector.broadcast(F, 4.1665795894e-2f)); u0_p = u0_p.fma(u0_r, FloatVector.broadcast(F, 1.6666665459e-1f)); u0_p = u0_p.fma(u0_r, FloatVector.broadcast(F, 5.0000001201e-1f)); FloatVector u0_y = u0_p.fma(u0_r.mul(u0_r), u0_r).add(1f); jdk.incubator.vector.IntVector u0_k = u0_t.reinterpretAsInts().sub(0x4B400000); jdk.incubator.vector.IntVector u0_h = u0_k.lanewise(VectorOperators.ASHR, 1); FloatVector u0_s1 = u0_h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats(); FloatVector u0_s2 = u0_k.sub(u0_h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats(); yield u0_y.mul(u0_s1).mul(u0_s2).blend(Float.POSITIVE_INFINITY, u0_a.compare(VectorOperators.GT, 88.72283935546875f)); } });
                 r1Lo = r1Lo.add(t8.convertShape(VectorOperators.F2D, D, 0));
                 r1Hi = r1Hi.add(t8.convertShape(VectorOperators.F2D, D, 1));
             }
@@ -54,7 +54,7 @@ final class Kernel_fused_softmax {
             for (int i1Vec = F.loopBound(10); i1 < i1Vec; i1 += F.length()) {
                 FloatVector t0 = FloatVector.fromArray(F, p0, p0_off + i0 * 10 + i1);
                 FloatVector t3 = t0.sub(acc1);
-                FloatVector t4 = exp(t3);
+                FloatVector t4 = (switch (0) { default -> { FloatVector u1_a = t3; FloatVector u1_x = u1_a.blend(-104f, u1_a.lt(-104f)); u1_x = u1_x.blend(88.72283935546875f, u1_x.compare(VectorOperators.GT, 88.72283935546875f)); FloatVector u1_t = u1_x.fma(FloatVector.broadcast(F, 1.44269504088896341f), FloatVector.broadcast(F, 12582912f)); FloatVector u1_n = u1_t.sub(12582912f); FloatVector u1_r = u1_n.fma(FloatVector.broadcast(F, -0.693359375f), u1_x); u1_r = u1_n.fma(FloatVector.broadcast(F, 2.12194440e-4f), u1_r); FloatVector u1_p = u1_r.fma(FloatVector.broadcast(F, 1.9875691500e-4f), FloatVector.broadcast(F, 1.3981999507e-3f)); u1_p = u1_p.fma(u1_r, FloatVector.broadcast(F, 8.3334519073e-3f)); u1_p = u1_p.fma(u1_r, FloatVector.broadcast(F, 4.1665795894e-2f)); u1_p = u1_p.fma(u1_r, FloatVector.broadcast(F, 1.6666665459e-1f)); u1_p = u1_p.fma(u1_r, FloatVector.broadcast(F, 5.0000001201e-1f)); FloatVector u1_y = u1_p.fma(u1_r.mul(u1_r), u1_r).add(1f); jdk.incubator.vector.IntVector u1_k = u1_t.reinterpretAsInts().sub(0x4B400000); jdk.incubator.vector.IntVector u1_h = u1_k.lanewise(VectorOperators.ASHR, 1); FloatVector u1_s1 = u1_h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats(); FloatVector u1_s2 = u1_k.sub(u1_h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats(); yield u1_y.mul(u1_s1).mul(u1_s2).blend(Float.POSITIVE_INFINITY, u1_a.compare(VectorOperators.GT, 88.72283935546875f)); } });
                 FloatVector t10 = t4.div(t9);
                 t10.intoArray(o0, o0_off + i0 * 10 + i1);
             }
@@ -66,25 +66,5 @@ final class Kernel_fused_softmax {
                 o0[o0_off + i0 * 10 + i1] = t10;
             }
         }
-    }
-
-    private static FloatVector exp(FloatVector a) {
-        FloatVector x = a.blend(-104f, a.lt(-104f));
-        x = x.blend(88.72283935546875f, x.compare(VectorOperators.GT, 88.72283935546875f));
-        FloatVector t = x.fma(FloatVector.broadcast(F, 1.44269504088896341f), FloatVector.broadcast(F, 12582912f));
-        FloatVector n = t.sub(12582912f);
-        FloatVector r = n.fma(FloatVector.broadcast(F, -0.693359375f), x);
-        r = n.fma(FloatVector.broadcast(F, 2.12194440e-4f), r);
-        FloatVector p = r.fma(FloatVector.broadcast(F, 1.9875691500e-4f), FloatVector.broadcast(F, 1.3981999507e-3f));
-        p = p.fma(r, FloatVector.broadcast(F, 8.3334519073e-3f));
-        p = p.fma(r, FloatVector.broadcast(F, 4.1665795894e-2f));
-        p = p.fma(r, FloatVector.broadcast(F, 1.6666665459e-1f));
-        p = p.fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
-        FloatVector y = p.fma(r.mul(r), r).add(1f);
-        jdk.incubator.vector.IntVector k = t.reinterpretAsInts().sub(0x4B400000);
-        jdk.incubator.vector.IntVector h = k.lanewise(VectorOperators.ASHR, 1);
-        FloatVector s1 = h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector s2 = k.sub(h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return y.mul(s1).mul(s2).blend(Float.POSITIVE_INFINITY, a.compare(VectorOperators.GT, 88.72283935546875f));
     }
 }

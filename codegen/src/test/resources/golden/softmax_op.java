@@ -38,8 +38,8 @@ final class Kernel_fused_softmax_op {
                 DoubleVector r1Lo = DoubleVector.zero(D), r1Hi = DoubleVector.zero(D);
                 for (int r1Vec = F.loopBound(33); r1 < r1Vec; r1 += F.length()) {
                     FloatVector t3 = FloatVector.fromArray(F, p0, p0_off + i0 * 132 + i1 * 33 + r1);
-                    r1Lo = r1Lo.add(exp(t3.sub(acc0)).convertShape(VectorOperators.F2D, D, 0));
-                    r1Hi = r1Hi.add(exp(t3.sub(acc0)).convertShape(VectorOperators.F2D, D, 1));
+                    r1Lo = r1Lo.add((switch (0) { default -> { FloatVector u0_a = t3.sub(acc0); FloatVector u0_x = u0_a.blend(-104f, u0_a.lt(-104f)); u0_x = u0_x.blend(88.72283935546875f, u0_x.compare(VectorOperators.GT, 88.72283935546875f)); FloatVector u0_t = u0_x.fma(FloatVector.broadcast(F, 1.44269504088896341f), FloatVector.broadcast(F, 12582912f)); FloatVector u0_n = u0_t.sub(12582912f); FloatVector u0_r = u0_n.fma(FloatVector.broadcast(F, -0.693359375f), u0_x); u0_r = u0_n.fma(FloatVector.broadcast(F, 2.12194440e-4f), u0_r); FloatVector u0_p = u0_r.fma(FloatVector.broadcast(F, 1.9875691500e-4f), FloatVector.broadcast(F, 1.3981999507e-3f)); u0_p = u0_p.fma(u0_r, FloatVector.broadcast(F, 8.3334519073e-3f)); u0_p = u0_p.fma(u0_r, FloatVector.broadcast(F, 4.1665795894e-2f)); u0_p = u0_p.fma(u0_r, FloatVector.broadcast(F, 1.6666665459e-1f)); u0_p = u0_p.fma(u0_r, FloatVector.broadcast(F, 5.0000001201e-1f)); FloatVector u0_y = u0_p.fma(u0_r.mul(u0_r), u0_r).add(1f); jdk.incubator.vector.IntVector u0_k = u0_t.reinterpretAsInts().sub(0x4B400000); jdk.incubator.vector.IntVector u0_h = u0_k.lanewise(VectorOperators.ASHR, 1); FloatVector u0_s1 = u0_h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats(); FloatVector u0_s2 = u0_k.sub(u0_h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats(); yield u0_y.mul(u0_s1).mul(u0_s2).blend(Float.POSITIVE_INFINITY, u0_a.compare(VectorOperators.GT, 88.72283935546875f)); } }).convertShape(VectorOperators.F2D, D, 0));
+                    r1Hi = r1Hi.add((switch (0) { default -> { FloatVector u0_a = t3.sub(acc0); FloatVector u0_x = u0_a.blend(-104f, u0_a.lt(-104f)); u0_x = u0_x.blend(88.72283935546875f, u0_x.compare(VectorOperators.GT, 88.72283935546875f)); FloatVector u0_t = u0_x.fma(FloatVector.broadcast(F, 1.44269504088896341f), FloatVector.broadcast(F, 12582912f)); FloatVector u0_n = u0_t.sub(12582912f); FloatVector u0_r = u0_n.fma(FloatVector.broadcast(F, -0.693359375f), u0_x); u0_r = u0_n.fma(FloatVector.broadcast(F, 2.12194440e-4f), u0_r); FloatVector u0_p = u0_r.fma(FloatVector.broadcast(F, 1.9875691500e-4f), FloatVector.broadcast(F, 1.3981999507e-3f)); u0_p = u0_p.fma(u0_r, FloatVector.broadcast(F, 8.3334519073e-3f)); u0_p = u0_p.fma(u0_r, FloatVector.broadcast(F, 4.1665795894e-2f)); u0_p = u0_p.fma(u0_r, FloatVector.broadcast(F, 1.6666665459e-1f)); u0_p = u0_p.fma(u0_r, FloatVector.broadcast(F, 5.0000001201e-1f)); FloatVector u0_y = u0_p.fma(u0_r.mul(u0_r), u0_r).add(1f); jdk.incubator.vector.IntVector u0_k = u0_t.reinterpretAsInts().sub(0x4B400000); jdk.incubator.vector.IntVector u0_h = u0_k.lanewise(VectorOperators.ASHR, 1); FloatVector u0_s1 = u0_h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats(); FloatVector u0_s2 = u0_k.sub(u0_h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats(); yield u0_y.mul(u0_s1).mul(u0_s2).blend(Float.POSITIVE_INFINITY, u0_a.compare(VectorOperators.GT, 88.72283935546875f)); } }).convertShape(VectorOperators.F2D, D, 1));
                 }
                 acc2 = acc2 + r1Lo.add(r1Hi).reduceLanes(VectorOperators.ADD);
                 for (; r1 < 33; r1++) {
@@ -69,25 +69,5 @@ final class Kernel_fused_softmax_op {
                 }
             }
         }
-    }
-
-    private static FloatVector exp(FloatVector a) {
-        FloatVector x = a.blend(-104f, a.lt(-104f));
-        x = x.blend(88.72283935546875f, x.compare(VectorOperators.GT, 88.72283935546875f));
-        FloatVector t = x.fma(FloatVector.broadcast(F, 1.44269504088896341f), FloatVector.broadcast(F, 12582912f));
-        FloatVector n = t.sub(12582912f);
-        FloatVector r = n.fma(FloatVector.broadcast(F, -0.693359375f), x);
-        r = n.fma(FloatVector.broadcast(F, 2.12194440e-4f), r);
-        FloatVector p = r.fma(FloatVector.broadcast(F, 1.9875691500e-4f), FloatVector.broadcast(F, 1.3981999507e-3f));
-        p = p.fma(r, FloatVector.broadcast(F, 8.3334519073e-3f));
-        p = p.fma(r, FloatVector.broadcast(F, 4.1665795894e-2f));
-        p = p.fma(r, FloatVector.broadcast(F, 1.6666665459e-1f));
-        p = p.fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
-        FloatVector y = p.fma(r.mul(r), r).add(1f);
-        jdk.incubator.vector.IntVector k = t.reinterpretAsInts().sub(0x4B400000);
-        jdk.incubator.vector.IntVector h = k.lanewise(VectorOperators.ASHR, 1);
-        FloatVector s1 = h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector s2 = k.sub(h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return y.mul(s1).mul(s2).blend(Float.POSITIVE_INFINITY, a.compare(VectorOperators.GT, 88.72283935546875f));
     }
 }

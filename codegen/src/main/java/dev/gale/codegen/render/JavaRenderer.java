@@ -50,7 +50,9 @@ public final class JavaRenderer extends CLikeRenderer {
     private boolean pairs;
     private int laneTemps;
     private Stmt.Loop outer;
-    private boolean erf32, erf64, tanhVector, expVector;
+    private boolean erf32, erf64;
+    /** Vector functions written inline so far in this kernel (their temporaries are named after the count). */
+    private int inlines;
     // While rendering a vector loop: its variable and the temporaries that hold vectors (or masks).
     private Ix.Var lane;
     private final Set<Integer> vectorTemps = new HashSet<>();
@@ -116,7 +118,8 @@ public final class JavaRenderer extends CLikeRenderer {
         outerVectorLoops.clear();
         pairs = false;
         laneTemps = 0;
-        erf32 = erf64 = tanhVector = expVector = false;
+        erf32 = erf64 = false;
+        inlines = 0;
         for (KernelIR.Nest n : k.nests()) {
             findVectorLoops(n.body());
             findErf(n.body());
@@ -158,9 +161,6 @@ public final class JavaRenderer extends CLikeRenderer {
         close("}");
         for (int n = 0; n < k.nests().size(); n++) nest(k, n);
         if (erf32) raw(indent(ERF_FLOAT));
-        if (erf32 && vec) raw(indent(ERF_VECTOR));
-        if (tanhVector) raw(indent(TANH_VECTOR));
-        if (expVector) raw(indent(EXP_VECTOR));
         if (erf64) raw(indent(ERF_DOUBLE));
         close("}");
     }
@@ -428,15 +428,9 @@ public final class JavaRenderer extends CLikeRenderer {
                     case ABS -> a + ".abs()";
                     case SQRT -> a + ".sqrt()";
                     case NOT -> a + ".not()";
-                    case ERF -> "erf(" + a + ")";
-                    case TANH -> {
-                        tanhVector = true;
-                        yield "tanh(" + a + ")";
-                    }
-                    case EXP -> {
-                        expVector = true;
-                        yield "exp(" + a + ")";
-                    }
+                    case ERF -> inline(ERF_VECTOR, a);
+                    case TANH -> inline(TANH_VECTOR, a);
+                    case EXP -> inline(EXP_VECTOR, a);
                     default -> a + ".lanewise(VectorOperators." + u.op().name() + ")";
                 }, true);
             }
@@ -815,28 +809,39 @@ public final class JavaRenderer extends CLikeRenderer {
             """;
 
     /**
+     * A vector function's body ({@link #ERF_VECTOR}, {@link #EXP_VECTOR}, {@link #TANH_VECTOR}) written where it is
+     * used, as a switch expression (in parentheses, so that a method call may follow) whose block yields the result, its temporaries named {@code u<count>_}. Not a
+     * helper method: a method that takes and returns vectors is a call C2 may decline to inline (the kernel's inlining
+     * budget spent, or the helper compiled on its own first), and then every vector that crosses it is boxed on the
+     * heap; in the generated training kernels of the 784-256-10 MLP the JIT compiled the erf and exp helpers on their
+     * own before the loops that call them.
+     */
+    private String inline(String body, String arg) {
+        String u = "u" + inlines++ + "_";
+        return "(switch (0) { default -> { FloatVector " + u + "a = " + arg + "; "
+                + body.strip().replace("\n", " ").replace("$", u) + " } })";
+    }
+
+    /**
      * erf of float32 lanes: a rational minimax fit {@code x P(x^2) / Q(x^2)} on [-4, 4] (beyond it erf is +-1 in
      * float32), as Eigen's {@code generic_fast_erf_float}: FMAs and one division, no exp; error below 5e-7 absolute
      * and relative.
      */
     private static final String ERF_VECTOR = """
-
-            private static FloatVector erf(FloatVector a) {
-                FloatVector x = a.blend(-4f, a.lt(-4f));
-                x = x.blend(4f, x.compare(VectorOperators.GT, 4f));
-                FloatVector x2 = x.mul(x);
-                FloatVector p = x2.fma(FloatVector.broadcast(F, -2.72614225801306e-10f), FloatVector.broadcast(F, 2.77068142495902e-08f));
-                p = p.fma(x2, FloatVector.broadcast(F, -2.10102402082508e-06f));
-                p = p.fma(x2, FloatVector.broadcast(F, -5.69250639462346e-05f));
-                p = p.fma(x2, FloatVector.broadcast(F, -7.34990630326855e-04f));
-                p = p.fma(x2, FloatVector.broadcast(F, -2.95459980854025e-03f));
-                p = p.fma(x2, FloatVector.broadcast(F, -1.60960333262415e-02f)).mul(x);
-                FloatVector q = x2.fma(FloatVector.broadcast(F, -1.45660718464996e-05f), FloatVector.broadcast(F, -2.13374055278905e-04f));
-                q = q.fma(x2, FloatVector.broadcast(F, -1.68282697438203e-03f));
-                q = q.fma(x2, FloatVector.broadcast(F, -7.37332916720468e-03f));
-                q = q.fma(x2, FloatVector.broadcast(F, -1.42647390514189e-02f));
-                return p.div(q);
-            }
+            FloatVector $x = $a.blend(-4f, $a.lt(-4f));
+            $x = $x.blend(4f, $x.compare(VectorOperators.GT, 4f));
+            FloatVector $x2 = $x.mul($x);
+            FloatVector $p = $x2.fma(FloatVector.broadcast(F, -2.72614225801306e-10f), FloatVector.broadcast(F, 2.77068142495902e-08f));
+            $p = $p.fma($x2, FloatVector.broadcast(F, -2.10102402082508e-06f));
+            $p = $p.fma($x2, FloatVector.broadcast(F, -5.69250639462346e-05f));
+            $p = $p.fma($x2, FloatVector.broadcast(F, -7.34990630326855e-04f));
+            $p = $p.fma($x2, FloatVector.broadcast(F, -2.95459980854025e-03f));
+            $p = $p.fma($x2, FloatVector.broadcast(F, -1.60960333262415e-02f)).mul($x);
+            FloatVector $q = $x2.fma(FloatVector.broadcast(F, -1.45660718464996e-05f), FloatVector.broadcast(F, -2.13374055278905e-04f));
+            $q = $q.fma($x2, FloatVector.broadcast(F, -1.68282697438203e-03f));
+            $q = $q.fma($x2, FloatVector.broadcast(F, -7.37332916720468e-03f));
+            $q = $q.fma($x2, FloatVector.broadcast(F, -1.42647390514189e-02f));
+            yield $p.div($q);
             """;
 
     /**
@@ -846,26 +851,23 @@ public final class JavaRenderer extends CLikeRenderer {
      * About twice as fast as VectorOperators.EXP, which calls a native math library.
      */
     private static final String EXP_VECTOR = """
-
-            private static FloatVector exp(FloatVector a) {
-                FloatVector x = a.blend(-104f, a.lt(-104f));
-                x = x.blend(88.72283935546875f, x.compare(VectorOperators.GT, 88.72283935546875f));
-                FloatVector t = x.fma(FloatVector.broadcast(F, 1.44269504088896341f), FloatVector.broadcast(F, 12582912f));
-                FloatVector n = t.sub(12582912f);
-                FloatVector r = n.fma(FloatVector.broadcast(F, -0.693359375f), x);
-                r = n.fma(FloatVector.broadcast(F, 2.12194440e-4f), r);
-                FloatVector p = r.fma(FloatVector.broadcast(F, 1.9875691500e-4f), FloatVector.broadcast(F, 1.3981999507e-3f));
-                p = p.fma(r, FloatVector.broadcast(F, 8.3334519073e-3f));
-                p = p.fma(r, FloatVector.broadcast(F, 4.1665795894e-2f));
-                p = p.fma(r, FloatVector.broadcast(F, 1.6666665459e-1f));
-                p = p.fma(r, FloatVector.broadcast(F, 5.0000001201e-1f));
-                FloatVector y = p.fma(r.mul(r), r).add(1f);
-                jdk.incubator.vector.IntVector k = t.reinterpretAsInts().sub(0x4B400000);
-                jdk.incubator.vector.IntVector h = k.lanewise(VectorOperators.ASHR, 1);
-                FloatVector s1 = h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-                FloatVector s2 = k.sub(h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-                return y.mul(s1).mul(s2).blend(Float.POSITIVE_INFINITY, a.compare(VectorOperators.GT, 88.72283935546875f));
-            }
+            FloatVector $x = $a.blend(-104f, $a.lt(-104f));
+            $x = $x.blend(88.72283935546875f, $x.compare(VectorOperators.GT, 88.72283935546875f));
+            FloatVector $t = $x.fma(FloatVector.broadcast(F, 1.44269504088896341f), FloatVector.broadcast(F, 12582912f));
+            FloatVector $n = $t.sub(12582912f);
+            FloatVector $r = $n.fma(FloatVector.broadcast(F, -0.693359375f), $x);
+            $r = $n.fma(FloatVector.broadcast(F, 2.12194440e-4f), $r);
+            FloatVector $p = $r.fma(FloatVector.broadcast(F, 1.9875691500e-4f), FloatVector.broadcast(F, 1.3981999507e-3f));
+            $p = $p.fma($r, FloatVector.broadcast(F, 8.3334519073e-3f));
+            $p = $p.fma($r, FloatVector.broadcast(F, 4.1665795894e-2f));
+            $p = $p.fma($r, FloatVector.broadcast(F, 1.6666665459e-1f));
+            $p = $p.fma($r, FloatVector.broadcast(F, 5.0000001201e-1f));
+            FloatVector $y = $p.fma($r.mul($r), $r).add(1f);
+            jdk.incubator.vector.IntVector $k = $t.reinterpretAsInts().sub(0x4B400000);
+            jdk.incubator.vector.IntVector $h = $k.lanewise(VectorOperators.ASHR, 1);
+            FloatVector $s1 = $h.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector $s2 = $k.sub($h).add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            yield $y.mul($s1).mul($s2).blend(Float.POSITIVE_INFINITY, $a.compare(VectorOperators.GT, 88.72283935546875f));
             """;
 
     /**
@@ -874,22 +876,19 @@ public final class JavaRenderer extends CLikeRenderer {
      * relative. Several times faster than the Vector API's TANH, which calls a native math library.
      */
     private static final String TANH_VECTOR = """
-
-            private static FloatVector tanh(FloatVector a) {
-                FloatVector x = a.blend(-7.90531110763549805f, a.lt(-7.90531110763549805f));
-                x = x.blend(7.90531110763549805f, x.compare(VectorOperators.GT, 7.90531110763549805f));
-                FloatVector x2 = x.mul(x);
-                FloatVector p = x2.fma(FloatVector.broadcast(F, -2.76076847742355e-16f), FloatVector.broadcast(F, 2.00018790482477e-13f));
-                p = p.fma(x2, FloatVector.broadcast(F, -8.60467152213735e-11f));
-                p = p.fma(x2, FloatVector.broadcast(F, 5.12229709037114e-08f));
-                p = p.fma(x2, FloatVector.broadcast(F, 1.48572235717979e-05f));
-                p = p.fma(x2, FloatVector.broadcast(F, 6.37261928875436e-04f));
-                p = p.fma(x2, FloatVector.broadcast(F, 4.89352455891786e-03f)).mul(x);
-                FloatVector q = x2.fma(FloatVector.broadcast(F, 1.19825839466702e-06f), FloatVector.broadcast(F, 1.18534705686654e-04f));
-                q = q.fma(x2, FloatVector.broadcast(F, 2.26843463243900e-03f));
-                q = q.fma(x2, FloatVector.broadcast(F, 4.89352518554385e-03f));
-                return p.div(q).blend(a, a.abs().compare(VectorOperators.LT, 0.0004f));
-            }
+            FloatVector $x = $a.blend(-7.90531110763549805f, $a.lt(-7.90531110763549805f));
+            $x = $x.blend(7.90531110763549805f, $x.compare(VectorOperators.GT, 7.90531110763549805f));
+            FloatVector $x2 = $x.mul($x);
+            FloatVector $p = $x2.fma(FloatVector.broadcast(F, -2.76076847742355e-16f), FloatVector.broadcast(F, 2.00018790482477e-13f));
+            $p = $p.fma($x2, FloatVector.broadcast(F, -8.60467152213735e-11f));
+            $p = $p.fma($x2, FloatVector.broadcast(F, 5.12229709037114e-08f));
+            $p = $p.fma($x2, FloatVector.broadcast(F, 1.48572235717979e-05f));
+            $p = $p.fma($x2, FloatVector.broadcast(F, 6.37261928875436e-04f));
+            $p = $p.fma($x2, FloatVector.broadcast(F, 4.89352455891786e-03f)).mul($x);
+            FloatVector $q = $x2.fma(FloatVector.broadcast(F, 1.19825839466702e-06f), FloatVector.broadcast(F, 1.18534705686654e-04f));
+            $q = $q.fma($x2, FloatVector.broadcast(F, 2.26843463243900e-03f));
+            $q = $q.fma($x2, FloatVector.broadcast(F, 4.89352518554385e-03f));
+            yield $p.div($q).blend($a, $a.abs().compare(VectorOperators.LT, 0.0004f));
             """;
 
 
