@@ -20,6 +20,11 @@ import java.nio.ByteOrder;
  * without the cast, a 25M-parameter Adam step ran 1.7x slower once any code in the process had used heap segments,
  * and 23 ms instead of 9-11 on two threads inside a training run of the 1024-4096-4096-1024 MLP). Other segments
  * (heap arrays, in tests) take the scalar loops.
+ *
+ * <p>The loops call the Vector API directly, with no helper method of ours between: a helper that takes or returns
+ * a vector is a call C2 may decline to inline (its inlining budget for the caller spent, or the helper compiled on
+ * its own first), and then every vector that crosses it is boxed on the heap. That happened here to a one-line
+ * {@code load} helper in some processes and not others, by the order in which the JIT met the methods.
  */
 final class VectorUpdates {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -37,12 +42,6 @@ final class VectorUpdates {
         return nat ? from + S.loopBound(to - from) : from;
     }
 
-    private static FloatVector load(MemorySegment m, int i) {
-        return FloatVector.fromMemorySegment(S, NATIVE.cast(m), (long) i << 2, O);
-    }
-
-    private static void store(FloatVector v, MemorySegment m, int i) { v.intoMemorySegment(NATIVE.cast(m), (long) i << 2, O); }
-
     /**
      * SGD: {@code d = g + wd p}; with momentum {@code buf = first ? d : mom buf + damp d}, then {@code d = buf} or
      * (Nesterov) {@code d + mom buf}; {@code p -= rate d}. {@code buf} is null without momentum.
@@ -51,14 +50,16 @@ final class VectorUpdates {
                     float damp, float rate, boolean first, boolean nesterov) {
         int i = from, bound = vectorEnd(from, to, p, g, buf, null);
         for (; i < bound; i += S.length()) {
-            FloatVector d = load(g, i), pv = load(p, i);
+            long at = (long) i << 2;
+            FloatVector d = FloatVector.fromMemorySegment(S, NATIVE.cast(g), at, O);
+            FloatVector pv = FloatVector.fromMemorySegment(S, NATIVE.cast(p), at, O);
             if (wd != 0) d = d.add(pv.mul(wd));
             if (buf != null) {
-                FloatVector b = first ? d : load(buf, i).mul(mom).add(d.mul(damp));
-                store(b, buf, i);
+                FloatVector b = first ? d : FloatVector.fromMemorySegment(S, NATIVE.cast(buf), at, O).mul(mom).add(d.mul(damp));
+                b.intoMemorySegment(NATIVE.cast(buf), at, O);
                 d = nesterov ? d.add(b.mul(mom)) : b;
             }
-            store(pv.sub(d.mul(rate)), p, i);
+            pv.sub(d.mul(rate)).intoMemorySegment(NATIVE.cast(p), at, O);
         }
         for (; i < to; i++) {
             float pi = p.getAtIndex(F, i), d = g.getAtIndex(F, i);
@@ -81,15 +82,17 @@ final class VectorUpdates {
                      float decay, boolean decoupled) {
         int i = from, bound = vectorEnd(from, to, p, g, m, v);
         for (; i < bound; i += S.length()) {
-            FloatVector gi = load(g, i), pv = load(p, i);
+            long at = (long) i << 2;
+            FloatVector gi = FloatVector.fromMemorySegment(S, NATIVE.cast(g), at, O);
+            FloatVector pv = FloatVector.fromMemorySegment(S, NATIVE.cast(p), at, O);
             if (decoupled) pv = pv.mul(decay);
             else if (wd != 0) gi = gi.add(pv.mul(wd));
-            FloatVector mv = load(m, i).mul(b1).add(gi.mul(c1));
-            FloatVector vv = load(v, i).mul(b2).add(gi.mul(gi).mul(c2));
-            store(mv, m, i);
-            store(vv, v, i);
+            FloatVector mv = FloatVector.fromMemorySegment(S, NATIVE.cast(m), at, O).mul(b1).add(gi.mul(c1));
+            FloatVector vv = FloatVector.fromMemorySegment(S, NATIVE.cast(v), at, O).mul(b2).add(gi.mul(gi).mul(c2));
+            mv.intoMemorySegment(NATIVE.cast(m), at, O);
+            vv.intoMemorySegment(NATIVE.cast(v), at, O);
             FloatVector denom = vv.sqrt().div(bc2Sqrt).add(eps);
-            store(pv.sub(mv.div(denom).mul(stepSize)), p, i);
+            pv.sub(mv.div(denom).mul(stepSize)).intoMemorySegment(NATIVE.cast(p), at, O);
         }
         for (; i < to; i++) {
             float gi = g.getAtIndex(F, i), pi = p.getAtIndex(F, i);
@@ -109,12 +112,14 @@ final class VectorUpdates {
                         float eps) {
         int i = from, bound = vectorEnd(from, to, p, g, sum, null);
         for (; i < bound; i += S.length()) {
-            FloatVector gi = load(g, i), pv = load(p, i);
+            long at = (long) i << 2;
+            FloatVector gi = FloatVector.fromMemorySegment(S, NATIVE.cast(g), at, O);
+            FloatVector pv = FloatVector.fromMemorySegment(S, NATIVE.cast(p), at, O);
             if (wd != 0) gi = gi.add(pv.mul(wd));
-            FloatVector s = load(sum, i).add(gi.mul(gi));
-            store(s, sum, i);
+            FloatVector s = FloatVector.fromMemorySegment(S, NATIVE.cast(sum), at, O).add(gi.mul(gi));
+            s.intoMemorySegment(NATIVE.cast(sum), at, O);
             FloatVector std = s.sqrt().add(eps);
-            store(pv.sub(gi.div(std).mul(clr)), p, i);
+            pv.sub(gi.div(std).mul(clr)).intoMemorySegment(NATIVE.cast(p), at, O);
         }
         for (; i < to; i++) {
             float gi = g.getAtIndex(F, i), pi = p.getAtIndex(F, i);

@@ -2,9 +2,13 @@ package dev.gale.backends.cpu.runtime;
 
 import dev.gale.backends.cpu.Epilogue;
 import dev.gale.ir.op.GaleOps;
+import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+
+import static dev.gale.backends.cpu.runtime.Vec.ORDER;
+import static dev.gale.backends.cpu.runtime.Vec.S;
 
 /**
  * {@code gale::Attention(Q, K, V[, mask])}: {@code softmax(scale Q K^T + mask) V} over broadcast batch dimensions,
@@ -76,7 +80,9 @@ final class AttentionSteps {
             long k = 0;
             if (contiguous) {
                 for (long b = Vec.bound(n); k < b; k += Vec.L)
-                    Vec.store(Vec.load(s, so + k).add(Vec.load(m, mo + k)), s, so + k);
+                    FloatVector.fromMemorySegment(S, s, (so + k) << 2, ORDER).add(FloatVector.fromMemorySegment(S, m,
+                            (mo + k) << 2, ORDER))
+                            .intoMemorySegment(s, (so + k) << 2, ORDER);
                 for (; k < n; k++) Vec.set(s, so + k, Vec.get(s, so + k) + Vec.get(m, mo + k));
             } else {
                 float v = Vec.get(m, mo);

@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 import static dev.gale.backends.cpu.runtime.Vec.L;
+import static dev.gale.backends.cpu.runtime.Vec.ORDER;
 import static dev.gale.backends.cpu.runtime.Vec.S;
 
 /**
@@ -52,14 +53,16 @@ final class BinaryMath {
         float as = Vec.get(m, a), bs = Vec.get(m, b);
         for (; k < bound; k += L) {
             // broadcast in the loop, not a vector carried across iterations, which C2 may keep boxed
-            FloatVector x = ca ? Vec.load(m, a + k) : FloatVector.broadcast(S, as);
-            FloatVector y = cb ? Vec.load(m, b + k) : FloatVector.broadcast(S, bs);
-            Vec.store(switch (opc) {
+            FloatVector x = ca ? FloatVector.fromMemorySegment(S, m, (a + k) << 2, ORDER)
+                    : FloatVector.broadcast(S, as);
+            FloatVector y = cb ? FloatVector.fromMemorySegment(S, m, (b + k) << 2, ORDER)
+                    : FloatVector.broadcast(S, bs);
+            (switch (opc) {
                 case ADD -> x.add(y);
                 case SUB -> x.sub(y);
                 case MUL -> x.mul(y);
                 default -> x.div(y);
-            }, m, o + k);
+            }).intoMemorySegment(m, (o + k) << 2, ORDER);
         }
         for (; k < n; k++) Vec.set(m, o + k, apply(opc, Vec.get(m, ca ? a + k : a), Vec.get(m, cb ? b + k : b)));
     }
@@ -68,17 +71,21 @@ final class BinaryMath {
     private static void zipOther(MemorySegment m, int opc, long a, boolean ca, long b, boolean cb, long o, long n) {
         long k = 0, bound = Vec.bound(n);
         if (ca && cb) {
-            for (; k < bound; k += L) Vec.store(apply(opc, Vec.load(m, a + k), Vec.load(m, b + k)), m, o + k);
+            for (; k < bound; k += L) apply(opc, FloatVector.fromMemorySegment(S, m, (a + k) << 2, ORDER),
+                    FloatVector.fromMemorySegment(S, m, (b + k) << 2, ORDER))
+                    .intoMemorySegment(m, (o + k) << 2, ORDER);
             for (; k < n; k++) Vec.set(m, o + k, apply(opc, Vec.get(m, a + k), Vec.get(m, b + k)));
         } else if (ca) {
             float bs = Vec.get(m, b);
             FloatVector bv = FloatVector.broadcast(S, bs);
-            for (; k < bound; k += L) Vec.store(apply(opc, Vec.load(m, a + k), bv), m, o + k);
+            for (; k < bound; k += L) apply(opc, FloatVector.fromMemorySegment(S, m, (a + k) << 2, ORDER), bv)
+                    .intoMemorySegment(m, (o + k) << 2, ORDER);
             for (; k < n; k++) Vec.set(m, o + k, apply(opc, Vec.get(m, a + k), bs));
         } else if (cb) {
             float as = Vec.get(m, a);
             FloatVector av = FloatVector.broadcast(S, as);
-            for (; k < bound; k += L) Vec.store(apply(opc, av, Vec.load(m, b + k)), m, o + k);
+            for (; k < bound; k += L) apply(opc, av, FloatVector.fromMemorySegment(S, m, (b + k) << 2, ORDER))
+                    .intoMemorySegment(m, (o + k) << 2, ORDER);
             for (; k < n; k++) Vec.set(m, o + k, apply(opc, as, Vec.get(m, b + k)));
         } else {
             Vec.fill(m, o, n, apply(opc, Vec.get(m, a), Vec.get(m, b)));

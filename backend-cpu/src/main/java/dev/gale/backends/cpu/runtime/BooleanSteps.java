@@ -12,6 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.MemorySegment;
 
 import static dev.gale.backends.cpu.runtime.Vec.L;
+import static dev.gale.backends.cpu.runtime.Vec.ORDER;
 import static dev.gale.backends.cpu.runtime.Vec.S;
 
 /**
@@ -98,40 +99,50 @@ final class BooleanSteps {
         switch (kind) {
             case 0 -> {
                 for (; k < bound; k += L) {
-                    FloatVector av = ca ? Vec.load(m, pa + k) : FloatVector.broadcast(S, as);
-                    FloatVector bv = cb ? Vec.load(m, pb + k) : FloatVector.broadcast(S, bs);
+                    FloatVector av = ca ? FloatVector.fromMemorySegment(S, m, (pa + k) << 2, ORDER)
+                            : FloatVector.broadcast(S, as);
+                    FloatVector bv = cb ? FloatVector.fromMemorySegment(S, m, (pb + k) << 2, ORDER)
+                            : FloatVector.broadcast(S, bs);
                     VectorMask<Byte> t = av.compare(VectorOperators.GT, bv).cast(B);
                     ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
                 }
             }
             case 1 -> {
                 for (; k < bound; k += L) {
-                    FloatVector av = ca ? Vec.load(m, pa + k) : FloatVector.broadcast(S, as);
-                    FloatVector bv = cb ? Vec.load(m, pb + k) : FloatVector.broadcast(S, bs);
+                    FloatVector av = ca ? FloatVector.fromMemorySegment(S, m, (pa + k) << 2, ORDER)
+                            : FloatVector.broadcast(S, as);
+                    FloatVector bv = cb ? FloatVector.fromMemorySegment(S, m, (pb + k) << 2, ORDER)
+                            : FloatVector.broadcast(S, bs);
                     VectorMask<Byte> t = av.compare(VectorOperators.LT, bv).cast(B);
                     ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
                 }
             }
             case 2 -> {
                 for (; k < bound; k += L) {
-                    FloatVector av = ca ? Vec.load(m, pa + k) : FloatVector.broadcast(S, as);
-                    FloatVector bv = cb ? Vec.load(m, pb + k) : FloatVector.broadcast(S, bs);
+                    FloatVector av = ca ? FloatVector.fromMemorySegment(S, m, (pa + k) << 2, ORDER)
+                            : FloatVector.broadcast(S, as);
+                    FloatVector bv = cb ? FloatVector.fromMemorySegment(S, m, (pb + k) << 2, ORDER)
+                            : FloatVector.broadcast(S, bs);
                     VectorMask<Byte> t = av.compare(VectorOperators.GE, bv).cast(B);
                     ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
                 }
             }
             case 3 -> {
                 for (; k < bound; k += L) {
-                    FloatVector av = ca ? Vec.load(m, pa + k) : FloatVector.broadcast(S, as);
-                    FloatVector bv = cb ? Vec.load(m, pb + k) : FloatVector.broadcast(S, bs);
+                    FloatVector av = ca ? FloatVector.fromMemorySegment(S, m, (pa + k) << 2, ORDER)
+                            : FloatVector.broadcast(S, as);
+                    FloatVector bv = cb ? FloatVector.fromMemorySegment(S, m, (pb + k) << 2, ORDER)
+                            : FloatVector.broadcast(S, bs);
                     VectorMask<Byte> t = av.compare(VectorOperators.LE, bv).cast(B);
                     ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
                 }
             }
             case 4 -> {
                 for (; k < bound; k += L) {
-                    FloatVector av = ca ? Vec.load(m, pa + k) : FloatVector.broadcast(S, as);
-                    FloatVector bv = cb ? Vec.load(m, pb + k) : FloatVector.broadcast(S, bs);
+                    FloatVector av = ca ? FloatVector.fromMemorySegment(S, m, (pa + k) << 2, ORDER)
+                            : FloatVector.broadcast(S, as);
+                    FloatVector bv = cb ? FloatVector.fromMemorySegment(S, m, (pb + k) << 2, ORDER)
+                            : FloatVector.broadcast(S, bs);
                     VectorMask<Byte> t = av.compare(VectorOperators.EQ, bv).cast(B);
                     ByteVector.zero(B).blend((byte) 1, t).intoArray(out, base + k);
                 }
@@ -188,9 +199,11 @@ final class BooleanSteps {
         int k = 0;
         for (; k < bound; k += L) {
             VectorMask<Float> t = ByteVector.fromArray(B, b, pc + k).compare(VectorOperators.NE, 0).cast(S);
-            FloatVector xv = cx ? Vec.load(m, px + k) : FloatVector.broadcast(S, xs);
-            FloatVector yv = cy ? Vec.load(m, py + k) : FloatVector.broadcast(S, ys);
-            Vec.store(yv.blend(xv, t), m, po + k);
+            FloatVector xv = cx ? FloatVector.fromMemorySegment(S, m, (px + k) << 2, ORDER)
+                    : FloatVector.broadcast(S, xs);
+            FloatVector yv = cy ? FloatVector.fromMemorySegment(S, m, (py + k) << 2, ORDER)
+                    : FloatVector.broadcast(S, ys);
+            yv.blend(xv, t).intoMemorySegment(m, (po + k) << 2, ORDER);
         }
         return k;
     }

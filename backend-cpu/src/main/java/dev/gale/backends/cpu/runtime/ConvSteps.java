@@ -10,9 +10,13 @@ import dev.gale.backends.cpu.Window2d;
 import dev.gale.ir.GaleException;
 import dev.gale.ir.op.ConvGeometry;
 import dev.gale.ir.op.GaleOps;
+import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+
+import static dev.gale.backends.cpu.runtime.Vec.ORDER;
+import static dev.gale.backends.cpu.runtime.Vec.S;
 
 /**
  * Convolution and pooling over NCHW tensors on backend-cpu's {@link Conv2d} and {@link Pool2d}: Conv and
@@ -229,7 +233,8 @@ final class ConvSteps {
                 float b = Vec.get(mem, bo + p % channels);
                 long at = yo + p * size, i = 0;
                 for (long bound = Vec.bound(size); i < bound; i += Vec.L)
-                    Vec.store(Vec.load(mem, at + i).add(b), mem, at + i);
+                    FloatVector.fromMemorySegment(S, mem, (at + i) << 2, ORDER).add(b)
+                            .intoMemorySegment(mem, (at + i) << 2, ORDER);
                 for (; i < size; i++) Vec.set(mem, at + i, Vec.get(mem, at + i) + b);
             }
         });

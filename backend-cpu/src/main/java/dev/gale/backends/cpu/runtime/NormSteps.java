@@ -115,9 +115,10 @@ final class NormSteps {
                 long k = 0, b = Vec.bound(len);
                 FloatVector muV = FloatVector.broadcast(S, mu);
                 for (; k < b; k += L) {
-                    FloatVector v = Vec.load(m, xr + k).sub(muV).mul(is).mul(Vec.load(m, so + k));
-                    if (bo >= 0) v = v.add(Vec.load(m, bo + k));
-                    Vec.store(v, m, yr + k);
+                    FloatVector v = FloatVector.fromMemorySegment(S, m, (xr + k) << 2, ORDER)
+                            .sub(muV).mul(is).mul(FloatVector.fromMemorySegment(S, m, (so + k) << 2, ORDER));
+                    if (bo >= 0) v = v.add(FloatVector.fromMemorySegment(S, m, (bo + k) << 2, ORDER));
+                    v.intoMemorySegment(m, (yr + k) << 2, ORDER);
                 }
                 for (; k < len; k++) {
                     float v = (Vec.get(m, xr + k) - mu) * is * Vec.get(m, so + k);
@@ -150,7 +151,8 @@ final class NormSteps {
                 float b = Vec.get(m, bo + r % ch) - mu * a; // y = (x - mu) * is * scale + bias = x * a + b
                 FloatVector av = FloatVector.broadcast(S, a), bv = FloatVector.broadcast(S, b);
                 long k = 0, end = Vec.bound(len);
-                for (; k < end; k += L) Vec.store(Vec.load(m, xr + k).fma(av, bv), m, yr + k);
+                for (; k < end; k += L) FloatVector.fromMemorySegment(S, m, (xr + k) << 2, ORDER).fma(av, bv)
+                        .intoMemorySegment(m, (yr + k) << 2, ORDER);
                 for (; k < len; k++) Vec.set(m, yr + k, Math.fma(Vec.get(m, xr + k), a, b));
             }
         });
@@ -216,7 +218,7 @@ final class NormSteps {
         for (int k = 0; k < end; k += L) {
             FloatVector sum = FloatVector.zero(S);
             for (long i = lo; i <= hi; i++) {
-                FloatVector v = Vec.load(m, img + i * len + k);
+                FloatVector v = FloatVector.fromMemorySegment(S, m, (img + i * len + k) << 2, ORDER);
                 sum = v.fma(v, sum);
             }
             VMath.log(sum.mul(scale).add(bias)).mul(-beta).intoArray(q, k);
@@ -226,15 +228,15 @@ final class NormSteps {
     /** y = x exp(q). */
     private static void lrnScaleLoop(MemorySegment m, long xr, long yr, int end, float[] q) {
         for (int k = 0; k < end; k += L)
-            Vec.load(m, xr + k).mul(VMath.exp(FloatVector.fromArray(S, q, k)))
-                    .intoMemorySegment(m, (yr + k) << 2, Vec.ORDER);
+            FloatVector.fromMemorySegment(S, m, (xr + k) << 2, ORDER).mul(VMath.exp(FloatVector.fromArray(S, q, k)))
+                    .intoMemorySegment(m, (yr + k) << 2, ORDER);
     }
 
     static float sumSquaredDiffLoop(MemorySegment m, long x, long n, float mu) {
         FloatVector acc = FloatVector.zero(S);
         long k = 0, b = Vec.bound(n);
         for (; k < b; k += L) {
-            FloatVector d = Vec.load(m, x + k).sub(FloatVector.broadcast(S, mu));
+            FloatVector d = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER).sub(FloatVector.broadcast(S, mu));
             acc = d.fma(d, acc);
         }
         float s = acc.reduceLanes(VectorOperators.ADD);
@@ -272,7 +274,9 @@ final class NormSteps {
             Vec.fill(m, dso, len, 0f);
             for (float[] p : partial) {
                 long k = 0, b = Vec.bound(len);
-                for (; k < b; k += L) Vec.store(Vec.load(m, dso + k).add(FloatVector.fromArray(S, p, (int) k)), m, dso + k);
+                for (; k < b; k += L) FloatVector.fromMemorySegment(S, m, (dso + k) << 2, ORDER)
+                        .add(FloatVector.fromArray(S, p, (int) k))
+                        .intoMemorySegment(m, (dso + k) << 2, ORDER);
                 for (; k < len; k++) Vec.set(m, dso + k, Vec.get(m, dso + k) + p[(int) k]);
             }
         };
@@ -370,7 +374,8 @@ final class NormSteps {
     static void affine(MemorySegment m, long x, long y, long n, float a, float b) {
         FloatVector av = FloatVector.broadcast(S, a), bv = FloatVector.broadcast(S, b);
         long k = 0, bound = Vec.bound(n);
-        for (; k < bound; k += L) Vec.store(Vec.load(m, x + k).fma(av, bv), m, y + k);
+        for (; k < bound; k += L) FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER).fma(av, bv)
+                .intoMemorySegment(m, (y + k) << 2, ORDER);
         for (; k < n; k++) Vec.set(m, y + k, Math.fma(Vec.get(m, x + k), a, b));
     }
 
@@ -378,8 +383,10 @@ final class NormSteps {
     static void affine2Loop(MemorySegment m, long g, long x, long out, long n, float a, float b, float c) {
         long k = 0, bound = Vec.bound(n);
         for (; k < bound; k += L) {
-            FloatVector bx = Vec.load(m, x + k).fma(FloatVector.broadcast(S, b), FloatVector.broadcast(S, c));
-            Vec.store(Vec.load(m, g + k).fma(FloatVector.broadcast(S, a), bx), m, out + k);
+            FloatVector bx = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER).fma(FloatVector.broadcast(S, b),
+                    FloatVector.broadcast(S, c));
+            FloatVector.fromMemorySegment(S, m, (g + k) << 2, ORDER).fma(FloatVector.broadcast(S, a), bx)
+                    .intoMemorySegment(m, (out + k) << 2, ORDER);
         }
         for (; k < n; k++) Vec.set(m, out + k, Math.fma(Vec.get(m, g + k), a, Math.fma(Vec.get(m, x + k), b, c)));
     }
@@ -388,7 +395,11 @@ final class NormSteps {
     static float dotCenteredLoop(MemorySegment m, long g, long x, long n, float mu) {
         FloatVector acc = FloatVector.zero(S);
         long k = 0, b = Vec.bound(n);
-        for (; k < b; k += L) acc = Vec.load(m, g + k).fma(Vec.load(m, x + k).sub(FloatVector.broadcast(S, mu)), acc);
+        for (; k < b; k += L) {
+            FloatVector gv = FloatVector.fromMemorySegment(S, m, (g + k) << 2, ORDER);
+            FloatVector xv = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+            acc = gv.fma(xv.sub(FloatVector.broadcast(S, mu)), acc);
+        }
         float s = acc.reduceLanes(VectorOperators.ADD);
         for (; k < n; k++) s += Vec.get(m, g + k) * (Vec.get(m, x + k) - mu);
         return s;

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Locale;
 
 import static dev.gale.backends.cpu.runtime.Vec.L;
+import static dev.gale.backends.cpu.runtime.Vec.ORDER;
 import static dev.gale.backends.cpu.runtime.Vec.S;
 
 /**
@@ -84,32 +85,38 @@ final class RecurrentSteps {
         private static void sigmoidLoop(float clip, MemorySegment src, long s, MemorySegment dst, long d, int n) {
             int j = 0;
             for (int end = (int) Vec.bound(n); j < end; j += L)
-                VMath.sigmoid(clip(Vec.load(src, s + j), clip)).intoMemorySegment(dst, (d + j) << 2, Vec.ORDER);
+                VMath.sigmoid(clip(FloatVector.fromMemorySegment(S, src, (s + j) << 2, ORDER), clip))
+                        .intoMemorySegment(dst, (d + j) << 2, ORDER);
             if (j < n) sigmoidTailLoop(clip, src, s, dst, d, j, n);
         }
 
         /** The last {@code n - j < L} elements of {@link #sigmoidLoop}, compiled on its own as the loops are. */
         private static void sigmoidTailLoop(float clip, MemorySegment src, long s, MemorySegment dst, long d, int j, int n) {
             VectorMask<Float> k = S.indexInRange(j, n);
-            VMath.sigmoid(clip(Vec.load(src, s + j, k), clip)).intoMemorySegment(dst, (d + j) << 2, Vec.ORDER, k);
+            VMath.sigmoid(clip(FloatVector.fromMemorySegment(S, src, (s + j) << 2, ORDER, k), clip))
+                    .intoMemorySegment(dst, (d + j) << 2, ORDER, k);
         }
 
         private static void tanhLoop(float clip, MemorySegment src, long s, MemorySegment dst, long d, int n) {
             int j = 0;
             for (int end = (int) Vec.bound(n); j < end; j += L)
-                VMath.tanh(clip(Vec.load(src, s + j), clip)).intoMemorySegment(dst, (d + j) << 2, Vec.ORDER);
+                VMath.tanh(clip(FloatVector.fromMemorySegment(S, src, (s + j) << 2, ORDER), clip))
+                        .intoMemorySegment(dst, (d + j) << 2, ORDER);
             if (j < n) tanhTailLoop(clip, src, s, dst, d, j, n);
         }
 
         /** The last {@code n - j < L} elements of {@link #tanhLoop}, compiled on its own as the loops are. */
         private static void tanhTailLoop(float clip, MemorySegment src, long s, MemorySegment dst, long d, int j, int n) {
             VectorMask<Float> k = S.indexInRange(j, n);
-            VMath.tanh(clip(Vec.load(src, s + j, k), clip)).intoMemorySegment(dst, (d + j) << 2, Vec.ORDER, k);
+            VMath.tanh(clip(FloatVector.fromMemorySegment(S, src, (s + j) << 2, ORDER, k), clip))
+                    .intoMemorySegment(dst, (d + j) << 2, ORDER, k);
         }
 
         private static void reluLoop(float clip, MemorySegment src, long s, MemorySegment dst, long d, int n) {
             int j = 0;
-            for (int end = (int) Vec.bound(n); j < end; j += L) Vec.store(clip(Vec.load(src, s + j), clip).max(0f), dst, d + j);
+            for (int end = (int) Vec.bound(n); j < end; j += L) clip(FloatVector.fromMemorySegment(S, src,
+                    (s + j) << 2, ORDER), clip).max(0f)
+                    .intoMemorySegment(dst, (d + j) << 2, ORDER);
             for (; j < n; j++) Vec.set(dst, d + j, Math.max(0f, Math.max(-clip, Math.min(clip, Vec.get(src, s + j)))));
         }
     }
@@ -339,8 +346,10 @@ final class RecurrentSteps {
         MemorySegment g = l.gates, hs = l.hs;
         int j = 0;
         for (int end = (int) Vec.bound(h); j < end; j += L) {
-            FloatVector z = Vec.load(g, gr + j), cand = Vec.load(g, gr + 2L * h + j);
-            Vec.store(z.fma(Vec.load(hs, st + j).sub(cand), cand), hs, st + j);
+            FloatVector z = FloatVector.fromMemorySegment(S, g, (gr + j) << 2, ORDER), cand =
+                    FloatVector.fromMemorySegment(S, g, (gr + 2L * h + j) << 2, ORDER);
+            z.fma(FloatVector.fromMemorySegment(S, hs, (st + j) << 2, ORDER).sub(cand), cand)
+                    .intoMemorySegment(hs, (st + j) << 2, ORDER);
         }
         for (; j < h; j++) {
             float z = Vec.get(g, gr + j), cand = Vec.get(g, gr + 2L * h + j);
@@ -363,8 +372,11 @@ final class RecurrentSteps {
         act[1].apply(l.clip, g, gr + 3L * h, g, gr + 3L * h, h);
         int j = 0;
         for (int end = (int) Vec.bound(h); j < end; j += L) {
-            FloatVector i = Vec.load(g, gr + j), f = Vec.load(g, gr + 2L * h + j), cand = Vec.load(g, gr + 3L * h + j);
-            Vec.store(f.mul(Vec.load(cs, st + j)).add(i.mul(cand)), cs, st + j);
+            FloatVector i = FloatVector.fromMemorySegment(S, g, (gr + j) << 2, ORDER), f =
+                    FloatVector.fromMemorySegment(S, g, (gr + 2L * h + j) << 2, ORDER),
+                    cand = FloatVector.fromMemorySegment(S, g, (gr + 3L * h + j) << 2, ORDER);
+            f.mul(FloatVector.fromMemorySegment(S, cs, (st + j) << 2, ORDER)).add(i.mul(cand))
+                    .intoMemorySegment(cs, (st + j) << 2, ORDER);
         }
         for (; j < h; j++) {
             float i = Vec.get(g, gr + j), f = Vec.get(g, gr + 2L * h + j), cand = Vec.get(g, gr + 3L * h + j);
@@ -380,21 +392,27 @@ final class RecurrentSteps {
     private static void fma(MemorySegment a, long az, MemorySegment b, long bz, MemorySegment c, long cz, int n) {
         int j = 0;
         for (int end = (int) Vec.bound(n); j < end; j += L)
-            Vec.store(Vec.load(a, az + j).fma(Vec.load(b, bz + j), Vec.load(c, cz + j)), c, cz + j);
+            FloatVector.fromMemorySegment(S, a, (az + j) << 2, ORDER).fma(FloatVector.fromMemorySegment(S, b,
+                    (bz + j) << 2, ORDER), FloatVector.fromMemorySegment(S, c, (cz + j) << 2, ORDER))
+                    .intoMemorySegment(c, (cz + j) << 2, ORDER);
         for (; j < n; j++) Vec.set(c, cz + j, Vec.get(a, az + j) * Vec.get(b, bz + j) + Vec.get(c, cz + j));
     }
 
     /** {@code c[cz..cz+n) = a[az..) * b[bz..)}. */
     private static void mul(MemorySegment a, long az, MemorySegment b, long bz, MemorySegment c, long cz, int n) {
         int j = 0;
-        for (int end = (int) Vec.bound(n); j < end; j += L) Vec.store(Vec.load(a, az + j).mul(Vec.load(b, bz + j)), c, cz + j);
+        for (int end = (int) Vec.bound(n); j < end; j += L) FloatVector.fromMemorySegment(S, a, (az + j) << 2, ORDER)
+                .mul(FloatVector.fromMemorySegment(S, b, (bz + j) << 2, ORDER))
+                .intoMemorySegment(c, (cz + j) << 2, ORDER);
         for (; j < n; j++) Vec.set(c, cz + j, Vec.get(a, az + j) * Vec.get(b, bz + j));
     }
 
     /** {@code c[cz..cz+n) = 1 - a[az..)}. */
     private static void oneMinus(MemorySegment a, long az, MemorySegment c, long cz, int n) {
         int j = 0;
-        for (int end = (int) Vec.bound(n); j < end; j += L) Vec.store(Vec.load(a, az + j).neg().add(1f), c, cz + j);
+        for (int end = (int) Vec.bound(n); j < end; j += L) FloatVector.fromMemorySegment(S, a, (az + j) << 2, ORDER)
+                .neg().add(1f)
+                .intoMemorySegment(c, (cz + j) << 2, ORDER);
         for (; j < n; j++) Vec.set(c, cz + j, 1f - Vec.get(a, az + j));
     }
 

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static dev.gale.backends.cpu.runtime.Vec.L;
+import static dev.gale.backends.cpu.runtime.Vec.ORDER;
 import static dev.gale.backends.cpu.runtime.Vec.S;
 
 /**
@@ -140,14 +141,6 @@ final class ReduceSteps {
         };
     }
 
-    private static FloatVector lift(int kind, FloatVector v) {
-        return switch (kind) {
-            case SUM_SQUARE, L2 -> v.mul(v);
-            case L1 -> v.abs();
-            default -> v;
-        };
-    }
-
     private static float lift(int kind, float v) {
         return switch (kind) {
             case SUM_SQUARE, L2 -> v * v;
@@ -161,13 +154,20 @@ final class ReduceSteps {
         long k = 0, b = Vec.bound(n);
         if (kind == MAX || kind == MIN) {
             FloatVector acc = FloatVector.broadcast(S, kind == MAX ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY);
-            for (; k < b; k += L) acc = kind == MAX ? acc.max(Vec.load(m, x + k)) : acc.min(Vec.load(m, x + k));
+            for (; k < b; k += L) {
+                FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+                acc = kind == MAX ? acc.max(v) : acc.min(v);
+            }
             float r = acc.reduceLanes(kind == MAX ? VectorOperators.MAX : VectorOperators.MIN);
             for (; k < n; k++) r = combine(kind, r, Vec.get(m, x + k));
             return r;
         }
         FloatVector acc = FloatVector.zero(S);
-        for (; k < b; k += L) acc = acc.add(lift(kind, Vec.load(m, x + k)));
+        for (; k < b; k += L) {
+            // lift(kind, v) written out: a helper taking a vector may stay a call, with v boxed on the heap
+            FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+            acc = acc.add(kind == L1 ? v.abs() : kind == SUM_SQUARE || kind == L2 ? v.mul(v) : v);
+        }
         float r = acc.reduceLanes(VectorOperators.ADD);
         for (; k < n; k++) r += lift(kind, Vec.get(m, x + k));
         return r;
@@ -177,8 +177,10 @@ final class ReduceSteps {
     private static void accumulateRow(MemorySegment m, long x, long y, long n, int kind) {
         long k = 0, b = Vec.bound(n);
         for (; k < b; k += L) {
-            FloatVector a = Vec.load(m, y + k), v = lift(kind, Vec.load(m, x + k));
-            Vec.store(kind == MAX ? a.max(v) : kind == MIN ? a.min(v) : a.add(v), m, y + k);
+            FloatVector a = FloatVector.fromMemorySegment(S, m, (y + k) << 2, ORDER);
+            FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+            v = kind == L1 ? v.abs() : kind == SUM_SQUARE || kind == L2 ? v.mul(v) : v;
+            (kind == MAX ? a.max(v) : kind == MIN ? a.min(v) : a.add(v)).intoMemorySegment(m, (y + k) << 2, ORDER);
         }
         for (; k < n; k++) Vec.set(m, y + k, combine(kind, Vec.get(m, y + k), lift(kind, Vec.get(m, x + k))));
     }

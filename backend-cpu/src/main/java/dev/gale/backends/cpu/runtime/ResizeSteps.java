@@ -11,6 +11,8 @@ import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 import static dev.gale.backends.cpu.runtime.Vec.L;
+import static dev.gale.backends.cpu.runtime.Vec.ORDER;
+import static dev.gale.backends.cpu.runtime.Vec.S;
 
 /**
  * Resize over the last two axes of a float32 tensor (image up- and downsampling: nearest, linear, cubic, every
@@ -143,7 +145,7 @@ final class ResizeSteps {
                 for (int j = 0; j < taps; j++)
                     v = FloatVector.fromArray(Vec.S, acc, 0, index, j * n + ox)
                             .fma(FloatVector.fromArray(Vec.S, weight, j * n + ox), v);
-                Vec.store(v, m, at + ox);
+                v.intoMemorySegment(m, (at + ox) << 2, ORDER);
             }
             for (; ox < n; ox++) {
                 float v = extra[ox];
@@ -225,7 +227,8 @@ final class ResizeSteps {
         int i = 0, bound = n - n % L;
         FloatVector av = FloatVector.broadcast(Vec.S, a);
         for (; i < bound; i += L)
-            Vec.store(FloatVector.fromArray(Vec.S, row, i).fma(av, Vec.load(m, at + i)), m, at + i);
+            FloatVector.fromArray(Vec.S, row, i).fma(av, FloatVector.fromMemorySegment(S, m, (at + i) << 2, ORDER))
+                    .intoMemorySegment(m, (at + i) << 2, ORDER);
         for (; i < n; i++) Vec.set(m, at + i, Vec.get(m, at + i) + a * row[i]);
     }
 
@@ -245,7 +248,7 @@ final class ResizeSteps {
             float wj = weight[j];
             int i = 0;
             for (; i < bound; i += L) {
-                FloatVector v = Vec.load(m, at + i).mul(wj);
+                FloatVector v = FloatVector.fromMemorySegment(S, m, (at + i) << 2, ORDER).mul(wj);
                 (j == 0 ? v : v.add(FloatVector.fromArray(Vec.S, acc, i))).intoArray(acc, i);
             }
             for (; i < w; i++) acc[i] = (j == 0 ? 0f : acc[i]) + wj * Vec.get(m, at + i);

@@ -8,6 +8,7 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 
 import static dev.gale.backends.cpu.runtime.Vec.L;
+import static dev.gale.backends.cpu.runtime.Vec.ORDER;
 import static dev.gale.backends.cpu.runtime.Vec.S;
 
 /**
@@ -49,34 +50,35 @@ final class UnaryMath {
         switch (opc) {
             case NEG -> {
                 for (; k < b; k += L) {
-                    FloatVector v = Vec.load(m, x + k);
-                    Vec.store(v.neg(), m, out + k);
+                    FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+                    v.neg().intoMemorySegment(m, (out + k) << 2, ORDER);
                 }
             }
             case ABS -> {
                 for (; k < b; k += L) {
-                    FloatVector v = Vec.load(m, x + k);
-                    Vec.store(v.abs(), m, out + k);
+                    FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+                    v.abs().intoMemorySegment(m, (out + k) << 2, ORDER);
                 }
             }
             case RELU -> {
                 for (; k < b; k += L) {
-                    FloatVector v = Vec.load(m, x + k);
-                    Vec.store(FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f)), m, out + k);
+                    FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+                    FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, 0f))
+                            .intoMemorySegment(m, (out + k) << 2, ORDER);
                 }
             }
             case EXP -> k = expLoop(m, x, out, b);
             case LOG -> k = logLoop(m, x, out, b);
             case SQRT -> {
                 for (; k < b; k += L) {
-                    FloatVector v = Vec.load(m, x + k);
-                    Vec.store(v.sqrt(), m, out + k);
+                    FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+                    v.sqrt().intoMemorySegment(m, (out + k) << 2, ORDER);
                 }
             }
             case RECIPROCAL -> {
                 for (; k < b; k += L) {
-                    FloatVector v = Vec.load(m, x + k);
-                    Vec.store(FloatVector.broadcast(S, 1f).div(v), m, out + k);
+                    FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+                    FloatVector.broadcast(S, 1f).div(v).intoMemorySegment(m, (out + k) << 2, ORDER);
                 }
             }
             case SIGMOID -> k = sigmoidLoop(m, x, out, b);
@@ -87,47 +89,48 @@ final class UnaryMath {
             case SOFTPLUS -> k = softplus(m, x, out, b);
             case SOFTSIGN -> {
                 for (; k < b; k += L) {
-                    FloatVector v = Vec.load(m, x + k);
-                    Vec.store(v.div(v.abs().add(1f)), m, out + k);
+                    FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+                    v.div(v.abs().add(1f)).intoMemorySegment(m, (out + k) << 2, ORDER);
                 }
             }
             case LEAKY_RELU -> {
                 for (; k < b; k += L) {
-                    FloatVector v = Vec.load(m, x + k);
-                    Vec.store(v.mul(p1).blend(v, v.compare(VectorOperators.GE, 0f)), m, out + k);
+                    FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+                    v.mul(p1).blend(v, v.compare(VectorOperators.GE, 0f)).intoMemorySegment(m, (out + k) << 2, ORDER);
                 }
             }
             case ELU -> k = eluLoop(m, x, out, b, p1);
             case SELU -> k = seluLoop(m, x, out, b, p1, p2);
             case HARD_SIGMOID -> {
                 for (; k < b; k += L) {
-                    FloatVector v = Vec.load(m, x + k);
-                    Vec.store(v.mul(p1).add(p2).max(0f).min(1f), m, out + k);
+                    FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+                    v.mul(p1).add(p2).max(0f).min(1f).intoMemorySegment(m, (out + k) << 2, ORDER);
                 }
             }
             case HARD_SWISH -> {
                 for (; k < b; k += L) {
-                    FloatVector v = Vec.load(m, x + k);
-                    Vec.store(v.mul(v.div(6f).add(0.5f).max(0f).min(1f)), m, out + k);
+                    FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+                    v.mul(v.div(6f).add(0.5f).max(0f).min(1f)).intoMemorySegment(m, (out + k) << 2, ORDER);
                 }
             }
             case THRESHOLDED_RELU -> {
                 for (; k < b; k += L) {
-                    FloatVector v = Vec.load(m, x + k);
-                    Vec.store(FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, p1)), m, out + k);
+                    FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+                    FloatVector.zero(S).blend(v, v.compare(VectorOperators.GT, p1))
+                            .intoMemorySegment(m, (out + k) << 2, ORDER);
                 }
             }
             case CELU -> k = celuLoop(m, x, out, b, p1);
             case CLIP -> {
                 for (; k < b; k += L) {
-                    FloatVector v = Vec.load(m, x + k);
-                    Vec.store(v.max(p1).min(p2), m, out + k);
+                    FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+                    v.max(p1).min(p2).intoMemorySegment(m, (out + k) << 2, ORDER);
                 }
             }
             case IDENTITY -> {
                 for (; k < b; k += L) {
-                    FloatVector v = Vec.load(m, x + k);
-                    Vec.store(v, m, out + k);
+                    FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+                    v.intoMemorySegment(m, (out + k) << 2, ORDER);
                 }
             }
             case SIN, COS, TAN, SINH, COSH, ROUND -> {
@@ -148,8 +151,8 @@ final class UnaryMath {
     private static long expLoop(MemorySegment m, long x, long out, long b) {
         long k = 0;
         for (; k < b; k += L) {
-            FloatVector v = Vec.load(m, x + k);
-            VMath.exp(v).intoMemorySegment(m, (out + k) << 2, Vec.ORDER);
+            FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+            VMath.exp(v).intoMemorySegment(m, (out + k) << 2, ORDER);
         }
         return k;
     }
@@ -157,8 +160,8 @@ final class UnaryMath {
     private static long logLoop(MemorySegment m, long x, long out, long b) {
         long k = 0;
         for (; k < b; k += L) {
-            FloatVector v = Vec.load(m, x + k);
-            VMath.log(v).intoMemorySegment(m, (out + k) << 2, Vec.ORDER);
+            FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+            VMath.log(v).intoMemorySegment(m, (out + k) << 2, ORDER);
         }
         return k;
     }
@@ -166,8 +169,8 @@ final class UnaryMath {
     private static long sigmoidLoop(MemorySegment m, long x, long out, long b) {
         long k = 0;
         for (; k < b; k += L) {
-            FloatVector v = Vec.load(m, x + k);
-            VMath.sigmoid(v).intoMemorySegment(m, (out + k) << 2, Vec.ORDER);
+            FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+            VMath.sigmoid(v).intoMemorySegment(m, (out + k) << 2, ORDER);
         }
         return k;
     }
@@ -175,8 +178,8 @@ final class UnaryMath {
     private static long tanhLoop(MemorySegment m, long x, long out, long b) {
         long k = 0;
         for (; k < b; k += L) {
-            FloatVector v = Vec.load(m, x + k);
-            VMath.tanh(v).intoMemorySegment(m, (out + k) << 2, Vec.ORDER);
+            FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+            VMath.tanh(v).intoMemorySegment(m, (out + k) << 2, ORDER);
         }
         return k;
     }
@@ -184,8 +187,8 @@ final class UnaryMath {
     private static long erfLoop(MemorySegment m, long x, long out, long b) {
         long k = 0;
         for (; k < b; k += L) {
-            FloatVector v = Vec.load(m, x + k);
-            VMath.erf(v).intoMemorySegment(m, (out + k) << 2, Vec.ORDER);
+            FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+            VMath.erf(v).intoMemorySegment(m, (out + k) << 2, ORDER);
         }
         return k;
     }
@@ -193,8 +196,8 @@ final class UnaryMath {
     private static long geluLoop(MemorySegment m, long x, long out, long b) {
         long k = 0;
         for (; k < b; k += L) {
-            FloatVector v = Vec.load(m, x + k);
-            v.mul(VMath.normalCdf(v)).intoMemorySegment(m, (out + k) << 2, Vec.ORDER);
+            FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+            v.mul(VMath.normalCdf(v)).intoMemorySegment(m, (out + k) << 2, ORDER);
         }
         return k;
     }
@@ -202,8 +205,9 @@ final class UnaryMath {
     private static long geluTanhLoop(MemorySegment m, long x, long out, long b) {
         long k = 0;
         for (; k < b; k += L) {
-            FloatVector v = Vec.load(m, x + k);
-            geluTanh(v).intoMemorySegment(m, (out + k) << 2, Vec.ORDER);
+            FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+            FloatVector inner = v.mul(v).mul(0.044715f).add(1f).mul(v).mul(SQRT_2_OVER_PI);
+            VMath.tanh(inner).add(1f).mul(v).mul(0.5f).intoMemorySegment(m, (out + k) << 2, ORDER);
         }
         return k;
     }
@@ -229,22 +233,23 @@ final class UnaryMath {
     }
 
     private static void negAbsExpLoop(MemorySegment m, long x, float[] e, int len) {
-        for (int k = 0; k < len; k += L) VMath.exp(Vec.load(m, x + k).abs().neg()).intoArray(e, k);
+        for (int k = 0; k < len; k += L) VMath.exp(FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER)
+                .abs().neg()).intoArray(e, k);
     }
 
     private static void softplusLoop(MemorySegment m, long x, long out, float[] e, int len) {
         for (int k = 0; k < len; k += L) {
-            FloatVector v = Vec.load(m, x + k);
-            v.max(0f).add(VMath.log1p(FloatVector.fromArray(S, e, k))).intoMemorySegment(m, (out + k) << 2, Vec.ORDER);
+            FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+            v.max(0f).add(VMath.log1p(FloatVector.fromArray(S, e, k))).intoMemorySegment(m, (out + k) << 2, ORDER);
         }
     }
 
     private static long eluLoop(MemorySegment m, long x, long out, long b, float p1) {
         long k = 0;
         for (; k < b; k += L) {
-            FloatVector v = Vec.load(m, x + k);
+            FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
             VMath.expm1(v).mul(p1).blend(v, v.compare(VectorOperators.GE, 0f))
-                    .intoMemorySegment(m, (out + k) << 2, Vec.ORDER);
+                    .intoMemorySegment(m, (out + k) << 2, ORDER);
         }
         return k;
     }
@@ -252,9 +257,9 @@ final class UnaryMath {
     private static long seluLoop(MemorySegment m, long x, long out, long b, float p1, float p2) {
         long k = 0;
         for (; k < b; k += L) {
-            FloatVector v = Vec.load(m, x + k);
+            FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
             VMath.expm1(v).mul(p1 * p2).blend(v.mul(p2), v.compare(VectorOperators.GT, 0f))
-                    .intoMemorySegment(m, (out + k) << 2, Vec.ORDER);
+                    .intoMemorySegment(m, (out + k) << 2, ORDER);
         }
         return k;
     }
@@ -262,15 +267,10 @@ final class UnaryMath {
     private static long celuLoop(MemorySegment m, long x, long out, long b, float p1) {
         long k = 0;
         for (; k < b; k += L) {
-            FloatVector v = Vec.load(m, x + k);
-            v.max(0f).add(VMath.expm1(v.div(p1)).mul(p1).min(0f)).intoMemorySegment(m, (out + k) << 2, Vec.ORDER);
+            FloatVector v = FloatVector.fromMemorySegment(S, m, (x + k) << 2, ORDER);
+            v.max(0f).add(VMath.expm1(v.div(p1)).mul(p1).min(0f)).intoMemorySegment(m, (out + k) << 2, ORDER);
         }
         return k;
-    }
-
-    private static FloatVector geluTanh(FloatVector v) {
-        FloatVector inner = v.mul(v).mul(0.044715f).add(1f).mul(v).mul(SQRT_2_OVER_PI);
-        return VMath.tanh(inner).add(1f).mul(v).mul(0.5f);
     }
 
     static float apply(int opc, float x, float p1, float p2) {

@@ -23,17 +23,10 @@ final class Vec {
 
     private Vec() {}
 
-    static FloatVector load(MemorySegment m, long i) { return FloatVector.fromMemorySegment(S, m, i << 2, ORDER); }
-
-    static void store(FloatVector v, MemorySegment m, long i) { v.intoMemorySegment(m, i << 2, ORDER); }
-
-    /** The lanes of {@code k} at element {@code i} (a loop's tail); the others read as 0. */
-    static FloatVector load(MemorySegment m, long i, VectorMask<Float> k) {
-        return FloatVector.fromMemorySegment(S, m, i << 2, ORDER, k);
-    }
-
-    /** Stores the lanes of {@code k} at element {@code i}. */
-    static void store(FloatVector v, MemorySegment m, long i, VectorMask<Float> k) { v.intoMemorySegment(m, i << 2, ORDER, k); }
+    // No load or store helpers taking or returning vectors: the loops call FloatVector.fromMemorySegment and
+    // intoMemorySegment themselves. A helper method that passes a vector is a call C2 may decline to inline (the
+    // caller's inlining budget spent, the call site's profile thin, or the helper compiled on its own first), and
+    // then every vector that crosses it is boxed on the heap, a loop tens of times slower.
 
     static float get(MemorySegment m, long i) { return m.getAtIndex(F, i); }
 
@@ -60,7 +53,7 @@ final class Vec {
     static float sum(MemorySegment m, long i, long n) {
         FloatVector acc = FloatVector.zero(S);
         long k = 0, b = bound(n);
-        for (; k < b; k += L) acc = acc.add(load(m, i + k));
+        for (; k < b; k += L) acc = acc.add(FloatVector.fromMemorySegment(S, m, (i + k) << 2, ORDER));
         float s = acc.reduceLanes(VectorOperators.ADD);
         for (; k < n; k++) s += get(m, i + k);
         return s;
