@@ -67,43 +67,31 @@ final class BinaryMath {
         for (; k < n; k++) Vec.set(m, o + k, apply(opc, Vec.get(m, ca ? a + k : a), Vec.get(m, cb ? b + k : b)));
     }
 
-    /** {@link #zip} for Pow, Max, Min and PRelu, and for two single values. */
+    /**
+     * {@link #zip} for Pow, Max, Min and PRelu, and for two single values; the vector operation spelled out in the
+     * loop as in {@code zip}, for the same reason.
+     */
     private static void zipOther(MemorySegment m, int opc, long a, boolean ca, long b, boolean cb, long o, long n) {
-        long k = 0, bound = Vec.bound(n);
-        if (ca && cb) {
-            for (; k < bound; k += L) apply(opc, FloatVector.fromMemorySegment(S, m, (a + k) << 2, ORDER),
-                    FloatVector.fromMemorySegment(S, m, (b + k) << 2, ORDER))
-                    .intoMemorySegment(m, (o + k) << 2, ORDER);
-            for (; k < n; k++) Vec.set(m, o + k, apply(opc, Vec.get(m, a + k), Vec.get(m, b + k)));
-        } else if (ca) {
-            float bs = Vec.get(m, b);
-            FloatVector bv = FloatVector.broadcast(S, bs);
-            for (; k < bound; k += L) apply(opc, FloatVector.fromMemorySegment(S, m, (a + k) << 2, ORDER), bv)
-                    .intoMemorySegment(m, (o + k) << 2, ORDER);
-            for (; k < n; k++) Vec.set(m, o + k, apply(opc, Vec.get(m, a + k), bs));
-        } else if (cb) {
-            float as = Vec.get(m, a);
-            FloatVector av = FloatVector.broadcast(S, as);
-            for (; k < bound; k += L) apply(opc, av, FloatVector.fromMemorySegment(S, m, (b + k) << 2, ORDER))
-                    .intoMemorySegment(m, (o + k) << 2, ORDER);
-            for (; k < n; k++) Vec.set(m, o + k, apply(opc, as, Vec.get(m, b + k)));
-        } else {
+        if (!ca && !cb) {
             Vec.fill(m, o, n, apply(opc, Vec.get(m, a), Vec.get(m, b)));
+            return;
         }
-    }
-
-    static FloatVector apply(int opc, FloatVector a, FloatVector b) {
-        return switch (opc) {
-            case ADD -> a.add(b);
-            case SUB -> a.sub(b);
-            case MUL -> a.mul(b);
-            case DIV -> a.div(b);
-            case POW -> a.pow(b);
-            case MAX -> a.max(b);
-            case MIN -> a.min(b);
-            case PRELU -> a.mul(b).blend(a, a.compare(VectorOperators.GE, 0f));
-            default -> throw new IllegalStateException("binary opcode " + opc);
-        };
+        long k = 0, bound = Vec.bound(n);
+        float as = Vec.get(m, a), bs = Vec.get(m, b);
+        for (; k < bound; k += L) {
+            FloatVector x = ca ? FloatVector.fromMemorySegment(S, m, (a + k) << 2, ORDER)
+                    : FloatVector.broadcast(S, as);
+            FloatVector y = cb ? FloatVector.fromMemorySegment(S, m, (b + k) << 2, ORDER)
+                    : FloatVector.broadcast(S, bs);
+            (switch (opc) {
+                case POW -> x.pow(y);
+                case MAX -> x.max(y);
+                case MIN -> x.min(y);
+                case PRELU -> x.mul(y).blend(x, x.compare(VectorOperators.GE, 0f));
+                default -> throw new IllegalStateException("binary opcode " + opc);
+            }).intoMemorySegment(m, (o + k) << 2, ORDER);
+        }
+        for (; k < n; k++) Vec.set(m, o + k, apply(opc, Vec.get(m, ca ? a + k : a), Vec.get(m, cb ? b + k : b)));
     }
 
     static float apply(int opc, float a, float b) {

@@ -71,7 +71,7 @@ final class RecurrentSteps {
          * boxed every vector (an LSTM of 50 steps, batch 32, 128 -> 256 took 12-13 ms, 2.4x ONNX Runtime's time).
          * Even compiled alone, one inlined sigmoid takes C2 to its node-count cutoff, past which it inlines no more
          * of the methods it is not made to: the loops store through the Vector API directly (its methods are
-         * force-inlined, a {@code Vec.store} was refused and boxed its argument), and each masked tail, a second
+         * force-inlined; a {@code Vec.store} helper, since removed, was refused and boxed its argument), and each masked tail, a second
          * copy of the function, is a method of its own.
          */
         void apply(float clip, MemorySegment src, long s, MemorySegment dst, long d, int n) {
@@ -84,39 +84,47 @@ final class RecurrentSteps {
 
         private static void sigmoidLoop(float clip, MemorySegment src, long s, MemorySegment dst, long d, int n) {
             int j = 0;
-            for (int end = (int) Vec.bound(n); j < end; j += L)
-                VMath.sigmoid(clip(FloatVector.fromMemorySegment(S, src, (s + j) << 2, ORDER), clip))
-                        .intoMemorySegment(dst, (d + j) << 2, ORDER);
+            for (int end = (int) Vec.bound(n); j < end; j += L) {
+                FloatVector v = FloatVector.fromMemorySegment(S, src, (s + j) << 2, ORDER);
+                if (clip != Float.POSITIVE_INFINITY) v = v.max(-clip).min(clip);
+                VMath.sigmoid(v).intoMemorySegment(dst, (d + j) << 2, ORDER);
+            }
             if (j < n) sigmoidTailLoop(clip, src, s, dst, d, j, n);
         }
 
         /** The last {@code n - j < L} elements of {@link #sigmoidLoop}, compiled on its own as the loops are. */
         private static void sigmoidTailLoop(float clip, MemorySegment src, long s, MemorySegment dst, long d, int j, int n) {
             VectorMask<Float> k = S.indexInRange(j, n);
-            VMath.sigmoid(clip(FloatVector.fromMemorySegment(S, src, (s + j) << 2, ORDER, k), clip))
-                    .intoMemorySegment(dst, (d + j) << 2, ORDER, k);
+            FloatVector v = FloatVector.fromMemorySegment(S, src, (s + j) << 2, ORDER, k);
+            if (clip != Float.POSITIVE_INFINITY) v = v.max(-clip).min(clip);
+            VMath.sigmoid(v).intoMemorySegment(dst, (d + j) << 2, ORDER, k);
         }
 
         private static void tanhLoop(float clip, MemorySegment src, long s, MemorySegment dst, long d, int n) {
             int j = 0;
-            for (int end = (int) Vec.bound(n); j < end; j += L)
-                VMath.tanh(clip(FloatVector.fromMemorySegment(S, src, (s + j) << 2, ORDER), clip))
-                        .intoMemorySegment(dst, (d + j) << 2, ORDER);
+            for (int end = (int) Vec.bound(n); j < end; j += L) {
+                FloatVector v = FloatVector.fromMemorySegment(S, src, (s + j) << 2, ORDER);
+                if (clip != Float.POSITIVE_INFINITY) v = v.max(-clip).min(clip);
+                VMath.tanh(v).intoMemorySegment(dst, (d + j) << 2, ORDER);
+            }
             if (j < n) tanhTailLoop(clip, src, s, dst, d, j, n);
         }
 
         /** The last {@code n - j < L} elements of {@link #tanhLoop}, compiled on its own as the loops are. */
         private static void tanhTailLoop(float clip, MemorySegment src, long s, MemorySegment dst, long d, int j, int n) {
             VectorMask<Float> k = S.indexInRange(j, n);
-            VMath.tanh(clip(FloatVector.fromMemorySegment(S, src, (s + j) << 2, ORDER, k), clip))
-                    .intoMemorySegment(dst, (d + j) << 2, ORDER, k);
+            FloatVector v = FloatVector.fromMemorySegment(S, src, (s + j) << 2, ORDER, k);
+            if (clip != Float.POSITIVE_INFINITY) v = v.max(-clip).min(clip);
+            VMath.tanh(v).intoMemorySegment(dst, (d + j) << 2, ORDER, k);
         }
 
         private static void reluLoop(float clip, MemorySegment src, long s, MemorySegment dst, long d, int n) {
             int j = 0;
-            for (int end = (int) Vec.bound(n); j < end; j += L) clip(FloatVector.fromMemorySegment(S, src,
-                    (s + j) << 2, ORDER), clip).max(0f)
-                    .intoMemorySegment(dst, (d + j) << 2, ORDER);
+            for (int end = (int) Vec.bound(n); j < end; j += L) {
+                FloatVector v = FloatVector.fromMemorySegment(S, src, (s + j) << 2, ORDER);
+                if (clip != Float.POSITIVE_INFINITY) v = v.max(-clip).min(clip);
+                v.max(0f).intoMemorySegment(dst, (d + j) << 2, ORDER);
+            }
             for (; j < n; j++) Vec.set(dst, d + j, Math.max(0f, Math.max(-clip, Math.min(clip, Vec.get(src, s + j)))));
         }
     }
@@ -414,9 +422,5 @@ final class RecurrentSteps {
                 .neg().add(1f)
                 .intoMemorySegment(c, (cz + j) << 2, ORDER);
         for (; j < n; j++) Vec.set(c, cz + j, 1f - Vec.get(a, az + j));
-    }
-
-    private static FloatVector clip(FloatVector v, float limit) {
-        return limit == Float.POSITIVE_INFINITY ? v : v.max(-limit).min(limit);
     }
 }
