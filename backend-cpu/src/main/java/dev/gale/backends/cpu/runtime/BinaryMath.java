@@ -42,13 +42,14 @@ final class BinaryMath {
     }
 
     static void zip(MemorySegment m, int opc, long a, boolean ca, long b, boolean cb, long o, long n) {
-        if (opc > DIV || !ca && !cb) {
-            zipOther(m, opc, a, ca, b, cb, o, n);
+        if (!ca && !cb) {
+            Vec.fill(m, o, n, apply(opc, Vec.get(m, a), Vec.get(m, b)));
             return;
         }
-        // The four arithmetic ops are spelled out in the loop, not called through apply: C2 compiles apply on its own
-        // once it is hot, and then will not inline that "big method" here, so every vector went through a call and a
-        // box (the encoder's dropout-gradient Mul took 0.5 ms instead of 0.075 in about half of fresh JVMs).
+        // The operations are spelled out in the loop, not called through a vector apply: C2 compiled such an apply
+        // on its own once it was hot, and then would not inline that "big method" here, so every vector went through
+        // a call and a box (the encoder's dropout-gradient Mul took 0.5 ms instead of 0.075 in about half of fresh
+        // JVMs).
         long k = 0, bound = Vec.bound(n);
         float as = Vec.get(m, a), bs = Vec.get(m, b);
         for (; k < bound; k += L) {
@@ -61,29 +62,7 @@ final class BinaryMath {
                 case ADD -> x.add(y);
                 case SUB -> x.sub(y);
                 case MUL -> x.mul(y);
-                default -> x.div(y);
-            }).intoMemorySegment(m, (o + k) << 2, ORDER);
-        }
-        for (; k < n; k++) Vec.set(m, o + k, apply(opc, Vec.get(m, ca ? a + k : a), Vec.get(m, cb ? b + k : b)));
-    }
-
-    /**
-     * {@link #zip} for Pow, Max, Min and PRelu, and for two single values; the vector operation spelled out in the
-     * loop as in {@code zip}, for the same reason.
-     */
-    private static void zipOther(MemorySegment m, int opc, long a, boolean ca, long b, boolean cb, long o, long n) {
-        if (!ca && !cb) {
-            Vec.fill(m, o, n, apply(opc, Vec.get(m, a), Vec.get(m, b)));
-            return;
-        }
-        long k = 0, bound = Vec.bound(n);
-        float as = Vec.get(m, a), bs = Vec.get(m, b);
-        for (; k < bound; k += L) {
-            FloatVector x = ca ? FloatVector.fromMemorySegment(S, m, (a + k) << 2, ORDER)
-                    : FloatVector.broadcast(S, as);
-            FloatVector y = cb ? FloatVector.fromMemorySegment(S, m, (b + k) << 2, ORDER)
-                    : FloatVector.broadcast(S, bs);
-            (switch (opc) {
+                case DIV -> x.div(y);
                 case POW -> x.pow(y);
                 case MAX -> x.max(y);
                 case MIN -> x.min(y);
