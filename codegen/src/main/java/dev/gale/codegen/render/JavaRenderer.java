@@ -810,11 +810,12 @@ public final class JavaRenderer extends CLikeRenderer {
 
     /**
      * A vector function's body ({@link #ERF_VECTOR}, {@link #EXP_VECTOR}, {@link #TANH_VECTOR}) written where it is
-     * used, as a switch expression (in parentheses, so that a method call may follow) whose block yields the result, its temporaries named {@code u<count>_}. Not a
-     * helper method: a method that takes and returns vectors is a call C2 may decline to inline (the kernel's inlining
-     * budget spent, or the helper compiled on its own first), and then every vector that crosses it is boxed on the
-     * heap; in the generated training kernels of the 784-256-10 MLP the JIT compiled the erf and exp helpers on their
-     * own before the loops that call them.
+     * used, as a switch expression (in parentheses, so that a method call may follow) whose block yields the result,
+     * its temporaries named {@code u<count>_}. Not a helper method: a method that takes and returns vectors is a call
+     * C2 may decline to inline (the kernel's inlining budget spent, or the helper compiled on its own first), and then
+     * every vector that crosses it is boxed on the heap; in the generated training kernels of the 784-256-10 MLP the
+     * JIT compiled the erf and exp helpers on their own before the loops that call them. The count also moves when
+     * {@link #vector} renders an expression only to ask whether it is a vector, so the names are unique, not dense.
      */
     private String inline(String body, String arg) {
         String u = "u" + inlines++ + "_";

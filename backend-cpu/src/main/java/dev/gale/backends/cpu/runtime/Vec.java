@@ -1,8 +1,6 @@
 package dev.gale.backends.cpu.runtime;
 
-import dev.gale.backends.cpu.VMath;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
