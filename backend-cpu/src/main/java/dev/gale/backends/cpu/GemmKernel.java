@@ -41,7 +41,8 @@ import java.lang.foreign.MemorySegment;
  * 293 (A or B transposed alike), on 1 thread 150 against 166; 2048^3 261 against 308; 512^3 289 against 310; a
  * 256-row product of depth 512 with B transposed 245 against 268. Products of 64 rows measured within the noise
  * either way (about 5%), of 32 rows alike, so the rows threshold is 4 row blocks ({@code gale.gemm.deepkc},
- * {@code gale.gemm.deepmc}, {@code gale.gemm.deeprows} tune them).
+ * {@code gale.gemm.deepmc}, {@code gale.gemm.deeprows} tune them). Only where a core's L2 is too small for a shallow
+ * block's C ({@link #DEEP_PAYS}).
  */
 final class GemmKernel {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -62,6 +63,16 @@ final class GemmKernel {
     static final int DEEP_MC = Math.max(MR, Integer.getInteger("gale.gemm.deepmc", 96) / MR * MR);
     /** Fewest rows of C a product needs for deep blocks (gale.gemm.deeprows). */
     static final int DEEP_MIN_ROWS = Integer.getInteger("gale.gemm.deeprows", 48);
+    /**
+     * Whether deep blocks pay on this machine: when a shallow block's part of C and its A block (MC x NC plus MC x KC
+     * floats, 1.3 MiB) would not fit in three quarters of a core's L2 ({@link CacheSizes}), so that every KC pass over
+     * C comes from L3. With a 1 MiB L2 (the Zen 5) deep blocks were faster (class comment); with the 2 MiB L2 of an
+     * Intel Xeon (family 6, model 207) shallow ones were: 1024^3 on 2 threads at 0.82-0.83 of the FMA peak against
+     * 0.78 with deep blocks ({@code GemmBench -p impl=share}, three runs each), 512^3 and 2048^3 and 1 thread alike
+     * within 0.02. {@code gale.gemm.deep=true|false} overrides.
+     */
+    static final boolean DEEP_PAYS = Boolean.parseBoolean(System.getProperty("gale.gemm.deep",
+            String.valueOf(4L * (MC * (long) NC + (long) MC * KC) > CacheSizes.L2_BYTES * 3 / 4)));
     /** From this many floats (1 MiB), a block of C written in one KC block is written row block by row block. */
     static final long STREAMED_C_FLOATS = 1L << 18;
 
@@ -76,7 +87,7 @@ final class GemmKernel {
         static final Blocks DEEP = new Blocks(DEEP_KC, Math.max(DEEP_KC, KCHUNK / DEEP_KC * DEEP_KC), DEEP_MC);
 
         /** The blocks for a product of {@code m} rows (of the piece one thread computes) and depth {@code k}. */
-        static Blocks of(int m, int k) { return m >= DEEP_MIN_ROWS && k > KC ? DEEP : SHALLOW; }
+        static Blocks of(int m, int k) { return DEEP_PAYS && m >= DEEP_MIN_ROWS && k > KC ? DEEP : SHALLOW; }
     }
 
     /**
