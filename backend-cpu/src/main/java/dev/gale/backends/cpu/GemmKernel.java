@@ -68,7 +68,7 @@ final class GemmKernel {
      * floats, 1.3 MiB) would not fit in three quarters of a core's L2 ({@link CacheSizes}), so that every KC pass over
      * C comes from L3. With a 1 MiB L2 (the Zen 5) deep blocks were faster (class comment); with the 2 MiB L2 of an
      * Intel Xeon (family 6, model 207) shallow ones were: 1024^3 on 2 threads at 0.82-0.83 of the FMA peak against
-     * 0.78 with deep blocks ({@code GemmBench -p impl=share}, three runs each), 512^3 and 2048^3 and 1 thread alike
+     * 0.78 with deep blocks ({@code GemmBench -p impl=share}, two runs each), 512^3 and 2048^3 and 1 thread alike
      * within 0.02. {@code gale.gemm.deep=true|false} overrides.
      */
     static final boolean DEEP_PAYS = Boolean.parseBoolean(System.getProperty("gale.gemm.deep",
