@@ -389,8 +389,8 @@ public final class Conv2d {
      * start to end, where as A^T each panel read one line from each of kc rows a row apart, every one a miss of its
      * own once W is out of the cache: 2 x 2 pixels at batch 8, with a 256 MiB buffer written between runs, a
      * 512-channel 3 x 3 layer took 2.3 ms against 3.2, a 256-channel one on 4 x 4 pixels 1.8 against 2.6 (with W in
-     * the cache both alike, 1.5 and 1.4 ms). Image by image, each product packed all of W again for a few pixels: a 512-channel
-     * 3 x 3 layer on 2 x 2 pixels at batch 8 took 13.7-17.7 ms, against 5.0-6.8 this way (2 threads). With 64 pixels an
+     * the cache both alike, 1.5 and 1.4 ms). Image by image, each product packed all of W again for a few pixels:
+     * a 512-channel 3 x 3 layer on 2 x 2 pixels at batch 8 took 13.7-17.7 ms, against 5.0-6.8 this way (2 threads). With 64 pixels an
      * image (8 x 8, 128 channels) this way measured slower (4.8-6.3 ms against 3.0-5.8), hence the bound. With 16
      * (4 x 4, 256 channels, batch 8) it first measured alike (3.5-7.3 against 5.8-8.7); once the shared packing
      * improved, 1.19-1.21 ms against 1.87-1.93 (and 5 x 5: 1.67 against 2.10), so the bound went from 16 pixels to 32.

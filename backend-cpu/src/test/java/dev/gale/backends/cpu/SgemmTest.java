@@ -156,7 +156,7 @@ class SgemmTest {
      * deep A block with a partial last row block, all four transposes, beta, the epilogue after the last block; one
      * thread, and 2 and 3 threads sharing the packed B (each piece tall enough for deep blocks) or splitting it.
      * Where this machine's L2 makes deep blocks not pay ({@link GemmKernel#DEEP_PAYS}) the same products run in
-     * shallow ones; the module's build runs this class again with {@code gale.gemm.deep} forced either way.
+     * shallow ones; the module's build runs this class twice, {@code gale.gemm.deep} forced either way.
      */
     @Test
     void deepBlocksPastTheirEdges() {
