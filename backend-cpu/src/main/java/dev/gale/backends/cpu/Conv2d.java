@@ -21,11 +21,12 @@ public final class Conv2d {
     /** Outputs of fewer pixels an image than this (four B panels) take {@link #forwardImages}. */
     static final int IMAGES_MAX_PIXELS = 4 * GemmKernel.NR;
     /**
-     * Outputs of fewer pixels an image than this (one B panel) take {@link #backwardWeightImages}: with 8 x 8 pixels at
-     * batch 8 (128 channels), gathering the unfolded inputs of all images cost more than the image-by-image products
-     * (2.5-2.8 ms against 1.75 for ResNet-18's layer), whose dW stays in cache.
+     * Outputs of at most this many pixels an image take {@link #backwardWeightImages}. ResNet-18's 128-channel layer
+     * (8 x 8 pixels, batch 8) took 1.73 ms a training step image by image and 1.2 ms this way
+     * ({@code ConvBench.backwardWeight -p layer=r18l2}, warm: 104 against 135 GFLOP/s); its 7x7 stem (32 x 32
+     * pixels) ran at half the speed this way (44 against 88 GFLOP/s).
      */
-    static final int WEIGHT_IMAGES_MAX_PIXELS = GemmKernel.NR;
+    static final int WEIGHT_IMAGES_MAX_PIXELS = 64;
     /** Largest column chunk a task unfolds, in floats (4 MiB). */
     static final int MAX_COL = 1 << 20;
     /** Largest block of dX planes a task folds in its heap buffer at once, in floats (4 MiB), unless one plane is larger. */
@@ -442,7 +443,7 @@ public final class Conv2d {
         if (direct && s.n() > 0 && (DirectConv.preferred(s) || directWeightGradient(s))
                 && DirectConv.backwardWeight(pool, s, dy, dyOff, x, xOff, dw, dwOff))
             return;
-        if (s.n() > 1 && s.p() > 0 && s.p() < WEIGHT_IMAGES_MAX_PIXELS && !s.window().isPointwise()) {
+        if (s.n() > 1 && s.p() > 0 && s.p() <= WEIGHT_IMAGES_MAX_PIXELS && !s.window().isPointwise()) {
             backwardWeightImages(pool, s, dy, dyOff, x, xOff, dw, dwOff);
             return;
         }
@@ -499,7 +500,7 @@ public final class Conv2d {
     }
 
     /**
-     * The weight gradient of a convolution with small outputs (fewer than {@link #WEIGHT_IMAGES_MAX_PIXELS} pixels an
+     * The weight gradient of a convolution with small outputs (at most {@link #WEIGHT_IMAGES_MAX_PIXELS} pixels an
      * image, the last layers of a CNN): per group, one product {@code dW = dY U} over many images, where dY of the images is
      * gathered into one {@code mg x (images * pixels)} matrix and U holds, for each of their output pixels, the K
      * inputs it met (the unfolded columns, transposed: a row per pixel). Image by image, each product had a depth of
@@ -514,7 +515,7 @@ public final class Conv2d {
         int k = s.k(), p = s.p(), mg = s.mg(), cg = s.cg(), n = s.n(), taps = g.kernelSize(), planeSize = g.inSize();
         int images = Math.max(1, Math.min(n, MAX_COL / Math.max(1, (k + mg) * p)));
         long imageStride = (long) s.c() * planeSize;
-        int[] offsets = PanelSource.Images.tapOffsets(g);
+        int[] tapIndex = padSlotIndex(PanelSource.Images.tapOffsets(g), taps, p, planeSize);
         pool.exclusive(() -> {
             float[] buf = pool.sharedResult(Math.multiplyExact(k + mg, images * p));
             MemorySegment b = MemorySegment.ofArray(buf);
@@ -523,25 +524,52 @@ public final class Conv2d {
                     int first = img0, count = Math.min(images, n - img0), cols = count * p, uAt = mg * cols;
                     long xGroup = xOff + (long) grp * cg * planeSize;
                     gatherImages(s, dy, dyOff, grp, first, count, buf, 0);
-                    int parts = Math.min(cols, 4 * pool.threads());
-                    pool.parallelFor(parts, (t, scratch) -> {
-                        for (int col = (int) ((long) t * cols / parts), end = (int) ((long) (t + 1) * cols / parts); col < end; col++) {
-                            int q = col % p, row = uAt + col * k;
-                            long image = xGroup + (first + col / p) * imageStride;
-                            for (int c = 0; c < cg; c++) {
-                                long plane = image + (long) c * planeSize;
-                                for (int tap = 0; tap < taps; tap++) {
-                                    int off = offsets[tap * p + q];
-                                    buf[row + c * taps + tap] = off < 0 ? 0f : GemmPacking.flush(x.getAtIndex(GemmPacking.F, plane + off));
-                                }
-                            }
-                        }
+                    int cParts = Math.max(1, Math.min(cg, ceilDiv(4 * pool.threads(), count)));
+                    pool.parallelFor(count * cParts, (t, scratch) -> {
+                        int i = t / cParts, part = t % cParts;
+                        int c0 = (int) ((long) part * cg / cParts), c1 = (int) ((long) (part + 1) * cg / cParts);
+                        unfoldRows(x, xGroup + (first + i) * imageStride, c0, c1, planeSize, taps, p, k, tapIndex,
+                                scratch.work((long) (c1 - c0) * (planeSize + 1)), buf, uAt + i * p * k);
                     });
                     Sgemm.gemm(pool, false, false, mg, k, cols, 1f, b, 0, cols, b, uAt, k, img0 == 0 ? 0f : 1f, dw,
                             dwOff + (long) grp * mg * k, k, Epilogue.NONE);
                 }
             }
         });
+    }
+
+    /**
+     * {@code index[q * taps + t]}: where tap t of output pixel q reads in a plane copied with one zero after it
+     * ({@link #unfoldRows}), i.e. the tap offset, or {@code planeSize} (the zero) in the padding.
+     */
+    private static int[] padSlotIndex(int[] offsets, int taps, int p, int planeSize) {
+        int[] index = new int[taps * p];
+        for (int t = 0; t < taps; t++)
+            for (int q = 0; q < p; q++) index[q * taps + t] = offsets[t * p + q] < 0 ? planeSize : offsets[t * p + q];
+        return index;
+    }
+
+    /**
+     * Rows of U for one image's channels {@code [c0, c1)}: {@code u[at + q * k + c * taps + t]} is the input that tap
+     * t of channel c meets at output pixel q. The channels' planes are first copied (flushed) into {@code planes},
+     * each followed by a zero for the padding, so that the copy out is a table look-up without a test per element:
+     * in ResNet-18's training the element-by-element version, reading the arena and testing for the padding per
+     * element, took 5.6% of the step (its 256- and 512-channel layers).
+     */
+    private static void unfoldRows(MemorySegment x, long image, int c0, int c1, int planeSize, int taps, int p, int k,
+                                   int[] index, float[] planes, float[] u, int at) {
+        int stride = planeSize + 1;
+        for (int c = c0; c < c1; c++) {
+            GemmPacking.copyFlushedLoop(x, image + (long) c * planeSize, planes, (c - c0) * stride, planeSize);
+            planes[(c - c0) * stride + planeSize] = 0f;
+        }
+        for (int q = 0; q < p; q++) {
+            int row = at + q * k, tap0 = q * taps;
+            for (int c = c0; c < c1; c++) {
+                int dst = row + c * taps, base = (c - c0) * stride;
+                for (int t = 0; t < taps; t++) u[dst + t] = planes[base + index[tap0 + t]];
+            }
+        }
     }
 
     /** One piece of dW (a group, input- and output-channel range) summed over images {@code [i0, i1)}. */

@@ -279,18 +279,22 @@ class Conv2dTest {
     }
 
     /**
-     * The weight gradient of the {@link #LATE_LAYERS}: those of several images with fewer than
+     * The weight gradient of the {@link #LATE_LAYERS}: those of several images with at most
      * {@link Conv2d#WEIGHT_IMAGES_MAX_PIXELS} pixels an image take one product over the images' gathered dY and
-     * unfolded inputs; the last shape here needs three rounds of images (K = 4608: nine images fill the
+     * unfolded inputs; the shape in rounds needs three rounds of images (K = 4608: nine images fill the
      * buffer).
      */
     @Test
     void weightGradientOfFewPixelsMatchesConvGradWeight() {
         long seed = 700;
         int[][] rounds = {{20, 512, 20, 1, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}};
-        for (int[][] list : new int[][][] {LATE_LAYERS, rounds})
+        // the largest outputs it takes: 8 x 8, and 7 x 7 dilated
+        int[][] largest = {{3, 24, 136, 1, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+                {2, 20, 24, 1, 7, 7, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2}};
+        for (int[][] list : new int[][][] {LATE_LAYERS, rounds, largest})
             for (int[] c : list)
-                for (KernelPool pool : new KernelPool[] {one, two}) assertWeightGradient(c, pool, seed++, true);
+                for (KernelPool pool : new KernelPool[] {one, two})
+                    for (boolean direct : new boolean[] {true, false}) assertWeightGradient(c, pool, seed++, direct);
     }
 
     /** Conv2d.backwardWeight against ConvGradWeight on random dY and X; every element of dW must be written. */
