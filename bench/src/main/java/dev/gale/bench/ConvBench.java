@@ -39,9 +39,11 @@ public class ConvBench {
     /**
      * 3x3: 64 -> 64 channels at 56x56, pad 1; 1x1: 256 -> 64 at 56x56; 3x3s2: 128 -> 128 at 56x56, stride 2;
      * cnn1 and cnn2: the bench CNN's layers at batch 32 (1 -> 8 channels at 28x28 and 8 -> 16 at 14x14, 3x3, pad 1),
-     * which {@code forwardPooled} follows with their 2x2 max pooling.
+     * which {@code forwardPooled} follows with their 2x2 max pooling; r18stem, r18l2, r18l3, r18l4: the bench ResNet-18's
+     * (3 x 64 x 64 images, batch 8) 7x7 stride-2 stem (3 -> 64 channels) and the 3x3 convolutions of its second,
+     * third and fourth stages (128 channels at 8x8, 256 at 4x4, 512 at 2x2), few pixels an image and many channels.
      */
-    @Param({"3x3", "1x1", "3x3s2", "cnn1", "cnn2"})
+    @Param({"3x3", "1x1", "3x3s2", "cnn1", "cnn2", "r18stem", "r18l2", "r18l3", "r18l4"})
     public String layer;
 
     @Param({"1", "2"})
@@ -61,6 +63,10 @@ public class ConvBench {
             case "3x3s2" -> new Conv2d.Shape(8, 128, 128, 1, Window2d.of(56, 56, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1));
             case "cnn1" -> new Conv2d.Shape(32, 1, 8, 1, Window2d.of(28, 28, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1));
             case "cnn2" -> new Conv2d.Shape(32, 8, 16, 1, Window2d.of(14, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1));
+            case "r18stem" -> new Conv2d.Shape(8, 3, 64, 1, Window2d.of(64, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3));
+            case "r18l2" -> new Conv2d.Shape(8, 128, 128, 1, Window2d.of(8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1));
+            case "r18l3" -> new Conv2d.Shape(8, 256, 256, 1, Window2d.of(4, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1));
+            case "r18l4" -> new Conv2d.Shape(8, 512, 512, 1, Window2d.of(2, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1));
             default -> throw new IllegalArgumentException("unknown layer " + layer);
         };
         Window2d g = shape.window();
@@ -102,6 +108,27 @@ public class ConvBench {
     @Benchmark
     public void backwardInput(GemmBench.Flops flops) {
         Conv2d.backwardInput(pool, shape, y, 0, w, 0, x, 0);
+        flops.gflop += gflopPerPass;
+    }
+
+    private MemorySegment[] coldW;
+    private int coldAt;
+
+    /**
+     * {@code backwardWeight} into a dW that is not in any cache, as in a training step, where the optimizer's sweep
+     * over all the parameters comes between two writes of one layer's dW: each call writes the next of as many dW
+     * buffers as fill 512 MiB, more than the L3. ResNet-18's 512-channel layer (9.4 MB of dW): 143 GFLOP/s into a warm
+     * dW, 87 into a cold one.
+     */
+    @Benchmark
+    public void backwardWeightCold(GemmBench.Flops flops) {
+        if (coldW == null) {
+            int copies = (int) Math.max(2, (512L << 20) / w.byteSize());
+            coldW = new MemorySegment[copies];
+            for (int i = 0; i < copies; i++) coldW[i] = Data.random(arena, w.byteSize(), 5 + i);
+        }
+        MemorySegment dw = coldW[coldAt++ % coldW.length];
+        Conv2d.backwardWeight(pool, shape, y, 0, x, 0, dw, 0);
         flops.gflop += gflopPerPass;
     }
 
