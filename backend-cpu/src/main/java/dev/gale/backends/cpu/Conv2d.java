@@ -27,6 +27,12 @@ public final class Conv2d {
      * pixels) ran at half the speed this way (44 against 88 GFLOP/s).
      */
     static final int WEIGHT_IMAGES_MAX_PIXELS = 64;
+    /**
+     * Outputs of at most this many pixels an image take {@link #backwardInputImages} (unless the direct loops take
+     * them). Since its fold became a gather ({@link #foldPlanes}), ResNet-18's stride-2 128-channel layer (16 x 16
+     * to 8 x 8, batch 8) took 0.61 ms a training step this way against 0.82 image by image.
+     */
+    static final int INPUT_IMAGES_MAX_PIXELS = 64;
     /** Largest column chunk a task unfolds, in floats (4 MiB). */
     static final int MAX_COL = 1 << 20;
     /** Largest block of dX planes a task folds in its heap buffer at once, in floats (4 MiB), unless one plane is larger. */
@@ -334,7 +340,7 @@ public final class Conv2d {
             FlatConv.backwardInput(pool, s, dy, dyOff, w, wOff, dx, dxOff);
             return;
         }
-        if (s.p() > 0 && s.p() < GemmKernel.NR) {
+        if (s.p() > 0 && s.p() <= INPUT_IMAGES_MAX_PIXELS) {
             backwardInputImages(pool, s, dy, dyOff, w, wOff, dx, dxOff);
             return;
         }
@@ -382,7 +388,7 @@ public final class Conv2d {
     }
 
     /**
-     * The input gradient of a convolution with outputs of fewer pixels an image than a B panel holds (the last
+     * The input gradient of a convolution with outputs of at most {@link #INPUT_IMAGES_MAX_PIXELS} pixels an image (the last
      * layers of a CNN): per group, one product over many images' pixels side by side (dY gathered into one matrix,
      * then the column gradients of all of them from one multi-threaded product that reads W once), then each (image,
      * channel range) folded back into dX by its own task. The product is the column gradients transposed,
@@ -392,9 +398,10 @@ public final class Conv2d {
      * 512-channel 3 x 3 layer took 2.3 ms against 3.2, a 256-channel one on 4 x 4 pixels 1.8 against 2.6 (with W in
      * the cache both alike, 1.5 and 1.4 ms). Image by image, each product packed all of W again for a few pixels:
      * a 512-channel 3 x 3 layer on 2 x 2 pixels at batch 8 took 13.7-17.7 ms, against 5.0-6.8 this way (2 threads). With 64 pixels an
-     * image (8 x 8, 128 channels) this way measured slower (4.8-6.3 ms against 3.0-5.8), hence the bound. With 16
+     * image (8 x 8, 128 channels) this way first measured slower (4.8-6.3 ms against 3.0-5.8). With 16
      * (4 x 4, 256 channels, batch 8) it first measured alike (3.5-7.3 against 5.8-8.7); once the shared packing
-     * improved, 1.19-1.21 ms against 1.87-1.93 (and 5 x 5: 1.67 against 2.10), so the bound went from 16 pixels to 32.
+     * improved, 1.19-1.21 ms against 1.87-1.93 (and 5 x 5: 1.67 against 2.10), so the bound went from 16 pixels to 32,
+     * and to 64 ({@link #INPUT_IMAGES_MAX_PIXELS}) once the fold was a gather.
      */
     private static void backwardInputImages(KernelPool pool, Shape s, MemorySegment dy, long dyOff, MemorySegment w,
                                             long wOff, MemorySegment dx, long dxOff) {

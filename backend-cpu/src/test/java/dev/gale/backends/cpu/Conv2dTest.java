@@ -202,8 +202,9 @@ class Conv2dTest {
     }
 
     /**
-     * The input gradient of the {@link #LATE_LAYERS} with outputs of fewer than 32 pixels an image (one product over
-     * many images, then each image's fold), against ConvGradInput.
+     * The input gradient of the {@link #LATE_LAYERS} with outputs of at most {@link Conv2d#INPUT_IMAGES_MAX_PIXELS}
+     * pixels an image (one product over many images, then each image's fold, a gather per input element), against
+     * ConvGradInput; and of the largest outputs it takes, 8 x 8 and 7 x 7 dilated, with the direct loops kept out.
      */
     @Test
     void inputGradientOfFewPixelsMatchesConvGradInput() {
@@ -211,11 +212,14 @@ class Conv2dTest {
         int checked = 0;
         for (int[] c : LATE_LAYERS) {
             Conv2d.Shape s = convShape(c);
-            if (s.p() >= GemmKernel.NR || DirectConv.preferred(s)) continue;
+            if (s.p() > Conv2d.INPUT_IMAGES_MAX_PIXELS || DirectConv.preferred(s)) continue;
             for (KernelPool pool : new KernelPool[] {one, two}) assertInputGradient(c, pool, seed++, true, Conv2d.MAX_FOLD);
             checked++;
         }
-        assertTrue(checked >= 4, "only " + checked + " shapes of fewer than 32 pixels");
+        assertTrue(checked >= 4, "only " + checked + " shapes of at most " + Conv2d.INPUT_IMAGES_MAX_PIXELS + " pixels");
+        for (int[] c : new int[][] {{3, 24, 136, 1, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+                {2, 20, 24, 1, 7, 7, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2}})
+            for (KernelPool pool : new KernelPool[] {one, two}) assertInputGradient(c, pool, seed++, false, Conv2d.MAX_FOLD);
     }
 
     static Tensor convRef(int[] c, Tensor x, Tensor w, Tensor b, Tensor res, Activation act) {
