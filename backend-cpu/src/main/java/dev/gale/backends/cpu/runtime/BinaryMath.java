@@ -46,31 +46,117 @@ final class BinaryMath {
             Vec.fill(m, o, n, apply(opc, Vec.get(m, a), Vec.get(m, b)));
             return;
         }
-        // The operations are spelled out in the loop, not called through a vector apply: C2 compiled such an apply
-        // on its own once it was hot, and then would not inline that "big method" here, so every vector went through
-        // a call and a box (the encoder's dropout-gradient Mul took 0.5 ms instead of 0.075 in about half of fresh
-        // JVMs).
+        // One loop method per operation (named *Loop, so that the launcher compiles each on its own with its vectors
+        // in registers), no vector crossing a call. A single loop with the operations spelled out in a switch was
+        // at the mercy of C2's profile and inlining: where its vectors were boxed (every vector through a call and a
+        // heap box), the transformer encoder's MSE loss and its gradient (Sub, Mul, Add over 64K floats) took
+        // 0.8-1.0 ms each a step instead of 0.015-0.02 (`gale train` profile), the plan's step 12.6-14.1 ms instead of
+        // 5.2-5.7 and `gale bench`'s training step 19-24 ms instead of 5.0, in every fresh JVM of the builds that
+        // changed unrelated code (a renderer, the convolutions) and in about half of them before.
+        long k = switch (opc) {
+            case ADD -> addLoop(m, a, ca, b, cb, o, n);
+            case SUB -> subLoop(m, a, ca, b, cb, o, n);
+            case MUL -> mulLoop(m, a, ca, b, cb, o, n);
+            case DIV -> divLoop(m, a, ca, b, cb, o, n);
+            case POW -> powLoop(m, a, ca, b, cb, o, n);
+            case MAX -> maxLoop(m, a, ca, b, cb, o, n);
+            case MIN -> minLoop(m, a, ca, b, cb, o, n);
+            case PRELU -> preluLoop(m, a, ca, b, cb, o, n);
+            default -> throw new IllegalStateException("binary opcode " + opc);
+        };
+        for (; k < n; k++) Vec.set(m, o + k, apply(opc, Vec.get(m, ca ? a + k : a), Vec.get(m, cb ? b + k : b)));
+    }
+
+    // Each loop: whole vectors of o = a op b from element 0, a (b) read at a + k or broadcast from element a when
+    // not contiguous (broadcast in the loop, not a vector carried across iterations, which C2 may keep boxed);
+    // returns where the scalar tail starts.
+
+    private static long addLoop(MemorySegment m, long a, boolean ca, long b, boolean cb, long o, long n) {
         long k = 0, bound = Vec.bound(n);
         float as = Vec.get(m, a), bs = Vec.get(m, b);
         for (; k < bound; k += L) {
-            // broadcast in the loop, not a vector carried across iterations, which C2 may keep boxed
-            FloatVector x = ca ? FloatVector.fromMemorySegment(S, m, (a + k) << 2, ORDER)
-                    : FloatVector.broadcast(S, as);
-            FloatVector y = cb ? FloatVector.fromMemorySegment(S, m, (b + k) << 2, ORDER)
-                    : FloatVector.broadcast(S, bs);
-            (switch (opc) {
-                case ADD -> x.add(y);
-                case SUB -> x.sub(y);
-                case MUL -> x.mul(y);
-                case DIV -> x.div(y);
-                case POW -> x.pow(y);
-                case MAX -> x.max(y);
-                case MIN -> x.min(y);
-                case PRELU -> x.mul(y).blend(x, x.compare(VectorOperators.GE, 0f));
-                default -> throw new IllegalStateException("binary opcode " + opc);
-            }).intoMemorySegment(m, (o + k) << 2, ORDER);
+            FloatVector x = ca ? FloatVector.fromMemorySegment(S, m, (a + k) << 2, ORDER) : FloatVector.broadcast(S, as);
+            FloatVector y = cb ? FloatVector.fromMemorySegment(S, m, (b + k) << 2, ORDER) : FloatVector.broadcast(S, bs);
+            x.add(y).intoMemorySegment(m, (o + k) << 2, ORDER);
         }
-        for (; k < n; k++) Vec.set(m, o + k, apply(opc, Vec.get(m, ca ? a + k : a), Vec.get(m, cb ? b + k : b)));
+        return k;
+    }
+
+    private static long subLoop(MemorySegment m, long a, boolean ca, long b, boolean cb, long o, long n) {
+        long k = 0, bound = Vec.bound(n);
+        float as = Vec.get(m, a), bs = Vec.get(m, b);
+        for (; k < bound; k += L) {
+            FloatVector x = ca ? FloatVector.fromMemorySegment(S, m, (a + k) << 2, ORDER) : FloatVector.broadcast(S, as);
+            FloatVector y = cb ? FloatVector.fromMemorySegment(S, m, (b + k) << 2, ORDER) : FloatVector.broadcast(S, bs);
+            x.sub(y).intoMemorySegment(m, (o + k) << 2, ORDER);
+        }
+        return k;
+    }
+
+    private static long mulLoop(MemorySegment m, long a, boolean ca, long b, boolean cb, long o, long n) {
+        long k = 0, bound = Vec.bound(n);
+        float as = Vec.get(m, a), bs = Vec.get(m, b);
+        for (; k < bound; k += L) {
+            FloatVector x = ca ? FloatVector.fromMemorySegment(S, m, (a + k) << 2, ORDER) : FloatVector.broadcast(S, as);
+            FloatVector y = cb ? FloatVector.fromMemorySegment(S, m, (b + k) << 2, ORDER) : FloatVector.broadcast(S, bs);
+            x.mul(y).intoMemorySegment(m, (o + k) << 2, ORDER);
+        }
+        return k;
+    }
+
+    private static long divLoop(MemorySegment m, long a, boolean ca, long b, boolean cb, long o, long n) {
+        long k = 0, bound = Vec.bound(n);
+        float as = Vec.get(m, a), bs = Vec.get(m, b);
+        for (; k < bound; k += L) {
+            FloatVector x = ca ? FloatVector.fromMemorySegment(S, m, (a + k) << 2, ORDER) : FloatVector.broadcast(S, as);
+            FloatVector y = cb ? FloatVector.fromMemorySegment(S, m, (b + k) << 2, ORDER) : FloatVector.broadcast(S, bs);
+            x.div(y).intoMemorySegment(m, (o + k) << 2, ORDER);
+        }
+        return k;
+    }
+
+    private static long powLoop(MemorySegment m, long a, boolean ca, long b, boolean cb, long o, long n) {
+        long k = 0, bound = Vec.bound(n);
+        float as = Vec.get(m, a), bs = Vec.get(m, b);
+        for (; k < bound; k += L) {
+            FloatVector x = ca ? FloatVector.fromMemorySegment(S, m, (a + k) << 2, ORDER) : FloatVector.broadcast(S, as);
+            FloatVector y = cb ? FloatVector.fromMemorySegment(S, m, (b + k) << 2, ORDER) : FloatVector.broadcast(S, bs);
+            x.pow(y).intoMemorySegment(m, (o + k) << 2, ORDER);
+        }
+        return k;
+    }
+
+    private static long maxLoop(MemorySegment m, long a, boolean ca, long b, boolean cb, long o, long n) {
+        long k = 0, bound = Vec.bound(n);
+        float as = Vec.get(m, a), bs = Vec.get(m, b);
+        for (; k < bound; k += L) {
+            FloatVector x = ca ? FloatVector.fromMemorySegment(S, m, (a + k) << 2, ORDER) : FloatVector.broadcast(S, as);
+            FloatVector y = cb ? FloatVector.fromMemorySegment(S, m, (b + k) << 2, ORDER) : FloatVector.broadcast(S, bs);
+            x.max(y).intoMemorySegment(m, (o + k) << 2, ORDER);
+        }
+        return k;
+    }
+
+    private static long minLoop(MemorySegment m, long a, boolean ca, long b, boolean cb, long o, long n) {
+        long k = 0, bound = Vec.bound(n);
+        float as = Vec.get(m, a), bs = Vec.get(m, b);
+        for (; k < bound; k += L) {
+            FloatVector x = ca ? FloatVector.fromMemorySegment(S, m, (a + k) << 2, ORDER) : FloatVector.broadcast(S, as);
+            FloatVector y = cb ? FloatVector.fromMemorySegment(S, m, (b + k) << 2, ORDER) : FloatVector.broadcast(S, bs);
+            x.min(y).intoMemorySegment(m, (o + k) << 2, ORDER);
+        }
+        return k;
+    }
+
+    private static long preluLoop(MemorySegment m, long a, boolean ca, long b, boolean cb, long o, long n) {
+        long k = 0, bound = Vec.bound(n);
+        float as = Vec.get(m, a), bs = Vec.get(m, b);
+        for (; k < bound; k += L) {
+            FloatVector x = ca ? FloatVector.fromMemorySegment(S, m, (a + k) << 2, ORDER) : FloatVector.broadcast(S, as);
+            FloatVector y = cb ? FloatVector.fromMemorySegment(S, m, (b + k) << 2, ORDER) : FloatVector.broadcast(S, bs);
+            x.mul(y).blend(x, x.compare(VectorOperators.GE, 0f)).intoMemorySegment(m, (o + k) << 2, ORDER);
+        }
+        return k;
     }
 
     static float apply(int opc, float a, float b) {

@@ -64,6 +64,35 @@ class VectorLoopAllocationTest {
         }
     }
 
+    /**
+     * BinaryMath's ops, one loop each, with both operands contiguous and with one broadcast, Pow (a vector call into
+     * the math library) first. When the ops shared one loop, its vectors were boxed in the transformer encoder's
+     * training (its MSE loss and gradient, Sub, Mul and Add over 64K floats, 50x slower) in every JVM of some builds;
+     * that shared loop passes this test, in this JVM: it guards the loops themselves, not the context that tipped
+     * C2 over.
+     */
+    @Test
+    void binaryOps() {
+        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        int n = 8192;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment m = arena.allocate(12L * n, 64);
+            for (int i = 0; i < 3 * n; i++) m.setAtIndex(ValueLayout.JAVA_FLOAT, i, 1.5f + (float) Math.sin(i));
+            String[] names = {"POW", "ADD", "SUB", "MUL", "DIV", "MAX", "MIN", "PRELU"};
+            int[] codes = {BinaryMath.POW, BinaryMath.ADD, BinaryMath.SUB, BinaryMath.MUL, BinaryMath.DIV, BinaryMath.MAX,
+                    BinaryMath.MIN, BinaryMath.PRELU};
+            for (int i = 0; i < names.length; i++) {
+                int opc = codes[i];
+                for (boolean broadcast : new boolean[] {false, true})
+                    allocatedPerCall(names[i] + (broadcast ? " (b broadcast)" : ""), () -> {
+                        long before = threads.getCurrentThreadAllocatedBytes();
+                        for (int c = 0; c < 200; c++) BinaryMath.zip(m, opc, 0, true, n, !broadcast, 2L * n, n);
+                        return threads.getCurrentThreadAllocatedBytes() - before;
+                    }, LIMIT);
+            }
+        }
+    }
+
     /** Where over a boolean mask with a scalar operand (ReLU's backward), the operand broadcast in the loop. */
     @Test
     void whereWithAScalarOperand() {
