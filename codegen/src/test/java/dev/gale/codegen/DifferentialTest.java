@@ -1,6 +1,7 @@
 package dev.gale.codegen;
 
 import dev.gale.codegen.jvm.CompiledKernel;
+import dev.gale.codegen.jvm.JvmCompiler;
 import dev.gale.codegen.kir.KernelIR;
 import dev.gale.codegen.kir.KernelPrinter;
 import dev.gale.codegen.render.JavaRenderer;
@@ -155,6 +156,38 @@ class DifferentialTest {
             assertTrue(c.source().contains(".abs()"), "Gelu was not rendered as GELU_VECTOR:\n" + c.source());
             KernelTesting.assertClose(expected.getFirst(), c.run(List.of(x)).getFirst(), 0, 1.5e-6, "gelu");
         }
+    }
+
+    /**
+     * Kernels that differ only in their names (a transformer's layers each have their LayerNorm) share one generated
+     * class, so that the JIT compiles it once, and each still computes its own result; a kernel with other code gets
+     * a class of its own.
+     */
+    @Test
+    void kernelsThatDifferOnlyInNameShareAClass() throws Exception {
+        JvmCompiler compiler = new JvmCompiler(true, JavaRenderer.Storage.SEGMENTS);
+        String body = java.nio.file.Files.readString(GoldenKernelTest.goldenDir().resolve("layernorm_op.gir"));
+        List<KernelIR> kernels = new ArrayList<>();
+        List<Graph> bodies = new ArrayList<>();
+        for (String name : List.of("norm_a", "norm_b", "norm_c")) {
+            Graph g = KernelTesting.parse(body.replace("@fused_layernormalization", "@" + name), name);
+            bodies.add(g);
+            kernels.add(KernelTesting.lower(g));
+        }
+        assertTrue(!kernels.get(0).name().equals(kernels.get(1).name()), "the kernels keep their own names");
+        List<CompiledKernel> compiled = compiler.compileAll(kernels);
+        assertTrue(compiler.classesDefined() == 1, compiler.classesDefined() + " classes for three alike kernels");
+        for (int i = 0; i < kernels.size(); i++) {
+            List<Tensor> in = KernelTesting.randomInputs(bodies.get(i), Map.of("batch", 3L + i), new Random(i));
+            List<Tensor> expected = KernelTesting.interpret(bodies.get(i), in);
+            List<Tensor> actual = compiled.get(i).run(in);
+            for (int o = 0; o < expected.size(); o++)
+                KernelTesting.assertClose(expected.get(o), actual.get(o), 1e-4, 1e-6, "kernel " + i + " output " + o);
+        }
+        Graph other = KernelTesting.parse(java.nio.file.Files.readString(
+                GoldenKernelTest.goldenDir().resolve("bias_gelu.gir")), "bias_gelu");
+        compiler.compile(KernelTesting.lower(other));
+        assertTrue(compiler.classesDefined() == 2, compiler.classesDefined() + " classes after another kernel");
     }
 
     @Test
