@@ -79,12 +79,12 @@ public final class JvmCompiler {
         Map<String, String> todo = new HashMap<>(); // class name -> source, for sources not yet cached
         Map<String, String> classOf = new HashMap<>(); // source -> class name
         for (KernelIR k : kernels) {
-            // The key leaves out the doc comment's kernel name: kernels that differ only in it (a transformer's six
-            // layers' LayerNorms) share one class, which the JIT compiles once. With a class each, MiniLM's twelve
-            // LayerNorm kernels each waited for their own C2 compile, running in the interpreter and C1 meanwhile
-            // (4 ms a call instead of 0.02): 90-150 ms a forward pass for 10 s and more after the start, where a
-            // benchmark's 3 s warmup ended.
-            String canonical = renderer.render(k, "Kernel").replace(JavaRenderer.docComment(k), "");
+            // Rendered for a class, the source does not name the kernel: kernels that differ only in their names (a
+            // transformer's layers' LayerNorms) share one class, which the JIT compiles once. With a class each,
+            // MiniLM's twelve LayerNorm kernels each waited for their own C2 compile, running in the interpreter and
+            // C1 meanwhile (4 ms a call instead of 0.02): 90-150 ms a forward pass for 10 s and more after the
+            // start, where a benchmark's 3 s warmup ended.
+            String canonical = renderer.render(k, "Kernel");
             sources.add(canonical);
             if (cache.containsKey(canonical) || classOf.containsKey(canonical)) continue;
             String cls = JavaRenderer.className(k) + "_" + classes++;
