@@ -69,7 +69,7 @@ public final class Trainer {
         this.sampler = new BatchSampler(used, config.batchSize(), config.shuffle(), config.seed());
         // A backend that compiles models its own way (cpu) gets the step as built.
         this.compiled = config.compile() == null || !Backends.get(config.backend()).runsPlannedGraphs() ? null
-                : CompiledStep.compile(program.graph(), batchShapes(used, labels), config.compile());
+                : CompiledStep.compile(program.stepGraph(), batchShapes(used, labels), config.compile());
     }
 
     /** The shape of each data input and of the labels in one batch: the batch size, then an array row's shape. */
@@ -185,7 +185,7 @@ public final class Trainer {
         List<Double> losses = new ArrayList<>();
         LossLog log = config.lossLog() == null ? null : LossLog.create(config.lossLog(), start);
         Backend backend = Backends.get(config.backend());
-        try (Session session = compiled != null ? compiled.open(backend) : backend.open(Model.of(program.graph()));
+        try (Session session = compiled != null ? compiled.open(backend) : backend.open(Model.of(program.stepGraph()));
              dev.gale.train.optim.ParallelUpdate updates = new dev.gale.train.optim.ParallelUpdate()) {
             // Loading a large model leaves its file's bytes and the passes' garbage on the heap; a collection now
             // (once) lets the heap shrink before the arena and the optimizer's buffers appear, which lowers the
@@ -246,8 +246,9 @@ public final class Trainer {
         for (int i = 0; i < offsets.length; i++) offsets[i] = layout.slot(names.get(i)).offset();
         List<String> gradOutputs = new ArrayList<>();
         long[] gradOffsets = new long[program.gradients().size()];
+        List<Value> outputs = program.stepGraph().outputs();
         for (int k = 0; k < program.gradients().size(); k++) {
-            gradOutputs.add(program.graph().outputs().get(2 + k).name());
+            gradOutputs.add(outputs.get(TrainingProgram.STEP_FIRST_GRADIENT + k).name());
             gradOffsets[k] = layout.slot(program.gradients().get(k)).offset();
         }
         List<MemorySegment> regions = session.bind(feeds(firstStep, true), List.of(
@@ -279,7 +280,7 @@ public final class Trainer {
         List<Object> out = session.run(feeds);
         double loss = ((Tensor) out.get(0)).getDouble(0);
         if (!Double.isFinite(loss)) throw nonFinite(step, bound ? feeds(step, true) : feeds, loss);
-        int k = 2;
+        int k = TrainingProgram.STEP_FIRST_GRADIENT;
         if (!bound) {
             state.grads().fill((byte) 0);
             for (String p : program.gradients()) state.setGrad(p, (Tensor) out.get(k++));
@@ -298,7 +299,7 @@ public final class Trainer {
     private GaleException nonFinite(long step, Map<String, Object> feeds, double loss) {
         String where = "";
         try {
-            Interpreter probe = new Interpreter(Model.of(program.graph()));
+            Interpreter probe = new Interpreter(Model.of(program.stepGraph()));
             probe.seed(config.seed() * 1_000_003L + step);
             String[] first = {null};
             probe.setListener((Node n, List<Object> outs) -> {

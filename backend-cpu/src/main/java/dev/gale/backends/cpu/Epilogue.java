@@ -54,8 +54,13 @@ public record Epilogue(MemorySegment bias, long biasOffset, boolean biasPerRow, 
     /** True when the epilogue only scales and stores. */
     public boolean isNone() { return bias == null && residual == null && activation == Activation.NONE; }
 
-    /** The same epilogue with the residual moved by {@code elements} and the bias by {@code biasElements}. */
+    /**
+     * The same epilogue with the residual moved by {@code elements} and the bias by {@code biasElements}; itself where
+     * there is neither (a batched product calls this once a task, and attention's products have neither: new
+     * epilogues there were a quarter of what the transformer encoder layer's training step allocated).
+     */
     Epilogue shifted(long biasElements, long elements) {
+        if (bias == null && residual == null) return this;
         return new Epilogue(bias, biasOffset + biasElements, biasPerRow, residual, residualOffset + elements, ldr,
                 residualBatchStride, activation);
     }

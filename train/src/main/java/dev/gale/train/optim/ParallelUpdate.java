@@ -54,7 +54,7 @@ public final class ParallelUpdate implements AutoCloseable {
         for (int t = 1; t < shares.size(); t++) {
             List<int[]> share = shares.get(t);
             pending.add(pool.submit(() -> {
-                for (int[] r : share) optimizer.update(state, r[0], r[1], step, lr);
+                for (int i = 0; i < share.size(); i++) optimizer.update(state, share.get(i)[0], share.get(i)[1], step, lr);
             }));
         }
         for (int i = 1; i < mine.size(); i++) optimizer.update(state, mine.get(i)[0], mine.get(i)[1], step, lr);
