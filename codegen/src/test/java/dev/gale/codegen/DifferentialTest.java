@@ -9,6 +9,8 @@ import dev.gale.ir.DType;
 import dev.gale.ir.Graph;
 import dev.gale.ir.Tensor;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -131,21 +133,25 @@ class DifferentialTest {
     }
 
     /**
-     * The vector Gelu (JavaRenderer's GELU_VECTOR, which the erf form of Gelu renders as) over its whole range: every
-     * float32 step of 1/64 on [-12, 12], where the fit is clamped at 4 sqrt 2 and 1 + erf cancels below -3, then
-     * zeros, infinities and NaN; within 1.5e-6 absolute (about 3 ulp of the largest values the fit covers) of the
-     * interpreter's float64 formula, the infinities and NaN exactly as it gives them.
+     * The vector functions of JavaRenderer over their whole ranges: every float32 step of 1/64 on [-12, 12] (the fits
+     * are clamped at 4 sqrt 2 for Gelu, 4 for erf, 7.9 for tanh, and Gelu's 1 + erf cancels below -3), then zeros,
+     * subnormals, the clamp points, huge values, infinities and NaN; Gelu within 1.5e-6 absolute (about 3 ulp of the
+     * largest values its fit covers), erf and tanh within 1e-6 relative plus 1e-7 absolute, of the interpreter's
+     * float64 formulas, the infinities and NaN exactly as it gives them.
      */
-    @Test
-    void vectorGeluMatchesTheInterpreterOverItsRange() throws Exception {
+    @ParameterizedTest
+    @CsvSource({"Gelu, .abs(), 0, 1.5e-6", "Erf, 4f, 1e-6, 1e-7", "Tanh, 7.90531110763549805f, 1e-6, 1e-7"})
+    void vectorFunctionsMatchTheInterpreterOverTheirRanges(String op, String marker, double rtol, double atol)
+            throws Exception {
         Graph body = KernelTesting.parse("""
-                graph @gelu(%x: tensor<[n],f32>) -> (%y: tensor<[n],f32>) {
-                  %y = Gelu(%x)
+                graph @f(%x: tensor<[n],f32>) -> (%y: tensor<[n],f32>) {
+                  %y = OP(%x)
                 }
-                """, "gelu");
+                """.replace("OP", op), "f");
         KernelIR k = KernelTesting.lower(body);
-        float[] special = {0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, 1e-30f, -1e-30f, 5.6568542f, -5.6568542f,
-                1e30f, -1e30f, Float.MAX_VALUE, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.NaN};
+        float[] special = {0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, 1e-30f, -1e-30f, 4f, -4f, 5.6568542f, -5.6568542f,
+                7.905311f, -7.905311f, 1e30f, -1e30f, Float.MAX_VALUE, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY,
+                Float.NaN};
         int steps = 24 * 64 + 1;
         Tensor x = Tensor.zeros(DType.FLOAT32, steps + special.length);
         for (int i = 0; i < steps; i++) x.setDouble(i, -12 + i / 64.0);
@@ -153,8 +159,8 @@ class DifferentialTest {
         List<Tensor> expected = KernelTesting.interpret(body, List.of(x));
         for (var compiler : List.of(GoldenKernelTest.COMPILER, GoldenKernelTest.SEGMENTS)) {
             CompiledKernel c = compiler.compile(k);
-            assertTrue(c.source().contains(".abs()"), "Gelu was not rendered as GELU_VECTOR:\n" + c.source());
-            KernelTesting.assertClose(expected.getFirst(), c.run(List.of(x)).getFirst(), 0, 1.5e-6, "gelu");
+            assertTrue(c.source().contains(marker), op + " was not rendered as its vector function:\n" + c.source());
+            KernelTesting.assertClose(expected.getFirst(), c.run(List.of(x)).getFirst(), rtol, atol, op);
         }
     }
 
