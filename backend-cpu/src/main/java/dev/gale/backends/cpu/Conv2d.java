@@ -409,7 +409,7 @@ public final class Conv2d {
         int k = s.k(), p = s.p(), mg = s.mg(), cg = s.cg(), n = s.n(), khw = g.kernelSize(), hw = g.inSize();
         // Images per product: their column gradients (k x cols) and dY (mg x cols) fit MAX_COL floats (one at least).
         int images = Math.max(1, Math.min(n, MAX_COL / Math.max(1, (k + mg) * p)));
-        int[][] fold = foldIndex(g, k);
+        int[][] fold = WindowTables.fold(g, k);
         pool.exclusive(() -> {
             float[] buf = pool.sharedResult(Math.multiplyExact(k + mg, images * p));
             MemorySegment b = MemorySegment.ofArray(buf);
@@ -443,7 +443,7 @@ public final class Conv2d {
      */
     static int[][] foldIndex(Window2d g, int k) {
         int p = g.outSize(), taps = g.kernelSize(), hw = g.inSize();
-        int[] offsets = PanelSource.Images.tapOffsets(g), start = new int[hw + 1];
+        int[] offsets = WindowTables.tapOffsets(g), start = new int[hw + 1];
         for (int off : offsets) if (off >= 0) start[off + 1]++;
         for (int j = 0; j < hw; j++) start[j + 1] += start[j];
         int[] rel = new int[start[hw]], next = Arrays.copyOf(start, hw);
@@ -559,7 +559,7 @@ public final class Conv2d {
         int k = s.k(), p = s.p(), mg = s.mg(), cg = s.cg(), n = s.n(), taps = g.kernelSize(), planeSize = g.inSize();
         int images = Math.max(1, Math.min(n, MAX_COL / Math.max(1, (k + mg) * p)));
         long imageStride = (long) s.c() * planeSize;
-        int[] tapIndex = padSlotIndex(PanelSource.Images.tapOffsets(g), taps, p, planeSize);
+        int[] tapIndex = WindowTables.padSlots(g);
         pool.exclusive(() -> {
             float[] buf = pool.sharedResult(Math.multiplyExact(k + mg, images * p));
             MemorySegment b = MemorySegment.ofArray(buf);
@@ -586,7 +586,7 @@ public final class Conv2d {
      * {@code index[q * taps + t]}: where tap t of output pixel q reads in a plane copied with one zero after it
      * ({@link #unfoldRows}), i.e. the tap offset, or {@code planeSize} (the zero) in the padding.
      */
-    private static int[] padSlotIndex(int[] offsets, int taps, int p, int planeSize) {
+    static int[] padSlotIndex(int[] offsets, int taps, int p, int planeSize) {
         int[] index = new int[taps * p];
         for (int t = 0; t < taps; t++)
             for (int q = 0; q < p; q++) index[q * taps + t] = offsets[t * p + q] < 0 ? planeSize : offsets[t * p + q];

@@ -48,14 +48,14 @@ interface PanelSource {
     record Images(MemorySegment x, long xOff, long imageStride, int pixels, int planeSize, int taps, int[] offsets)
             implements PanelSource {
         static Images of(Window2d g, MemorySegment x, long xOff, long imageStride) {
-            return new Images(x, xOff, imageStride, g.outSize(), g.inSize(), g.kernelSize(), tapOffsets(g));
+            return new Images(x, xOff, imageStride, g.outSize(), g.inSize(), g.kernelSize(), WindowTables.tapOffsets(g));
         }
 
         /**
          * {@code offsets[t * pixels + q]}: the input offset within a channel plane that tap t reads for output pixel
          * q, or -1 in the padding.
          */
-        static int[] tapOffsets(Window2d g) {
+        static int[] buildTapOffsets(Window2d g) {
             int pixels = g.outSize(), taps = g.kernelSize();
             int[] offsets = new int[taps * pixels];
             for (int t = 0; t < taps; t++) {

@@ -863,8 +863,10 @@ public final class JavaRenderer extends CLikeRenderer {
      * powers z^2, z^4), not Horner's. C2 emits an FMA into its addend's register: in Horner's form every addend is a
      * coefficient, a loop invariant held in a register, so each FMA came with a register copy, ten per vector in Gelu,
      * which compete with the FMAs for the two 512-bit vector ports. Estrin's form has half as many FMAs onto a
-     * coefficient, and shorter dependency chains. A probe of the Gelu body over 64K floats on one core (Intel, AVX-512):
-     * 6.3-6.8 ns a vector in Horner's form, 5.9 in Estrin's; without the division it would be 4.8-5.0.
+     * coefficient, and shorter dependency chains. A probe of the Gelu body alone over 64K floats on one core (Intel,
+     * AVX-512) took 6.3-6.8 ns a vector in Horner's form, 5.9 in Estrin's, 4.8-5.0 with a product for the division;
+     * but the generated bias + Gelu and tanh-chain kernels ran alike in both forms (ElementwiseBench, impl=codegen,
+     * 64K floats, one thread: bias_gelu 26.5 and 26.0 GB/s, chain6 22.7 and 22.4): there the division bounds them.
      */
 
     /**
