@@ -33,6 +33,11 @@ final class BenchRunner {
     private static final int MAX_BLOCK = 100_000;
     /** The longest warmup per side, in seconds, when the steps keep getting faster. */
     private static final double MAX_WARMUP_S = 40;
+    /**
+     * The most JIT compilation time (ms, all compiler threads) a block may cause and still end the warmup: a C2
+     * compile of a kernel loop takes tens to hundreds of ms, the odd small method a few.
+     */
+    static final long JIT_QUIET_MS = 25;
 
     private final Settings settings;
     private final BenchEnvironment env;
@@ -164,15 +169,18 @@ final class BenchRunner {
     }
 
     /**
-     * Untimed blocks until {@code warmup} blocks and {@code warmupSeconds} of steps have run and the steps have
-     * stopped getting faster (the best of the last three blocks is within 3% of the best before them: the JIT has
-     * compiled the loops), or {@link #MAX_WARMUP_S} has passed; the block doubles while it is shorter than a timed
-     * run should be. Returns the steps per timed block.
+     * Untimed blocks until {@code warmup} blocks and {@code warmupSeconds} of steps have run, the steps have
+     * stopped getting faster (the best of the last three blocks is within 3% of the best before them) and, for a JVM
+     * worker, the last block made its JIT compile for at most {@link #JIT_QUIET_MS}; or until {@link #MAX_WARMUP_S}
+     * has passed. The block doubles while it is shorter than a timed run should be. Returns the steps per timed
+     * block. Steady times alone can end the warmup of a worker whose kernels are still being compiled one after the
+     * other, each block a little faster than the last (MiniLM's forward worker did, with a class per layer).
      */
     private int warm(WorkerProcess w, String cmd) {
         double spent = 0, perStep = 0;
         List<Double> history = new ArrayList<>();
         int n = 1;
+        long jitBefore = -1;
         for (int blocks = 0; ; blocks++) {
             double[] t = w.times(cmd, n);
             double total = 0;
@@ -180,13 +188,22 @@ final class BenchRunner {
             spent += total;
             perStep = total / n;
             history.add(perStep);
+            long jit = w.jitMillis();
+            boolean jitQuiet = jitQuiet(jitBefore, jit);
+            jitBefore = jit;
             boolean settled = blocks + 1 >= settings.warmup() && spent >= settings.warmupSeconds()
-                    && (steady(history) || spent >= Math.max(MAX_WARMUP_S, settings.warmupSeconds()));
+                    && (steady(history) && jitQuiet || spent >= Math.max(MAX_WARMUP_S, settings.warmupSeconds()));
             if (settled) break;
             if (total < settings.runMillis() / 1e3 && n < MAX_BLOCK) n = Math.min(MAX_BLOCK, n * 2);
         }
         return (int) Math.max(1, Math.min(MAX_BLOCK, Math.round(settings.runMillis() / 1e3 / Math.max(perStep, 1e-9))));
     }
+
+    /**
+     * Whether a block compiled little: its worker's JIT time grew by at most {@link #JIT_QUIET_MS} over it (true for a
+     * worker that does not report its JIT, and for the first block, which has nothing to compare with).
+     */
+    static boolean jitQuiet(long before, long after) { return before < 0 || after < 0 || after - before <= JIT_QUIET_MS; }
 
     /** The best of the last three blocks is no more than 3% faster than the best before them. */
     static boolean steady(List<Double> perStep) {

@@ -23,10 +23,16 @@ final class WorkerMain {
                 .collect(Collectors.joining("\t")));
     }
 
+    /**
+     * Answers a timed command: the times in seconds, then (after a tab) {@code jit_ms=}, the JIT's total compilation
+     * time so far, which tells the runner whether the block made the JIT compile (see BenchRunner's warmup).
+     */
     static void times(long[] nanos, int count) {
         quiesce();
         StringBuilder sb = new StringBuilder("times\t");
         for (int i = 0; i < count; i++) sb.append(i > 0 ? " " : "").append(nanos[i] / 1e9);
+        var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        if (jit != null && jit.isCompilationTimeMonitoringSupported()) sb.append("\tjit_ms=").append(jit.getTotalCompilationTime());
         OUT.println(sb);
     }
 

@@ -17,7 +17,7 @@ import java.util.Map;
  * A measuring process driven over stdin/stdout lines: the Gale workers ({@link TrainWorker}, {@link ForwardWorker})
  * and scripts/bench_pytorch.py speak the same protocol. The worker prints {@code ready<TAB>key=value...} once set
  * up; {@code CMD N} answers {@code times<TAB>t1 ... tN} (seconds, timed inside the worker, so the pipe is not
- * counted); {@code mem} answers {@code mem<TAB>VmHWM_kB<TAB>VmRSS_kB}; {@code quit} ends it. Its stderr goes to a log
+ * counted), a JVM worker adding {@code <TAB>jit_ms=MS} (its JIT's compilation time so far); {@code mem} answers {@code mem<TAB>VmHWM_kB<TAB>VmRSS_kB}; {@code quit} ends it. Its stderr goes to a log
  * file whose tail is shown when it fails.
  */
 final class WorkerProcess implements AutoCloseable {
@@ -62,12 +62,24 @@ final class WorkerProcess implements AutoCloseable {
     /** Sends {@code command count} and returns the {@code count} per-run times in seconds. */
     double[] times(String command, int count) {
         in.println(command + " " + count);
-        String[] f = expect("times")[1].trim().split(" ");
+        String[] answer = expect("times");
+        String[] f = answer[1].trim().split(" ");
         if (f.length != count) throw failure("answered " + f.length + " times for " + count + " runs");
         double[] t = new double[count];
         for (int i = 0; i < count; i++) t[i] = Double.parseDouble(f[i]);
+        jitMillis = -1;
+        for (int i = 2; i < answer.length; i++)
+            if (answer[i].startsWith("jit_ms=")) jitMillis = Long.parseLong(answer[i].substring("jit_ms=".length()).trim());
         return t;
     }
+
+    private long jitMillis = -1;
+
+    /**
+     * The worker's JIT compilation time in total (ms) when it answered the last {@link #times} (a JVM worker says
+     * so), or -1 where it does not say (the PyTorch worker).
+     */
+    long jitMillis() { return jitMillis; }
 
     /** Peak and current resident memory of the worker, in kB. */
     long[] memory() {
