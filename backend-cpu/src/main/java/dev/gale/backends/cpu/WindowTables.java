@@ -41,7 +41,4 @@ final class WindowTables {
         Object before = TABLES.putIfAbsent(key, t);
         return before != null ? before : t;
     }
-
-    /** Tables kept now (for tests). */
-    static int size() { return TABLES.size(); }
 }

@@ -17,8 +17,9 @@ import java.util.Map;
  * A measuring process driven over stdin/stdout lines: the Gale workers ({@link TrainWorker}, {@link ForwardWorker})
  * and scripts/bench_pytorch.py speak the same protocol. The worker prints {@code ready<TAB>key=value...} once set
  * up; {@code CMD N} answers {@code times<TAB>t1 ... tN} (seconds, timed inside the worker, so the pipe is not
- * counted), a JVM worker adding {@code <TAB>jit_ms=MS} (its JIT's compilation time so far); {@code mem} answers {@code mem<TAB>VmHWM_kB<TAB>VmRSS_kB}; {@code quit} ends it. Its stderr goes to a log
- * file whose tail is shown when it fails.
+ * counted), a JVM worker adding {@code <TAB>jit_ms=MS} (its JIT's compilation time so far); {@code mem} answers
+ * {@code mem<TAB>VmHWM_kB<TAB>VmRSS_kB}; {@code quit} ends it. Its stderr goes to a log file whose tail is shown when
+ * it fails.
  */
 final class WorkerProcess implements AutoCloseable {
     private final String name;
