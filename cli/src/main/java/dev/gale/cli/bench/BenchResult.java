@@ -18,6 +18,9 @@ record BenchResult(String kind, String model, int batch, String peer, Stats gale
         return new BenchResult(kind, model, batch, peer, null, null, null, Map.of(), error);
     }
 
+    /** The details' key for why the peer did not run in its best setup (then the line says so). */
+    static final String PEER_WARNING = "peer_warning";
+
     boolean isMemory() { return kind.equals("memory"); }
 
     Map<String, Object> toJson() {
@@ -44,15 +47,16 @@ record BenchResult(String kind, String model, int batch, String peer, Stats gale
     String line() {
         String head = String.format(Locale.ROOT, "%-7s %-12s b%-3d", kind, model, batch);
         if (error != null) return head + " " + peer + ": not measured: " + error;
+        String untuned = details.containsKey(PEER_WARNING) ? "  (" + peer + " not in its best setup: see the warning)" : "";
         if (isMemory())
             return String.format(Locale.ROOT, "%s gale peak %s MiB  %s peak %s MiB  ratio %s", head, num(gale.median()), peer,
-                    num(peerStats.median()), ratio(ratio.median()));
+                    num(peerStats.median()), ratio(ratio.median())) + untuned;
         return String.format(Locale.ROOT,
                 "%s gale %s ms (%s-%s)  %s %s ms (%s-%s)  ratio %s  IQR %s-%s  min %s  max %s  fastest/fastest %s  n=%d",
                 head, num(gale.median() * 1e3), num(gale.min() * 1e3), num(gale.max() * 1e3), peer,
                 num(peerStats.median() * 1e3), num(peerStats.min() * 1e3), num(peerStats.max() * 1e3),
                 ratio(ratio.median()), ratio(ratio.q1()), ratio(ratio.q3()), ratio(ratio.min()), ratio(ratio.max()),
-                ratio(gale.min() / peerStats.min()), ratio.n());
+                ratio(gale.min() / peerStats.min()), ratio.n()) + untuned;
     }
 
     /** Three significant digits or more, without an exponent. */

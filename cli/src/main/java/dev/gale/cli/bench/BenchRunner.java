@@ -125,11 +125,14 @@ final class BenchRunner {
             details.put("description", model.description());
             details.put("optimizer", "adam lr 1e-3");
             details.put("loss", model.loss());
+            // a peer without its best setup (reference BLAS: 20x slower) makes every ratio against it a flattery
+            if (ti.containsKey("warning")) details.put(BenchResult.PEER_WARNING, ti.get("warning"));
             BenchResult time = new BenchResult("train", model.name(), batch, "pytorch", Stats.of(t[0]), Stats.of(t[1]),
                     Stats.ratios(t[0], t[1]), details, null);
             long[] gm = gale.memory();
             long[] tm = torch.memory();
             Map<String, Object> mem = new LinkedHashMap<>();
+            if (ti.containsKey("warning")) mem.put(BenchResult.PEER_WARNING, ti.get("warning"));
             mem.put("measure", "VmHWM of the training process after " + (settings.warmup() + settings.runs()) + " steps");
             mem.put("gale_max_heap_mib", Long.parseLong(gale.info().getOrDefault("max_heap_mib", "-1")));
             mem.put("gale_rss_at_start_mib", mib(Long.parseLong(gale.info().getOrDefault("rss_kb", "-1"))));
