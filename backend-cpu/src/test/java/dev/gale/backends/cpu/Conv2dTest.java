@@ -363,4 +363,51 @@ class Conv2dTest {
         for (long i = 0; i < count; i++)
             assertEquals(0f, m.getAtIndex(GemmPacking.F, i), what + ": element " + i);
     }
+
+    /**
+     * The direct loops' pooled convolution (each register block pooled as it is made) against the same convolution
+     * stored whole, then pooled: bit for bit, NaN sentinels around the output intact. 3 x 3 layers the direct loops
+     * take, with odd heights and widths (a dropped last row and column), widths below, at and past one vector, a
+     * last vector with no pooled pair, channel counts that leave a block part-full, and a 5 x 5 unpadded window.
+     */
+    @Test
+    void pooledConvolutionMatchesPoolingTheStoredResult() {
+        int[][] shapes = { // n, c, m, h, w, k, pad
+                {3, 1, 8, 28, 28, 3, 1}, {2, 8, 16, 14, 14, 3, 1}, {2, 3, 12, 13, 27, 3, 1}, {1, 2, 5, 6, 6, 3, 1},
+                {2, 1, 9, 9, 17, 3, 1}, {1, 4, 8, 7, 33, 3, 1}, {2, 3, 7, 12, 21, 5, 0}};
+        long seed = 500;
+        for (int[] c : shapes)
+            for (boolean max : new boolean[] {true, false})
+                for (Activation act : new Activation[] {Activation.NONE, Activation.RELU, Activation.SIGMOID})
+                    for (KernelPool pool : new KernelPool[] {one, two}) {
+                        Random rnd = new Random(seed++);
+                        Window2d g = Window2d.of(c[3], c[4], c[5], c[5], 1, 1, 1, 1, c[6], c[6], c[6], c[6]);
+                        Conv2d.Shape s = new Conv2d.Shape(c[0], c[1], c[2], 1, g);
+                        assertTrue(Conv2d.poolsInPlace(s), "the direct loops take " + java.util.Arrays.toString(c));
+                        Tensor x = random(rnd, xShape(s)), w = random(rnd, wShape(s)), b = random(rnd, s.m());
+                        int planes = s.n() * s.m(), pooled = planes * (g.oh() / 2) * (g.ow() / 2);
+                        Window2d halving = Window2d.of(g.oh(), g.ow(), 2, 2, 2, 2, 1, 1, 0, 0, 0, 0);
+                        try (Arena arena = Arena.ofShared()) {
+                            MemorySegment sx = segment(arena, x, PAD), sw = segment(arena, w, PAD), sb = segment(arena, b, 0);
+                            // without a bias on NONE, so that a -0 result stays -0 (the bias path adds -0)
+                            Epilogue ep = act == Activation.NONE ? Epilogue.NONE
+                                    : Epilogue.NONE.withRowBias(sb, 0).withActivation(act);
+                            MemorySegment full = arena.allocate((long) planes * g.outSize() * Float.BYTES, 64);
+                            MemorySegment want = arena.allocate((long) pooled * Float.BYTES, 64);
+                            Conv2d.forward(pool, s, sx, PAD, sw, PAD, full, 0, ep, true);
+                            if (max) Pool2d.maxForward(pool, planes, halving, full, 0, want, 0);
+                            else Pool2d.averageForward(pool, planes, halving, false, full, 0, want, 0);
+                            MemorySegment got = segment(arena, Tensor.zeros(DType.FLOAT32, pooled), PAD);
+                            got.asSlice(PAD * 4L, pooled * 4L).fill((byte) 0xff);
+                            Conv2d.forwardPooled(pool, s, max, 2, 2, sx, PAD, sw, PAD, got, PAD, ep, null);
+                            String what = (max ? "max" : "average") + "-pooled conv+" + act + " "
+                                    + java.util.Arrays.toString(c) + " threads=" + pool.threads();
+                            float[] wf = floats(want, 0, pooled), gf = floats(got, PAD, pooled);
+                            for (int i = 0; i < pooled; i++)
+                                if (Float.floatToRawIntBits(wf[i]) != Float.floatToRawIntBits(gf[i]))
+                                    fail(what + ": element " + i + " is " + gf[i] + ", expected " + wf[i]);
+                            assertSentinels(what, got, PAD, pooled);
+                        }
+                    }
+    }
 }

@@ -99,6 +99,7 @@ public final class ForwardWorker {
                 }
                 case "mem" -> WorkerMain.memory();
                 case "quit" -> {
+                    if (gale != null) gale.close(); // prints -Dgale.cpu.profile's report of the bound plan
                     return;
                 }
                 default -> WorkerMain.OUT.println("error\tunknown command " + cmd[0]);
