@@ -35,6 +35,20 @@ public interface Session extends AutoCloseable {
      */
     default Map<String, Integer> fallbackOps() { return Map.of(); }
 
+    /**
+     * Runs {@code body.accept(i)} for every i in {@code [0, tasks)} on the threads that run this session's kernels (the
+     * calling thread among them) and returns when all have finished; the first exception a task throws is rethrown.
+     * For work between runs over the session's memory, such as the optimizer's update: threads of its own would
+     * compete with the kernels' threads for the cores, and would not compute as those do (the cpu backend's flush
+     * subnormals to zero). The default runs the tasks in order on the calling thread.
+     */
+    default void parallelFor(int tasks, java.util.function.IntConsumer body) {
+        for (int i = 0; i < tasks; i++) body.accept(i);
+    }
+
+    /** How many threads {@link #parallelFor} runs tasks on (1 by default). */
+    default int parallelism() { return 1; }
+
     @Override
     default void close() {}
 }

@@ -185,8 +185,8 @@ public final class Trainer {
         List<Double> losses = new ArrayList<>();
         LossLog log = config.lossLog() == null ? null : LossLog.create(config.lossLog(), start);
         Backend backend = Backends.get(config.backend());
-        try (Session session = compiled != null ? compiled.open(backend) : backend.open(Model.of(program.stepGraph()));
-             dev.gale.train.optim.ParallelUpdate updates = new dev.gale.train.optim.ParallelUpdate()) {
+        try (Session session = compiled != null ? compiled.open(backend) : backend.open(Model.of(program.stepGraph()))) {
+            dev.gale.train.optim.ParallelUpdate updates = new dev.gale.train.optim.ParallelUpdate(session);
             // Loading a large model leaves its file's bytes and the passes' garbage on the heap; a collection now
             // (once) lets the heap shrink before the arena and the optimizer's buffers appear, which lowers the
             // run's peak resident memory.

@@ -158,6 +158,15 @@ public final class CpuSession implements Session {
     @Override
     public Map<String, Integer> fallbackOps() { return Collections.unmodifiableMap(fallbackOps); }
 
+    /** On the session's kernel pool: its workers and the caller, subnormals flushed as in the kernels. */
+    @Override
+    public void parallelFor(int tasks, java.util.function.IntConsumer body) {
+        pool.parallelFor(tasks, (i, scratch) -> body.accept(i));
+    }
+
+    @Override
+    public int parallelism() { return pool.threads(); }
+
     /** Nodes that run on the runtime's own steps, by op (summed over the plans built so far). */
     public Map<String, Integer> nativeOps() { return Collections.unmodifiableMap(nativeOps); }
 
