@@ -11,10 +11,10 @@ import java.util.List;
  * Runs an optimizer's update over the trained parameters' slots on several threads: the slots' elements are cut
  * into one contiguous share per thread (a slot may be split; {@link Optimizer#update} works on any index range), so
  * each thread streams its part of every buffer once. Small models run on the calling thread. The threads are the
- * training session's own ({@link Session#parallelFor}): with a pool of its own beside the kernels' (the cpu backend's
- * workers spin a while after each loop before they sleep), three threads shared two cores, and one run in four of the
- * 784-256-10 MLP's training took 1.1 ms a step instead of 0.43 for its whole life, a quarter of it in Adam. Results do
- * not depend on the split (every element's arithmetic is the same).
+ * training session's own ({@link Session#parallelFor}), which compute as its kernels do (the cpu backend's flush
+ * subnormals to zero): with a pool of its own beside the kernels' (whose workers spin a while after each loop before
+ * they sleep), three threads shared two cores, and the 784-256-10 MLP's training step at batch 32 took 0.43 ms instead
+ * of 0.36. Results do not depend on the split (every element's arithmetic is the same).
  */
 public final class ParallelUpdate {
     /** Below this many elements, one thread does it all. */
@@ -43,7 +43,7 @@ public final class ParallelUpdate {
         List<List<int[]>> shares = split(ranges, total, threads);
         // The first range runs alone first: an optimizer creates its moment buffers on its first update.
         List<int[]> first = shares.getFirst();
-        optimizer.update(state, first.getFirst()[0], first.getFirst()[1], step, lr);
+        session.parallelFor(1, t -> optimizer.update(state, first.getFirst()[0], first.getFirst()[1], step, lr));
         session.parallelFor(shares.size(), t -> {
             List<int[]> share = shares.get(t);
             for (int i = t == 0 ? 1 : 0; i < share.size(); i++)
