@@ -30,6 +30,7 @@ public final class TrainingProgram {
     public static final String LABELS = "gale.labels";
 
     private final Graph graph;
+    private final Graph stepGraph;
     private final Graph forward;
     private final String output;
     private final List<String> params;
@@ -40,6 +41,9 @@ public final class TrainingProgram {
     private TrainingProgram(Graph graph, Graph forward, String output, List<String> params, List<String> gradients,
                             Map<String, String> stateUpdates) {
         this.graph = graph;
+        List<Value> stepOutputs = new ArrayList<>(graph.outputs());
+        stepOutputs.remove(1);
+        this.stepGraph = graph.withOutputs(stepOutputs);
         this.forward = forward;
         this.output = output;
         this.params = params;
@@ -185,11 +189,7 @@ public final class TrainingProgram {
      * 70% of all it allocated). Outputs: loss, then the gradients from {@link #STEP_FIRST_GRADIENT} on, then the state
      * updates.
      */
-    public Graph stepGraph() {
-        List<Value> outs = new ArrayList<>(graph.outputs());
-        outs.remove(1);
-        return graph.withOutputs(outs);
-    }
+    public Graph stepGraph() { return stepGraph; }
 
     /** Where the first gradient sits among the outputs of {@link #stepGraph()}. */
     public static final int STEP_FIRST_GRADIENT = 1;

@@ -171,7 +171,7 @@ final class DirectConv {
                          int oh, int ow, MemorySegment out, long outOff, Epilogue ep, float[] tile, int[] offsets) {
         int chunks = (ow + L - 1) / L, slots = oh * chunks, k = pad.planes() * kh * kw;
         int[] offs = offsets;
-        for (int r = 0; r < k; r++) offs[r] = at + r / (kh * kw) * pad.planeSize() + r % (kh * kw) / kw * pad.wp() + r % kw;
+        rowOffsets(pad, at, kh, kw, k, offs);
         // the lanes of a row's last slot, made once: indexInRange is not always intrinsified, and then costs a
         // lambda call per lane
         int tail = ow - (chunks - 1) * L;
@@ -188,6 +188,11 @@ final class DirectConv {
                 }
             }
         }
+    }
+
+    /** {@code offs[r]}: where row r = (channel, ki, kj) of the k kernel rows starts in the padded input at {@code at}. */
+    private static void rowOffsets(Padded pad, int at, int kh, int kw, int k, int[] offs) {
+        for (int r = 0; r < k; r++) offs[r] = at + r / (kh * kw) * pad.planeSize() + r % (kh * kw) / kw * pad.wp() + r % kw;
     }
 
     /** Lane i takes lane 2i (the upper half repeats them): the even lanes, i.e. one per pooled pair, moved down. */
@@ -209,7 +214,7 @@ final class DirectConv {
                                float[] tile, int[] offsets, float[] biases) {
         int chunks = (ow + L - 1) / L, k = pad.planes() * kh * kw, poh = oh / 2, pw = ow / 2, half = L / 2;
         int[] offs = offsets;
-        for (int r = 0; r < k; r++) offs[r] = at + r / (kh * kw) * pad.planeSize() + r % (kh * kw) / kw * pad.wp() + r % kw;
+        rowOffsets(pad, at, kh, kw, k, offs);
         // the last chunk of a row may pool fewer than L / 2 pairs, or none (an odd last column is dropped)
         int lastCount = pw - (chunks - 1) * half;
         if (lastCount <= 0) {

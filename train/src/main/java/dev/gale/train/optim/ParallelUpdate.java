@@ -29,27 +29,21 @@ public final class ParallelUpdate {
     static final long MIN_PIECE = 1 << 14;
 
     private final Session session;
+    /** The pieces of the last parameter list and layout (the same every step), so a step does not cut them again. */
+    private List<String> cutParams;
+    private ParameterLayout cutLayout;
+    private List<List<int[]>> cut;
 
     /** Updates on {@code session}'s threads. */
     public ParallelUpdate(Session session) { this.session = session; }
 
     /** Applies {@code optimizer}'s step to the slots of {@code params} (names of the layout). */
     public void update(Optimizer optimizer, TrainingState state, List<String> params, long step, double lr) {
-        ParameterLayout layout = state.layout();
-        List<int[]> ranges = new ArrayList<>();
-        long total = 0;
-        for (String p : params) {
-            ParameterLayout.Slot s = layout.slot(p);
-            ranges.add(new int[] {s.offset(), s.offset() + s.numel()});
-            total += s.numel();
-        }
-        int threads = session.parallelism();
-        if (threads <= 1 || total < MIN_PARALLEL) {
-            for (int[] r : ranges) optimizer.update(state, r[0], r[1], step, lr);
+        List<List<int[]>> shares = pieces(state.layout(), params);
+        if (shares.size() == 1) {
+            for (int[] r : shares.getFirst()) optimizer.update(state, r[0], r[1], step, lr);
             return;
         }
-        int pieces = (int) Math.max(threads, Math.min((long) threads * PIECES_PER_THREAD, total / MIN_PIECE));
-        List<List<int[]>> shares = split(ranges, total, pieces);
         // The first range runs alone first: an optimizer creates its moment buffers on its first update.
         List<int[]> first = shares.getFirst();
         session.parallelFor(1, t -> optimizer.update(state, first.getFirst()[0], first.getFirst()[1], step, lr));
@@ -58,6 +52,24 @@ public final class ParallelUpdate {
             for (int i = t == 0 ? 1 : 0; i < share.size(); i++)
                 optimizer.update(state, share.get(i)[0], share.get(i)[1], step, lr);
         });
+    }
+
+    /** The slots' ranges cut for the session's threads: one share (all of them) when one thread should do it all. */
+    private List<List<int[]>> pieces(ParameterLayout layout, List<String> params) {
+        if (params == cutParams && layout == cutLayout) return cut;
+        List<int[]> ranges = new ArrayList<>();
+        long total = 0;
+        for (String p : params) {
+            ParameterLayout.Slot s = layout.slot(p);
+            ranges.add(new int[] {s.offset(), s.offset() + s.numel()});
+            total += s.numel();
+        }
+        int threads = session.parallelism();
+        cut = threads <= 1 || total < MIN_PARALLEL ? List.of(ranges)
+                : split(ranges, total, (int) Math.max(threads, Math.min((long) threads * PIECES_PER_THREAD, total / MIN_PIECE)));
+        cutParams = params;
+        cutLayout = layout;
+        return cut;
     }
 
     /** Cuts the ranges into {@code n} shares of nearly equal element counts, on 16-element boundaries. */
