@@ -58,8 +58,8 @@ final class GemmInPlace {
     /**
      * The most B panels a block of A whose rows alias in L1 ({@link #rowsAlias}) serves and still is read in place:
      * each panel reads the block again, missing L1 every time, but once or twice costs less than packing a large A
-     * (64 x 4096 x 4096 through {@link TransposedProduct}, its 4096-float rows of B read in place for two panels, took
-     * 8.2-8.6 ms, and 13.7-14.1 with B packed).
+     * (64 x 4096 x 4096 computed as its transpose, its 4096-float rows of B read in place for two panels, took
+     * 8.2-8.6 ms on an Intel Xeon, and 13.7-14.1 with B packed).
      */
     static final int ALIASED_MAX_PANELS = 2;
 

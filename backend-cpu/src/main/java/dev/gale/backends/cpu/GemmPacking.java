@@ -49,12 +49,6 @@ final class GemmPacking {
     private GemmPacking() {}
 
     /**
-     * The calling thread's gather map for rows {@code stride} floats apart (lane i reads {@code i * stride} further
-     * on), the one the transposed packing of B uses; valid until the thread asks for another stride.
-     */
-    static int[] strideMap(int stride) { return TRANSPOSE.get().map(stride); }
-
-    /**
      * x, or 0 when x is subnormal. Packing flushes subnormal operands to zero (as the x86 DAZ flag would, which Java
      * cannot set): a multiply-add with a subnormal input takes a microcode assist about a hundred times slower than
      * the normal path, and a converged model's gradients are full of them (a 32 x 4096 x 4096 product with subnormal

@@ -68,10 +68,6 @@ public final class Sgemm {
         pool.checkAccess("the bias", ep.bias());
         pool.checkAccess("the residual", ep.residual());
         if (batch == 0 || m == 0 || n == 0) return;
-        if (batch == 1 && TransposedProduct.suits(pool, transA, transB, m, n, k, beta, b, ep)) {
-            TransposedProduct.run(pool, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, ep);
-            return;
-        }
         double flops = 2.0 * m * n * Math.max(k, 1);
         if (DotGemm.suits(transA, transB, n, k)) {
             dotProducts(pool, batch, m, n, k, alpha, a, aOff, lda, strideA, b, bOff, ldb, strideB, beta, c, cOff, ldc,
