@@ -70,6 +70,8 @@ public final class KernelPool implements AutoCloseable {
     private float[] sharedBuffer = new float[0];
     private float[] resultBuffer = new float[0];
     private volatile Thread caller;
+    /** While true, loops run on the calling thread alone ({@link #callerOnly(boolean)}). */
+    private volatile boolean callerOnly;
 
     /**
      * A pool of {@code threads} participants (the caller plus {@code threads - 1} daemon workers) that flushes
@@ -106,6 +108,18 @@ public final class KernelPool implements AutoCloseable {
     }
 
     public int threads() { return threads; }
+
+    /**
+     * While {@code on}, every loop runs all its pieces on the calling thread, one after another, and the workers stay
+     * idle (they park after {@link #WAIT_NANOS}). The pieces are the same as on all threads ({@link #threads()} still
+     * counts the workers, so callers cut their work the same way) and each piece computes the same values wherever it
+     * runs, so results do not change. For a machine whose cores are busy elsewhere or share one core's units, where
+     * a second thread gains nothing and the hand-offs cost (see {@code ThreadChoice} in the runtime, which sets it).
+     */
+    public void callerOnly(boolean on) { callerOnly = on; }
+
+    /** Whether loops now run on the calling thread alone. */
+    public boolean isCallerOnly() { return callerOnly; }
 
     /** True when this pool's loops take subnormal operands and results as zero. */
     public boolean flushesDenormals() { return flush; }
@@ -153,7 +167,7 @@ public final class KernelPool implements AutoCloseable {
         try {
             if (closed) throw new IllegalStateException("the kernel pool is closed");
             flushing = beginFlush(callerEnvironment);
-            if (count == 1 || threads == 1) {
+            if (count == 1 || threads == 1 || callerOnly) {
                 for (int i = 0; i < count; i++) task.run(i, scratch[0]);
                 return;
             }

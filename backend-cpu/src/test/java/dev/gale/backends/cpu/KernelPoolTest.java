@@ -23,6 +23,47 @@ class KernelPoolTest {
         }
     }
 
+    /**
+     * With {@code callerOnly} every piece runs on the calling thread (with participant 0's scratch), a GEMM cut for
+     * both threads gives the same bits as on both, and switching back puts the workers to use again.
+     */
+    @Test
+    void callerOnlyRunsEveryPieceOnTheCaller() {
+        try (KernelPool pool = new KernelPool(2)) {
+            int m = 70, n = 300, k = 90;
+            float[] a = new float[m * k], b = new float[k * n], both = new float[m * n], alone = new float[m * n];
+            java.util.Random rnd = new java.util.Random(3);
+            for (int i = 0; i < a.length; i++) a[i] = (float) rnd.nextGaussian();
+            for (int i = 0; i < b.length; i++) b[i] = (float) rnd.nextGaussian();
+            java.lang.foreign.MemorySegment sa = java.lang.foreign.MemorySegment.ofArray(a),
+                    sb = java.lang.foreign.MemorySegment.ofArray(b);
+            Sgemm.gemm(pool, false, false, m, n, k, 1f, sa, 0, k, sb, 0, n, 0f,
+                    java.lang.foreign.MemorySegment.ofArray(both), 0, n, Epilogue.NONE);
+            pool.callerOnly(true);
+            assertTrue(pool.isCallerOnly());
+            Thread caller = Thread.currentThread();
+            java.util.Set<Thread> ran = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            pool.parallelFor(64, (i, s) -> ran.add(Thread.currentThread()));
+            assertEquals(java.util.Set.of(caller), ran, "pieces ran on " + ran);
+            Sgemm.gemm(pool, false, false, m, n, k, 1f, sa, 0, k, sb, 0, n, 0f,
+                    java.lang.foreign.MemorySegment.ofArray(alone), 0, n, Epilogue.NONE);
+            assertArrayEquals(both, alone, "the caller alone computed other values than both threads");
+            pool.callerOnly(false);
+            ran.clear();
+            java.util.concurrent.CountDownLatch two = new java.util.concurrent.CountDownLatch(2);
+            pool.parallelFor(2, (i, s) -> { // each piece waits for the other: only two threads get through
+                ran.add(Thread.currentThread());
+                two.countDown();
+                try {
+                    assertTrue(two.await(10, java.util.concurrent.TimeUnit.SECONDS), "the worker never took a piece");
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertEquals(2, ran.size());
+        }
+    }
+
     @Test
     void failuresReachTheCallerAndThePoolStaysUsable() {
         try (KernelPool pool = new KernelPool(2)) {

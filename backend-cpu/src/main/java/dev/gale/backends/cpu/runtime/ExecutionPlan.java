@@ -66,6 +66,12 @@ final class ExecutionPlan implements AutoCloseable {
     private final long arenaBytes;
     private final int planned;
     private final KernelPool pool;
+    /**
+     * Whether runs use the pool's workers or the calling thread alone ({@code -Dgale.cpu.threadChoice=false}: always
+     * the workers). The mode stays set on the pool after a run, so that the optimizer's update that follows a
+     * training step's plan runs the same way.
+     */
+    private final ThreadChoice threadChoice;
     /** The caller's floating-point environment while a run flushes subnormals ({@link KernelPool#beginFlush}). */
     private final MemorySegment callerEnvironment;
 
@@ -75,6 +81,8 @@ final class ExecutionPlan implements AutoCloseable {
                   int planned) {
         this.planned = planned;
         this.pool = pool;
+        this.threadChoice = new ThreadChoice(pool.threads(),
+                Boolean.parseBoolean(System.getProperty("gale.cpu.threadChoice", "true")));
         this.arena = arena;
         this.callerEnvironment = DenormalFlush.newEnvironment(arena);
         this.mem = mem;
@@ -138,9 +146,12 @@ final class ExecutionPlan implements AutoCloseable {
     /** Runs the steps on the calling thread and the pool, with subnormals flushed where the pool does that. */
     List<Object> run(Map<String, Object> feeds) {
         boolean flushing = pool.beginFlush(callerEnvironment);
+        pool.callerOnly(threadChoice.nextSerial());
+        long t0 = System.nanoTime();
         try {
             return runSteps(feeds);
         } finally {
+            threadChoice.record(System.nanoTime() - t0);
             pool.endFlush(callerEnvironment, flushing);
         }
     }
@@ -248,6 +259,7 @@ final class ExecutionPlan implements AutoCloseable {
         StringBuilder sb = new StringBuilder(String.format(java.util.Locale.ROOT,
                 "gale cpu profile: %d runs, %.3f ms per run in %d steps%n", profiledRuns - PROFILE_SKIP,
                 total / 1e6 / Math.max(1, profiledRuns - PROFILE_SKIP), steps.length));
+        sb.append("  threads: ").append(threadChoice.summary()).append('\n');
         for (int k = 0; k < Math.min(top, order.length); k++) {
             int i = order[k];
             sb.append(String.format(java.util.Locale.ROOT, "  %6.3f ms %5.1f%%  %s%n",
