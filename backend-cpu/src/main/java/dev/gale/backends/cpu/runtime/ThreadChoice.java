@@ -19,12 +19,17 @@ import java.util.Arrays;
  * do not overlap.
  */
 final class ThreadChoice {
-    /** Runs before the first trial (the JIT compiles the plan's loops meanwhile). */
+    /**
+     * Runs before the first trial (the JIT compiles the plan's loops meanwhile), or fewer when they took
+     * {@link #WARMUP_NANOS} (a ResNet-18 training step takes 70 ms), but at least {@link #FEWEST}.
+     */
     static final int WARMUP = 64;
+    static final long WARMUP_NANOS = 2_000_000_000L;
     /** Runs of each mode in a trial, alternating, the other mode first. */
     static final int TRIAL = 3;
-    /** Fewest runs between two trials. */
+    /** Fewest runs between two trials: as many as take a second, within [FEWEST, MIN_GAP]. */
     static final int MIN_GAP = 64;
+    static final int FEWEST = 8;
     /** Most runs between two trials, so that a change of the machine is noticed within a bounded number of runs. */
     static final int MAX_GAP = 1 << 14;
     /** The share of time that losing trials may cost at most. */
@@ -37,7 +42,8 @@ final class ThreadChoice {
     /** Runs into the current trial (0 to 2 TRIAL - 1), or -1 outside one. */
     private int trialRun = -1;
     private final long[] other = new long[TRIAL], current = new long[TRIAL], sorted = new long[TRIAL];
-    private long runs, nextTrial = WARMUP, serialRuns, switches;
+    private long runs, nextTrial = WARMUP, serialRuns, switches, elapsed;
+    private boolean tried;
 
     /** A choice for a pool of {@code threads} participants; with one there is nothing to choose. */
     ThreadChoice(int threads, boolean enabled) { this.enabled = enabled && threads > 1; }
@@ -45,7 +51,10 @@ final class ThreadChoice {
     /** Whether the next run should keep to the calling thread. */
     boolean nextSerial() {
         if (!enabled) return false;
-        if (trialRun < 0 && runs >= nextTrial) trialRun = 0;
+        if (trialRun < 0 && (runs >= nextTrial || !tried && runs >= FEWEST && elapsed >= WARMUP_NANOS)) {
+            trialRun = 0;
+            tried = true;
+        }
         return trialRun >= 0 && trialRun % 2 == 0 ? !serial : serial;
     }
 
@@ -57,19 +66,20 @@ final class ThreadChoice {
         if (!enabled) return;
         boolean trying = trialRun >= 0 && trialRun % 2 == 0;
         runs++;
+        elapsed += nanos;
         if (trying != serial) serialRuns++;
         if (trialRun < 0) return;
         (trying ? other : current)[trialRun / 2] = nanos;
         if (++trialRun < 2 * TRIAL) return;
         trialRun = -1;
         long now = median(current), alt = median(other);
-        long gap = MIN_GAP;
+        long least = now > 0 ? Math.clamp(1_000_000_000L / now, FEWEST, MIN_GAP) : MIN_GAP, gap = least;
         if (alt < MARGIN * now) {
             serial = !serial;
             switches++;
         } else if (now > 0) {
             double lost = (double) (alt - now) * TRIAL;
-            gap = (long) Math.clamp(lost / (TRIAL_COST * now), MIN_GAP, MAX_GAP);
+            gap = (long) Math.clamp(lost / (TRIAL_COST * now), least, MAX_GAP);
         }
         nextTrial = runs + gap;
     }

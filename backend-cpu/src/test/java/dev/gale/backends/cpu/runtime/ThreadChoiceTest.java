@@ -51,6 +51,27 @@ class ThreadChoiceTest {
         assertFalse(c.serial());
     }
 
+    /**
+     * Long runs (a ResNet-18 step, 70 ms on two threads, 116 on one, 165 with both vCPUs on one core) start their trials
+     * after about two seconds instead of 64 runs, and come back to every thread within a few seconds of the machine's
+     * change.
+     */
+    @Test
+    void longRunsAreTriedWithinSeconds() {
+        ThreadChoice c = new ThreadChoice(2, true);
+        boolean[] modes = new boolean[400];
+        drive(c, modes.length, (r, s) -> s == 1 ? 116_000_000 : r < 200 ? 165_000_000 : 70_000_000, modes);
+        int first = 0;
+        while (!modes[first]) first++;
+        assertTrue(first >= ThreadChoice.FEWEST && first <= 2_000_000_000L / 165_000_000 + 1, "first trial at run " + first);
+        int serialSlow = 0;
+        for (int r = 40; r < 200; r++) if (modes[r]) serialSlow++;
+        assertTrue(serialSlow >= 150, "only " + serialSlow + " of runs 40-199 on the caller alone");
+        int serialLate = 0;
+        for (int r = 300; r < 400; r++) if (modes[r]) serialLate++;
+        assertTrue(serialLate <= ThreadChoice.TRIAL, serialLate + " of runs 300-399 on the caller alone");
+    }
+
     /** Run times that fall as the JIT compiles, alike in both modes: the alternating trials see no difference. */
     @Test
     void aDriftCommonToBothModesSwitchesNothing() {
