@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
@@ -79,14 +80,17 @@ final class BenchEnvironment {
         cmd.add(classPath());
         cmd.add(mainClass.getName());
         cmd.addAll(args);
-        return WorkerProcess.start(name, cmd, Map.of());
+        return WorkerProcess.start(name, cmd, Map.of(), Set.of());
     }
 
-    /** The PyTorch worker on one model folder and batch (it sets up OpenBLAS and jemalloc itself). */
+    /**
+     * The PyTorch worker on one model folder and batch (it sets up OpenBLAS and jemalloc itself), without the
+     * {@code MALLOC_ARENA_MAX} that the {@code gale} launcher sets for Gale's JVMs: the peer keeps its own setup.
+     */
     WorkerProcess pytorchWorker(Path folder, int batch) {
         List<String> cmd = List.of(python, scripts.resolve("bench_pytorch.py").toString(), folder.toString(), "--batch",
                 Integer.toString(batch), "--threads", Integer.toString(threads), "--serve");
-        return WorkerProcess.start("pytorch", cmd, Map.of("PYTHONUNBUFFERED", "1"));
+        return WorkerProcess.start("pytorch", cmd, Map.of("PYTHONUNBUFFERED", "1"), Set.of("MALLOC_ARENA_MAX"));
     }
 
     /** This JVM's class path plus ONNX Runtime's jars from {@code bench-lib} beside Gale's jar or classes. */

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A measuring process driven over stdin/stdout lines: the Gale workers ({@link TrainWorker}, {@link ForwardWorker})
@@ -38,8 +39,8 @@ final class WorkerProcess implements AutoCloseable {
         this.info = parseReady(expect("ready"));
     }
 
-    /** Starts {@code command} and waits for its ready line. */
-    static WorkerProcess start(String name, List<String> command, Map<String, String> env) {
+    /** Starts {@code command}, with {@code env} added to this process's environment less {@code unset}, and waits for its ready line. */
+    static WorkerProcess start(String name, List<String> command, Map<String, String> env, Set<String> unset) {
         Path log;
         try {
             log = Files.createTempFile("gale-bench-" + name.replaceAll("[^A-Za-z0-9]+", "-"), ".log");
@@ -48,6 +49,7 @@ final class WorkerProcess implements AutoCloseable {
         }
         ProcessBuilder pb = new ProcessBuilder(command).redirectError(log.toFile());
         pb.environment().putAll(env);
+        pb.environment().keySet().removeAll(unset);
         try {
             return new WorkerProcess(name, pb.start(), log);
         } catch (IOException e) {
