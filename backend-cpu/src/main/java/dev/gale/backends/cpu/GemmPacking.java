@@ -3,6 +3,7 @@ package dev.gale.backends.cpu;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -129,8 +130,8 @@ final class GemmPacking {
         if (trans && L == TILE) {
             for (int jr = jr0; jr < jr1; jr += NR) {
                 int cols = Math.min(NR, nc - jr), base = at + jr * kc;
-                for (int h = 0; h < NR; h += L)
-                    transposeRowsLoop(b, off + (long) (j0 + jr + h) * ld + p0, ld, Math.clamp(cols - h, 0, L), kc, pb,
+                for (int h = 0; h < NR; h += HL)
+                    transposeRowsLoop(b, off + (long) (j0 + jr + h) * ld + p0, ld, Math.clamp(cols - h, 0, HL), kc, pb,
                             base + h);
             }
             return;
@@ -187,101 +188,89 @@ final class GemmPacking {
         }
     }
 
-    /** The lanes of a vector for which the register transpose ({@link #transposeRowsLoop}) is written. */
+    /** The lanes of the preferred vector for which the register transpose ({@link #transposeRowsLoop}) is used. */
     private static final int TILE = 16;
+    /** The transpose works on 8 x 8 tiles of 256-bit vectors. */
+    private static final VectorSpecies<Float> H = FloatVector.SPECIES_256;
+    private static final int HL = 8;
 
     /**
-     * The index vectors of the 16 x 16 transpose's four stages, for {@code selectFrom(v1, v2)} (indices 0-15 pick
-     * lanes of v1, 16-31 lanes of v2): stage d (8, 4, 2, 1) pairs vectors d apart and swaps that bit of the vector's
+     * The index vectors of the 8 x 8 transpose's three stages, for {@code selectFrom(v1, v2)} (indices 0-7 pick
+     * lanes of v1, 8-15 lanes of v2): stage d (4, 2, 1) pairs vectors d apart and swaps that bit of the vector's
      * number with the same bit of the lane's, LO keeping the lanes where the bit is 0 and HI those where it is 1.
      */
     private static final float[] TRANSPOSE_INDEX = transposeIndex();
 
     private static float[] transposeIndex() {
-        float[] ix = new float[8 * TILE];
-        for (int s = 0; s < 4; s++) {
-            int d = TILE >> (s + 1);
-            for (int l = 0; l < TILE; l++) {
-                ix[2 * s * TILE + l] = (l & d) == 0 ? l : TILE + l - d;
-                ix[(2 * s + 1) * TILE + l] = (l & d) == 0 ? l + d : TILE + l;
+        float[] ix = new float[6 * HL];
+        for (int s = 0; s < 3; s++) {
+            int d = HL >> (s + 1);
+            for (int l = 0; l < HL; l++) {
+                ix[2 * s * HL + l] = (l & d) == 0 ? l : HL + l - d;
+                ix[(2 * s + 1) * HL + l] = (l & d) == 0 ? l + d : HL + l;
             }
         }
         return ix;
     }
 
     /**
-     * {@code pb[at + p * NR + j] = flush(src[from + j * ld + p])} for j below {@code rows} (at most 16; zeros up to
-     * 16) and p in [0, kc): 16 source rows become the k-major half of a B panel. Each 16 x 16 tile is 16 row loads,
-     * four stages of 16 two-vector permutes ({@code selectFrom}, one vpermi2ps each) and 16 stores; the last kc % 16
-     * values of each row go one by one.
+     * {@code pb[at + p * NR + j] = flush(src[from + j * ld + p])} for j below {@code rows} (at most 8; zeros up to 8)
+     * and p in [0, kc): 8 source rows become 8 columns of a k-major B panel. Each 8 x 8 tile (8 rows, 8 values of k)
+     * is 8 loads of 256 bits, three stages of 8 two-vector permutes ({@code selectFrom}, one vpermi2ps each) and 8
+     * stores; the last kc % 8 values of each row, and fewer than 8 rows, go one by one ({@link #transposeFewRowsLoop}).
      *
      * <p>Why: the gather it replaces (rows copied into a buffer, then 16 floats gathered per k) took 54% of a
      * 32 x 256 x 784 product with B transposed (a linear layer's forward in training) on one core of an AMD EPYC
-     * (Zen 4), where a gather costs about as much as the multiply-adds it feeds. Named {@code *Loop} so that the
-     * launcher keeps it out of its callers, with its 24 vectors in registers.
+     * (Zen 4), where a gather costs about as much as the multiply-adds it feeds. Why 8 x 8 tiles in one flat loop: a
+     * 16 x 16 tile of 512-bit vectors (four stages, 24 vectors live) ran about 6% faster, but C2's on-stack-replacement
+     * compilation of it took 18 s and 478-805 MB of compiler memory in about half of the ResNet-18 training workers
+     * (their peak RSS 1.17-1.25 GB instead of 0.44-0.47), and of 8 x 8 tiles in a loop nested in another, 248 MB in
+     * two of five. Named {@code *Loop} so that the launcher keeps it out of its callers.
      */
     static void transposeRowsLoop(MemorySegment src, long from, long ld, int rows, int kc, float[] pb, int at) {
-        FloatVector z = FloatVector.zero(S);
-        FloatVector lo8 = FloatVector.fromArray(S, TRANSPOSE_INDEX, 0), hi8 = FloatVector.fromArray(S, TRANSPOSE_INDEX, 16);
-        FloatVector lo4 = FloatVector.fromArray(S, TRANSPOSE_INDEX, 32), hi4 = FloatVector.fromArray(S, TRANSPOSE_INDEX, 48);
-        FloatVector lo2 = FloatVector.fromArray(S, TRANSPOSE_INDEX, 64), hi2 = FloatVector.fromArray(S, TRANSPOSE_INDEX, 80);
-        FloatVector lo1 = FloatVector.fromArray(S, TRANSPOSE_INDEX, 96), hi1 = FloatVector.fromArray(S, TRANSPOSE_INDEX, 112);
+        if (rows < HL) {
+            transposeFewRowsLoop(src, from, ld, rows, kc, pb, at);
+            return;
+        }
         long step = ld * Float.BYTES;
         int p = 0;
-        for (; p <= kc - TILE; p += TILE) {
+        for (; p <= kc - HL; p += HL) {
+            // The index vectors are loaded in the loop (C2 hoists them): held in locals across the loop's back edge,
+            // they entered C2's on-stack-replacement compilation as boxed vectors, which took it 248 MB every time.
+            FloatVector lo4 = FloatVector.fromArray(H, TRANSPOSE_INDEX, 0), hi4 = FloatVector.fromArray(H, TRANSPOSE_INDEX, 8);
+            FloatVector lo2 = FloatVector.fromArray(H, TRANSPOSE_INDEX, 16), hi2 = FloatVector.fromArray(H, TRANSPOSE_INDEX, 24);
+            FloatVector lo1 = FloatVector.fromArray(H, TRANSPOSE_INDEX, 32), hi1 = FloatVector.fromArray(H, TRANSPOSE_INDEX, 40);
             long a = (from + p) * Float.BYTES;
-            FloatVector r0 = rows > 0 ? FloatVector.fromMemorySegment(S, src, a, NATIVE) : z;
-            FloatVector r1 = 1 < rows ? FloatVector.fromMemorySegment(S, src, a + 1 * step, NATIVE) : z;
-            FloatVector r2 = 2 < rows ? FloatVector.fromMemorySegment(S, src, a + 2 * step, NATIVE) : z;
-            FloatVector r3 = 3 < rows ? FloatVector.fromMemorySegment(S, src, a + 3 * step, NATIVE) : z;
-            FloatVector r4 = 4 < rows ? FloatVector.fromMemorySegment(S, src, a + 4 * step, NATIVE) : z;
-            FloatVector r5 = 5 < rows ? FloatVector.fromMemorySegment(S, src, a + 5 * step, NATIVE) : z;
-            FloatVector r6 = 6 < rows ? FloatVector.fromMemorySegment(S, src, a + 6 * step, NATIVE) : z;
-            FloatVector r7 = 7 < rows ? FloatVector.fromMemorySegment(S, src, a + 7 * step, NATIVE) : z;
-            FloatVector r8 = 8 < rows ? FloatVector.fromMemorySegment(S, src, a + 8 * step, NATIVE) : z;
-            FloatVector r9 = 9 < rows ? FloatVector.fromMemorySegment(S, src, a + 9 * step, NATIVE) : z;
-            FloatVector r10 = 10 < rows ? FloatVector.fromMemorySegment(S, src, a + 10 * step, NATIVE) : z;
-            FloatVector r11 = 11 < rows ? FloatVector.fromMemorySegment(S, src, a + 11 * step, NATIVE) : z;
-            FloatVector r12 = 12 < rows ? FloatVector.fromMemorySegment(S, src, a + 12 * step, NATIVE) : z;
-            FloatVector r13 = 13 < rows ? FloatVector.fromMemorySegment(S, src, a + 13 * step, NATIVE) : z;
-            FloatVector r14 = 14 < rows ? FloatVector.fromMemorySegment(S, src, a + 14 * step, NATIVE) : z;
-            FloatVector r15 = 15 < rows ? FloatVector.fromMemorySegment(S, src, a + 15 * step, NATIVE) : z;
-            FloatVector s0 = lo8.selectFrom(r0, r8), s8 = hi8.selectFrom(r0, r8); FloatVector s1 = lo8.selectFrom(r1, r9), s9 = hi8.selectFrom(r1, r9);
-            FloatVector s2 = lo8.selectFrom(r2, r10), s10 = hi8.selectFrom(r2, r10); FloatVector s3 = lo8.selectFrom(r3, r11), s11 = hi8.selectFrom(r3, r11);
-            FloatVector s4 = lo8.selectFrom(r4, r12), s12 = hi8.selectFrom(r4, r12); FloatVector s5 = lo8.selectFrom(r5, r13), s13 = hi8.selectFrom(r5, r13);
-            FloatVector s6 = lo8.selectFrom(r6, r14), s14 = hi8.selectFrom(r6, r14); FloatVector s7 = lo8.selectFrom(r7, r15), s15 = hi8.selectFrom(r7, r15);
-            FloatVector t0 = lo4.selectFrom(s0, s4), t4 = hi4.selectFrom(s0, s4); FloatVector t1 = lo4.selectFrom(s1, s5), t5 = hi4.selectFrom(s1, s5);
-            FloatVector t2 = lo4.selectFrom(s2, s6), t6 = hi4.selectFrom(s2, s6); FloatVector t3 = lo4.selectFrom(s3, s7), t7 = hi4.selectFrom(s3, s7);
-            FloatVector t8 = lo4.selectFrom(s8, s12), t12 = hi4.selectFrom(s8, s12); FloatVector t9 = lo4.selectFrom(s9, s13), t13 = hi4.selectFrom(s9, s13);
-            FloatVector t10 = lo4.selectFrom(s10, s14), t14 = hi4.selectFrom(s10, s14); FloatVector t11 = lo4.selectFrom(s11, s15), t15 = hi4.selectFrom(s11, s15);
-            FloatVector u0 = lo2.selectFrom(t0, t2), u2 = hi2.selectFrom(t0, t2); FloatVector u1 = lo2.selectFrom(t1, t3), u3 = hi2.selectFrom(t1, t3);
-            FloatVector u4 = lo2.selectFrom(t4, t6), u6 = hi2.selectFrom(t4, t6); FloatVector u5 = lo2.selectFrom(t5, t7), u7 = hi2.selectFrom(t5, t7);
-            FloatVector u8 = lo2.selectFrom(t8, t10), u10 = hi2.selectFrom(t8, t10); FloatVector u9 = lo2.selectFrom(t9, t11), u11 = hi2.selectFrom(t9, t11);
-            FloatVector u12 = lo2.selectFrom(t12, t14), u14 = hi2.selectFrom(t12, t14); FloatVector u13 = lo2.selectFrom(t13, t15), u15 = hi2.selectFrom(t13, t15);
-            FloatVector w0 = lo1.selectFrom(u0, u1), w1 = hi1.selectFrom(u0, u1); FloatVector w2 = lo1.selectFrom(u2, u3), w3 = hi1.selectFrom(u2, u3);
-            FloatVector w4 = lo1.selectFrom(u4, u5), w5 = hi1.selectFrom(u4, u5); FloatVector w6 = lo1.selectFrom(u6, u7), w7 = hi1.selectFrom(u6, u7);
-            FloatVector w8 = lo1.selectFrom(u8, u9), w9 = hi1.selectFrom(u8, u9); FloatVector w10 = lo1.selectFrom(u10, u11), w11 = hi1.selectFrom(u10, u11);
-            FloatVector w12 = lo1.selectFrom(u12, u13), w13 = hi1.selectFrom(u12, u13); FloatVector w14 = lo1.selectFrom(u14, u15), w15 = hi1.selectFrom(u14, u15);
+            FloatVector r0 = FloatVector.fromMemorySegment(H, src, a, NATIVE);
+            FloatVector r1 = FloatVector.fromMemorySegment(H, src, a + 1 * step, NATIVE);
+            FloatVector r2 = FloatVector.fromMemorySegment(H, src, a + 2 * step, NATIVE);
+            FloatVector r3 = FloatVector.fromMemorySegment(H, src, a + 3 * step, NATIVE);
+            FloatVector r4 = FloatVector.fromMemorySegment(H, src, a + 4 * step, NATIVE);
+            FloatVector r5 = FloatVector.fromMemorySegment(H, src, a + 5 * step, NATIVE);
+            FloatVector r6 = FloatVector.fromMemorySegment(H, src, a + 6 * step, NATIVE);
+            FloatVector r7 = FloatVector.fromMemorySegment(H, src, a + 7 * step, NATIVE);
+            FloatVector s0 = lo4.selectFrom(r0, r4), s4 = hi4.selectFrom(r0, r4); FloatVector s1 = lo4.selectFrom(r1, r5), s5 = hi4.selectFrom(r1, r5);
+            FloatVector s2 = lo4.selectFrom(r2, r6), s6 = hi4.selectFrom(r2, r6); FloatVector s3 = lo4.selectFrom(r3, r7), s7 = hi4.selectFrom(r3, r7);
+            FloatVector t0 = lo2.selectFrom(s0, s2), t2 = hi2.selectFrom(s0, s2); FloatVector t1 = lo2.selectFrom(s1, s3), t3 = hi2.selectFrom(s1, s3);
+            FloatVector t4 = lo2.selectFrom(s4, s6), t6 = hi2.selectFrom(s4, s6); FloatVector t5 = lo2.selectFrom(s5, s7), t7 = hi2.selectFrom(s5, s7);
+            FloatVector u0 = lo1.selectFrom(t0, t1), u1 = hi1.selectFrom(t0, t1); FloatVector u2 = lo1.selectFrom(t2, t3), u3 = hi1.selectFrom(t2, t3);
+            FloatVector u4 = lo1.selectFrom(t4, t5), u5 = hi1.selectFrom(t4, t5); FloatVector u6 = lo1.selectFrom(t6, t7), u7 = hi1.selectFrom(t6, t7);
             int d = at + p * NR;
-            w0.blend(0f, w0.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d);
-            w1.blend(0f, w1.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 1 * NR);
-            w2.blend(0f, w2.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 2 * NR);
-            w3.blend(0f, w3.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 3 * NR);
-            w4.blend(0f, w4.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 4 * NR);
-            w5.blend(0f, w5.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 5 * NR);
-            w6.blend(0f, w6.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 6 * NR);
-            w7.blend(0f, w7.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 7 * NR);
-            w8.blend(0f, w8.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 8 * NR);
-            w9.blend(0f, w9.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 9 * NR);
-            w10.blend(0f, w10.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 10 * NR);
-            w11.blend(0f, w11.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 11 * NR);
-            w12.blend(0f, w12.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 12 * NR);
-            w13.blend(0f, w13.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 13 * NR);
-            w14.blend(0f, w14.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 14 * NR);
-            w15.blend(0f, w15.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 15 * NR);
+            u0.blend(0f, u0.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d);
+            u1.blend(0f, u1.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 1 * NR);
+            u2.blend(0f, u2.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 2 * NR);
+            u3.blend(0f, u3.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 3 * NR);
+            u4.blend(0f, u4.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 4 * NR);
+            u5.blend(0f, u5.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 5 * NR);
+            u6.blend(0f, u6.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 6 * NR);
+            u7.blend(0f, u7.abs().compare(VectorOperators.LT, Float.MIN_NORMAL)).intoArray(pb, d + 7 * NR);
         }
-        for (; p < kc; p++)
-            for (int j = 0; j < TILE; j++)
+        transposeFewRowsLoop(src, from + p, ld, HL, kc - p, pb, at + p * NR);
+    }
+
+    private static void transposeFewRowsLoop(MemorySegment src, long from, long ld, int rows, int kc, float[] pb, int at) {
+        for (int p = 0; p < kc; p++)
+            for (int j = 0; j < HL; j++)
                 pb[at + p * NR + j] = j < rows ? flush(src.getAtIndex(F, from + j * ld + p)) : 0f;
     }
 }
