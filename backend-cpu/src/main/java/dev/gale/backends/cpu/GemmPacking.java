@@ -20,9 +20,10 @@ import static dev.gale.backends.cpu.GemmKernel.S;
  * Copies blocks of op(A) and op(B) into the micro-kernel's panel layouts, padding partial panels with zeros.
  * A panel holds MR rows k-major: {@code pa[(panel * kc + p) * MR + r]}; a B panel holds NR columns k-major:
  * {@code pb[(panel * kc + p) * NR + j]}. When the source is contiguous along the panel's width (A transposed,
- * B not) a row of the panel is one or two vector copies. Otherwise the panel's MR (A) or NR (B) source rows are copied
- * whole into a per-thread buffer and gathered from there, one k at a time (for B about a third faster than scattering
- * each source row's vectors with the panel's stride, which matters when few rows of A share a packed B).
+ * B not) a row of the panel is one or two vector copies. A transposed B is transposed in registers, 8 x 8 at a time
+ * ({@link #transposeRowsLoop}, with 512-bit vectors; elsewhere it is gathered like A). Otherwise the panel's MR source
+ * rows of A are copied whole into a per-thread buffer and gathered from there, one k at a time (for B this was about a
+ * third faster than scattering each source row's vectors with the panel's stride).
  * Subnormal values are packed as zero ({@link #flush}).
  */
 final class GemmPacking {
@@ -268,6 +269,10 @@ final class GemmPacking {
         transposeFewRowsLoop(src, from + p, ld, HL, kc - p, pb, at + p * NR);
     }
 
+    /**
+     * {@link #transposeRowsLoop}'s definition one value at a time, for fewer than 8 rows (zeros up to 8) and the last
+     * kc % 8 values; kept out of the vector loop, whose compilation it would only enlarge.
+     */
     private static void transposeFewRowsLoop(MemorySegment src, long from, long ld, int rows, int kc, float[] pb, int at) {
         for (int p = 0; p < kc; p++)
             for (int j = 0; j < HL; j++)

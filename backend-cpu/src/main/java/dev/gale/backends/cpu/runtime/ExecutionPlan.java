@@ -149,9 +149,10 @@ final class ExecutionPlan implements AutoCloseable {
         pool.callerOnly(threadChoice.nextSerial());
         long t0 = System.nanoTime();
         try {
-            return runSteps(feeds);
+            List<Object> out = runSteps(feeds);
+            threadChoice.record(System.nanoTime() - t0); // a run that failed says nothing about the threads
+            return out;
         } finally {
-            threadChoice.record(System.nanoTime() - t0);
             pool.endFlush(callerEnvironment, flushing);
         }
     }

@@ -18,14 +18,17 @@
  *       {@code NormSteps}, {@code ReduceSteps}, {@code LossSteps}, {@code LayoutSteps}, {@code AttentionSteps},
  *       registered in {@link dev.gale.backends.cpu.runtime.NativeOps}), or else the interpreter's kernel
  *       ({@link dev.gale.backends.cpu.runtime.FallbackStep}).</li>
- *   <li>A run copies the feeds into the arena, runs the steps on the kernel pool's threads, and copies the outputs
- *       out. {@link dev.gale.backends.cpu.runtime.RuntimeStats} counts what ran natively and what fell back.</li>
+ *   <li>A run copies the feeds into the arena, runs the steps on the kernel pool's threads (or on the calling thread
+ *       alone, where timing shows that a second thread gains nothing: {@link dev.gale.backends.cpu.runtime.ThreadChoice},
+ *       {@code -Dgale.cpu.threadChoice=false} to keep to the pool), and copies the outputs out.
+ *       {@link dev.gale.backends.cpu.runtime.RuntimeStats} counts what ran natively and what fell back.</li>
  * </ol>
  *
  * Float32 tensors of static shape live in the arena; everything else (other element types, shapes only the run time
  * knows, sequences) lives in boxes as Java objects, and the nodes that need it run on the interpreter's kernels.
  * Debugging: {@code -Dgale.cpu.verbose=true} prints each plan and every node that falls back;
- * {@code -Dgale.cpu.profile=true} times every step and prints the costliest when the plan closes;
+ * {@code -Dgale.cpu.profile=true} times every step and prints the costliest, and how many runs kept to the calling
+ * thread, when the plan closes;
  * {@code -Dgale.cpu.passes=a,b} replaces the graph passes.
  */
 package dev.gale.backends.cpu.runtime;
