@@ -128,7 +128,7 @@ final class GemmPacking {
      */
     static void packB(boolean trans, MemorySegment b, long off, long ld, int p0, int kc, int j0, int nc, int jr0, int jr1,
                       float[] pb, int at) {
-        if (trans && L == TILE) {
+        if (trans && TRANSPOSE_IN_REGISTERS) {
             for (int jr = jr0; jr < jr1; jr += NR) {
                 int cols = Math.min(NR, nc - jr), base = at + jr * kc;
                 for (int h = 0; h < NR; h += HL)
@@ -189,8 +189,11 @@ final class GemmPacking {
         }
     }
 
-    /** The lanes of the preferred vector for which the register transpose ({@link #transposeRowsLoop}) is used. */
-    private static final int TILE = 16;
+    /**
+     * Whether a transposed B is transposed in registers ({@link #transposeRowsLoop}): on AVX-512 machines (16 lanes),
+     * where a two-vector {@code selectFrom} is one vpermi2ps; elsewhere it is gathered as before.
+     */
+    private static final boolean TRANSPOSE_IN_REGISTERS = L == 16;
     /** The transpose works on 8 x 8 tiles of 256-bit vectors. */
     private static final VectorSpecies<Float> H = FloatVector.SPECIES_256;
     private static final int HL = 8;
