@@ -23,6 +23,56 @@ class KernelPoolTest {
         }
     }
 
+    /** Shares of every size, several participants with none (fewer pieces than threads) and pieces stolen. */
+    @Test
+    void everyPieceRunsOnceWhateverTheSharesAre() {
+        try (KernelPool pool = new KernelPool(4)) {
+            for (int count = 1; count <= 40; count++) {
+                AtomicIntegerArray seen = new AtomicIntegerArray(count);
+                int n = count;
+                pool.parallelFor(count, (i, s) -> {
+                    if (i % 3 == 0) java.util.concurrent.locks.LockSupport.parkNanos(20_000); // uneven pieces
+                    seen.incrementAndGet(i);
+                });
+                for (int i = 0; i < n; i++) assertEquals(1, seen.get(i), "piece " + i + " of " + n);
+            }
+        }
+    }
+
+    /**
+     * Each participant starts at the front of its own share (the caller at piece 0, the worker of two at piece
+     * count / 2), and one that runs out takes the other's pieces from the back. Made deterministic with latches: the
+     * caller's first piece waits until the worker has started one (so that must be the worker's own first piece), and
+     * the worker's first piece waits until piece 5, the last the caller can steal, has run. With pieces handed out
+     * from one counter the worker started at piece 1.
+     */
+    @Test
+    void participantsOwnContiguousSharesAndStealFromTheBack() throws Exception {
+        try (KernelPool pool = new KernelPool(2)) {
+            for (int round = 0; round < 20; round++) {
+                java.util.concurrent.CountDownLatch workerStarted = new java.util.concurrent.CountDownLatch(1),
+                        fiveDone = new java.util.concurrent.CountDownLatch(1);
+                Thread caller = Thread.currentThread();
+                java.util.List<Integer> byCaller = new java.util.concurrent.CopyOnWriteArrayList<>(),
+                        byWorker = new java.util.concurrent.CopyOnWriteArrayList<>();
+                pool.parallelFor(8, (i, s) -> {
+                    boolean onCaller = Thread.currentThread() == caller;
+                    (onCaller ? byCaller : byWorker).add(i);
+                    try {
+                        if (!onCaller) workerStarted.countDown();
+                        if (i == 0) assertTrue(workerStarted.await(10, java.util.concurrent.TimeUnit.SECONDS));
+                        if (i == 4 && !onCaller) assertTrue(fiveDone.await(10, java.util.concurrent.TimeUnit.SECONDS));
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                    if (i == 5) fiveDone.countDown();
+                });
+                assertEquals(java.util.List.of(0, 1, 2, 3, 7, 6, 5), byCaller, "round " + round);
+                assertEquals(java.util.List.of(4), byWorker, "round " + round);
+            }
+        }
+    }
+
     /**
      * With {@code callerOnly} every piece runs on the calling thread (with participant 0's scratch), a GEMM cut for
      * both threads gives the same bits as on both, and switching back puts the workers to use again.
