@@ -64,7 +64,7 @@ public final class Bench {
         if (failed > 0) out.println(failed + " of " + results.size() + " comparisons could not be made (see above)");
         out.println("load average (1, 5, 15 min) before: " + loadBefore + ", after: " + loadAfter + " on "
                 + Runtime.getRuntime().availableProcessors() + " CPUs");
-        if (o.report() != null) writeReport(o, s, peers, results, loadBefore, loadAfter);
+        if (o.report() != null) writeReport(o, s, peers, results, loadBefore, loadAfter, runner.roundTrips());
         return 0;
     }
 
@@ -99,7 +99,8 @@ public final class Bench {
     }
 
     private static void writeReport(Options o, BenchRunner.Settings s, Map<String, Object> peers,
-                                    List<BenchResult> results, String loadBefore, String loadAfter) {
+                                    List<BenchResult> results, String loadBefore, String loadAfter,
+                                    Map<String, List<Double>> roundTrips) {
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("models", s.models());
         settings.put("threads", s.threads());
@@ -114,6 +115,7 @@ public final class Bench {
         env.put("cpus", Runtime.getRuntime().availableProcessors());
         env.put("load_average_before", loadBefore);
         env.put("load_average_after", loadAfter);
+        env.put("core_round_trip_ns", roundTrips);
         env.put("peers", peers);
         List<Object> rs = new ArrayList<>();
         for (BenchResult r : results) rs.add(r.toJson());

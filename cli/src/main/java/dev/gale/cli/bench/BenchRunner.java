@@ -44,6 +44,7 @@ final class BenchRunner {
     private final PrintWriter out;
     private final PrintWriter err;
     private final Map<String, Object> peers = new LinkedHashMap<>();
+    private final Map<String, List<Double>> roundTrips = new LinkedHashMap<>();
 
     BenchRunner(Settings settings, BenchEnvironment env, PrintWriter out, PrintWriter err) {
         this.settings = settings;
@@ -60,13 +61,25 @@ final class BenchRunner {
         List<BenchResult> results = new ArrayList<>();
         for (String name : settings.models()) {
             BenchModel model = BenchModel.load(settings.modelsDir().resolve(name));
+            double before = settings.threads() > 1 ? CoreRoundTrip.nanos() : Double.NaN;
             for (int batch : model.batches()) {
                 results.add(report(forward(model, batch)));
                 if (model.trains()) for (BenchResult r : train(model, batch)) results.add(report(r));
             }
+            if (!Double.isNaN(before)) {
+                double after = CoreRoundTrip.nanos();
+                roundTrips.put(name, List.of(before, after));
+                out.printf("cores   %-12s two threads' cache-line round trip %.0f ns before, %.0f ns after (about 70: "
+                        + "the CPUs share a cache; 300 or more: they do not, e.g. vCPUs on different dies, which slows "
+                        + "every parallel side)%n", name, before, after);
+                out.flush();
+            }
         }
         return results;
     }
+
+    /** Per model, two threads' cache-line round trip in ns before and after its runs ({@link CoreRoundTrip}). */
+    Map<String, List<Double>> roundTrips() { return roundTrips; }
 
     private BenchResult report(BenchResult r) {
         out.println(r.line());
