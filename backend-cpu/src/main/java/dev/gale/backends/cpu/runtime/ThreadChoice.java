@@ -25,8 +25,17 @@ final class ThreadChoice {
      */
     static final int WARMUP = 64;
     static final long WARMUP_NANOS = 2_000_000_000L;
-    /** Runs of each mode in a trial, alternating, the other mode first. */
-    static final int TRIAL = 3;
+    /**
+     * Timed runs of each mode in a trial: blocks of the two modes alternate, the other mode first. With two, the
+     * "median" is the slower of them, for both modes alike.
+     */
+    static final int TRIAL = 2;
+    /**
+     * Runs in a block, of which only the last is timed: the first after a change of mode moves the plan's data between
+     * the cores' caches (with two vCPUs on different dies, the MLP's step on the caller alone took 0.44 ms once its
+     * data was there, more right after a run on both threads), and the steady mode is what a trial should compare.
+     */
+    static final int BLOCK = 2;
     /** Fewest runs between two trials: as many as take a second, within [FEWEST, MIN_GAP]. */
     static final int MIN_GAP = 64;
     static final int FEWEST = 8;
@@ -39,7 +48,7 @@ final class ThreadChoice {
 
     private final boolean enabled;
     private boolean serial;
-    /** Runs into the current trial (0 to 2 TRIAL - 1), or -1 outside one. */
+    /** Runs into the current trial (0 to 2 TRIAL BLOCK - 1), or -1 outside one. */
     private int trialRun = -1;
     private final long[] other = new long[TRIAL], current = new long[TRIAL], sorted = new long[TRIAL];
     private long runs, nextTrial = WARMUP, serialRuns, switches, elapsed;
@@ -55,22 +64,24 @@ final class ThreadChoice {
             trialRun = 0;
             tried = true;
         }
-        return trialRun >= 0 && trialRun % 2 == 0 ? !serial : serial;
+        return trialRun >= 0 && trialRun / BLOCK % 2 == 0 ? !serial : serial;
     }
 
     /**
-     * Records how long the run that {@link #nextSerial} was asked for took. Within a trial the two modes alternate,
-     * so that a drift of the run time (the JIT still compiling, the machine getting busier) weighs on both alike.
+     * Records how long the run that {@link #nextSerial} was asked for took. Within a trial blocks of the two modes
+     * alternate, so that a drift of the run time (the JIT still compiling, the machine getting busier) weighs on both
+     * alike.
      */
     void record(long nanos) {
         if (!enabled) return;
-        boolean trying = trialRun >= 0 && trialRun % 2 == 0;
+        int block = trialRun / BLOCK;
+        boolean trying = trialRun >= 0 && block % 2 == 0;
         runs++;
         elapsed += nanos;
         if (trying != serial) serialRuns++;
         if (trialRun < 0) return;
-        (trying ? other : current)[trialRun / 2] = nanos;
-        if (++trialRun < 2 * TRIAL) return;
+        if (trialRun % BLOCK == BLOCK - 1) (trying ? other : current)[block / 2] = nanos;
+        if (++trialRun < 2 * TRIAL * BLOCK) return;
         trialRun = -1;
         long now = median(current), alt = median(other);
         long least = now > 0 ? Math.clamp(1_000_000_000L / now, FEWEST, MIN_GAP) : MIN_GAP, gap = least;
@@ -78,7 +89,7 @@ final class ThreadChoice {
             serial = !serial;
             switches++;
         } else if (now > 0) {
-            double lost = (double) (alt - now) * TRIAL;
+            double lost = (double) (alt - now) * TRIAL * BLOCK;
             gap = (long) Math.clamp(lost / (TRIAL_COST * now), least, MAX_GAP);
         }
         nextTrial = runs + gap;
