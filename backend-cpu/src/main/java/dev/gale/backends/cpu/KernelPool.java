@@ -184,22 +184,7 @@ public final class KernelPool implements AutoCloseable {
                 for (int i = 0; i < count; i++) task.run(i, scratch[0]);
                 return;
             }
-            this.task = task;
-            for (int p = 0; p < threads; p++)
-                shares.set(p * STRIDE, (long) count * p / threads << 32 | (long) count * (p + 1) / threads);
-            failure.set(null);
-            caller = Thread.currentThread();
-            running.set(workers.length);
-            generation++;
-            for (Thread w : workers) LockSupport.unpark(w);
-            drain(0, scratch[0]);
-            long since = System.nanoTime();
-            for (int round = 0; running.get() != 0; round++) pause(round, since);
-            this.task = null;
-            Throwable t = failure.getAndSet(null);
-            if (t instanceof RuntimeException e) throw e;
-            if (t instanceof Error e) throw e;
-            if (t != null) throw new IllegalStateException(t);
+            runOnAll(count, task);
         } finally {
             try {
                 endFlush(callerEnvironment, flushing);
@@ -208,6 +193,29 @@ public final class KernelPool implements AutoCloseable {
                 lock.unlock();
             }
         }
+    }
+
+    /**
+     * The loop on every participant, the lock held. A method of its own so that {@link #parallelFor}, into which C2
+     * compiles a serial loop's task (JFR's stacks of the kernels' allocation tests start there), stays small.
+     */
+    private void runOnAll(int count, Task task) {
+        this.task = task;
+        for (int p = 0; p < threads; p++)
+            shares.set(p * STRIDE, (long) count * p / threads << 32 | (long) count * (p + 1) / threads);
+        failure.set(null);
+        caller = Thread.currentThread();
+        running.set(workers.length);
+        generation++;
+        for (Thread w : workers) LockSupport.unpark(w);
+        drain(0, scratch[0]);
+        long since = System.nanoTime();
+        for (int round = 0; running.get() != 0; round++) pause(round, since);
+        this.task = null;
+        Throwable t = failure.getAndSet(null);
+        if (t instanceof RuntimeException e) throw e;
+        if (t instanceof Error e) throw e;
+        if (t != null) throw new IllegalStateException(t);
     }
 
     /**
