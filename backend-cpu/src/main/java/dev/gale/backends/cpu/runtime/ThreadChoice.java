@@ -12,7 +12,10 @@ import java.util.Arrays;
  * core. Then two threads of multiply-adds each run at half speed (a register-only FMA loop on both vCPUs took 87 ms per
  * thread instead of 44, in phases of seconds, both threads on different vCPUs), a loop split over both takes as long
  * as on one thread plus the hand-offs, and the 784-256-10 MLP's training step took 0.61-0.66 ms on two threads
- * against 0.44 on one. Such phases come and go within a process, so the choice is remade all along.
+ * against 0.44 on one. At other times it runs them on different dies, where a cache line takes 320-400 ns to go to
+ * the other core and back instead of about 70, and every tensor a loop's other thread wrote must cross (the MLP's step
+ * 0.53-0.56 ms on two threads, about 0.46 on the caller alone). Such phases come and go within a process, so the
+ * choice is remade all along.
  *
  * <p>A trial that loses costs its runs' extra time; trials are spaced so that losing ones cost at most
  * {@link #TRIAL_COST} of the time, and at least {@link #MIN_GAP} runs apart. Not thread-safe: one per plan, whose runs
