@@ -184,7 +184,22 @@ public final class KernelPool implements AutoCloseable {
                 for (int i = 0; i < count; i++) task.run(i, scratch[0]);
                 return;
             }
-            runOnAll(count, task);
+            this.task = task;
+            for (int p = 0; p < threads; p++)
+                shares.set(p * STRIDE, (long) count * p / threads << 32 | (long) count * (p + 1) / threads);
+            failure.set(null);
+            caller = Thread.currentThread();
+            running.set(workers.length);
+            generation++;
+            for (Thread w : workers) LockSupport.unpark(w);
+            drain(0, scratch[0]);
+            long since = System.nanoTime();
+            for (int round = 0; running.get() != 0; round++) pause(round, since);
+            this.task = null;
+            Throwable t = failure.getAndSet(null);
+            if (t instanceof RuntimeException e) throw e;
+            if (t instanceof Error e) throw e;
+            if (t != null) throw new IllegalStateException(t);
         } finally {
             try {
                 endFlush(callerEnvironment, flushing);
@@ -193,29 +208,6 @@ public final class KernelPool implements AutoCloseable {
                 lock.unlock();
             }
         }
-    }
-
-    /**
-     * The loop on every participant, the lock held. A method of its own so that {@link #parallelFor}, into which C2
-     * compiles a serial loop's task (JFR's stacks of the kernels' allocation tests start there), stays small.
-     */
-    private void runOnAll(int count, Task task) {
-        this.task = task;
-        for (int p = 0; p < threads; p++)
-            shares.set(p * STRIDE, (long) count * p / threads << 32 | (long) count * (p + 1) / threads);
-        failure.set(null);
-        caller = Thread.currentThread();
-        running.set(workers.length);
-        generation++;
-        for (Thread w : workers) LockSupport.unpark(w);
-        drain(0, scratch[0]);
-        long since = System.nanoTime();
-        for (int round = 0; running.get() != 0; round++) pause(round, since);
-        this.task = null;
-        Throwable t = failure.getAndSet(null);
-        if (t instanceof RuntimeException e) throw e;
-        if (t instanceof Error e) throw e;
-        if (t != null) throw new IllegalStateException(t);
     }
 
     /**
@@ -271,13 +263,22 @@ public final class KernelPool implements AutoCloseable {
         else LockSupport.park(this);
     }
 
-    /** Runs participant {@code p}'s share from its front, then the others' remaining pieces from their backs. */
+    /**
+     * Runs participant {@code p}'s share from its front, then the others' remaining pieces from their backs. The task
+     * is called here, and this from {@link #parallelFor} and the worker's loop, with no helper between: the kernels
+     * C2 inlines into these loops sit as deep as with one shared counter (a vector call past its inlining depth boxes).
+     */
     private void drain(int p, Scratch s) {
         Task t = task;
-        for (int i; (i = take(p, true)) >= 0; ) run(t, i, s);
-        for (int d = 1; d < threads; d++) {
+        for (int d = 0; d < threads; d++) {
             int q = (p + d) % threads;
-            for (int i; (i = take(q, false)) >= 0; ) run(t, i, s);
+            for (int i; (i = take(q, d == 0)) >= 0; ) {
+                try {
+                    t.run(i, s);
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            }
         }
     }
 
@@ -289,14 +290,6 @@ public final class KernelPool implements AutoCloseable {
             int lo = (int) (v >>> 32), hi = (int) v;
             if (lo >= hi) return -1;
             if (shares.compareAndSet(at, v, front ? v + (1L << 32) : v - 1)) return front ? lo : hi - 1;
-        }
-    }
-
-    private void run(Task t, int i, Scratch s) {
-        try {
-            t.run(i, s);
-        } catch (Throwable e) {
-            failure.compareAndSet(null, e);
         }
     }
 
