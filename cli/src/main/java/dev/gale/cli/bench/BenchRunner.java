@@ -69,9 +69,10 @@ final class BenchRunner {
             if (!Double.isNaN(before)) {
                 double after = CoreRoundTrip.nanos();
                 roundTrips.put(name, List.of(before, after));
-                out.printf("cores   %-12s two threads' cache-line round trip %.0f ns before, %.0f ns after (about 70: "
-                        + "the CPUs share a cache; 300 or more: they do not, e.g. vCPUs on different dies, which slows "
-                        + "every parallel side)%n", name, before, after);
+                out.printf("cores   %-12s two threads' cache-line round trip %.0f ns before, %.0f ns after (about 30: "
+                        + "one core's two hardware threads, which share its units; about 70: two cores sharing a cache; "
+                        + "300 or more: no shared cache, e.g. vCPUs on different dies; the last and first slow every "
+                        + "parallel side)%n", name, before, after);
                 out.flush();
             }
         }

@@ -5,9 +5,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * How far apart the cores that run two threads are: the time a cache line takes to go from this thread to another
- * and back, found by passing a counter between them. About 70 ns where the two share a last-level cache, 300-400 ns
- * where they do not (a virtual machine's two vCPUs placed on different dies of an EPYC, which the host may change
- * while a benchmark runs). Every multi-threaded side slows down in the second case, Gale's memory-bound steps most,
+ * and back, found by passing a counter between them. About 30 ns on one core's two hardware threads, about 70 where
+ * two cores share a last-level cache, 300-400 ns where they do not (a virtual machine's two vCPUs placed on different
+ * dies of an EPYC; the host may change the placement while a benchmark runs). Every multi-threaded side slows down in the second case, Gale's memory-bound steps most,
  * so {@code gale bench} prints it beside each model to explain a ratio that moves between runs.
  *
  * <pre>{@code
