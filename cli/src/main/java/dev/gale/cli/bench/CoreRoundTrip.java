@@ -7,8 +7,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * How far apart the cores that run two threads are: the time a cache line takes to go from this thread to another
  * and back, found by passing a counter between them. About 30 ns on one core's two hardware threads, about 70 where
  * two cores share a last-level cache, 300-400 ns where they do not (a virtual machine's two vCPUs placed on different
- * dies of an EPYC; the host may change the placement while a benchmark runs). Every multi-threaded side slows down in the second case, Gale's memory-bound steps most,
- * so {@code gale bench} prints it beside each model to explain a ratio that moves between runs.
+ * dies of an EPYC; the host may change the placement while a benchmark runs). Every multi-threaded side slows down on
+ * one core (the two threads share its units) and on two dies (data crosses between them, Gale's memory-bound steps
+ * most), so {@code gale bench} prints it beside each model to explain a ratio that moves between runs.
  *
  * <pre>{@code
  * double ns = CoreRoundTrip.nanos();   // NaN on a single CPU
