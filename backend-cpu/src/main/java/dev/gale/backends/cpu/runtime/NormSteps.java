@@ -345,8 +345,11 @@ final class NormSteps {
         long xo = x.offset, yo = y.offset, so = c.in(1).offset, bo = c.in(2).offset, mo = c.in(3).offset,
                 vo = c.in(4).offset;
         long rmo = c.out(1) == null ? -1 : c.out(1).offset, rvo = c.out(2) == null ? -1 : c.out(2).offset;
+        if (BatchNormByImages.suits(pool, n, ch))
+            return BatchNormByImages.forward(pool, m, n, ch, plane, training, eps, momentum, xo, yo, so, bo, mo, vo,
+                    rmo, rvo);
         double count = (double) n * plane;
-        // One task per channel: its planes' sums (float lanes per plane, double across planes), then y = a x + b.
+        // Fewer images than threads: one task per channel, its planes' sums (float lanes per plane, double across planes), then y = a x + b.
         return () -> pool.parallelFor((int) ch, (kk, scratch) -> {
             long k = kk;
             double mean = Vec.get(m, mo + k), var = Vec.get(m, vo + k);
@@ -420,8 +423,10 @@ final class NormSteps {
         long gyo = dy.offset, xo = x.offset, so = c.in(2).offset, mo = c.in(3).offset, vo = c.in(4).offset;
         long dxo = c.out(0).offset, dso = c.out(1) == null ? -1 : c.out(1).offset;
         long dbo = c.out(2) == null ? -1 : c.out(2).offset;
+        if (BatchNormByImages.suits(pool, n, ch))
+            return BatchNormByImages.backward(pool, m, n, ch, plane, training, eps, gyo, xo, so, mo, vo, dxo, dso, dbo);
         double count = (double) n * plane;
-        // Per channel: the statistics, then sum(dY) and sum(dY (x - mean)) (float lanes per plane, double across),
+        // Fewer images than threads: per channel, the statistics, then sum(dY) and sum(dY (x - mean)) (float lanes per plane, double across),
         // then dX = a dY + b x + c elementwise.
         return () -> pool.parallelFor((int) ch, (kk, scratch) -> {
             long k = kk;
