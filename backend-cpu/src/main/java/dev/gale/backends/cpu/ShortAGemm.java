@@ -137,17 +137,20 @@ final class ShortAGemm {
         }
     }
 
-    /** acc[at + jj * mpad + v] (+)= tile[jj * NR + v]: a 12 x NR tile of C^T into the group's accumulator. */
+    /**
+     * acc[at + jj * mpad + v] (+)= tile[jj * NR + v]: a 12 x NR tile of C^T into the group's accumulator. The first
+     * K block copies; no vector is live across the branch (the vectors of a form that kept them across it were
+     * boxed in some JVMs, 23 KB a call in KernelAllocationTest).
+     */
     private static void accumulate(float[] tile, float[] acc, int at, int mpad, boolean first) {
+        if (first) {
+            for (int jj = 0; jj < MR; jj++) System.arraycopy(tile, jj * NR, acc, at + jj * mpad, NR);
+            return;
+        }
         for (int jj = 0; jj < MR; jj++) {
             int to = at + jj * mpad, from = jj * NR;
-            FloatVector t0 = FloatVector.fromArray(S, tile, from), t1 = FloatVector.fromArray(S, tile, from + L);
-            if (!first) {
-                t0 = t0.add(FloatVector.fromArray(S, acc, to));
-                t1 = t1.add(FloatVector.fromArray(S, acc, to + L));
-            }
-            t0.intoArray(acc, to);
-            t1.intoArray(acc, to + L);
+            FloatVector.fromArray(S, tile, from).add(FloatVector.fromArray(S, acc, to)).intoArray(acc, to);
+            FloatVector.fromArray(S, tile, from + L).add(FloatVector.fromArray(S, acc, to + L)).intoArray(acc, to + L);
         }
     }
 
