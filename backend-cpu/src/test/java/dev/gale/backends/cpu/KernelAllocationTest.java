@@ -22,9 +22,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * stays under the limit, for at most 30 seconds: until the JIT has compiled the loops, their interpreted and C1
  * forms box every vector.
  *
- * <p>The build runs this class twice: in the module's test JVM, and alone in a JVM with tight inlining budgets
- * ({@code backend-cpu/pom.xml}), where a kernel at the edge of C2's budgets boxes in every run rather than in some. The
- * order is fixed (pooling first) because what C2 inlines depends on what it compiled before.
+ * <p>The build runs this class twice, each time alone in a JVM that compiles in the foreground ({@code -Xbatch}): with
+ * tight inlining budgets, where a kernel at the edge of C2's budgets boxes in every run rather than in some, and with
+ * the JVM's own ({@code backend-cpu/pom.xml}, which also says why not in the module's JVM). The order is fixed (pooling
+ * first) because what C2 inlines depends on what it compiled before.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class KernelAllocationTest {
