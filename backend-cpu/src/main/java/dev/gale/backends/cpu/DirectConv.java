@@ -172,10 +172,10 @@ final class DirectConv {
         int chunks = (ow + L - 1) / L, slots = oh * chunks, k = pad.planes() * kh * kw;
         int[] offs = offsets;
         rowOffsets(pad, at, kh, kw, k, offs);
-        // the lanes of a row's last slot, made once: indexInRange is not always intrinsified, and then costs a
-        // lambda call per lane
+        // the lanes of a row's last slot (LaneMasks: indexInRange is not always intrinsified, and then costs a
+        // lambda call per lane)
         int tail = ow - (chunks - 1) * L;
-        VectorMask<Float> tailLanes = tail == L ? null : S.indexInRange(0, tail);
+        VectorMask<Float> tailLanes = tail == L ? null : LaneMasks.first(tail);
         for (int b = b0; b < b1; b++) {
             int m0 = b * MB, mValid = Math.min(MB, mOut - m0);
             for (int q = 0; q < slots; q += 2) {
@@ -221,7 +221,7 @@ final class DirectConv {
             chunks--;
             lastCount = half;
         }
-        VectorMask<Float> lastLanes = S.indexInRange(0, lastCount), halfLanes = S.indexInRange(0, half);
+        VectorMask<Float> lastLanes = LaneMasks.first(lastCount), halfLanes = LaneMasks.first(half);
         long plane = (long) poh * pw;
         Activation act = ep == null ? Activation.NONE : ep.activation();
         MemorySegment bias = ep == null ? null : ep.bias();

@@ -50,16 +50,6 @@ final class FlatConv {
     private static final int MAX_PADDED = 1 << 22;
     /** Flat pixels a task computes per channel block before storing their rows (its tile is MB x about this). */
     private static final int BAND_PIXELS = 512;
-    /** {@code TAILS[n]}: the first n lanes, made once (indexInRange in a call allocates where C2 does not intrinsify it). */
-    private static final VectorMask<Float>[] TAILS = tails();
-
-    @SuppressWarnings("unchecked")
-    private static VectorMask<Float>[] tails() {
-        VectorMask<Float>[] t = new VectorMask[L + 1];
-        for (int n = 0; n <= L; n++) t[n] = S.indexInRange(0, n);
-        return t;
-    }
-
     /** Output pixels (over all images) from which a call packing the weights itself pays: see {@link #repaysPacking}. */
     private static final int PACKING_PIXELS = 256;
     /** Packed weights above this many floats (512 KiB) are split among tasks before the rows are. */
@@ -163,7 +153,7 @@ final class FlatConv {
                 return;
             }
             int full = w - w % L;
-            VectorMask<Float> tail = TAILS[w - full];
+            VectorMask<Float> tail = LaneMasks.first(w - full);
             for (int p = p0; p < p1; p++)
                 copyRowsLoop(src, (srcOff + (long) p * h * w) * Float.BYTES, h, w, full, tail, dst,
                         at + p * plane() + padTop * wp + padLeft, wp);
@@ -330,7 +320,7 @@ final class FlatConv {
         f.offsets(kh, kw, dh, dw, offs);
         float[] tile = scratch.fold(MB * ld + L);
         int tail = ow % L;
-        VectorMask<Float> tailLanes = tail == 0 ? null : TAILS[tail];
+        VectorMask<Float> tailLanes = tail == 0 ? null : LaneMasks.first(tail);
         for (int sy = y0; sy < y1; sy += rows) {
             int ey = Math.min(y1, sy + rows), q0 = sy * wp, q1 = (ey - 1) * wp + ow;
             for (int b = b0; b < b1; b++) {
