@@ -21,6 +21,18 @@ record BenchResult(String kind, String model, int batch, String peer, Stats gale
     /** The details' key for why the peer did not run in its best setup (then the line says so). */
     static final String PEER_WARNING = "peer_warning";
 
+    /**
+     * The details' key for the most heap bytes per run Gale's worker allocated in one timed block: a few KB when
+     * every kernel is compiled as meant, far more when C2 left a vector kernel boxed (then the line says so).
+     */
+    static final String GALE_ALLOC = "gale_alloc_bytes_per_run";
+
+    /**
+     * Per run, more than this is a boxed kernel rather than the step's own few objects (the bench models' forward
+     * runs and training steps allocated 0.3 to 8 KB on 2026-11-29; a boxed kernel allocates tens of KB a call).
+     */
+    static final long BOXED_BYTES = 64 * 1024;
+
     boolean isMemory() { return kind.equals("memory"); }
 
     Map<String, Object> toJson() {
@@ -56,7 +68,18 @@ record BenchResult(String kind, String model, int batch, String peer, Stats gale
                 head, num(gale.median() * 1e3), num(gale.min() * 1e3), num(gale.max() * 1e3), peer,
                 num(peerStats.median() * 1e3), num(peerStats.min() * 1e3), num(peerStats.max() * 1e3),
                 ratio(ratio.median()), ratio(ratio.q1()), ratio(ratio.q3()), ratio(ratio.min()), ratio(ratio.max()),
-                ratio(gale.min() / peerStats.min()), ratio.n()) + untuned;
+                ratio(gale.min() / peerStats.min()), ratio.n()) + boxed() + untuned;
+    }
+
+    /**
+     * A note when Gale's worker allocated like a boxed kernel in some timed block, else nothing (nothing either for a
+     * forward run that copies its outputs out, which allocates their size every run).
+     */
+    private String boxed() {
+        if (!(details.get(GALE_ALLOC) instanceof Long b) || b <= BOXED_BYTES || "copied".equals(details.get("gale_io")))
+            return "";
+        return String.format(Locale.ROOT, "  (gale allocated %s KiB a run in a timed block: a vector kernel left boxed "
+                + "by the JIT, which slows it)", num(b / 1024.0));
     }
 
     /** Three significant digits or more, without an exponent. */

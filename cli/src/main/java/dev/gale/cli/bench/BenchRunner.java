@@ -106,13 +106,14 @@ final class BenchRunner {
                         + model.inferModel().getFileName() + " (" + model.description() + "): " + info.get("gale_error"));
             if (info.containsKey("ort_error"))
                 return BenchResult.failed("forward", model.name(), batch, "onnxruntime", info.get("ort_error"));
-            double[][] t = paired(w, "gale", w, "ort");
+            Paired t = paired(w, "gale", w, "ort");
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("description", model.description());
             details.put("max_abs_diff", Double.parseDouble(info.getOrDefault("max_abs_diff", "NaN")));
             details.put("gale_io", info.getOrDefault("gale_io", "copied"));
-            return new BenchResult("forward", model.name(), batch, "onnxruntime", Stats.of(t[0]), Stats.of(t[1]),
-                    Stats.ratios(t[0], t[1]), details, null);
+            if (t.allocA() >= 0) details.put(BenchResult.GALE_ALLOC, t.allocA());
+            return new BenchResult("forward", model.name(), batch, "onnxruntime", Stats.of(t.a()), Stats.of(t.b()),
+                    Stats.ratios(t.a(), t.b()), details, null);
         } catch (GaleException e) {
             return BenchResult.failed("forward", model.name(), batch, "onnxruntime", e.getMessage());
         }
@@ -134,15 +135,16 @@ final class BenchRunner {
                 err.println("gale bench: warning: " + ti.get("warning"));
                 err.flush();
             }
-            double[][] t = paired(gale, "step", torch, "step");
+            Paired t = paired(gale, "step", torch, "step");
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("description", model.description());
             details.put("optimizer", "adam lr 1e-3");
             details.put("loss", model.loss());
+            if (t.allocA() >= 0) details.put(BenchResult.GALE_ALLOC, t.allocA());
             // a peer without its best setup (reference BLAS: 20x slower) makes every ratio against it a flattery
             if (ti.containsKey("warning")) details.put(BenchResult.PEER_WARNING, ti.get("warning"));
-            BenchResult time = new BenchResult("train", model.name(), batch, "pytorch", Stats.of(t[0]), Stats.of(t[1]),
-                    Stats.ratios(t[0], t[1]), details, null);
+            BenchResult time = new BenchResult("train", model.name(), batch, "pytorch", Stats.of(t.a()),
+                    Stats.of(t.b()), Stats.ratios(t.a(), t.b()), details, null);
             long[] gm = gale.memory();
             long[] tm = torch.memory();
             Map<String, Object> mem = new LinkedHashMap<>();
@@ -162,27 +164,38 @@ final class BenchRunner {
 
     private static double mib(long kb) { return kb < 0 ? Double.NaN : kb / 1024.0; }
 
-    /** Warmup on each side, then blocks alternating between the sides; returns {gale, peer} times per step. */
-    private double[][] paired(WorkerProcess a, String cmdA, WorkerProcess b, String cmdB) {
+    /**
+     * The timed blocks of two sides: the median step of each, and the most heap bytes per step a side's worker
+     * allocated in one of them (-1 where it does not say).
+     */
+    record Paired(double[] a, double[] b, long allocA, long allocB) {}
+
+    /** Warmup on each side, then blocks alternating between the sides. */
+    private Paired paired(WorkerProcess a, String cmdA, WorkerProcess b, String cmdB) {
         int runs = settings.runs();
         int blockA = warm(a, cmdA);
         settle();
         int blockB = warm(b, cmdB);
         settle();
         double[] ta = new double[runs], tb = new double[runs];
+        long allocA = -1, allocB = -1;
         for (int i = 0; i < runs; i++) {
             if (i % 2 == 0) {
                 ta[i] = block(a, cmdA, blockA);
+                allocA = Math.max(allocA, a.allocatedPerRun());
                 settle();
                 tb[i] = block(b, cmdB, blockB);
+                allocB = Math.max(allocB, b.allocatedPerRun());
             } else {
                 tb[i] = block(b, cmdB, blockB);
+                allocB = Math.max(allocB, b.allocatedPerRun());
                 settle();
                 ta[i] = block(a, cmdA, blockA);
+                allocA = Math.max(allocA, a.allocatedPerRun());
             }
             settle();
         }
-        return new double[][] {ta, tb};
+        return new Paired(ta, tb, allocA, allocB);
     }
 
     /**

@@ -84,6 +84,7 @@ public final class ForwardWorker {
                 case "gale", "ort" -> {
                     int n = Integer.parseInt(cmd[1]);
                     long[] t = new long[n];
+                    WorkerMain.blockStarts();
                     for (int i = 0; i < n; i++) {
                         long t0 = System.nanoTime();
                         if (cmd[0].equals("gale")) {

@@ -99,6 +99,7 @@ public final class TrainWorker {
                             if (n <= 0) throw new GaleException("step count must be positive");
                             nanos = new long[n];
                             done = 0;
+                            WorkerMain.blockStarts();
                             start = System.nanoTime();
                             return;
                         }

@@ -23,14 +23,25 @@ final class WorkerMain {
                 .collect(Collectors.joining("\t")));
     }
 
+    private static long allocatedAtStart = -1;
+
+    /** Marks the start of a timed block, for the heap allocation {@link #times} reports. */
+    static void blockStarts() { allocatedAtStart = allocatedBytes(); }
+
     /**
      * Answers a timed command: the times in seconds, then (after a tab) {@code jit_ms=}, the JIT's total compilation
-     * time so far, which tells the runner whether the block made the JIT compile (see BenchRunner's warmup).
+     * time so far, which tells the runner whether the block made the JIT compile (see BenchRunner's warmup), and
+     * {@code alloc_b=}, the bytes the process's threads allocated on the heap per run since {@link #blockStarts}: a
+     * compiled step allocates next to nothing, so a step that allocates kilobytes has a vector kernel C2 left boxed
+     * (see KernelAllocationTest), which is then also several times slower.
      */
     static void times(long[] nanos, int count) {
+        long allocated = allocatedBytes();
+        long perRun = allocatedAtStart < 0 || allocated < 0 || count == 0 ? -1 : (allocated - allocatedAtStart) / count;
         quiesce();
         StringBuilder sb = new StringBuilder("times\t");
         for (int i = 0; i < count; i++) sb.append(i > 0 ? " " : "").append(nanos[i] / 1e9);
+        if (perRun >= 0) sb.append("\talloc_b=").append(perRun);
         var jit = java.lang.management.ManagementFactory.getCompilationMXBean();
         if (jit != null && jit.isCompilationTimeMonitoringSupported()) sb.append("\tjit_ms=").append(jit.getTotalCompilationTime());
         OUT.println(sb);
@@ -56,6 +67,18 @@ final class WorkerMain {
             if (now == last) return;
             last = now;
         }
+    }
+
+    /** Heap bytes all live threads have allocated so far, or -1 where the JVM does not count them. */
+    static long allocatedBytes() {
+        try {
+            if (java.lang.management.ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t
+                    && t.isThreadAllocatedMemoryEnabled())
+                return t.getTotalThreadAllocatedBytes();
+        } catch (UnsupportedOperationException ignored) {
+            // not counted here
+        }
+        return -1;
     }
 
     static void memory() {

@@ -18,7 +18,8 @@ import java.util.Set;
  * A measuring process driven over stdin/stdout lines: the Gale workers ({@link TrainWorker}, {@link ForwardWorker})
  * and scripts/bench_pytorch.py speak the same protocol. The worker prints {@code ready<TAB>key=value...} once set
  * up; {@code CMD N} answers {@code times<TAB>t1 ... tN} (seconds, timed inside the worker, so the pipe is not
- * counted), a JVM worker adding {@code <TAB>jit_ms=MS} (its JIT's compilation time so far); {@code mem} answers
+ * counted), a JVM worker adding {@code <TAB>jit_ms=MS} (its JIT's compilation time so far) and
+ * {@code <TAB>alloc_b=B} (heap bytes allocated per run in that block); {@code mem} answers
  * {@code mem<TAB>VmHWM_kB<TAB>VmRSS_kB}; {@code quit} ends it. Its stderr goes to a log file whose tail is shown when
  * it fails.
  */
@@ -71,12 +72,19 @@ final class WorkerProcess implements AutoCloseable {
         double[] t = new double[count];
         for (int i = 0; i < count; i++) t[i] = Double.parseDouble(f[i]);
         jitMillis = -1;
-        for (int i = 2; i < answer.length; i++)
+        allocatedPerRun = -1;
+        for (int i = 2; i < answer.length; i++) {
             if (answer[i].startsWith("jit_ms=")) jitMillis = Long.parseLong(answer[i].substring("jit_ms=".length()).trim());
+            if (answer[i].startsWith("alloc_b="))
+                allocatedPerRun = Long.parseLong(answer[i].substring("alloc_b=".length()).trim());
+        }
         return t;
     }
 
-    private long jitMillis = -1;
+    private long jitMillis = -1, allocatedPerRun = -1;
+
+    /** Heap bytes per run the worker allocated in the last {@link #times} (a JVM worker says so), or -1. */
+    long allocatedPerRun() { return allocatedPerRun; }
 
     /**
      * The worker's JIT compilation time in total (ms) when it answered the last {@link #times} (a JVM worker says

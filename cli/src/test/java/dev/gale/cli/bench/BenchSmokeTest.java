@@ -42,7 +42,8 @@ class BenchSmokeTest {
         String json = Files.readString(report);
         for (String key : List.of("\"settings\"", "\"environment\"", "\"peers\"", "\"onnxruntime\"", "\"pytorch\"",
                 "\"blas\"", "\"results\"", "\"kind\": \"forward\"", "\"kind\": \"train\"", "\"kind\": \"memory\"",
-                "\"gale_io\": \"bound\"", "\"gale\"", "\"peer_stats\"", "\"ratio\"", "\"median\"", "\"q1\"", "\"q3\"", "\"min\"", "\"max\""))
+                "\"gale_io\": \"bound\"", "\"gale_alloc_bytes_per_run\"", "\"gale\"", "\"peer_stats\"", "\"ratio\"",
+                "\"median\"", "\"q1\"", "\"q3\"", "\"min\"", "\"max\""))
             assertTrue(json.contains(key), "report lacks " + key + ":\n" + json);
         assertFalse(json.contains("\"error\""), json);
     }
