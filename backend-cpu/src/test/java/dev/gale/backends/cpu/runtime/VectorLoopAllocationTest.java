@@ -29,7 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * measured in windows of 200 calls until one stays under the limit, for at most 30 seconds (until the JIT has
  * compiled the loops, their interpreted and C1 forms box every vector). Unlike {@code KernelAllocationTest} it does
  * not run again under tight inlining budgets: with {@code -XX:MaxInlineLevel=9} an exp's call chain through the
- * Vector API is deeper than C2 may go, whatever the loop around it.
+ * Vector API is deeper than C2 may go, whatever the loop around it. The build runs it alone in a JVM that compiles in
+ * the foreground ({@code -Xbatch}, {@code backend-cpu/pom.xml}).
  */
 class VectorLoopAllocationTest {
     /** Bytes per call allowed: a boxed vector per operation is tens of KiB at these sizes. */
