@@ -31,7 +31,7 @@ record BenchResult(String kind, String model, int batch, String peer, Stats gale
     /**
      * Per run, more than this is vector code running boxed rather than a step's own objects: on 2026-11-29 the bench
      * models' forward runs and training steps allocated 0.3 to 8 KB, ResNet-18's training step 105 KB after 1,200
-     * steps (847 KB in a bench run's timed block); a boxed kernel allocates tens of KB a call.
+     * steps (847 KiB in a bench run's timed block); a boxed kernel allocates tens of KB a call.
      */
     static final long BOXED_BYTES = 256 * 1024;
 
