@@ -7,8 +7,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The activation an {@link Epilogue} applies to each output element. {@link #apply(float[], int, int)} runs over a
- * buffer with one straight vector loop per activation (so that C2 keeps every vector in registers) and a masked last step;
- * {@link #apply(float)} is the same formula on one element.
+ * buffer with one straight vector loop per activation (so that C2 keeps every vector in registers) and a masked last
+ * step; {@link #apply(float)} is the same formula on one element.
  */
 public enum Activation {
     NONE, RELU,
@@ -67,7 +67,7 @@ public enum Activation {
 
     // Each pair: the loop over whole vectors [i, end), then the masked step over [i, end) with end - i < L. The
     // formula is written out in both rather than in a helper taking and returning a vector: such a helper is one more
-    // inlining level, and under tight budgets (KernelAllocationTest's second execution) C2 left it a call and boxed.
+    // inlining level, and under tight budgets (KernelAllocationTest's tight-inlining run) C2 left it a call and boxed.
 
     /** max(x, 0) as compare and blend: -0 and NaN as {@link #apply(float)} gives them, in two instructions. */
     private static void reluLoop(float[] x, int i, int end) {

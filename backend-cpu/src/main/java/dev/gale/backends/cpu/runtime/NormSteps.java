@@ -349,7 +349,8 @@ final class NormSteps {
             return BatchNormByImages.forward(pool, m, n, ch, plane, training, eps, momentum, xo, yo, so, bo, mo, vo,
                     rmo, rvo);
         double count = (double) n * plane;
-        // Fewer images than threads: one task per channel, its planes' sums (float lanes per plane, double across planes), then y = a x + b.
+        // A batch that does not split evenly across the pool: one task per channel, its planes' sums (float lanes per
+        // plane, double across planes), then y = a x + b.
         return () -> pool.parallelFor((int) ch, (kk, scratch) -> {
             long k = kk;
             double mean = Vec.get(m, mo + k), var = Vec.get(m, vo + k);
@@ -426,8 +427,8 @@ final class NormSteps {
         if (BatchNormByImages.suits(pool, n, ch))
             return BatchNormByImages.backward(pool, m, n, ch, plane, training, eps, gyo, xo, so, mo, vo, dxo, dso, dbo);
         double count = (double) n * plane;
-        // Fewer images than threads: per channel, the statistics, then sum(dY) and sum(dY (x - mean)) (float lanes per plane, double across),
-        // then dX = a dY + b x + c elementwise.
+        // A batch that does not split evenly across the pool: per channel, the statistics, then sum(dY) and
+        // sum(dY (x - mean)) (float lanes per plane, double across), then dX = a dY + b x + c elementwise.
         return () -> pool.parallelFor((int) ch, (kk, scratch) -> {
             long k = kk;
             double mean, var;
