@@ -39,6 +39,9 @@ final class BenchRunner {
      */
     static final long JIT_QUIET_MS = 25;
 
+    /** A step this long (seconds) or longer waits in its warmup for its allocation too (see {@link #warm}). */
+    static final double SLOW_STEP_S = 0.01;
+
     private final Settings settings;
     private final BenchEnvironment env;
     private final PrintWriter out;
@@ -204,7 +207,13 @@ final class BenchRunner {
      * worker, the last block made its JIT compile for at most {@link #JIT_QUIET_MS}; or until {@link #MAX_WARMUP_S}
      * has passed. The block doubles while it is shorter than a timed run should be. Returns the steps per timed
      * block. Steady times alone can end the warmup of a worker whose kernels are still being compiled one after the
-     * other, each block a little faster than the last (MiniLM's forward worker did, with a class per layer).
+     * other, each block a little faster than the last (MiniLM's forward worker did, with a class per layer). So can
+     * a quiet JIT where a step takes {@link #SLOW_STEP_S} or more: the kernels such a step calls a few times reach
+     * C2's invocation threshold only after hundreds of steps and meanwhile run in C1, where every vector operation
+     * allocates; there the last block must also have allocated at most {@link BenchResult#BOXED_BYTES} a run
+     * (ResNet-18's training worker ended its warmup at 850 KB a step; driven directly it fell to 105 KB over 1,200
+     * steps). Not for fast steps, whose kernels reach C2 within seconds: the condition made the smoke test's warmups,
+     * blocks of a few 1 ms steps, last the whole cap.
      */
     private int warm(WorkerProcess w, String cmd) {
         double spent = 0, perStep = 0;
@@ -221,8 +230,10 @@ final class BenchRunner {
             long jit = w.jitMillis();
             boolean jitQuiet = jitQuiet(jitBefore, jit);
             jitBefore = jit;
+            boolean compiled = perStep < SLOW_STEP_S || w.allocatedPerRun() <= BenchResult.BOXED_BYTES;
             boolean settled = blocks + 1 >= settings.warmup() && spent >= settings.warmupSeconds()
-                    && (steady(history) && jitQuiet || spent >= Math.max(MAX_WARMUP_S, settings.warmupSeconds()));
+                    && (steady(history) && jitQuiet && compiled
+                        || spent >= Math.max(MAX_WARMUP_S, settings.warmupSeconds()));
             if (settled) break;
             if (total < settings.runMillis() / 1e3 && n < MAX_BLOCK) n = Math.min(MAX_BLOCK, n * 2);
         }
