@@ -230,7 +230,7 @@ final class BenchRunner {
             long jit = w.jitMillis();
             boolean jitQuiet = jitQuiet(jitBefore, jit);
             jitBefore = jit;
-            boolean compiled = perStep < SLOW_STEP_S || w.allocatedPerRun() <= BenchResult.BOXED_BYTES;
+            boolean compiled = compiled(perStep, w.allocatedPerRun());
             boolean settled = blocks + 1 >= settings.warmup() && spent >= settings.warmupSeconds()
                     && (steady(history) && jitQuiet && compiled
                         || spent >= Math.max(MAX_WARMUP_S, settings.warmupSeconds()));
@@ -238,6 +238,14 @@ final class BenchRunner {
             if (total < settings.runMillis() / 1e3 && n < MAX_BLOCK) n = Math.min(MAX_BLOCK, n * 2);
         }
         return (int) Math.max(1, Math.min(MAX_BLOCK, Math.round(settings.runMillis() / 1e3 / Math.max(perStep, 1e-9))));
+    }
+
+    /**
+     * Whether a block's vector code looks compiled for the warmup's purpose: its step is fast (under
+     * {@link #SLOW_STEP_S}), or it allocated at most {@link BenchResult#BOXED_BYTES} a run (-1: not said).
+     */
+    static boolean compiled(double perStep, long allocatedPerRun) {
+        return perStep < SLOW_STEP_S || allocatedPerRun <= BenchResult.BOXED_BYTES;
     }
 
     /**
