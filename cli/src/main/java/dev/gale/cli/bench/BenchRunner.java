@@ -168,10 +168,10 @@ final class BenchRunner {
     private static double mib(long kb) { return kb < 0 ? Double.NaN : kb / 1024.0; }
 
     /**
-     * The timed blocks of two sides: the median step of each, and the most heap bytes per step a side's worker
-     * allocated in one of them (-1 where it does not say).
+     * The timed blocks of two sides: the median step of each, and the most heap bytes per step the first side's worker
+     * allocated in one of them (-1 where it does not say; the peers do not).
      */
-    record Paired(double[] a, double[] b, long allocA, long allocB) {}
+    record Paired(double[] a, double[] b, long allocA) {}
 
     /** Warmup on each side, then blocks alternating between the sides. */
     private Paired paired(WorkerProcess a, String cmdA, WorkerProcess b, String cmdB) {
@@ -181,24 +181,22 @@ final class BenchRunner {
         int blockB = warm(b, cmdB);
         settle();
         double[] ta = new double[runs], tb = new double[runs];
-        long allocA = -1, allocB = -1;
+        long allocA = -1;
         for (int i = 0; i < runs; i++) {
             if (i % 2 == 0) {
                 ta[i] = block(a, cmdA, blockA);
                 allocA = Math.max(allocA, a.allocatedPerRun());
                 settle();
                 tb[i] = block(b, cmdB, blockB);
-                allocB = Math.max(allocB, b.allocatedPerRun());
             } else {
                 tb[i] = block(b, cmdB, blockB);
-                allocB = Math.max(allocB, b.allocatedPerRun());
                 settle();
                 ta[i] = block(a, cmdA, blockA);
                 allocA = Math.max(allocA, a.allocatedPerRun());
             }
             settle();
         }
-        return new Paired(ta, tb, allocA, allocB);
+        return new Paired(ta, tb, allocA);
     }
 
     /**

@@ -32,8 +32,9 @@ final class WorkerMain {
      * Answers a timed command: the times in seconds, then (after a tab) {@code jit_ms=}, the JIT's total compilation
      * time so far, which tells the runner whether the block made the JIT compile (see BenchRunner's warmup), and
      * {@code alloc_b=}, the bytes the process's threads allocated on the heap per run since {@link #blockStarts}: a
-     * compiled step allocates next to nothing, so a step that allocates kilobytes has a vector kernel C2 left boxed
-     * (see KernelAllocationTest), which is then also several times slower.
+     * step whose vector code runs compiled allocates a few KB (about 100 for ResNet-18's training step), one with
+     * vector code still in C1 or left boxed by C2 hundreds of KB or more, and runs several times slower (see
+     * BenchResult.BOXED_BYTES).
      */
     static void times(long[] nanos, int count) {
         long allocated = allocatedBytes();
